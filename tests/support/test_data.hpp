@@ -1,0 +1,40 @@
+// Where tests find data files and the project's programs. A test that needs a data file which is not
+// available exits with code 77, which ctest reports as "skipped" (SKIP_RETURN_CODE) — never a pass.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace llama3::testing {
+
+inline std::filesystem::path data_dir() {
+  const char* dir = std::getenv("LLAMA3_DATA_DIR");
+  return dir ? std::filesystem::path(dir) : std::filesystem::path(LLAMA3_SOURCE_DIR) / "build/data";
+}
+
+inline std::filesystem::path require_data_file(const std::string& name) {
+  const auto path = data_dir() / name;
+  if (!std::filesystem::exists(path)) {
+    std::fprintf(stderr, "SKIPPED: test data file %s is not available (looked in %s)\n", name.c_str(),
+                 data_dir().c_str());
+    std::exit(77);
+  }
+  return path;
+}
+
+inline std::filesystem::path bin_dir() {
+  const char* dir = std::getenv("LLAMA3_BIN_DIR");
+  return dir ? std::filesystem::path(dir) : std::filesystem::path(LLAMA3_BIN_DIR);
+}
+
+// A fresh, empty directory for one test's files.
+inline std::filesystem::path scratch_dir(const std::string& test_name) {
+  auto dir = std::filesystem::temp_directory_path() / ("llama3-test-" + test_name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace llama3::testing
