@@ -51,8 +51,9 @@ bool fits_unit(const float* x, std::size_t n, float unit, int q_min, int q_max, 
       qf = -1.0f;
     }
     if (!(qf >= static_cast<float>(q_min) && qf <= static_cast<float>(q_max))) return false;
-    if (!same_bits(qf * unit, x[i])) return false;
+    // Check with the integer the block will store: nearbyint can give -0, which an integer cannot.
     q[i] = static_cast<int>(qf);
+    if (!same_bits(static_cast<float>(q[i]) * unit, x[i])) return false;
   }
   return true;
 }
@@ -91,12 +92,22 @@ std::array<std::optional<std::uint16_t>, 3> f16_neighbours(std::uint16_t bits) {
   return result;
 }
 
+// Distance from |value| to the next float up.
+double ulp_of(float value) {
+  const float magnitude = std::fabs(value);
+  return static_cast<double>(std::nextafter(magnitude, std::numeric_limits<float>::infinity())) -
+         magnitude;
+}
+
+// Most f16 values of d tried per span: bounds the search when m dwarfs d.
+constexpr int kMaxScaleSteps = 4096;
+
 bool fits_affine(const float* x, std::size_t n, float d, float m, int q_max, int* q) {
   for (std::size_t i = 0; i < n; ++i) {
     const float qf = std::nearbyint((x[i] - m) / d);
     if (!(qf >= 0.0f && qf <= static_cast<float>(q_max))) return false;
-    if (!same_bits(qf * d + m, x[i])) return false;
     q[i] = static_cast<int>(qf);
+    if (!same_bits(static_cast<float>(q[i]) * d + m, x[i])) return false;
   }
   return true;
 }
@@ -166,23 +177,38 @@ std::optional<AffineQuants> find_exact_affine(const float* x, std::size_t n, int
   // Distinct values are at least one unit apart, less one f32 rounding of each: the slack of 1/2
   // keeps blocks whose minimum is large next to d.
   const double min_span_quants = span / smallest_gap(x, n, false) * 0.5;
+  // The element nearest zero has the finest f32 grid, so it pins m down best.
+  const std::size_t finest = static_cast<std::size_t>(
+      std::min_element(x, x + n, [](float a, float b) { return std::fabs(a) < std::fabs(b); }) - x);
+  // lo and hi are each rounded once, so span / quants is off from d by up to this much; when m is
+  // large next to d that covers many f16 steps of d, all of which are tried.
+  const double span_error = ulp_of(lo) + ulp_of(hi) + ulp_of(span);
   for (int quants = 1; quants <= q_max; ++quants) {
     if (quants < min_span_quants) continue;
     for (const float sign : {1.0f, -1.0f}) {
-      for (const auto d_bits :
-           f16_neighbours(f32_to_f16(sign * span / static_cast<float>(quants)))) {
-        if (!d_bits) continue;
-        const float d = f16_to_f32(*d_bits);
-        if (d == 0.0f || std::signbit(d) != std::signbit(sign)) continue;
+      const double d_estimate = sign * static_cast<double>(span) / quants;
+      const double d_error = span_error / quants;
+      const int center = f32_to_f16(static_cast<float>(d_estimate)) & 0x7FFF;
+      const int first = f32_to_f16(static_cast<float>(d_estimate - sign * d_error)) & 0x7FFF;
+      const int last = f32_to_f16(static_cast<float>(d_estimate + sign * d_error)) & 0x7FFF;
+      // Same sign throughout, so f16 bit patterns order like magnitudes. Walk outwards from the
+      // estimate, one step of slack past the error bound, at most kMaxScaleSteps / 2 each way.
+      const int reach = std::min(std::max(center - first, last - center) + 1, kMaxScaleSteps / 2);
+      for (int offset = 0; offset <= 2 * reach; ++offset) {
+        const int magnitude_bits = center + (offset % 2 == 0 ? offset / 2 : -(offset + 1) / 2);
+        if (magnitude_bits < 1 || magnitude_bits > 0x7BFF) continue;
+        const auto d_bits = static_cast<std::uint16_t>(magnitude_bits | (sign < 0 ? 0x8000 : 0));
+        const float d = f16_to_f32(d_bits);
         // The minimum's quant: the lowest (d > 0) or highest (d < 0) of a span of `quants`.
         const int anchor_lo = sign > 0 ? 0 : quants;
         const int anchor_hi = sign > 0 ? q_max - quants : q_max;
         for (int anchor = anchor_lo; anchor <= anchor_hi; ++anchor) {
-          const float m_estimate = lo - static_cast<float>(anchor) * d;
-          for (const auto m_bits : f16_neighbours(f32_to_f16(m_estimate))) {
+          const double q_finest = anchor + std::nearbyint((x[finest] - lo) / d);
+          const double m_estimate = static_cast<double>(x[finest]) - q_finest * d;
+          for (const auto m_bits : f16_neighbours(f32_to_f16(static_cast<float>(m_estimate)))) {
             if (!m_bits) continue;
             if (fits_affine(x, n, d, f16_to_f32(*m_bits), q_max, result.q.data())) {
-              result.d = *d_bits;
+              result.d = d_bits;
               result.m = *m_bits;
               return result;
             }
