@@ -305,3 +305,15 @@ TEST_CASE("multi-block rows dequantize each block with its own scale", "[kernels
   CHECK(y[32] == -3.0f);
   CHECK(y[63] == -3.0f);
 }
+
+TEST_CASE("packed block structs have the sizes the tensor type table gives", "[kernels]") {
+  using namespace llama3::kernels;
+  CHECK(sizeof(BlockQ8_0) == llama3::io::traits_of(TensorType::kQ8_0).block_bytes);
+  CHECK(sizeof(BlockQ4_0) == llama3::io::traits_of(TensorType::kQ4_0).block_bytes);
+  CHECK(sizeof(BlockQ4_1) == llama3::io::traits_of(TensorType::kQ4_1).block_bytes);
+  CHECK(sizeof(BlockQ5_0) == llama3::io::traits_of(TensorType::kQ5_0).block_bytes);
+  CHECK(sizeof(BlockQ5_1) == llama3::io::traits_of(TensorType::kQ5_1).block_bytes);
+  CHECK(sizeof(BlockQ4_K) == llama3::io::traits_of(TensorType::kQ4_K).block_bytes);
+  CHECK(sizeof(BlockQ5_K) == llama3::io::traits_of(TensorType::kQ5_K).block_bytes);
+  CHECK(sizeof(BlockQ6_K) == llama3::io::traits_of(TensorType::kQ6_K).block_bytes);
+}
