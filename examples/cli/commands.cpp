@@ -6,10 +6,16 @@
 namespace llama3::cli {
 
 // Declared here rather than in a header per command: each is only referenced from this table.
+int run_generate(Args args);
+int run_perplexity(Args args);
+int run_eval_logits(Args args);
 int run_version(Args args);
 
 namespace {
 constexpr std::array kCommands = {
+    Command{"generate", "generate text from a prompt", run_generate},
+    Command{"perplexity", "perplexity of a model over a text file", run_perplexity},
+    Command{"eval-logits", "write the logits of every position of a token list", run_eval_logits},
     Command{"version", "print the library version", run_version},
 };
 }  // namespace

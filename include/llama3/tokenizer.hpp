@@ -72,7 +72,10 @@ class Tokenizer {
 // incomplete character are held back until it completes (or until flush()).
 class StreamDecoder {
  public:
-  explicit StreamDecoder(const Tokenizer& tokenizer, bool render_special = false);
+  // at_text_start: the first token is the start of the text (so SentencePiece's leading space is
+  // dropped); false when continuing text that came before, e.g. a prompt.
+  explicit StreamDecoder(const Tokenizer& tokenizer, bool render_special = false,
+                         bool at_text_start = true);
   // Text that became complete with this token (possibly empty).
   std::string push(TokenId id);
   // Whatever is still held back (an incomplete character at the end of generation).

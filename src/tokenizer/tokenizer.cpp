@@ -180,8 +180,8 @@ std::optional<TokenId> Tokenizer::find(std::string_view text) const {
   return std::nullopt;
 }
 
-StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool render_special)
-    : tokenizer_(&tokenizer), render_special_(render_special) {}
+StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool render_special, bool at_text_start)
+    : tokenizer_(&tokenizer), render_special_(render_special), at_start_(at_text_start) {}
 
 std::string StreamDecoder::push(TokenId id) {
   std::string bytes = tokenizer_->piece(id, render_special_);

@@ -1,0 +1,101 @@
+// llama3 generate: text from a prompt, printed as it is produced, with speed figures at the end.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "llama3/error.hpp"
+#include "llama3/sampler.hpp"
+#include "llama3/session.hpp"
+#include "model_loading.hpp"
+
+namespace llama3::cli {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: llama3 generate [-m MODEL.gguf] [-p TEXT | -f FILE] [-n N] [--temp T] [--top-k K]\n"
+    "                       [--top-p P] [--min-p P] [--seed S] [--threads N] [--ctx N]\n"
+    "                       [--no-mmap] [--raw] [--dump-logits FILE]\n"
+    "  -m            model file (default: stories260K.gguf from the test data)\n"
+    "  -p / -f       prompt text, or a file holding it (default: empty; BOS is added)\n"
+    "  -n            tokens to generate at most (default 256)\n"
+    "  --temp        temperature; 0 = greedy (default: the sampler's)\n"
+    "  --raw         treat special-token text in the prompt as plain text\n"
+    "  --dump-logits write the float32 logits after the prompt to FILE (n_vocab values)\n";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kIo, "cannot read prompt file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+int run_generate(Args args) {
+  const Options options(args, {"--no-mmap", "--raw", "--help", "-h"});
+  if (options.has("--help") || options.has("-h")) {
+    std::printf("%s", kHelp);
+    return 0;
+  }
+  if (!options.positional().empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "unexpected argument '" + options.positional()[0] +
+                                                 "' (the prompt goes after -p)");
+  }
+  const Model model = load_model_from_options(options);
+  const Tokenizer& tokenizer = model.tokenizer();
+  const std::string prompt = options.get("-f") ? read_file(*options.get("-f"))
+                                               : options.get_or("-p", "");
+
+  SessionOptions session_options;
+  session_options.n_threads = options.get_int("--threads", 0);
+  session_options.n_ctx = options.get_int("--ctx", 0);
+  Session session(model, session_options);
+
+  SamplerParams params;
+  params.temperature = options.get_float("--temp", params.temperature);
+  params.top_k = options.get_int("--top-k", params.top_k);
+  params.top_p = options.get_float("--top-p", params.top_p);
+  params.min_p = options.get_float("--min-p", params.min_p);
+  params.seed = options.get_u64("--seed", params.seed);
+  Sampler sampler(params);
+
+  EncodeOptions encode;
+  encode.add_bos = true;
+  encode.parse_special = !options.has("--raw");
+  const std::vector<TokenId> prompt_tokens = tokenizer.encode(prompt, encode);
+
+  if (const auto dump_path = options.get("--dump-logits")) {
+    const auto logits = session.decode(prompt_tokens);
+    std::ofstream out(*dump_path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(logits.data()),
+              static_cast<std::streamsize>(logits.size_bytes()));
+    if (!out) throw Error(ErrorCode::kIo, "cannot write " + *dump_path);
+    session.reset();
+  }
+
+  std::printf("%s", prompt.c_str());
+  std::fflush(stdout);
+  GenerateOptions generate;
+  generate.max_tokens = options.get_int("-n", 256);
+  generate.on_piece = [](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  };
+  const GenerateResult result = session.generate(prompt_tokens, sampler, generate);
+  std::printf("\n");
+  const auto rate = [](double n, double seconds) { return seconds > 0 ? n / seconds : 0.0; };
+  std::fprintf(stderr,
+               "prompt: %d tokens in %.3f s (%.2f tokens/s) | generation: %zu tokens in %.3f s "
+               "(%.2f tokens/s) | stop: %s\n",
+               result.n_prompt_tokens, result.prompt_seconds,
+               rate(result.n_prompt_tokens, result.prompt_seconds), result.tokens.size(),
+               result.generate_seconds,
+               rate(static_cast<double>(result.tokens.size()), result.generate_seconds),
+               stop_reason_name(result.stop_reason));
+  return 0;
+}
+
+}  // namespace llama3::cli

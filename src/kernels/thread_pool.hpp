@@ -1,0 +1,47 @@
+// A fixed pool of worker threads for data-parallel loops. The calling thread takes part as worker 0,
+// so a pool of n threads starts n-1 workers and `parallel_for` never uses more threads than asked.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace llama3::kernels {
+
+class ThreadPool {
+ public:
+  // n_threads <= 0 means one per hardware thread.
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Runs task(thread_index) on every thread of the pool (index 0 is the caller) and waits for all.
+  void run_on_all(const std::function<void(int thread_index)>& task);
+
+  // Splits [0, n) into one contiguous range per thread (ranges a multiple of `grain` except the last)
+  // and runs body(begin, end, thread_index) on each; waits for all.
+  void parallel_for(std::size_t n, std::size_t grain,
+                    const std::function<void(std::size_t begin, std::size_t end, int thread)>& body);
+
+ private:
+  void worker_loop(int thread_index);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  const std::function<void(int)>* task_ = nullptr;
+  std::uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace llama3::kernels

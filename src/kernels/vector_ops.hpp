@@ -1,0 +1,28 @@
+// Element-wise and row-wise f32 operations of the forward pass (scalar; the compiler vectorises them).
+#pragma once
+
+#include <cstddef>
+
+namespace llama3::kernels {
+
+// Sum of a[i]*b[i], with several partial sums so the loop vectorises without -ffast-math.
+float dot_f32(const float* a, const float* b, std::size_t n);
+
+// out = x * rsqrt(mean(x^2) + eps) * weight.  x, weight, out: [n] (out may alias x)
+void rms_norm(const float* x, const float* weight, float* out, std::size_t n, float eps);
+
+// In-place softmax over [n]; the maximum is subtracted first for stability.
+void softmax(float* x, std::size_t n);
+
+// gate[i] = silu(gate[i]) * up[i]   (SwiGLU)
+void silu_mul(float* gate, const float* up, std::size_t n);
+
+// Rotates adjacent pairs (x[2i], x[2i+1]) of each of n_heads heads of size head_dim by the angle whose
+// cosine and sine are cos[i], sin[i] (i < head_dim/2): GGUF/Meta "normal" RoPE.  x: [n_heads, head_dim]
+void rope_adjacent_pairs(float* x, std::size_t n_heads, std::size_t head_dim, const float* cos,
+                         const float* sin);
+
+// y += a * x
+void axpy(float a, const float* x, float* y, std::size_t n);
+
+}  // namespace llama3::kernels

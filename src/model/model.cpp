@@ -1,0 +1,172 @@
+// Model loading: GGUF file -> validated configuration, typed weight views, tokenizer.
+#include <algorithm>
+#include <string>
+
+#include "kernels/reference.hpp"
+#include "llama3/error.hpp"
+#include "model/model_config.hpp"
+#include "model/model_impl.hpp"
+#include "model/rope_frequencies.hpp"
+#include "tokenizer/gguf_vocab.hpp"
+
+namespace llama3 {
+namespace detail {
+namespace {
+
+std::string shape_text(const io::GgufTensorInfo& tensor) {
+  std::string text = "[";
+  for (std::uint32_t d = 0; d < tensor.n_dims; ++d) {
+    if (d) text += ", ";
+    text += std::to_string(tensor.ne[d]);
+  }
+  return text + "]";
+}
+
+// Touches every page of the weights so they are resident before the first token, reporting progress.
+void bring_in_weights(const io::GgufFile& gguf, const LoadOptions& options) {
+  if (!options.progress) return;
+  const auto bytes = gguf.file()->bytes();
+  constexpr std::size_t kStep = std::size_t{1} << 24;  // 16 MiB between progress reports
+  constexpr std::size_t kPage = 4096;
+  volatile unsigned char sink = 0;
+  for (std::size_t begin = 0; begin < bytes.size(); begin += kStep) {
+    const std::size_t end = std::min(bytes.size(), begin + kStep);
+    unsigned char touched = 0;
+    for (std::size_t at = begin; at < end; at += kPage) touched ^= std::to_integer<unsigned char>(bytes[at]);
+    sink = sink ^ touched;
+    if (!options.progress(static_cast<float>(end) / static_cast<float>(bytes.size()))) {
+      throw Error(ErrorCode::kCancelled, gguf.name() + ": loading cancelled");
+    }
+  }
+}
+
+}  // namespace
+
+ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
+    : gguf_(std::move(gguf)), config_(model::config_from_gguf(gguf_)) {
+  const auto dim = static_cast<std::size_t>(config_.dim);
+  const auto q_dim = static_cast<std::size_t>(config_.n_heads * config_.head_dim);
+  const auto kv_dim = static_cast<std::size_t>(config_.n_kv_heads * config_.head_dim);
+  const auto ffn_dim = static_cast<std::size_t>(config_.ffn_dim);
+  const auto n_vocab = static_cast<std::size_t>(config_.n_vocab);
+
+  token_embedding_ = bind_matrix("token_embd.weight", dim, n_vocab);
+  layers_.resize(static_cast<std::size_t>(config_.n_layers));
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const std::string prefix = "blk." + std::to_string(i) + ".";
+    auto& layer = layers_[i];
+    layer.attn_norm = bind_vector(prefix + "attn_norm.weight", dim);
+    layer.attn_q = bind_matrix(prefix + "attn_q.weight", dim, q_dim);
+    layer.attn_k = bind_matrix(prefix + "attn_k.weight", dim, kv_dim);
+    layer.attn_v = bind_matrix(prefix + "attn_v.weight", dim, kv_dim);
+    layer.attn_output = bind_matrix(prefix + "attn_output.weight", q_dim, dim);
+    layer.ffn_norm = bind_vector(prefix + "ffn_norm.weight", dim);
+    layer.ffn_gate = bind_matrix(prefix + "ffn_gate.weight", dim, ffn_dim);
+    layer.ffn_up = bind_matrix(prefix + "ffn_up.weight", dim, ffn_dim);
+    layer.ffn_down = bind_matrix(prefix + "ffn_down.weight", ffn_dim, dim);
+  }
+  output_norm_ = bind_vector("output_norm.weight", dim);
+  output_ = config_.tied_embeddings ? token_embedding_ : bind_matrix("output.weight", dim, n_vocab);
+
+  std::vector<float> divisors;
+  if (config_.has_rope_freqs) {
+    divisors = bind_vector("rope_freqs.weight", static_cast<std::size_t>(config_.head_dim / 2));
+    for (float divisor : divisors) {
+      if (!(divisor > 0.0f) || divisor > 1e6f) {
+        throw Error(ErrorCode::kBadFormat,
+                    gguf_.name() + ": rope_freqs.weight holds a divisor that is not positive");
+      }
+    }
+  }
+  rope_inverse_frequencies_ =
+      model::rope_inverse_frequencies(config_.head_dim, config_.rope_theta, divisors);
+
+  if (auto impl = make_tokenizer_from_gguf(gguf_)) {
+    tokenizer_.emplace(std::move(impl));
+    if (tokenizer_->vocab_size() != n_vocab) {
+      throw Error(ErrorCode::kBadFormat,
+                  gguf_.name() + ": the tokenizer has " + std::to_string(tokenizer_->vocab_size()) +
+                      " tokens but token_embd.weight has " + std::to_string(n_vocab) + " rows");
+    }
+  }
+
+  for (const auto& tensor : gguf_.tensors()) {
+    n_params_ += tensor.n_elements();
+    weight_bytes_ += tensor.n_bytes;
+  }
+  bring_in_weights(gguf_, options);
+}
+
+kernels::WeightMatrix ModelImpl::bind_matrix(const std::string& name, std::size_t cols,
+                                             std::size_t rows) {
+  const auto* tensor = gguf_.find_tensor(name);
+  if (!tensor) throw Error(ErrorCode::kBadFormat, gguf_.name() + ": missing tensor " + name);
+  if (tensor->n_dims != 2 || tensor->ne[0] != cols || tensor->ne[1] != rows) {
+    throw Error(ErrorCode::kBadFormat, gguf_.name() + ": " + name + ": expected shape [" +
+                                           std::to_string(cols) + ", " + std::to_string(rows) +
+                                           "], file has " + shape_text(*tensor));
+  }
+  if (!kernels::reference::is_supported_weight_type(tensor->type)) {
+    throw Error(ErrorCode::kUnsupported,
+                gguf_.name() + ": " + name + ": weight type " +
+                    std::string(io::traits_of(tensor->type).name) + " is not supported");
+  }
+  kernels::WeightMatrix matrix;
+  matrix.type = tensor->type;
+  matrix.data = tensor->data;
+  matrix.rows = rows;
+  matrix.cols = cols;
+  matrix.row_bytes = *io::row_bytes(tensor->type, cols);
+  return matrix;
+}
+
+std::vector<float> ModelImpl::bind_vector(const std::string& name, std::size_t n) {
+  const auto* tensor = gguf_.find_tensor(name);
+  if (!tensor) throw Error(ErrorCode::kBadFormat, gguf_.name() + ": missing tensor " + name);
+  if (tensor->n_dims != 1 || tensor->ne[0] != n) {
+    throw Error(ErrorCode::kBadFormat, gguf_.name() + ": " + name + ": expected shape [" +
+                                           std::to_string(n) + "], file has " + shape_text(*tensor));
+  }
+  if (!kernels::reference::is_supported_weight_type(tensor->type) ||
+      n % io::traits_of(tensor->type).block_size != 0) {
+    throw Error(ErrorCode::kUnsupported, gguf_.name() + ": " + name + ": type " +
+                                             std::string(io::traits_of(tensor->type).name) +
+                                             " is not supported for a vector");
+  }
+  std::vector<float> values(n);
+  kernels::reference::dequantize_row(tensor->type, tensor->data, values.data(), n);
+  return values;
+}
+
+}  // namespace detail
+
+Model::Model(std::shared_ptr<const detail::ModelImpl> impl) : impl_(std::move(impl)) {}
+
+Model Model::load(const std::filesystem::path& path, const LoadOptions& options) {
+  io::MapOptions map_options;
+  map_options.use_mmap = options.use_mmap;
+  auto gguf = io::GgufFile::open(path, map_options);
+  return Model(std::make_shared<const detail::ModelImpl>(std::move(gguf), options));
+}
+
+const ModelConfig& Model::config() const { return impl_->config(); }
+bool Model::has_tokenizer() const { return impl_->tokenizer().has_value(); }
+
+const Tokenizer& Model::tokenizer() const {
+  if (!impl_->tokenizer()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                impl_->gguf().name() + ": this model file carries no tokenizer");
+  }
+  return *impl_->tokenizer();
+}
+
+std::string Model::metadata_string(const std::string& key) const {
+  const auto* value = impl_->gguf().find(key);
+  if (!value || value->type() != io::GgufValueType::kString) return {};
+  return std::string(value->as_string(key));
+}
+
+std::uint64_t Model::n_params() const { return impl_->n_params(); }
+std::uint64_t Model::weight_bytes() const { return impl_->weight_bytes(); }
+
+}  // namespace llama3

@@ -1,0 +1,165 @@
+#include "runtime/forward.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/half_float.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/vector_ops.hpp"
+
+namespace llama3::runtime {
+namespace {
+
+inline float element(const float* row, int i) { return row[i]; }
+inline float element(const std::uint16_t* row, int i) { return kernels::f16_to_f32(row[i]); }
+
+// One query head against the cached keys/values of positions [0, n_keys) of its KV head.
+// query, out: [head_dim]; scores: [n_keys] scratch.
+template <typename CacheElement>
+void attend_one_head(const KvCache& cache, int layer, int kv_offset, int head_dim, int n_keys,
+                     const float* query, float* scores, float* out) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  for (int j = 0; j < n_keys; ++j) {
+    const auto* key = static_cast<const CacheElement*>(cache.key_row(layer, j)) + kv_offset;
+    float dot = 0.0f;
+    for (int d = 0; d < head_dim; ++d) dot += query[d] * element(key, d);
+    scores[j] = dot * scale;
+  }
+  kernels::softmax(scores, static_cast<std::size_t>(n_keys));
+  std::fill(out, out + head_dim, 0.0f);
+  for (int j = 0; j < n_keys; ++j) {
+    const auto* value = static_cast<const CacheElement*>(cache.value_row(layer, j)) + kv_offset;
+    const float weight = scores[j];
+    for (int d = 0; d < head_dim; ++d) out[d] += weight * element(value, d);
+  }
+}
+
+}  // namespace
+
+ForwardPass::ForwardPass(const detail::ModelImpl& model, KvCache& cache, kernels::ThreadPool& pool)
+    : model_(model), cache_(cache), pool_(pool) {
+  const auto& c = model_.config();
+  const auto batch = static_cast<std::size_t>(kMaxBatch);
+  const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
+  const auto kv_dim = static_cast<std::size_t>(c.n_kv_heads * c.head_dim);
+  hidden_.resize(batch * c.dim);
+  normed_.resize(batch * c.dim);
+  queries_.resize(batch * q_dim);
+  keys_.resize(batch * kv_dim);
+  values_.resize(batch * kv_dim);
+  attended_.resize(batch * q_dim);
+  projected_.resize(batch * c.dim);
+  gate_.resize(batch * c.ffn_dim);
+  up_.resize(batch * c.ffn_dim);
+  rope_cos_.resize(batch * c.head_dim / 2);
+  rope_sin_.resize(batch * c.head_dim / 2);
+  attention_scores_.assign(static_cast<std::size_t>(pool_.size()),
+                           std::vector<float>(static_cast<std::size_t>(cache_.n_ctx())));
+}
+
+void ForwardPass::run(std::span<const TokenId> tokens, int first_position, bool all_logits,
+                      std::vector<float>& logits) {
+  const auto n_vocab = static_cast<std::size_t>(model_.config().n_vocab);
+  logits.resize((all_logits ? tokens.size() : 1) * n_vocab);
+  for (std::size_t begin = 0; begin < tokens.size(); begin += kMaxBatch) {
+    const std::size_t count = std::min<std::size_t>(kMaxBatch, tokens.size() - begin);
+    const bool last_chunk = begin + count == tokens.size();
+    float* out = all_logits ? logits.data() + begin * n_vocab : (last_chunk ? logits.data() : nullptr);
+    run_chunk(tokens.subspan(begin, count), first_position + static_cast<int>(begin), all_logits,
+              out);
+  }
+}
+
+void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position, bool all_logits,
+                            float* logits_out) {
+  const auto& c = model_.config();
+  const int n = static_cast<int>(tokens.size());
+  const auto dim = static_cast<std::size_t>(c.dim);
+  const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
+  const auto kv_dim = static_cast<std::size_t>(c.n_kv_heads * c.head_dim);
+  const auto ffn_dim = static_cast<std::size_t>(c.ffn_dim);
+  const auto half = static_cast<std::size_t>(c.head_dim / 2);
+
+  for (int t = 0; t < n; ++t) {
+    kernels::dequantize_matrix_row(model_.token_embedding(), static_cast<std::size_t>(tokens[t]),
+                                   hidden_.data() + t * dim);
+    // Angles in double: position * frequency loses precision in f32 at long contexts.
+    const auto& inverse = model_.rope_inverse_frequencies();
+    for (std::size_t i = 0; i < half; ++i) {
+      const double angle = static_cast<double>(first_position + t) * inverse[i];
+      rope_cos_[t * half + i] = static_cast<float>(std::cos(angle));
+      rope_sin_[t * half + i] = static_cast<float>(std::sin(angle));
+    }
+  }
+
+  for (int layer_index = 0; layer_index < c.n_layers; ++layer_index) {
+    const auto& layer = model_.layers()[static_cast<std::size_t>(layer_index)];
+    // Attention block: h = x + Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
+    for (int t = 0; t < n; ++t) {
+      kernels::rms_norm(hidden_.data() + t * dim, layer.attn_norm.data(), normed_.data() + t * dim,
+                        dim, c.norm_eps);
+    }
+    kernels::matmul(layer.attn_q, normed_.data(), n, queries_.data(), pool_);
+    kernels::matmul(layer.attn_k, normed_.data(), n, keys_.data(), pool_);
+    kernels::matmul(layer.attn_v, normed_.data(), n, values_.data(), pool_);
+    for (int t = 0; t < n; ++t) {
+      kernels::rope_adjacent_pairs(queries_.data() + t * q_dim, c.n_heads, c.head_dim,
+                                   rope_cos_.data() + t * half, rope_sin_.data() + t * half);
+      kernels::rope_adjacent_pairs(keys_.data() + t * kv_dim, c.n_kv_heads, c.head_dim,
+                                   rope_cos_.data() + t * half, rope_sin_.data() + t * half);
+      cache_.store(layer_index, first_position + t, keys_.data() + t * kv_dim,
+                   values_.data() + t * kv_dim);
+    }
+    attention(layer_index, n, first_position);
+    kernels::matmul(layer.attn_output, attended_.data(), n, projected_.data(), pool_);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n) * dim; ++i) hidden_[i] += projected_[i];
+
+    // Feed-forward block: out = h + W2 · (silu(W1·norm(h)) * W3·norm(h))
+    for (int t = 0; t < n; ++t) {
+      kernels::rms_norm(hidden_.data() + t * dim, layer.ffn_norm.data(), normed_.data() + t * dim,
+                        dim, c.norm_eps);
+    }
+    kernels::matmul(layer.ffn_gate, normed_.data(), n, gate_.data(), pool_);
+    kernels::matmul(layer.ffn_up, normed_.data(), n, up_.data(), pool_);
+    kernels::silu_mul(gate_.data(), up_.data(), static_cast<std::size_t>(n) * ffn_dim);
+    kernels::matmul(layer.ffn_down, gate_.data(), n, projected_.data(), pool_);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n) * dim; ++i) hidden_[i] += projected_[i];
+  }
+
+  if (!logits_out) return;
+  // Only the rows whose logits are wanted go through the (large) output layer.
+  const int first_row = all_logits ? 0 : n - 1;
+  const int n_rows = n - first_row;
+  for (int t = first_row; t < n; ++t) {
+    kernels::rms_norm(hidden_.data() + t * dim, model_.output_norm().data(),
+                      normed_.data() + (t - first_row) * dim, dim, c.norm_eps);
+  }
+  kernels::matmul(model_.output(), normed_.data(), n_rows, logits_out, pool_);
+}
+
+void ForwardPass::attention(int layer, int n_tokens, int first_position) {
+  const auto& c = model_.config();
+  const int n_rep = c.n_heads / c.n_kv_heads;
+  const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
+  const auto n_items = static_cast<std::size_t>(n_tokens * c.n_heads);
+  pool_.parallel_for(n_items, 1, [&](std::size_t begin, std::size_t end, int thread) {
+    float* scores = attention_scores_[static_cast<std::size_t>(thread)].data();
+    for (std::size_t item = begin; item < end; ++item) {
+      const int t = static_cast<int>(item) / c.n_heads;
+      const int head = static_cast<int>(item) % c.n_heads;
+      // GQA by index: query head h reads KV head h / n_rep; nothing is copied.
+      const int kv_offset = (head / n_rep) * c.head_dim;
+      const float* query = queries_.data() + t * q_dim + head * c.head_dim;
+      float* out = attended_.data() + t * q_dim + head * c.head_dim;
+      const int n_keys = first_position + t + 1;  // causal: this position and all before it
+      if (cache_.type() == KvCacheType::kF16) {
+        attend_one_head<std::uint16_t>(cache_, layer, kv_offset, c.head_dim, n_keys, query, scores,
+                                       out);
+      } else {
+        attend_one_head<float>(cache_, layer, kv_offset, c.head_dim, n_keys, query, scores, out);
+      }
+    }
+  });
+}
+
+}  // namespace llama3::runtime

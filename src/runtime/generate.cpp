@@ -1,0 +1,144 @@
+// The generation loop: sample, stop on end-of-generation / stop strings / limits, stream UTF-8 pieces.
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include "llama3/error.hpp"
+#include "llama3/sampler.hpp"
+#include "runtime/session_impl.hpp"
+
+namespace llama3 {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Holds back the end of the produced text that could still grow into a stop string, so a caller never
+// sees text that is later cut.
+class StopStringFilter {
+ public:
+  explicit StopStringFilter(const std::vector<std::string>& stops) : stops_(stops) {
+    for (const auto& stop : stops_) longest_ = std::max(longest_, stop.size());
+  }
+
+  // Adds text; returns the part now safe to hand out. Sets `stopped` when a stop string appeared.
+  std::string push(const std::string& piece, bool& stopped) {
+    text_ += piece;
+    std::size_t cut = std::string::npos;
+    for (const auto& stop : stops_) {
+      if (stop.empty()) continue;
+      const std::size_t search_from = emitted_ > stop.size() ? emitted_ - stop.size() : 0;
+      const std::size_t at = text_.find(stop, search_from);
+      if (at != std::string::npos) cut = std::min(cut, at);
+    }
+    if (cut != std::string::npos) {
+      stopped = true;
+      text_.resize(std::max(cut, emitted_));
+      return take(text_.size());
+    }
+    // Keep the last longest-1 bytes back, moved to a UTF-8 character boundary.
+    std::size_t safe = text_.size() > longest_ ? text_.size() - (longest_ ? longest_ - 1 : 0) : 0;
+    if (longest_ == 0) safe = text_.size();
+    while (safe > emitted_ && safe < text_.size() &&
+           (static_cast<unsigned char>(text_[safe]) & 0xC0) == 0x80) {
+      --safe;
+    }
+    return take(std::max(safe, emitted_));
+  }
+
+  std::string finish() { return take(text_.size()); }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string take(std::size_t up_to) {
+    std::string ready = text_.substr(emitted_, up_to - emitted_);
+    emitted_ = up_to;
+    return ready;
+  }
+
+  const std::vector<std::string>& stops_;
+  std::size_t longest_ = 0;
+  std::string text_;
+  std::size_t emitted_ = 0;
+};
+
+}  // namespace
+
+GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampler,
+                                 const GenerateOptions& options) {
+  if (options.max_tokens < 0) {
+    throw Error(ErrorCode::kInvalidArgument, "generate: max_tokens must be >= 0");
+  }
+  GenerateResult result;
+  result.n_prompt_tokens = static_cast<int>(prompt.size());
+  const auto prompt_start = Clock::now();
+  if (!prompt.empty()) {
+    decode(prompt);
+  } else if (logits().empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "generate: empty prompt and nothing decoded yet (start with at least BOS)");
+  }
+  for (TokenId id : prompt) sampler.accept(id);
+  result.prompt_seconds = seconds_since(prompt_start);
+
+  const Model& model = impl_->model();
+  std::optional<StreamDecoder> stream;
+  if (model.has_tokenizer()) {
+    // The generated text starts the text only when nothing but control tokens (BOS) came before.
+    const auto& tokenizer = model.tokenizer();
+    const bool at_text_start =
+        n_past() == static_cast<int>(prompt.size()) &&
+        std::all_of(prompt.begin(), prompt.end(),
+                    [&](TokenId id) { return tokenizer.kind(id) == TokenKind::kControl; });
+    stream.emplace(tokenizer, /*render_special=*/false, at_text_start);
+  }
+  StopStringFilter filter(options.stop_strings);
+
+  auto hand_out = [&](const std::string& text) {
+    if (text.empty() || !options.on_piece) return true;
+    return options.on_piece(text);
+  };
+
+  const auto generate_start = Clock::now();
+  result.stop_reason = StopReason::kMaxTokens;
+  while (static_cast<int>(result.tokens.size()) < options.max_tokens) {
+    const TokenId id = sampler.sample(logits());
+    sampler.accept(id);
+    if (stream && model.tokenizer().is_end_of_generation(id)) {
+      result.stop_reason = StopReason::kEndOfGeneration;
+      break;
+    }
+    result.tokens.push_back(id);
+    bool stopped = false;
+    const std::string ready = stream ? filter.push(stream->push(id), stopped) : std::string();
+    if (!hand_out(ready)) {
+      result.stop_reason = StopReason::kCallback;
+      break;
+    }
+    if (stopped) {
+      result.stop_reason = StopReason::kStopString;
+      break;
+    }
+    // Every kept token goes into the context, so a later generate() continues the same text.
+    if (n_past() >= context_size()) {
+      result.stop_reason = StopReason::kContextFull;
+      break;
+    }
+    decode(std::span<const TokenId>(&id, 1));
+  }
+  if (stream && result.stop_reason != StopReason::kStopString &&
+      result.stop_reason != StopReason::kCallback) {
+    bool stopped = false;
+    std::string rest = filter.push(stream->flush(), stopped);
+    if (!stopped) rest += filter.finish();
+    hand_out(rest);
+  }
+  result.text = filter.text();
+  result.generate_seconds = seconds_since(generate_start);
+  return result;
+}
+
+}  // namespace llama3

@@ -1,0 +1,91 @@
+#include <algorithm>
+#include <string>
+
+#include "llama3/error.hpp"
+#include "runtime/session_impl.hpp"
+
+namespace llama3 {
+namespace detail {
+namespace {
+
+int choose_context(const Model& model, const SessionOptions& options) {
+  constexpr int kDefaultContextCap = 4096;
+  if (options.n_ctx < 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "n_ctx must be >= 0 (0 picks the model's), got " + std::to_string(options.n_ctx));
+  }
+  if (options.n_ctx > 0) return options.n_ctx;
+  return std::min(model.config().context_length, kDefaultContextCap);
+}
+
+}  // namespace
+
+SessionImpl::SessionImpl(const Model& model, const SessionOptions& options)
+    : model_(model),
+      pool_(options.n_threads),
+      cache_(model.config().n_layers, choose_context(model, options),
+             model.config().n_kv_heads * model.config().head_dim, options.kv_cache_type),
+      forward_(model.impl(), cache_, pool_) {}
+
+void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
+  if (tokens.empty()) throw Error(ErrorCode::kInvalidArgument, "decode: no tokens given");
+  const int n_vocab = model_.config().n_vocab;
+  for (TokenId id : tokens) {
+    if (id < 0 || id >= n_vocab) {
+      throw Error(ErrorCode::kInvalidArgument, "decode: token id " + std::to_string(id) +
+                                                   " is outside the vocabulary of " +
+                                                   std::to_string(n_vocab));
+    }
+  }
+  if (static_cast<std::size_t>(n_past_) + tokens.size() > static_cast<std::size_t>(n_ctx())) {
+    throw Error(ErrorCode::kContextFull,
+                "decode: " + std::to_string(tokens.size()) + " tokens do not fit: " +
+                    std::to_string(n_past_) + " of " + std::to_string(n_ctx()) +
+                    " context positions are in use");
+  }
+  forward_.run(tokens, n_past_, all_logits, logits_);
+  n_past_ += static_cast<int>(tokens.size());
+}
+
+}  // namespace detail
+
+Session::Session(const Model& model, const SessionOptions& options)
+    : impl_(std::make_unique<detail::SessionImpl>(model, options)) {}
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+std::span<const float> Session::decode(std::span<const TokenId> tokens) {
+  impl_->decode(tokens, /*all_logits=*/false);
+  return impl_->logits();
+}
+
+std::span<const float> Session::decode_all_logits(std::span<const TokenId> tokens) {
+  impl_->decode(tokens, /*all_logits=*/true);
+  return impl_->logits();
+}
+
+std::span<const float> Session::logits() const {
+  const auto& all = impl_->logits();
+  const auto n_vocab = static_cast<std::size_t>(impl_->model().config().n_vocab);
+  if (all.size() < n_vocab) return {};
+  return std::span<const float>(all).last(n_vocab);
+}
+
+int Session::n_past() const { return impl_->n_past(); }
+int Session::context_size() const { return impl_->n_ctx(); }
+void Session::reset() { impl_->reset(); }
+const Model& Session::model() const { return impl_->model(); }
+
+const char* stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::kEndOfGeneration: return "end_of_generation";
+    case StopReason::kMaxTokens: return "max_tokens";
+    case StopReason::kStopString: return "stop_string";
+    case StopReason::kCallback: return "callback";
+    case StopReason::kContextFull: return "context_full";
+  }
+  return "unknown";
+}
+
+}  // namespace llama3

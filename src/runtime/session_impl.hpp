@@ -1,0 +1,43 @@
+// The inside of a Session: model, thread pool, KV cache, forward pass and latest logits.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "kernels/thread_pool.hpp"
+#include "llama3/session.hpp"
+#include "model/model_impl.hpp"
+#include "runtime/forward.hpp"
+#include "runtime/kv_cache.hpp"
+
+namespace llama3::detail {
+
+class SessionImpl {
+ public:
+  SessionImpl(const Model& model, const SessionOptions& options);
+
+  // Validates, then runs the batch; throws before changing anything when it cannot run.
+  void decode(std::span<const TokenId> tokens, bool all_logits);
+
+  const Model& model() const { return model_; }
+  const std::vector<float>& logits() const { return logits_; }
+  int n_past() const { return n_past_; }
+  int n_ctx() const { return cache_.n_ctx(); }
+  std::vector<std::byte> save_state() const;
+  void load_state(std::span<const std::byte> state);
+
+  void reset() {
+    n_past_ = 0;
+    logits_.clear();
+  }
+
+ private:
+  Model model_;  // shares the weights; keeps them alive as long as the session
+  kernels::ThreadPool pool_;
+  runtime::KvCache cache_;
+  runtime::ForwardPass forward_;
+  std::vector<float> logits_;
+  int n_past_ = 0;
+};
+
+}  // namespace llama3::detail

@@ -1,0 +1,185 @@
+// Saving and restoring a session: a versioned, checksummed snapshot of the context.
+//
+// Layout (little-endian): "L3ST" | u32 version | u64 model fingerprint | u32 kv cache type |
+// u32 n_layers | u32 kv_dim | u32 n_past | u32 n_vocab | u64 n_logits | f32 logits[n_logits] |
+// for each layer: key rows [n_past], value rows [n_past] | u64 FNV-1a checksum of all bytes before it.
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "llama3/error.hpp"
+#include "runtime/session_impl.hpp"
+
+namespace llama3 {
+namespace detail {
+namespace {
+
+constexpr char kMagic[4] = {'L', '3', 'S', 'T'};
+constexpr std::uint32_t kVersion = 1;
+
+std::uint64_t fnv1a(const std::byte* data, std::size_t n, std::uint64_t hash = 0xcbf29ce484222325ull) {
+  for (std::size_t i = 0; i < n; ++i) {
+    hash ^= std::to_integer<std::uint64_t>(data[i]);
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+// Identifies the model closely enough to refuse state from another one: its shape, its size in
+// bytes, and the first bytes of its token embedding.
+std::uint64_t model_fingerprint(const ModelImpl& model) {
+  const auto& c = model.config();
+  const std::int64_t fields[] = {c.n_vocab, c.dim,     c.n_layers, c.n_heads,
+                                 c.n_kv_heads, c.head_dim, c.ffn_dim,
+                                 static_cast<std::int64_t>(model.weight_bytes())};
+  std::uint64_t hash = fnv1a(reinterpret_cast<const std::byte*>(fields), sizeof(fields));
+  const auto& embedding = model.token_embedding();
+  const std::size_t sample = std::min<std::size_t>(65536, embedding.row_bytes * embedding.rows);
+  return fnv1a(static_cast<const std::byte*>(embedding.data), sample, hash);
+}
+
+class Writer {
+ public:
+  void bytes(const void* data, std::size_t n) {
+    const auto* begin = static_cast<const std::byte*>(data);
+    out_.insert(out_.end(), begin, begin + n);
+  }
+  template <typename T>
+  void value(T v) {
+    bytes(&v, sizeof(v));
+  }
+  std::vector<std::byte> finish() {
+    value(fnv1a(out_.data(), out_.size()));
+    return std::move(out_);
+  }
+
+ private:
+  std::vector<std::byte> out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const std::byte> in) : in_(in) {}
+  const std::byte* bytes(std::size_t n) {
+    if (n > in_.size() - at_) throw Error(ErrorCode::kBadFormat, "session state: truncated");
+    const std::byte* p = in_.data() + at_;
+    at_ += n;
+    return p;
+  }
+  template <typename T>
+  T value() {
+    T v;
+    std::memcpy(&v, bytes(sizeof(T)), sizeof(T));
+    return v;
+  }
+  std::size_t remaining() const { return in_.size() - at_; }
+
+ private:
+  std::span<const std::byte> in_;
+  std::size_t at_ = 0;
+};
+
+void expect(bool ok, ErrorCode code, const std::string& message) {
+  if (!ok) throw Error(code, "session state: " + message);
+}
+
+}  // namespace
+
+std::vector<std::byte> SessionImpl::save_state() const {
+  Writer out;
+  out.bytes(kMagic, sizeof(kMagic));
+  out.value(kVersion);
+  out.value(model_fingerprint(model_.impl()));
+  out.value(static_cast<std::uint32_t>(cache_.type()));
+  out.value(static_cast<std::uint32_t>(cache_.n_layers()));
+  out.value(static_cast<std::uint32_t>(cache_.kv_dim()));
+  out.value(static_cast<std::uint32_t>(n_past_));
+  out.value(static_cast<std::uint32_t>(model_.config().n_vocab));
+  out.value(static_cast<std::uint64_t>(logits_.size()));
+  out.bytes(logits_.data(), logits_.size() * sizeof(float));
+  for (int layer = 0; layer < cache_.n_layers(); ++layer) {
+    for (int pos = 0; pos < n_past_; ++pos) out.bytes(cache_.key_row(layer, pos), cache_.row_bytes());
+    for (int pos = 0; pos < n_past_; ++pos) out.bytes(cache_.value_row(layer, pos), cache_.row_bytes());
+  }
+  return out.finish();
+}
+
+void SessionImpl::load_state(std::span<const std::byte> state) {
+  expect(state.size() >= sizeof(kMagic) + 8, ErrorCode::kBadFormat, "too short");
+  const std::size_t body = state.size() - sizeof(std::uint64_t);
+  std::uint64_t stored_checksum;
+  std::memcpy(&stored_checksum, state.data() + body, sizeof(stored_checksum));
+  expect(fnv1a(state.data(), body) == stored_checksum, ErrorCode::kBadFormat,
+         "checksum mismatch (damaged or truncated)");
+
+  Reader in(state.first(body));
+  expect(std::memcmp(in.bytes(sizeof(kMagic)), kMagic, sizeof(kMagic)) == 0, ErrorCode::kBadFormat,
+         "not a llama3 session state");
+  const auto version = in.value<std::uint32_t>();
+  expect(version == kVersion, ErrorCode::kBadFormat,
+         "version " + std::to_string(version) + " is not supported (expected 1)");
+  expect(in.value<std::uint64_t>() == model_fingerprint(model_.impl()), ErrorCode::kInvalidArgument,
+         "saved from a different model");
+  expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.type()),
+         ErrorCode::kInvalidArgument, "saved with a different KV cache type");
+  expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.n_layers()) &&
+             in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.kv_dim()),
+         ErrorCode::kInvalidArgument, "KV cache shape differs");
+  const auto n_past = in.value<std::uint32_t>();
+  expect(n_past <= static_cast<std::uint32_t>(cache_.n_ctx()), ErrorCode::kInvalidArgument,
+         "holds " + std::to_string(n_past) + " positions, more than this session's context of " +
+             std::to_string(cache_.n_ctx()));
+  const auto n_vocab = in.value<std::uint32_t>();
+  expect(n_vocab == static_cast<std::uint32_t>(model_.config().n_vocab), ErrorCode::kInvalidArgument,
+         "vocabulary size differs");
+  const auto n_logits = in.value<std::uint64_t>();
+  expect(n_logits % n_vocab == 0 && n_logits / sizeof(float) <= in.remaining(), ErrorCode::kBadFormat,
+         "bad logits count");
+  const std::size_t kv_bytes =
+      static_cast<std::size_t>(cache_.n_layers()) * 2 * n_past * cache_.row_bytes();
+  expect(in.remaining() == n_logits * sizeof(float) + kv_bytes, ErrorCode::kBadFormat,
+         "size does not match its header");
+
+  // Everything is checked: now change the session.
+  std::vector<float> logits(n_logits);
+  std::memcpy(logits.data(), in.bytes(n_logits * sizeof(float)), n_logits * sizeof(float));
+  for (int layer = 0; layer < cache_.n_layers(); ++layer) {
+    for (std::uint32_t pos = 0; pos < n_past; ++pos) {
+      std::memcpy(cache_.key_row_mut(layer, static_cast<int>(pos)), in.bytes(cache_.row_bytes()),
+                  cache_.row_bytes());
+    }
+    for (std::uint32_t pos = 0; pos < n_past; ++pos) {
+      std::memcpy(cache_.value_row_mut(layer, static_cast<int>(pos)), in.bytes(cache_.row_bytes()),
+                  cache_.row_bytes());
+    }
+  }
+  logits_ = std::move(logits);
+  n_past_ = static_cast<int>(n_past);
+}
+
+}  // namespace detail
+
+std::vector<std::byte> Session::save_state() const { return impl_->save_state(); }
+void Session::load_state(std::span<const std::byte> state) { impl_->load_state(state); }
+
+void Session::save_state_file(const std::filesystem::path& path) const {
+  const auto state = save_state();
+  const auto temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(state.data()), static_cast<std::streamsize>(state.size()));
+    if (!out) throw Error(ErrorCode::kIo, "cannot write session state to " + temporary);
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) throw Error(ErrorCode::kIo, "cannot rename " + temporary + ": " + error.message());
+}
+
+void Session::load_state_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kIo, "cannot read session state " + path.string());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  load_state(std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+}
+
+}  // namespace llama3

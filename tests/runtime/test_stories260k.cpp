@@ -1,0 +1,79 @@
+// End to end on a really trained tiny Llama (stories260K): file -> model -> tokens -> logits -> text.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "llama3/sampler.hpp"
+#include "llama3/session.hpp"
+#include "support/test_data.hpp"
+
+using namespace llama3;
+
+namespace {
+
+const Model& stories_model() {
+  static const Model model = Model::load(testing::require_data_file("stories260K.gguf"));
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("stories260K greedy text from BOS is the known story", "[runtime][data]") {
+  const Model& model = stories_model();
+  Session session(model, {.n_threads = 2});
+  SamplerParams params;
+  params.temperature = 0.0f;
+  Sampler sampler(params);
+  const std::vector<TokenId> prompt{model.tokenizer().bos_id()};
+  GenerateOptions options;
+  options.max_tokens = 60;
+  std::string streamed;
+  options.on_piece = [&](std::string_view piece) {
+    streamed += piece;
+    return true;
+  };
+  const auto result = session.generate(prompt, sampler, options);
+  const std::string expected =
+      "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+      "One day, she saw a big, red ball. She wanted to play with it, but it was too high";
+  INFO(result.text);
+  CHECK(result.text.substr(0, expected.size()) == expected);
+  CHECK(streamed == result.text);
+}
+
+TEST_CASE("stories260K continues a prompt as the reference does", "[runtime][data]") {
+  const Model& model = stories_model();
+  Session session(model, {.n_threads = 1});
+  SamplerParams params;
+  params.temperature = 0.0f;
+  Sampler sampler(params);
+  const auto prompt = model.tokenizer().encode("Once upon a time", {.add_bos = true});
+  GenerateOptions options;
+  options.max_tokens = 24;
+  const auto result = session.generate(prompt, sampler, options);
+  INFO(result.text);
+  CHECK(result.text.starts_with(", there was a little girl named Lily. She loved to play outside in"));
+}
+
+TEST_CASE("stories260K stop strings cut the text and stop generation", "[runtime][data]") {
+  const Model& model = stories_model();
+  Session session(model, {.n_threads = 1});
+  SamplerParams params;
+  params.temperature = 0.0f;
+  Sampler sampler(params);
+  GenerateOptions options;
+  options.max_tokens = 100;
+  options.stop_strings = {"Lily"};
+  std::string streamed;
+  options.on_piece = [&](std::string_view piece) {
+    streamed += piece;
+    return true;
+  };
+  const auto result = session.generate(std::vector<TokenId>{model.tokenizer().bos_id()}, sampler,
+                                       options);
+  CHECK(result.stop_reason == StopReason::kStopString);
+  CHECK(result.text == "Once upon a time, there was a little girl named ");
+  CHECK(streamed == result.text);
+}
