@@ -240,13 +240,16 @@ class GgufParser {
       fail(context, "unknown tensor type " + std::to_string(type_id));
     }
     info.type = traits->type;
-    const auto row = row_bytes(info.type, info.ne[0]);
-    if (!row) {
+    if (info.ne[0] % traits->block_size != 0) {
       fail(context, "row length " + std::to_string(info.ne[0]) + " is not a multiple of the " +
                         std::string(traits->name) + " block size " +
                         std::to_string(traits->block_size));
     }
-    info.n_bytes = *row;
+    // Computed here rather than with row_bytes(), which does not guard against overflow.
+    if (__builtin_mul_overflow(info.ne[0] / traits->block_size, std::uint64_t{traits->block_bytes},
+                               &info.n_bytes)) {
+      fail(context, "byte size overflows");
+    }
     for (std::uint32_t d = 1; d < kMaxDims; ++d) {
       if (__builtin_mul_overflow(info.n_bytes, info.ne[d], &info.n_bytes)) {
         fail(context, "byte size overflows");

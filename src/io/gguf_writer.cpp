@@ -278,12 +278,16 @@ void GgufWriter::add_tensor(std::string name, std::span<const std::uint64_t> ne,
     if (t.name == name) invalid("duplicate tensor '" + name + "'");
   }
   if (ne.empty() || ne.size() > kMaxDims) invalid("tensor '" + name + "' needs 1 to 4 dims");
-  const auto row = row_bytes(type, ne[0]);
-  if (!row) {
+  const auto& traits = traits_of(type);
+  if (ne[0] % traits.block_size != 0) {
     invalid("tensor '" + name + "': row length " + std::to_string(ne[0]) +
-            " is not a multiple of the " + std::string(traits_of(type).name) + " block size");
+            " is not a multiple of the " + std::string(traits.name) + " block size");
   }
-  std::uint64_t n_bytes = *row;
+  std::uint64_t n_bytes = 0;
+  if (__builtin_mul_overflow(ne[0] / traits.block_size, std::uint64_t{traits.block_bytes},
+                             &n_bytes)) {
+    invalid("tensor '" + name + "' byte size overflows");
+  }
   for (std::size_t d = 0; d < ne.size(); ++d) {
     if (ne[d] == 0) invalid("tensor '" + name + "' has a zero dimension");
     if (d > 0 && __builtin_mul_overflow(n_bytes, ne[d], &n_bytes)) {
