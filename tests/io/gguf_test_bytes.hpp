@@ -38,8 +38,7 @@ class GgufBytes {
   }
   // Magic, version and the two counts.
   GgufBytes& header(std::uint64_t n_tensors, std::uint64_t n_metadata, std::uint32_t version = 3) {
-    bytes.insert(bytes.end(), {std::byte{'G'}, std::byte{'G'}, std::byte{'U'}, std::byte{'F'}});
-    return u32(version).u64(n_tensors).u64(n_metadata);
+    return u32(0x46554747).u32(version).u64(n_tensors).u64(n_metadata);  // "GGUF"
   }
   // A key and its value type; the caller appends the value.
   GgufBytes& key(std::string_view k, std::uint32_t type) { return str(k).u32(type); }
