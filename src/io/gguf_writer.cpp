@@ -180,6 +180,10 @@ GgufWriter::GgufWriter(std::uint64_t alignment) : alignment_(alignment) {
   if (!is_power_of_two(alignment)) {
     invalid("alignment " + std::to_string(alignment) + " is not a nonzero power of two");
   }
+  // ggml reads general.alignment as u32 only, so that is the type written.
+  if (alignment > std::numeric_limits<std::uint32_t>::max()) {
+    invalid("alignment " + std::to_string(alignment) + " does not fit general.alignment (u32)");
+  }
 }
 
 void GgufWriter::add_metadata(std::string key, GgufValueType type, std::vector<std::byte> value) {
@@ -309,9 +313,6 @@ void GgufWriter::write(const std::filesystem::path& path,
   if (write_alignment) {
     append_string(head, kAlignmentKey);
     const auto value = encode_scalar(GgufValueType::kUint32, alignment_);
-    if (alignment_ > std::numeric_limits<std::uint32_t>::max()) {
-      invalid("alignment " + std::to_string(alignment_) + " does not fit general.alignment (u32)");
-    }
     head.insert(head.end(), value.begin(), value.end());
   }
   for (const auto& entry : metadata_) {
