@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "io/gguf.hpp"
@@ -29,8 +30,11 @@ TEST_CASE("gguf reader rejects every truncation of a valid file", "[io]") {
 
 TEST_CASE("gguf reader survives random mutations of a valid file", "[io]") {
   const auto full = llama3::testing::small_valid_gguf().bytes;
-  const auto seed = std::random_device{}();
-  std::printf("gguf mutation fuzz seed: %u\n", seed);
+  // LLAMA3_FUZZ_SEED replays a failing run.
+  const char* seed_text = std::getenv("LLAMA3_FUZZ_SEED");
+  const auto seed = seed_text ? static_cast<std::uint32_t>(std::strtoul(seed_text, nullptr, 10))
+                              : std::random_device{}();
+  std::printf("gguf mutation fuzz seed: %u (replay with LLAMA3_FUZZ_SEED=%u)\n", seed, seed);
   INFO("seed " << seed);
   std::mt19937 rng(seed);
   // Bytes that turn lengths, counts and types into edge cases more often than uniform bytes do.
