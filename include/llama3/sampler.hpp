@@ -44,11 +44,11 @@ struct LogitBias {
 // one setting away.) The seed is fixed rather than random so that a program is reproducible unless
 // the caller asks otherwise: pass a seed from std::random_device or the clock for varied output.
 struct SamplerParams {
-  float temperature =
-      0.6f;  // <= 0: greedy (argmax, lowest id on ties); otherwise logits / temperature
+  // <= 0: greedy (argmax, lowest id on ties); otherwise logits are divided by it.
+  float temperature = 0.6f;
   std::int32_t top_k = 0;  // keep the k most likely tokens; <= 0: off
-  float top_p =
-      0.9f;  // keep the shortest most-likely prefix whose mass >= top_p; 1: off. In [0, 1]
+  // Keep the shortest most-likely-first prefix whose mass reaches top_p; 1: off. In [0, 1].
+  float top_p = 0.9f;
   float min_p = 0.0f;  // keep tokens with prob >= min_p * (max prob); 0: off. In [0, 1]
   // Penalties apply to tokens among the last `penalty_last_n` accepted ones (see Sampler::accept):
   // a logit l of such a token becomes (l <= 0 ? l * repeat_penalty : l / repeat_penalty)
