@@ -7,13 +7,19 @@ namespace llama3::cli {
 
 // Declared here rather than in a header per command: each is only referenced from this table.
 int run_version(Args args);
+int run_tokenize(Args args);
+int run_detokenize(Args args);
 
 namespace {
 constexpr std::array kCommands = {
     Command{"version", "print the library version", run_version},
+    Command{"tokenize", "print the token ids of a text", run_tokenize},
+    Command{"detokenize", "print the text of token ids", run_detokenize},
 };
 }  // namespace
 
-std::span<const Command> all_commands() { return kCommands; }
+std::span<const Command> all_commands() {
+  return kCommands;
+}
 
 }  // namespace llama3::cli
