@@ -2,7 +2,8 @@
 // differential test (test_llama3_differential.cpp) and the benchmark (bench/tokenizer_bench.cpp).
 //   node js_reference_encode.cjs PACKAGE_DIR INPUT.json OUTPUT.json [--time]
 // INPUT.json is an array of strings; OUTPUT.json gets an array of id arrays (no BOS/EOS, and special-token
-// text is not parsed, like our encode() with default options). With --time, prints the encode seconds.
+// text is not parsed, like our encode() with default options). With --time, prints the seconds spent
+// encoding; with --time-each, the seconds of each string on a line of its own.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -14,8 +15,15 @@ const texts = JSON.parse(fs.readFileSync(inputPath, 'utf8'));
 // A regex that never matches: special-token text stays plain text.
 const options = { bos: false, eos: false, specialTokenRegex: /(?!)/g };
 llama3Tokenizer.encode('warm up', options);
+const each = [];
 const start = process.hrtime.bigint();
-const results = texts.map((text) => llama3Tokenizer.encode(text, options));
+const results = texts.map((text) => {
+  const t0 = process.hrtime.bigint();
+  const ids = llama3Tokenizer.encode(text, options);
+  each.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  return ids;
+});
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 fs.writeFileSync(outputPath, JSON.stringify(results));
 if (flag === '--time') process.stdout.write(`${seconds}\n`);
+if (flag === '--time-each') process.stdout.write(each.map((s) => `${s}\n`).join(''));
