@@ -6,6 +6,7 @@
 
 #include "llama3/error.hpp"
 #include "tokenizer/llama3_bpe.hpp"
+#include "tokenizer/sentencepiece.hpp"
 
 namespace llama3::detail {
 namespace {
@@ -96,12 +97,7 @@ std::shared_ptr<const TokenizerImpl> make_llama3_from_gguf(const io::GgufFile& f
 std::shared_ptr<const TokenizerImpl> make_tokenizer_from_gguf(const io::GgufFile& file) {
   const std::string_view model = file.get("tokenizer.ggml.model").as_string("tokenizer.ggml.model");
   if (model == "gpt2") return make_llama3_from_gguf(file);
-  if (model == "llama") {
-    // SentencePiece vocabularies are built by src/tokenizer/sentencepiece.* (another branch).
-    throw Error(
-        ErrorCode::kUnsupported,
-        file.name() + ": SentencePiece (tokenizer.ggml.model = llama) is not in this build yet");
-  }
+  if (model == "llama") return make_sentencepiece_from_gguf(file);
   throw Error(ErrorCode::kUnsupported, file.name() + ": tokenizer.ggml.model = '" +
                                            std::string(model) +
                                            "' is not supported (gpt2 or llama)");

@@ -2,8 +2,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/gguf.hpp"
 #include "llama3/error.hpp"
 #include "llama3/tokenizer.hpp"
+#include "tokenizer/gguf_vocab.hpp"
 #include "tokenizer/vocab_files.hpp"
 
 namespace llama3 {
@@ -22,10 +24,15 @@ std::string read_file_bytes(const std::filesystem::path& path) {
 
 Tokenizer Tokenizer::load(const std::filesystem::path& path) {
   const std::string origin = path.string();
-  const std::string content = detail::read_file_bytes(path);
-  if (content.starts_with("GGUF")) {
-    throw Error(ErrorCode::kUnsupported, origin + ": GGUF vocabularies are not supported yet");
+  {
+    std::ifstream in(path, std::ios::binary);
+    char magic[4] = {};
+    if (in.read(magic, 4) && std::string_view(magic, 4) == "GGUF") {
+      // Metadata only: a model file's tensors stay mapped, never read.
+      return Tokenizer(detail::make_tokenizer_from_gguf(io::GgufFile::open(path)));
+    }
   }
+  const std::string content = detail::read_file_bytes(path);
   const std::size_t first = content.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && content[first] == '{') {
     return Tokenizer(detail::parse_tokenizer_json(content, origin));

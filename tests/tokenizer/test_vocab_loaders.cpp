@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "io/gguf.hpp"
 #include "llama3/error.hpp"
 #include "tokenizer/llama3_vocab.hpp"
 #include "tokenizer/text_generator.hpp"
@@ -135,4 +136,48 @@ TEST_CASE("malformed tokenizer.json files name the file and field", "[tokenizer]
   const auto hole = write_file("hole.json", R"({"model": {"type": "BPE", "vocab": {"a": 1}}})");
   CHECK_THAT(error_of([&] { Tokenizer::load(hole); }, ErrorCode::kBadFormat),
              Catch::Contains("id 0"));
+}
+
+TEST_CASE("the GGUF vocabulary loads into the same tokenizer as tokenizer.json",
+          "[tokenizer][data]") {
+  const auto& from_json = testing::llama3_tokenizer();
+  const Tokenizer from_gguf =
+      Tokenizer::load(testing::require_data_file("ggml-vocab-llama-bpe.gguf"));
+  CHECK(from_gguf.family() == Tokenizer::Family::kLlama3Bpe);
+  REQUIRE(from_gguf.vocab_size() == from_json.vocab_size());
+  for (TokenId id = 0; id < 128000; ++id) REQUIRE(from_gguf.piece(id) == from_json.piece(id));
+  for (TokenId id = 128000; id < 128256; ++id) REQUIRE(from_gguf.kind(id) == TokenKind::kControl);
+  CHECK(from_gguf.bos_id() == 128000);
+  CHECK(from_gguf.add_bos_by_default());
+  for (TokenId id : {128001, 128009}) CHECK(from_gguf.is_end_of_generation(id));
+  testing::TextGenerator generator(5);
+  const std::string text = generator.corpus(300000);
+  CHECK(from_gguf.encode(text) == from_json.encode(text));
+  CHECK(from_gguf.encode("<|start_header_id|>user<|end_header_id|>", {.parse_special = true}) ==
+        std::vector<TokenId>{128006, 882, 128007});
+}
+
+TEST_CASE("GGUF vocabularies of other kinds are refused or sent to SentencePiece",
+          "[tokenizer][data]") {
+  const Tokenizer spm = Tokenizer::load(testing::require_data_file("stories260K.gguf"));
+  CHECK(spm.family() == Tokenizer::Family::kSentencePiece);
+  const auto dir = testing::scratch_dir("gguf-vocab");
+  auto write_vocab = [&](const std::string& name, const std::string& model,
+                         const std::string& pre) {
+    io::GgufWriter writer;
+    writer.set_string("tokenizer.ggml.model", model);
+    if (!pre.empty()) writer.set_string("tokenizer.ggml.pre", pre);
+    writer.set_string_array("tokenizer.ggml.tokens", {"a", "b"});
+    writer.write(dir / name, [](std::size_t, std::vector<std::byte>&) {});
+    return dir / name;
+  };
+  CHECK_THAT(error_of([&] { Tokenizer::load(write_vocab("qwen.gguf", "gpt2", "qwen2")); },
+                      ErrorCode::kUnsupported),
+             Catch::Contains("qwen2") && Catch::Contains("qwen.gguf"));
+  CHECK_THAT(
+      error_of([&] { Tokenizer::load(write_vocab("t5.gguf", "t5", "")); }, ErrorCode::kUnsupported),
+      Catch::Contains("t5"));
+  CHECK_THAT(error_of([&] { Tokenizer::load(write_vocab("few.gguf", "gpt2", "llama-bpe")); },
+                      ErrorCode::kBadFormat),
+             Catch::Contains("single byte"));
 }
