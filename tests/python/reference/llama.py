@@ -193,10 +193,11 @@ class LlamaReference:
         x = self.token_embd[tokens]  # [n, dim]
         for li, layer in enumerate(self.layers):
             h = rms_norm(x, layer.attn_norm, cfg.rms_eps)  # [n, dim]
-            q = (h @ layer.wq.T).reshape(n, cfg.n_heads, hd).transpose(1, 0, 2)  # [nh, n, hd]
-            k = (h @ layer.wk.T).reshape(n, cfg.n_kv_heads, hd).transpose(1, 0, 2)  # [nkv, n, hd]
-            v = (h @ layer.wv.T).reshape(n, cfg.n_kv_heads, hd).transpose(1, 0, 2)  # [nkv, n, hd]
-            q, k = apply_rope(q, angles), apply_rope(k, angles)
+            q = self.linear(h, layer.wq).reshape(n, cfg.n_heads, hd).transpose(1, 0, 2)  # [nh, n, hd]
+            k = self.linear(h, layer.wk).reshape(n, cfg.n_kv_heads, hd).transpose(1, 0, 2)  # [nkv, n, hd]
+            v = self.linear(h, layer.wv).reshape(n, cfg.n_kv_heads, hd).transpose(1, 0, 2)  # [nkv, n, hd]
+            q, k = apply_rope(q, angles), self.stored_kv(apply_rope(k, angles))
+            v = self.stored_kv(v)
             if li < len(cache.keys):
                 cache.keys[li] = np.concatenate([cache.keys[li], k], axis=1)
                 cache.values[li] = np.concatenate([cache.values[li], v], axis=1)
@@ -214,12 +215,22 @@ class LlamaReference:
                 probs = np.exp(scores)
                 probs /= probs.sum(axis=1, keepdims=True)
                 attn[:, head, :] = probs @ values[kv]
-            x = x + attn.reshape(n, cfg.n_heads * hd) @ layer.wo.T
+            x = x + self.linear(attn.reshape(n, cfg.n_heads * hd), layer.wo)
 
             h = rms_norm(x, layer.ffn_norm, cfg.rms_eps)
-            x = x + (silu(h @ layer.w_gate.T) * (h @ layer.w_up.T)) @ layer.w_down.T
+            x = x + self.linear(silu(self.linear(h, layer.w_gate)) * self.linear(h, layer.w_up),
+                                layer.w_down)
 
-        return rms_norm(x, self.output_norm, cfg.rms_eps) @ self.output.T  # [n, vocab]
+        return self.linear(rms_norm(x, self.output_norm, cfg.rms_eps), self.output)  # [n, vocab]
+
+    # Hooks, exact here; ``precision_model`` overrides them to imitate the C++ number formats.
+    def linear(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """x @ weight.T: ``[n, in]`` x ``[out, in]`` -> ``[n, out]``."""
+        return x @ weight.T
+
+    def stored_kv(self, x: np.ndarray) -> np.ndarray:
+        """Keys/values as the KV cache stores them (exact in the reference)."""
+        return x
 
     def greedy(self, prompt: list[int], n_new: int, stop: int | None = None) -> list[int]:
         """Greedy decoding: ``prompt`` followed by up to ``n_new`` argmax tokens (stops after ``stop``)."""
