@@ -10,6 +10,8 @@ import pytest
 from reference import gguf as g
 from reference.gguf_writer import write_gguf
 
+pytestmark = pytest.mark.reference_selfcheck
+
 
 def _s(text: str) -> bytes:
     data = text.encode()

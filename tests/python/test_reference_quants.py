@@ -14,6 +14,8 @@ import pytest
 
 from reference import quants
 
+pytestmark = pytest.mark.reference_selfcheck
+
 SEED = 1234
 
 
