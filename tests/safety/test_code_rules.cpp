@@ -68,6 +68,10 @@ TEST_CASE("The compiled-in rules equal data/safety/code_rules.json", "[safety]")
   std::ostringstream text;
   text << file.rdbuf();
   CHECK(text.str() == llama3::safety::builtin_code_rules_json());
+  // The same file loads at run time into the same rule set.
+  const auto from_file =
+      CodeScanner::from_rules_file(std::string(LLAMA3_SOURCE_DIR) + "/data/safety/code_rules.json");
+  CHECK(from_file.rule_count() == scanner().rule_count());
 }
 
 TEST_CASE("Rule files are loaded from disk and errors name the rule and field", "[safety]") {
