@@ -12,15 +12,17 @@ int run_eval_logits(Args args);
 int run_version(Args args);
 int run_tokenize(Args args);
 int run_detokenize(Args args);
+int run_scan_code(Args args);
 
 namespace {
 constexpr std::array kCommands = {
     Command{"generate", "generate text from a prompt", run_generate},
     Command{"perplexity", "perplexity of a model over a text file", run_perplexity},
     Command{"eval-logits", "write the logits of every position of a token list", run_eval_logits},
-    Command{"version", "print the library version", run_version},
     Command{"tokenize", "print the token ids of a text", run_tokenize},
     Command{"detokenize", "print the text of token ids", run_detokenize},
+    Command{"scan-code", "scan code for insecure patterns (exit 1 on BLOCK)", run_scan_code},
+    Command{"version", "print the library version", run_version},
 };
 }  // namespace
 
