@@ -1,4 +1,5 @@
-// The `llama3` tool's subcommands. Each takes the arguments after its name and returns the exit code.
+// The `llama3` tool's subcommands. Each takes the arguments after its name and returns the exit
+// code.
 #pragma once
 
 #include <span>

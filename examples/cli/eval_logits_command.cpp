@@ -13,7 +13,8 @@ namespace llama3::cli {
 
 int run_eval_logits(Args args) {
   const Options options(args, {"--no-mmap", "--one-by-one", "--f32-cache", "--help", "-h"});
-  if (options.has("--help") || options.has("-h") || !options.get("--tokens") || !options.get("-o")) {
+  if (options.has("--help") || options.has("-h") || !options.get("--tokens") ||
+      !options.get("-o")) {
     std::printf(
         "usage: llama3 eval-logits -m MODEL.gguf --tokens \"ID ID ...\" -o OUT.f32 [--threads N]\n"
         "                          [--one-by-one] [--f32-cache]\n"

@@ -51,19 +51,22 @@ T parse_number(const std::optional<std::string>& text, const std::string& name, 
     if (used != text->size()) throw std::invalid_argument("trailing characters");
     return value;
   } catch (const std::exception&) {
-    throw Error(ErrorCode::kInvalidArgument, "option " + name + ": '" + *text + "' is not a number");
+    throw Error(ErrorCode::kInvalidArgument,
+                "option " + name + ": '" + *text + "' is not a number");
   }
 }
 }  // namespace
 
 int Options::get_int(const std::string& name, int fallback) const {
-  return parse_number<int>(get(name), name, fallback,
-                           [](const std::string& s, std::size_t* used) { return std::stoi(s, used); });
+  return parse_number<int>(get(name), name, fallback, [](const std::string& s, std::size_t* used) {
+    return std::stoi(s, used);
+  });
 }
 
 float Options::get_float(const std::string& name, float fallback) const {
-  return parse_number<float>(get(name), name, fallback,
-                             [](const std::string& s, std::size_t* used) { return std::stof(s, used); });
+  return parse_number<float>(
+      get(name), name, fallback,
+      [](const std::string& s, std::size_t* used) { return std::stof(s, used); });
 }
 
 std::uint64_t Options::get_u64(const std::string& name, std::uint64_t fallback) const {

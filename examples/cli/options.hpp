@@ -1,5 +1,5 @@
-// A small command-line option reader shared by the subcommands: `--name value` / `-n value` pairs and
-// flags, with errors that say which option is wrong.
+// A small command-line option reader shared by the subcommands: `--name value` / `-n value` pairs
+// and flags, with errors that say which option is wrong.
 #pragma once
 
 #include <optional>
@@ -12,7 +12,8 @@ namespace llama3::cli {
 
 class Options {
  public:
-  // `flags` take no value; every other option starting with '-' takes one. Anything else is positional.
+  // `flags` take no value; every other option starting with '-' takes one. Anything else is
+  // positional.
   Options(Args args, std::vector<std::string> flags);
 
   bool has(const std::string& name) const;

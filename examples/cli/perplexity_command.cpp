@@ -15,11 +15,15 @@ namespace llama3::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: llama3 perplexity [-m MODEL.gguf] -f TEXT_FILE [-c CTX] [--max-tokens N] [--all-positions]\n"
+    "usage: llama3 perplexity [-m MODEL.gguf] -f TEXT_FILE [-c CTX] [--max-tokens N] "
+    "[--all-positions]\n"
     "                         [--threads N]\n"
-    "  The text is tokenized once (BOS first). By default it is scored as llama.cpp's perplexity tool\n"
-    "  does, so figures compare: the tokens are cut into chunks of CTX (default: the model's context,\n"
-    "  at most 4096), the first token of each chunk is replaced by BOS, and only the predictions in\n"
+    "  The text is tokenized once (BOS first). By default it is scored as llama.cpp's perplexity "
+    "tool\n"
+    "  does, so figures compare: the tokens are cut into chunks of CTX (default: the model's "
+    "context,\n"
+    "  at most 4096), the first token of each chunk is replaced by BOS, and only the predictions "
+    "in\n"
     "  the second half of each chunk are scored (each with at least CTX/2 tokens of context).\n"
     "  --all-positions  instead score every token, in windows of CTX that each start with BOS\n"
     "  --max-tokens N   use only the first N tokens of the text (BOS included)\n"
@@ -56,7 +60,8 @@ int run_perplexity(Args args) {
   const Tokenizer& tokenizer = model.tokenizer();
   std::vector<TokenId> tokens = tokenizer.encode(text, {.add_bos = true});
   const int max_tokens = options.get_int("--max-tokens", 0);
-  if (max_tokens > 0 && tokens.size() > static_cast<std::size_t>(max_tokens)) tokens.resize(max_tokens);
+  if (max_tokens > 0 && tokens.size() > static_cast<std::size_t>(max_tokens))
+    tokens.resize(max_tokens);
   if (tokens.size() < 2) throw Error(ErrorCode::kInvalidArgument, "the text has too few tokens");
 
   SessionOptions session_options;

@@ -1,5 +1,5 @@
-// Errors of the llama3 C++ API. One code enum is shared with the C ABI (capi/llama3.h), so a code keeps
-// its meaning on both sides; the message names the file, key or tensor at fault.
+// Errors of the llama3 C++ API. One code enum is shared with the C ABI (capi/llama3.h), so a code
+// keeps its meaning on both sides; the message names the file, key or tensor at fault.
 #pragma once
 
 #include <stdexcept>
@@ -26,17 +26,28 @@ enum class ErrorCode : int {
 // Short stable name of a code ("bad_format"), for logs and bindings.
 inline const char* error_code_name(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kBadFormat: return "bad_format";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kOutOfMemory: return "out_of_memory";
-    case ErrorCode::kContextFull: return "context_full";
-    case ErrorCode::kCancelled: return "cancelled";
-    case ErrorCode::kBlocked: return "blocked";
-    case ErrorCode::kInternal: return "internal";
-    case ErrorCode::kBufferTooSmall: return "buffer_too_small";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kBadFormat:
+      return "bad_format";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kOutOfMemory:
+      return "out_of_memory";
+    case ErrorCode::kContextFull:
+      return "context_full";
+    case ErrorCode::kCancelled:
+      return "cancelled";
+    case ErrorCode::kBlocked:
+      return "blocked";
+    case ErrorCode::kInternal:
+      return "internal";
+    case ErrorCode::kBufferTooSmall:
+      return "buffer_too_small";
   }
   return "unknown";
 }

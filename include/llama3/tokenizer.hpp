@@ -24,7 +24,8 @@ class TokenizerImpl;
 enum class TokenKind : std::uint8_t { kNormal, kUnknown, kControl, kUserDefined, kUnused, kByte };
 
 struct EncodeOptions {
-  bool add_bos = false;  // prepend the BOS token (never twice: text that already starts with it is kept)
+  bool add_bos =
+      false;  // prepend the BOS token (never twice: text that already starts with it is kept)
   bool add_eos = false;
   // Match special-token text such as "<|eot_id|>" in the input. Off by default: like Meta's encode,
   // text that looks like a special token is tokenized as plain text unless the caller asks.
@@ -35,16 +36,18 @@ class Tokenizer {
  public:
   enum class Family { kLlama3Bpe, kSentencePiece };
 
-  // Loads `tokenizer.json` (Hugging Face), `tokenizer.model` (Meta's tiktoken ranks) or the tokenizer
-  // metadata of a `.gguf` file, chosen by content. Throws llama3::Error on a missing or malformed file.
+  // Loads `tokenizer.json` (Hugging Face), `tokenizer.model` (Meta's tiktoken ranks) or the
+  // tokenizer metadata of a `.gguf` file, chosen by content. Throws llama3::Error on a missing or
+  // malformed file.
   static Tokenizer load(const std::filesystem::path& path);
 
   explicit Tokenizer(std::shared_ptr<const detail::TokenizerImpl> impl);
 
   std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const;
 
-  // Concatenated bytes of the tokens. Control tokens render as their text only when render_special is
-  // set. SentencePiece vocabularies drop the leading space of the first piece, as SentencePiece does.
+  // Concatenated bytes of the tokens. Control tokens render as their text only when render_special
+  // is set. SentencePiece vocabularies drop the leading space of the first piece, as SentencePiece
+  // does.
   std::string decode(std::span<const TokenId> ids, bool render_special = false) const;
 
   // The raw bytes of one token (may be part of a UTF-8 character). Throws on an out-of-range id.

@@ -10,26 +10,16 @@ namespace llama3::io {
 namespace {
 
 constexpr std::array<TensorTypeTraits, 20> kKnownTypes = {{
-    {TensorType::kF32, "f32", 1, 4},
-    {TensorType::kF16, "f16", 1, 2},
-    {TensorType::kQ4_0, "q4_0", 32, 18},
-    {TensorType::kQ4_1, "q4_1", 32, 20},
-    {TensorType::kQ5_0, "q5_0", 32, 22},
-    {TensorType::kQ5_1, "q5_1", 32, 24},
-    {TensorType::kQ8_0, "q8_0", 32, 34},
-    {TensorType::kQ8_1, "q8_1", 32, 36},
-    {TensorType::kQ2_K, "q2_K", 256, 84},
-    {TensorType::kQ3_K, "q3_K", 256, 110},
-    {TensorType::kQ4_K, "q4_K", 256, 144},
-    {TensorType::kQ5_K, "q5_K", 256, 176},
-    {TensorType::kQ6_K, "q6_K", 256, 210},
-    {TensorType::kQ8_K, "q8_K", 256, 292},
-    {TensorType::kI8, "i8", 1, 1},
-    {TensorType::kI16, "i16", 1, 2},
-    {TensorType::kI32, "i32", 1, 4},
-    {TensorType::kI64, "i64", 1, 8},
-    {TensorType::kF64, "f64", 1, 8},
-    {TensorType::kBF16, "bf16", 1, 2},
+    {TensorType::kF32, "f32", 1, 4},       {TensorType::kF16, "f16", 1, 2},
+    {TensorType::kQ4_0, "q4_0", 32, 18},   {TensorType::kQ4_1, "q4_1", 32, 20},
+    {TensorType::kQ5_0, "q5_0", 32, 22},   {TensorType::kQ5_1, "q5_1", 32, 24},
+    {TensorType::kQ8_0, "q8_0", 32, 34},   {TensorType::kQ8_1, "q8_1", 32, 36},
+    {TensorType::kQ2_K, "q2_K", 256, 84},  {TensorType::kQ3_K, "q3_K", 256, 110},
+    {TensorType::kQ4_K, "q4_K", 256, 144}, {TensorType::kQ5_K, "q5_K", 256, 176},
+    {TensorType::kQ6_K, "q6_K", 256, 210}, {TensorType::kQ8_K, "q8_K", 256, 292},
+    {TensorType::kI8, "i8", 1, 1},         {TensorType::kI16, "i16", 1, 2},
+    {TensorType::kI32, "i32", 1, 4},       {TensorType::kI64, "i64", 1, 8},
+    {TensorType::kF64, "f64", 1, 8},       {TensorType::kBF16, "bf16", 1, 2},
 }};
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) {

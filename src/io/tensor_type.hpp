@@ -35,8 +35,8 @@ enum class TensorType : std::uint32_t {
 
 struct TensorTypeTraits {
   TensorType type;
-  std::string_view name;    // as ggml spells it: "q4_K", "bf16"
-  std::uint32_t block_size;  // values per block (1 for plain types)
+  std::string_view name;      // as ggml spells it: "q4_K", "bf16"
+  std::uint32_t block_size;   // values per block (1 for plain types)
   std::uint32_t block_bytes;  // bytes per block
 };
 

@@ -54,8 +54,8 @@ ModelConfig config_from_gguf(const io::GgufFile& gguf) {
   }
   if (gguf.find("llama.attention.key_length")) {
     config.head_dim = positive_int(gguf, "llama.attention.key_length");
-    const int value_length = optional_positive_int(gguf, "llama.attention.value_length",
-                                                   config.head_dim);
+    const int value_length =
+        optional_positive_int(gguf, "llama.attention.value_length", config.head_dim);
     if (value_length != config.head_dim) {
       fail(gguf, ErrorCode::kUnsupported,
            "llama.attention.value_length differs from key_length; not a Llama 3 layout");
@@ -70,16 +70,15 @@ ModelConfig config_from_gguf(const io::GgufFile& gguf) {
     config.head_dim = config.dim / config.n_heads;
   }
   if (config.head_dim % 2 != 0) {
-    fail(gguf, ErrorCode::kBadFormat, "head size " + std::to_string(config.head_dim) +
-                                          " is odd; RoPE rotates pairs");
+    fail(gguf, ErrorCode::kBadFormat,
+         "head size " + std::to_string(config.head_dim) + " is odd; RoPE rotates pairs");
   }
   if (const auto* rope_dims = gguf.find("llama.rope.dimension_count")) {
     const auto n = rope_dims->as_uint("llama.rope.dimension_count");
     if (n != static_cast<std::uint64_t>(config.head_dim)) {
       fail(gguf, ErrorCode::kUnsupported,
-           "llama.rope.dimension_count = " + std::to_string(n) +
-               " differs from the head size " + std::to_string(config.head_dim) +
-               " (partial rotary embeddings are not Llama 3)");
+           "llama.rope.dimension_count = " + std::to_string(n) + " differs from the head size " +
+               std::to_string(config.head_dim) + " (partial rotary embeddings are not Llama 3)");
     }
   }
   if (const auto* theta = gguf.find("llama.rope.freq_base")) {

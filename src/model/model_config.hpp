@@ -6,9 +6,9 @@
 
 namespace llama3::model {
 
-// Reads the llama.* keys. Throws Error kUnsupported for another architecture and kBadFormat (naming the
-// key) for missing or inconsistent values. n_vocab and tied_embeddings/has_rope_freqs come from the
-// tensors, so they are checked against the keys here too.
+// Reads the llama.* keys. Throws Error kUnsupported for another architecture and kBadFormat (naming
+// the key) for missing or inconsistent values. n_vocab and tied_embeddings/has_rope_freqs come from
+// the tensors, so they are checked against the keys here too.
 ModelConfig config_from_gguf(const io::GgufFile& gguf);
 
 }  // namespace llama3::model

@@ -14,9 +14,10 @@ struct Llama3RopeScaling {
   double original_context = 8192.0;
 };
 
-// The per-frequency divisors that GGUF stores as rope_freqs.weight: 1 for high frequencies, `factor`
-// for low ones, a smooth blend between.  [head_dim / 2]
-std::vector<float> llama3_rope_divisors(int head_dim, double theta, const Llama3RopeScaling& scaling);
+// The per-frequency divisors that GGUF stores as rope_freqs.weight: 1 for high frequencies,
+// `factor` for low ones, a smooth blend between.  [head_dim / 2]
+std::vector<float> llama3_rope_divisors(int head_dim, double theta,
+                                        const Llama3RopeScaling& scaling);
 
 // inv_freq[i] = theta^(-2i/head_dim) / divisor[i] (divisors empty: all 1).  [head_dim / 2]
 std::vector<double> rope_inverse_frequencies(int head_dim, double theta,

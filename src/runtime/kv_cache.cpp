@@ -10,8 +10,8 @@ KvCache::KvCache(int n_layers, int n_ctx, int kv_dim, KvCacheType type)
       n_ctx_(n_ctx),
       kv_dim_(kv_dim),
       row_bytes_(static_cast<std::size_t>(kv_dim) * (type == KvCacheType::kF16 ? 2 : 4)) {
-  const std::size_t total = static_cast<std::size_t>(n_layers) * static_cast<std::size_t>(n_ctx) *
-                            row_bytes_;
+  const std::size_t total =
+      static_cast<std::size_t>(n_layers) * static_cast<std::size_t>(n_ctx) * row_bytes_;
   keys_.resize(total);
   values_.resize(total);
 }

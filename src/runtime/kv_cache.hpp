@@ -40,7 +40,8 @@ class KvCache {
   }
   std::size_t offset(int layer, int position) const {
     return (static_cast<std::size_t>(layer) * static_cast<std::size_t>(n_ctx_) +
-            static_cast<std::size_t>(position)) * row_bytes_;
+            static_cast<std::size_t>(position)) *
+           row_bytes_;
   }
 
   KvCacheType type_;

@@ -26,13 +26,15 @@ PerplexityResult evaluate_perplexity(Session& session, std::span<const TokenId> 
   const auto n_ctx = static_cast<std::size_t>(session.context_size());
   const auto n_vocab = static_cast<std::size_t>(session.model().config().n_vocab);
   if (tokens.size() < 2 || n_ctx < 2) {
-    throw Error(ErrorCode::kInvalidArgument, "perplexity: needs at least 2 tokens and a context of 2");
+    throw Error(ErrorCode::kInvalidArgument,
+                "perplexity: needs at least 2 tokens and a context of 2");
   }
   const TokenId bos = tokens[0];
   double total = 0.0;
   PerplexityResult result;
   auto report = [&] {
-    result.perplexity = std::exp(total / static_cast<double>(std::max<std::size_t>(result.n_scored, 1)));
+    result.perplexity =
+        std::exp(total / static_cast<double>(std::max<std::size_t>(result.n_scored, 1)));
     if (options.progress) options.progress(result.n_scored, result.perplexity);
   };
 
@@ -57,9 +59,9 @@ PerplexityResult evaluate_perplexity(Session& session, std::span<const TokenId> 
 
   const std::size_t n_chunks = tokens.size() / n_ctx;
   if (n_chunks == 0) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "perplexity: " + std::to_string(tokens.size()) +
-                    " tokens are fewer than one chunk of " + std::to_string(n_ctx));
+    throw Error(ErrorCode::kInvalidArgument, "perplexity: " + std::to_string(tokens.size()) +
+                                                 " tokens are fewer than one chunk of " +
+                                                 std::to_string(n_ctx));
   }
   for (std::size_t chunk = 0; chunk < n_chunks; ++chunk) {
     const auto begin = tokens.begin() + static_cast<std::ptrdiff_t>(chunk * n_ctx);

@@ -2,7 +2,8 @@
 //
 // Layout (little-endian): "L3ST" | u32 version | u64 model fingerprint | u32 kv cache type |
 // u32 n_layers | u32 kv_dim | u32 n_past | u32 n_vocab | u64 n_logits | f32 logits[n_logits] |
-// for each layer: key rows [n_past], value rows [n_past] | u64 FNV-1a checksum of all bytes before it.
+// for each layer: key rows [n_past], value rows [n_past] | u64 FNV-1a checksum of all bytes before
+// it.
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -17,7 +18,8 @@ namespace {
 constexpr char kMagic[4] = {'L', '3', 'S', 'T'};
 constexpr std::uint32_t kVersion = 1;
 
-std::uint64_t fnv1a(const std::byte* data, std::size_t n, std::uint64_t hash = 0xcbf29ce484222325ull) {
+std::uint64_t fnv1a(const std::byte* data, std::size_t n,
+                    std::uint64_t hash = 0xcbf29ce484222325ull) {
   for (std::size_t i = 0; i < n; ++i) {
     hash ^= std::to_integer<std::uint64_t>(data[i]);
     hash *= 0x100000001b3ull;
@@ -29,9 +31,9 @@ std::uint64_t fnv1a(const std::byte* data, std::size_t n, std::uint64_t hash = 0
 // bytes, and the first bytes of its token embedding.
 std::uint64_t model_fingerprint(const ModelImpl& model) {
   const auto& c = model.config();
-  const std::int64_t fields[] = {c.n_vocab, c.dim,     c.n_layers, c.n_heads,
-                                 c.n_kv_heads, c.head_dim, c.ffn_dim,
-                                 static_cast<std::int64_t>(model.weight_bytes())};
+  const std::int64_t fields[] = {
+      c.n_vocab,    c.dim,      c.n_layers, c.n_heads,
+      c.n_kv_heads, c.head_dim, c.ffn_dim,  static_cast<std::int64_t>(model.weight_bytes())};
   std::uint64_t hash = fnv1a(reinterpret_cast<const std::byte*>(fields), sizeof(fields));
   const auto& embedding = model.token_embedding();
   const std::size_t sample = std::min<std::size_t>(65536, embedding.row_bytes * embedding.rows);
@@ -100,8 +102,10 @@ std::vector<std::byte> SessionImpl::save_state() const {
   out.value(static_cast<std::uint64_t>(logits_.size()));
   out.bytes(logits_.data(), logits_.size() * sizeof(float));
   for (int layer = 0; layer < cache_.n_layers(); ++layer) {
-    for (int pos = 0; pos < n_past_; ++pos) out.bytes(cache_.key_row(layer, pos), cache_.row_bytes());
-    for (int pos = 0; pos < n_past_; ++pos) out.bytes(cache_.value_row(layer, pos), cache_.row_bytes());
+    for (int pos = 0; pos < n_past_; ++pos)
+      out.bytes(cache_.key_row(layer, pos), cache_.row_bytes());
+    for (int pos = 0; pos < n_past_; ++pos)
+      out.bytes(cache_.value_row(layer, pos), cache_.row_bytes());
   }
   return out.finish();
 }
@@ -132,11 +136,11 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
          "holds " + std::to_string(n_past) + " positions, more than this session's context of " +
              std::to_string(cache_.n_ctx()));
   const auto n_vocab = in.value<std::uint32_t>();
-  expect(n_vocab == static_cast<std::uint32_t>(model_.config().n_vocab), ErrorCode::kInvalidArgument,
-         "vocabulary size differs");
+  expect(n_vocab == static_cast<std::uint32_t>(model_.config().n_vocab),
+         ErrorCode::kInvalidArgument, "vocabulary size differs");
   const auto n_logits = in.value<std::uint64_t>();
-  expect(n_logits % n_vocab == 0 && n_logits / sizeof(float) <= in.remaining(), ErrorCode::kBadFormat,
-         "bad logits count");
+  expect(n_logits % n_vocab == 0 && n_logits / sizeof(float) <= in.remaining(),
+         ErrorCode::kBadFormat, "bad logits count");
   const std::size_t kv_bytes =
       static_cast<std::size_t>(cache_.n_layers()) * 2 * n_past * cache_.row_bytes();
   expect(in.remaining() == n_logits * sizeof(float) + kv_bytes, ErrorCode::kBadFormat,
@@ -167,15 +171,20 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
 
 }  // namespace detail
 
-std::vector<std::byte> Session::save_state() const { return impl_->save_state(); }
-void Session::load_state(std::span<const std::byte> state) { impl_->load_state(state); }
+std::vector<std::byte> Session::save_state() const {
+  return impl_->save_state();
+}
+void Session::load_state(std::span<const std::byte> state) {
+  impl_->load_state(state);
+}
 
 void Session::save_state_file(const std::filesystem::path& path) const {
   const auto state = save_state();
   const auto temporary = path.string() + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(state.data()), static_cast<std::streamsize>(state.size()));
+    out.write(reinterpret_cast<const char*>(state.data()),
+              static_cast<std::streamsize>(state.size()));
     if (!out) throw Error(ErrorCode::kIo, "cannot write session state to " + temporary);
   }
   std::error_code error;
@@ -186,7 +195,8 @@ void Session::save_state_file(const std::filesystem::path& path) const {
 void Session::load_state_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::kIo, "cannot read session state " + path.string());
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
   load_state(std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
 }
 

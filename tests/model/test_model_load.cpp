@@ -16,21 +16,19 @@ namespace {
 // A minimal llama GGUF: dim 8, 2 heads, 1 KV head, 1 layer, FFN 16, vocab 10, all F32. `edit` may
 // change the metadata and the tensor list before writing.
 struct TinySpec {
-  std::map<std::string, std::uint32_t> u32{{"llama.embedding_length", 8},
-                                           {"llama.block_count", 1},
-                                           {"llama.feed_forward_length", 16},
-                                           {"llama.attention.head_count", 2},
-                                           {"llama.attention.head_count_kv", 1},
-                                           {"llama.context_length", 64}};
+  std::map<std::string, std::uint32_t> u32{
+      {"llama.embedding_length", 8},        {"llama.block_count", 1},
+      {"llama.feed_forward_length", 16},    {"llama.attention.head_count", 2},
+      {"llama.attention.head_count_kv", 1}, {"llama.context_length", 64}};
   std::string architecture = "llama";
   bool rope_theta = true;
   std::map<std::string, std::vector<std::uint64_t>> tensors{
-      {"token_embd.weight", {8, 10}},       {"blk.0.attn_norm.weight", {8}},
-      {"blk.0.attn_q.weight", {8, 8}},      {"blk.0.attn_k.weight", {8, 4}},
-      {"blk.0.attn_v.weight", {8, 4}},      {"blk.0.attn_output.weight", {8, 8}},
-      {"blk.0.ffn_norm.weight", {8}},       {"blk.0.ffn_gate.weight", {8, 16}},
-      {"blk.0.ffn_up.weight", {8, 16}},     {"blk.0.ffn_down.weight", {16, 8}},
-      {"output_norm.weight", {8}},          {"output.weight", {8, 10}}};
+      {"token_embd.weight", {8, 10}},   {"blk.0.attn_norm.weight", {8}},
+      {"blk.0.attn_q.weight", {8, 8}},  {"blk.0.attn_k.weight", {8, 4}},
+      {"blk.0.attn_v.weight", {8, 4}},  {"blk.0.attn_output.weight", {8, 8}},
+      {"blk.0.ffn_norm.weight", {8}},   {"blk.0.ffn_gate.weight", {8, 16}},
+      {"blk.0.ffn_up.weight", {8, 16}}, {"blk.0.ffn_down.weight", {16, 8}},
+      {"output_norm.weight", {8}},      {"output.weight", {8, 10}}};
 };
 
 std::filesystem::path write_tiny(const TinySpec& spec, const std::string& name) {

@@ -1,4 +1,5 @@
-// End to end on a really trained tiny Llama (stories260K): file -> model -> tokens -> logits -> text.
+// End to end on a really trained tiny Llama (stories260K): file -> model -> tokens -> logits ->
+// text.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -37,7 +38,8 @@ TEST_CASE("stories260K greedy text from BOS is the known story", "[runtime][data
   };
   const auto result = session.generate(prompt, sampler, options);
   const std::string expected =
-      "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+      "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
+      "park. "
       "One day, she saw a big, red ball. She wanted to play with it, but it was too high";
   INFO(result.text);
   CHECK(result.text.substr(0, expected.size()) == expected);
@@ -55,7 +57,8 @@ TEST_CASE("stories260K continues a prompt as the reference does", "[runtime][dat
   options.max_tokens = 24;
   const auto result = session.generate(prompt, sampler, options);
   INFO(result.text);
-  CHECK(result.text.starts_with(", there was a little girl named Lily. She loved to play outside in"));
+  CHECK(result.text.starts_with(
+      ", there was a little girl named Lily. She loved to play outside in"));
 }
 
 TEST_CASE("stories260K stop strings cut the text and stop generation", "[runtime][data]") {
@@ -72,8 +75,8 @@ TEST_CASE("stories260K stop strings cut the text and stop generation", "[runtime
     streamed += piece;
     return true;
   };
-  const auto result = session.generate(std::vector<TokenId>{model.tokenizer().bos_id()}, sampler,
-                                       options);
+  const auto result =
+      session.generate(std::vector<TokenId>{model.tokenizer().bos_id()}, sampler, options);
   CHECK(result.stop_reason == StopReason::kStopString);
   CHECK(result.text == "Once upon a time, there was a little girl named ");
   CHECK(streamed == result.text);

@@ -1,5 +1,6 @@
-// Where tests find data files and the project's programs. A test that needs a data file which is not
-// available exits with code 77, which ctest reports as "skipped" (SKIP_RETURN_CODE) — never a pass.
+// Where tests find data files and the project's programs. A test that needs a data file which is
+// not available exits with code 77, which ctest reports as "skipped" (SKIP_RETURN_CODE) — never a
+// pass.
 #pragma once
 
 #include <cstdio>
@@ -17,8 +18,8 @@ inline std::filesystem::path data_dir() {
 inline std::filesystem::path require_data_file(const std::string& name) {
   const auto path = data_dir() / name;
   if (!std::filesystem::exists(path)) {
-    std::fprintf(stderr, "SKIPPED: test data file %s is not available (looked in %s)\n", name.c_str(),
-                 data_dir().c_str());
+    std::fprintf(stderr, "SKIPPED: test data file %s is not available (looked in %s)\n",
+                 name.c_str(), data_dir().c_str());
     std::exit(77);
   }
   return path;

@@ -14,7 +14,8 @@ namespace llama3::testing {
 
 // Writes a model with `make_test_model ARGS` and returns its path. The folder is per process: ctest
 // runs test cases as parallel processes, and they must not write the same file at once.
-inline std::filesystem::path make_test_model(const std::string& args, const std::string& file_name) {
+inline std::filesystem::path make_test_model(const std::string& args,
+                                             const std::string& file_name) {
   // Removed when the test process ends.
   struct ProcessDir {
     std::filesystem::path path = std::filesystem::temp_directory_path() /
