@@ -12,6 +12,7 @@ int run_eval_logits(Args args);
 int run_version(Args args);
 int run_tokenize(Args args);
 int run_detokenize(Args args);
+int run_quantize(Args args);
 
 namespace {
 constexpr std::array kCommands = {
@@ -21,6 +22,8 @@ constexpr std::array kCommands = {
     Command{"version", "print the library version", run_version},
     Command{"tokenize", "print the token ids of a text", run_tokenize},
     Command{"detokenize", "print the text of token ids", run_detokenize},
+    Command{"quantize", "rewrite a GGUF model's weights in another type (q4_k_m, q8_0, ...)",
+            run_quantize},
 };
 }  // namespace
 
