@@ -13,6 +13,7 @@ int run_version(Args args);
 int run_tokenize(Args args);
 int run_detokenize(Args args);
 int run_quantize(Args args);
+int run_convert(Args args);
 
 namespace {
 constexpr std::array kCommands = {
@@ -24,6 +25,7 @@ constexpr std::array kCommands = {
     Command{"detokenize", "print the text of token ids", run_detokenize},
     Command{"quantize", "rewrite a GGUF model's weights in another type (q4_k_m, q8_0, ...)",
             run_quantize},
+    Command{"convert", "convert a Hugging Face folder to a GGUF file", run_convert},
 };
 }  // namespace
 
