@@ -1,23 +1,36 @@
-// make_test_model: writes a GGUF Llama model with random weights in the exact Llama 3 shapes, for tests
-// (tiny) and benchmarks (the 3.2-1B and 3.1-8B shapes). Weights are deterministic for a given seed.
+// make_test_model: writes a GGUF Llama model with random weights in the exact Llama 3 shapes, for
+// tests (tiny) and benchmarks (the 3.2-1B and 3.1-8B shapes). Weights are deterministic for a given
+// seed.
 //
 //   make_test_model --out FILE [--shape tiny|1b|8b] [--type f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|
-//                   q4_k|q5_k|q6_k|q4_k_m] [--rope-freqs|--no-rope-freqs] [--tied|--untied]
+//                   q4_k|q5_k|q6_k|q4_k_m|q5_k_m] [--rope-freqs|--no-rope-freqs] [--tied|--untied]
 //                   [--vocab llama3|none|PATH.gguf] [--seed N] [--layers N]
+//   make_test_model --hf DIR [--shards 1|2] [same shape options]
+//
+// --hf writes the same model (same seed, same values) as a Hugging Face folder: config.json,
+// generation_config.json, model.safetensors (or two shards and model.safetensors.index.json),
+// BF16 weights with the q/k rows permuted as transformers' converter does, and with --vocab llama3
+// tokenizer.json (+ tokenizer_config.json with the 3.0 chat template) from the data folder.
 #include <cmath>
-#include <cstring>
-#include <numbers>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <numbers>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "io/gguf.hpp"
+#include "io/safetensors.hpp"
 #include "kernels/reference.hpp"
 #include "kernels/thread_pool.hpp"
 #include "llama3/error.hpp"
+#include "model/hf_names.hpp"
+#include "model/quant_mix.hpp"
 #include "model/rope_frequencies.hpp"
 
 namespace {
@@ -47,7 +60,8 @@ std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// Standard normal values by Box-Muller from our own generator (std distributions differ by platform).
+// Standard normal values by Box-Muller from our own generator (std distributions differ by
+// platform).
 void fill_normal(std::uint64_t seed, float mean, float stddev, float* out, std::size_t n) {
   std::uint64_t state = seed;
   for (std::size_t i = 0; i < n; i += 2) {
@@ -55,7 +69,9 @@ void fill_normal(std::uint64_t seed, float mean, float stddev, float* out, std::
     const double u2 = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
     const double radius = std::sqrt(-2.0 * std::log(u1));
     out[i] = mean + stddev * static_cast<float>(radius * std::cos(2.0 * std::numbers::pi * u2));
-    if (i + 1 < n) out[i + 1] = mean + stddev * static_cast<float>(radius * std::sin(2.0 * std::numbers::pi * u2));
+    if (i + 1 < n)
+      out[i + 1] =
+          mean + stddev * static_cast<float>(radius * std::sin(2.0 * std::numbers::pi * u2));
   }
 }
 
@@ -67,24 +83,26 @@ struct TensorPlan {
   std::vector<float> fixed;  // when set, these exact values (rope_freqs)
 };
 
-// The "q4_k_m" mix as commonly done: Q6_K for the output layer and for attn_v/ffn_down in the first and
-// last eighth of the layers and every third layer between; Q4_K elsewhere.
-bool uses_more_bits(int layer, int n_layers) {
-  return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
-}
-
 void copy_value(llama3::io::GgufWriter& writer, const std::string& key,
                 const llama3::io::GgufValue& value) {
   using llama3::io::GgufValueType;
   switch (value.type()) {
-    case GgufValueType::kString: writer.set_string(key, std::string(value.as_string(key))); return;
-    case GgufValueType::kBool: writer.set_bool(key, value.as_bool(key)); return;
+    case GgufValueType::kString:
+      writer.set_string(key, std::string(value.as_string(key)));
+      return;
+    case GgufValueType::kBool:
+      writer.set_bool(key, value.as_bool(key));
+      return;
     case GgufValueType::kFloat32:
-    case GgufValueType::kFloat64: writer.set_float32(key, static_cast<float>(value.as_float(key))); return;
+    case GgufValueType::kFloat64:
+      writer.set_float32(key, static_cast<float>(value.as_float(key)));
+      return;
     case GgufValueType::kInt8:
     case GgufValueType::kInt16:
     case GgufValueType::kInt32:
-    case GgufValueType::kInt64: writer.set_int32(key, static_cast<std::int32_t>(value.as_int(key))); return;
+    case GgufValueType::kInt64:
+      writer.set_int32(key, static_cast<std::int32_t>(value.as_int(key)));
+      return;
     case GgufValueType::kArray: {
       if (value.element_type() == GgufValueType::kString) {
         const auto& views = value.strings(key);
@@ -98,7 +116,9 @@ void copy_value(llama3::io::GgufWriter& writer, const std::string& key,
       }
       return;
     }
-    default: writer.set_uint32(key, static_cast<std::uint32_t>(value.as_uint(key))); return;
+    default:
+      writer.set_uint32(key, static_cast<std::uint32_t>(value.as_uint(key)));
+      return;
   }
 }
 
@@ -111,15 +131,35 @@ int usage(const char* message) {
   return 2;
 }
 
-std::filesystem::path default_vocab_path() {
+std::filesystem::path data_dir() {
   const char* dir = std::getenv("LLAMA3_DATA_DIR");
-  return std::filesystem::path(dir ? dir : "build/data") / "ggml-vocab-llama-bpe.gguf";
+  return std::filesystem::path(dir ? dir : "build/data");
+}
+
+std::filesystem::path default_vocab_path() {
+  return data_dir() / "ggml-vocab-llama-bpe.gguf";
+}
+
+// The Llama 3.0 chat template, as in the npm tokenizer_config.json (FACTS.md §3).
+constexpr const char* kChatTemplate =
+    "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
+    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | "
+    "trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% "
+    "endif "
+    "%}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ "
+    "'<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw llama3::Error(llama3::ErrorCode::kIo, path.string() + ": write failed");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string out_path, shape_name = "tiny", type_name = "f32", vocab = "none";
+  std::string out_path, hf_dir, shape_name = "tiny", type_name = "f32", vocab = "none";
+  int n_shards = 1;
   std::optional<bool> tied, rope_freqs;
   std::uint64_t seed = 1;
   int layers_override = 0;
@@ -130,31 +170,45 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (arg == "--out") out_path = value();
-      else if (arg == "--shape") shape_name = value();
-      else if (arg == "--type") type_name = value();
-      else if (arg == "--vocab") vocab = value();
-      else if (arg == "--seed") seed = std::stoull(value());
-      else if (arg == "--layers") layers_override = std::stoi(value());
-      else if (arg == "--tied") tied = true;
-      else if (arg == "--untied") tied = false;
-      else if (arg == "--rope-freqs") rope_freqs = true;
-      else if (arg == "--no-rope-freqs") rope_freqs = false;
-      else return usage(("unknown option " + arg).c_str());
+      if (arg == "--out")
+        out_path = value();
+      else if (arg == "--hf")
+        hf_dir = value();
+      else if (arg == "--shards")
+        n_shards = std::stoi(value());
+      else if (arg == "--shape")
+        shape_name = value();
+      else if (arg == "--type")
+        type_name = value();
+      else if (arg == "--vocab")
+        vocab = value();
+      else if (arg == "--seed")
+        seed = std::stoull(value());
+      else if (arg == "--layers")
+        layers_override = std::stoi(value());
+      else if (arg == "--tied")
+        tied = true;
+      else if (arg == "--untied")
+        tied = false;
+      else if (arg == "--rope-freqs")
+        rope_freqs = true;
+      else if (arg == "--no-rope-freqs")
+        rope_freqs = false;
+      else
+        return usage(("unknown option " + arg).c_str());
     } catch (const std::exception& error) {
       return usage(error.what());
     }
   }
-  if (out_path.empty()) return usage("--out is required");
+  if (out_path.empty() == hf_dir.empty()) return usage("give one of --out FILE and --hf DIR");
+  if (n_shards != 1 && n_shards != 2) return usage("--shards is 1 or 2");
   auto shape = shape_named(shape_name);
   if (!shape) return usage("unknown --shape");
   if (tied) shape->tied = *tied;
   if (rope_freqs) shape->rope_freqs = *rope_freqs;
   if (layers_override > 0) shape->n_layers = layers_override;
-  const bool mix_q4_k_m = type_name == "q4_k_m" || type_name == "Q4_K_M";
-  const auto weight_type = mix_q4_k_m ? std::optional(TensorType::kQ4_K)
-                                      : llama3::io::tensor_type_from_name(type_name);
-  if (!weight_type || !llama3::kernels::reference::is_supported_weight_type(*weight_type)) {
+  const auto mix = llama3::model::quant_mix_from_name(hf_dir.empty() ? type_name : "bf16");
+  if (!mix || !llama3::kernels::reference::is_supported_weight_type(mix->base)) {
     return usage("unknown or unsupported --type");
   }
 
@@ -175,18 +229,21 @@ int main(int argc, char** argv) {
     writer.set_uint32("llama.block_count", static_cast<std::uint32_t>(shape->n_layers));
     writer.set_uint32("llama.feed_forward_length", static_cast<std::uint32_t>(shape->ffn_dim));
     writer.set_uint32("llama.attention.head_count", static_cast<std::uint32_t>(shape->n_heads));
-    writer.set_uint32("llama.attention.head_count_kv", static_cast<std::uint32_t>(shape->n_kv_heads));
+    writer.set_uint32("llama.attention.head_count_kv",
+                      static_cast<std::uint32_t>(shape->n_kv_heads));
     writer.set_float32("llama.rope.freq_base", 500000.0f);
     writer.set_float32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
     writer.set_uint32("llama.vocab_size", static_cast<std::uint32_t>(shape->n_vocab));
     writer.set_uint32("llama.rope.dimension_count", static_cast<std::uint32_t>(shape->head_dim));
     if (shape->head_dim * shape->n_heads != shape->dim) {
       writer.set_uint32("llama.attention.key_length", static_cast<std::uint32_t>(shape->head_dim));
-      writer.set_uint32("llama.attention.value_length", static_cast<std::uint32_t>(shape->head_dim));
+      writer.set_uint32("llama.attention.value_length",
+                        static_cast<std::uint32_t>(shape->head_dim));
     }
     if (vocab_file) {
       for (const auto& kv : vocab_file->metadata()) {
-        if (std::string_view(kv.key).starts_with("tokenizer.")) copy_value(writer, std::string(kv.key), kv.value);
+        if (std::string_view(kv.key).starts_with("tokenizer."))
+          copy_value(writer, std::string(kv.key), kv.value);
       }
     }
 
@@ -199,37 +256,43 @@ int main(int argc, char** argv) {
     const auto v = static_cast<std::uint64_t>(shape->n_vocab);
     auto scale = [](std::uint64_t inputs) { return 1.0f / std::sqrt(static_cast<float>(inputs)); };
     std::vector<TensorPlan> plan;
-    const TensorType output_type = mix_q4_k_m ? TensorType::kQ6_K : *weight_type;
-    plan.push_back({"token_embd.weight", {d, v}, shape->tied ? output_type : *weight_type, 0.0f, 1.0f, {}});
+    plan.push_back({"token_embd.weight", {d, v}, TensorType::kF32, 0.0f, 1.0f, {}});
     if (shape->rope_freqs) {
       llama3::model::Llama3RopeScaling scaling;
       scaling.factor = shape->rope_factor;
-      plan.push_back({"rope_freqs.weight", {static_cast<std::uint64_t>(shape->head_dim / 2)},
-                      TensorType::kF32, 0, 0,
+      plan.push_back({"rope_freqs.weight",
+                      {static_cast<std::uint64_t>(shape->head_dim / 2)},
+                      TensorType::kF32,
+                      0,
+                      0,
                       llama3::model::llama3_rope_divisors(shape->head_dim, 500000.0, scaling)});
     }
     for (int layer = 0; layer < shape->n_layers; ++layer) {
       const std::string p = "blk." + std::to_string(layer) + ".";
-      const TensorType more = mix_q4_k_m && uses_more_bits(layer, shape->n_layers) ? TensorType::kQ6_K
-                                                                                    : *weight_type;
       plan.push_back({p + "attn_norm.weight", {d}, TensorType::kF32, 1.0f, 0.1f, {}});
-      plan.push_back({p + "attn_q.weight", {d, q}, *weight_type, 0.0f, scale(d), {}});
-      plan.push_back({p + "attn_k.weight", {d, kv}, *weight_type, 0.0f, scale(d), {}});
-      plan.push_back({p + "attn_v.weight", {d, kv}, more, 0.0f, scale(d), {}});
-      plan.push_back({p + "attn_output.weight", {q, d}, *weight_type, 0.0f, scale(q), {}});
+      plan.push_back({p + "attn_q.weight", {d, q}, TensorType::kF32, 0.0f, scale(d), {}});
+      plan.push_back({p + "attn_k.weight", {d, kv}, TensorType::kF32, 0.0f, scale(d), {}});
+      plan.push_back({p + "attn_v.weight", {d, kv}, TensorType::kF32, 0.0f, scale(d), {}});
+      plan.push_back({p + "attn_output.weight", {q, d}, TensorType::kF32, 0.0f, scale(q), {}});
       plan.push_back({p + "ffn_norm.weight", {d}, TensorType::kF32, 1.0f, 0.1f, {}});
-      plan.push_back({p + "ffn_gate.weight", {d, f}, *weight_type, 0.0f, scale(d), {}});
-      plan.push_back({p + "ffn_up.weight", {d, f}, *weight_type, 0.0f, scale(d), {}});
-      plan.push_back({p + "ffn_down.weight", {f, d}, more, 0.0f, scale(f), {}});
+      plan.push_back({p + "ffn_gate.weight", {d, f}, TensorType::kF32, 0.0f, scale(d), {}});
+      plan.push_back({p + "ffn_up.weight", {d, f}, TensorType::kF32, 0.0f, scale(d), {}});
+      plan.push_back({p + "ffn_down.weight", {f, d}, TensorType::kF32, 0.0f, scale(f), {}});
     }
     plan.push_back({"output_norm.weight", {d}, TensorType::kF32, 1.0f, 0.1f, {}});
-    if (!shape->tied) plan.push_back({"output.weight", {d, v}, output_type, 0.0f, scale(d), {}});
-
-    for (const auto& tensor : plan) writer.add_tensor(tensor.name, tensor.ne, tensor.type);
+    if (!shape->tied)
+      plan.push_back({"output.weight", {d, v}, TensorType::kF32, 0.0f, scale(d), {}});
+    for (auto& tensor : plan) {
+      tensor.type = llama3::model::tensor_type_for(*mix, tensor.name,
+                                                   static_cast<std::uint32_t>(tensor.ne.size()),
+                                                   tensor.ne[0], shape->n_layers, shape->tied);
+    }
 
     llama3::kernels::ThreadPool pool(0);
-    std::size_t done = 0;
-    writer.write(out_path, [&](std::size_t index, std::vector<std::byte>& out) {
+    // Appends tensor `index` of the plan in its type; `hf_head_dim` > 0 stores the rows in HF's
+    // permuted q/k order (HF row r holds Meta row meta_row_of_hf_row(r)).
+    auto append_tensor = [&](std::size_t index, std::vector<std::byte>& out,
+                             std::size_t hf_head_dim) {
       const auto& tensor = plan[index];
       const std::size_t cols = tensor.ne[0];
       const std::size_t rows = tensor.ne.size() > 1 ? tensor.ne[1] : 1;
@@ -238,17 +301,122 @@ int main(int argc, char** argv) {
       out.resize(start + rows * row_size);
       if (!tensor.fixed.empty()) {
         std::memcpy(out.data() + start, tensor.fixed.data(), row_size);
-      } else {
-        pool.parallel_for(rows, 64, [&](std::size_t begin, std::size_t end, int) {
-          std::vector<float> values(cols);
-          for (std::size_t r = begin; r < end; ++r) {
-            fill_normal(seed * 0x100000001b3ull + index * 0x9e3779b9ull + r, tensor.mean,
-                        tensor.stddev, values.data(), cols);
-            llama3::kernels::reference::quantize_row(tensor.type, values.data(),
-                                                     out.data() + start + r * row_size, cols);
-          }
+        return;
+      }
+      pool.parallel_for(rows, 64, [&](std::size_t begin, std::size_t end, int) {
+        std::vector<float> values(cols);
+        for (std::size_t r = begin; r < end; ++r) {
+          const std::size_t source_row =
+              hf_head_dim ? llama3::model::meta_row_of_hf_row(r, hf_head_dim) : r;
+          fill_normal(seed * 0x100000001b3ull + index * 0x9e3779b9ull + source_row, tensor.mean,
+                      tensor.stddev, values.data(), cols);
+          llama3::kernels::reference::quantize_row(tensor.type, values.data(),
+                                                   out.data() + start + r * row_size, cols);
+        }
+      });
+    };
+
+    if (!hf_dir.empty()) {
+      const std::filesystem::path dir(hf_dir);
+      std::filesystem::create_directories(dir);
+      nlohmann::ordered_json config = {
+          {"architectures", {"LlamaForCausalLM"}},
+          {"model_type", "llama"},
+          {"hidden_size", shape->dim},
+          {"intermediate_size", shape->ffn_dim},
+          {"num_hidden_layers", shape->n_layers},
+          {"num_attention_heads", shape->n_heads},
+          {"num_key_value_heads", shape->n_kv_heads},
+          {"head_dim", shape->head_dim},
+          {"max_position_embeddings", shape->context_length},
+          {"rms_norm_eps", 1e-5},
+          {"rope_theta", 500000.0},
+          {"vocab_size", shape->n_vocab},
+          {"tie_word_embeddings", shape->tied},
+          {"hidden_act", "silu"},
+          {"attention_bias", false},
+          {"mlp_bias", false},
+          {"torch_dtype", "bfloat16"},
+          {"bos_token_id", 128000},
+          {"eos_token_id", {128001, 128008, 128009}},
+      };
+      if (vocab == "none") {
+        config.erase("bos_token_id");
+        config.erase("eos_token_id");
+      }
+      if (shape->rope_freqs) {
+        config["rope_scaling"] = {{"factor", shape->rope_factor},
+                                  {"low_freq_factor", 1.0},
+                                  {"high_freq_factor", 4.0},
+                                  {"original_max_position_embeddings", 8192},
+                                  {"rope_type", "llama3"}};
+      }
+      write_text(dir / "config.json", config.dump(2));
+      write_text(dir / "generation_config.json",
+                 R"({"do_sample": true, "temperature": 0.6, "top_p": 0.9})");
+      if (vocab == "llama3") {
+        std::filesystem::copy_file(data_dir() / "tokenizer.json", dir / "tokenizer.json",
+                                   std::filesystem::copy_options::overwrite_existing);
+        write_text(dir / "tokenizer_config.json", nlohmann::json{{"bos_token", "<|begin_of_text|>"},
+                                                                 {"eos_token", "<|end_of_text|>"},
+                                                                 {"chat_template", kChatTemplate}}
+                                                      .dump(2));
+      }
+      // HF holds no rope_freqs tensor; the plan index still seeds the values, so the HF and GGUF
+      // models of one seed hold the same weights.
+      std::vector<std::size_t> hf_tensors;
+      for (std::size_t i = 0; i < plan.size(); ++i) {
+        if (llama3::model::hf_name_from_gguf(plan[i].name)) hf_tensors.push_back(i);
+      }
+      const std::size_t per_shard = (hf_tensors.size() + n_shards - 1) / n_shards;
+      nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
+      for (int shard = 0; shard < n_shards; ++shard) {
+        const std::string file_name = n_shards == 1
+                                          ? std::string("model.safetensors")
+                                          : "model-0000" + std::to_string(shard + 1) + "-of-0000" +
+                                                std::to_string(n_shards) + ".safetensors";
+        std::vector<std::size_t> members(
+            hf_tensors.begin() +
+                static_cast<std::ptrdiff_t>(std::min(hf_tensors.size(), shard * per_shard)),
+            hf_tensors.begin() +
+                static_cast<std::ptrdiff_t>(std::min(hf_tensors.size(), (shard + 1) * per_shard)));
+        llama3::io::SafetensorsWriter safetensors;
+        safetensors.set_metadata("format", "pt");
+        for (std::size_t index : members) {
+          auto& tensor = plan[index];
+          const auto hf_name = *llama3::model::hf_name_from_gguf(tensor.name);
+          // BF16 matrices as HF ships them. Norms stay F32 (a mixed checkpoint is valid), so the
+          // GGUF model of the same seed with --type bf16 holds exactly the same numbers.
+          const bool matrix = tensor.ne.size() > 1;
+          tensor.type = matrix ? TensorType::kBF16 : TensorType::kF32;
+          std::vector<std::uint64_t> torch_shape(tensor.ne.rbegin(), tensor.ne.rend());
+          safetensors.add_tensor(
+              hf_name,
+              matrix ? llama3::io::SafetensorsDtype::kBF16 : llama3::io::SafetensorsDtype::kF32,
+              torch_shape);
+          weight_map[hf_name] = file_name;
+        }
+        safetensors.write(dir / file_name, [&](std::size_t i, std::vector<std::byte>& out) {
+          const std::size_t index = members[i];
+          const bool permuted = llama3::model::is_hf_permuted(plan[index].name);
+          append_tensor(index, out, permuted ? static_cast<std::size_t>(shape->head_dim) : 0);
         });
       }
+      if (n_shards > 1) {
+        write_text(
+            dir / "model.safetensors.index.json",
+            nlohmann::ordered_json{{"metadata", {{"total_size", 0}}}, {"weight_map", weight_map}}
+                .dump(2));
+      }
+      std::fprintf(stderr, "make_test_model: wrote %s\n", hf_dir.c_str());
+      return 0;
+    }
+
+    for (const auto& tensor : plan) writer.add_tensor(tensor.name, tensor.ne, tensor.type);
+    writer.set_uint32("general.file_type", mix->file_type);
+    std::size_t done = 0;
+    writer.write(out_path, [&](std::size_t index, std::vector<std::byte>& out) {
+      append_tensor(index, out, 0);
       ++done;
       std::fprintf(stderr, "\rmake_test_model: %zu/%zu tensors", done, plan.size());
     });

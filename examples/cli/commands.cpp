@@ -12,6 +12,8 @@ int run_eval_logits(Args args);
 int run_version(Args args);
 int run_tokenize(Args args);
 int run_detokenize(Args args);
+int run_quantize(Args args);
+int run_convert(Args args);
 int run_scan_code(Args args);
 
 namespace {
@@ -21,6 +23,9 @@ constexpr std::array kCommands = {
     Command{"eval-logits", "write the logits of every position of a token list", run_eval_logits},
     Command{"tokenize", "print the token ids of a text", run_tokenize},
     Command{"detokenize", "print the text of token ids", run_detokenize},
+    Command{"quantize", "rewrite a GGUF model's weights in another type (q4_k_m, q8_0, ...)",
+            run_quantize},
+    Command{"convert", "convert a Hugging Face folder to a GGUF file", run_convert},
     Command{"scan-code", "scan code for insecure patterns (exit 1 on BLOCK)", run_scan_code},
     Command{"version", "print the library version", run_version},
 };

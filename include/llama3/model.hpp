@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "llama3/sampler.hpp"
 #include "llama3/tokenizer.hpp"
 
 namespace llama3 {
@@ -16,7 +17,13 @@ namespace detail {
 class ModelImpl;
 }
 
-// Hyperparameters, read from the file's metadata (GGUF `llama.*` keys).
+// Which elements of a head RoPE rotates together. GGUF and Meta checkpoints keep q/k rows in Meta's
+// order and rotate adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints permute those rows so
+// that the same rotation pairs (x[i], x[i + head_dim/2]) (FACTS.md §4). Loading a HF folder keeps
+// its weights as they are (zero-copy) and rotates half-split instead of un-permuting them.
+enum class RopeLayout { kAdjacentPairs, kHalfSplit };
+
+// Hyperparameters, read from the file's metadata (GGUF `llama.*` keys) or a HF config.json.
 struct ModelConfig {
   std::string name;         // general.name, or the file name
   int n_vocab = 0;          // rows of the token embedding
@@ -31,6 +38,7 @@ struct ModelConfig {
   float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon
   bool tied_embeddings = false;  // no output.weight: the token embedding doubles as the output layer
   bool has_rope_freqs = false;   // rope_freqs.weight present (Llama 3.1+ long-context scaling)
+  RopeLayout rope_layout = RopeLayout::kAdjacentPairs;  // kHalfSplit for HF checkpoints
 };
 
 struct LoadOptions {
@@ -43,7 +51,10 @@ struct LoadOptions {
 
 class Model {
  public:
-  // Loads a GGUF file. Throws llama3::Error (kIo, kBadFormat naming the key or tensor, kUnsupported).
+  // Loads a GGUF file, or a Hugging Face checkpoint folder (config.json, model.safetensors or
+  // sharded model-*.safetensors with model.safetensors.index.json, tokenizer.json, and optionally
+  // generation_config.json and tokenizer_config.json). F32/F16/BF16 HF weights are used in place.
+  // Throws llama3::Error (kIo, kBadFormat naming the file and key or tensor, kUnsupported).
   static Model load(const std::filesystem::path& path, const LoadOptions& options = {});
 
   const ModelConfig& config() const;
@@ -51,8 +62,13 @@ class Model {
   bool has_tokenizer() const;
   // Throws Error kInvalidArgument when the file has no tokenizer.
   const Tokenizer& tokenizer() const;
-  // Metadata value as text (for keys such as "tokenizer.chat_template"), empty when absent.
+  // Metadata value as text (for keys such as "tokenizer.chat_template"), empty when absent. A HF
+  // folder answers general.name and tokenizer.chat_template (from tokenizer_config.json).
   std::string metadata_string(const std::string& key) const;
+  // The sampling the checkpoint recommends: SamplerParams{} with temperature, top_p and top_k from
+  // a HF folder's generation_config.json (do_sample false there means greedy, temperature 0).
+  // GGUF files carry no such defaults and get SamplerParams{}.
+  SamplerParams default_sampler_params() const;
   std::uint64_t n_params() const;
   std::uint64_t weight_bytes() const;
 

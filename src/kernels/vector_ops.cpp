@@ -61,4 +61,18 @@ void axpy(float a, const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void rope_half_split(float* x, std::size_t n_heads, std::size_t head_dim, const float* cos,
+                     const float* sin) {
+  const std::size_t half = head_dim / 2;
+  for (std::size_t h = 0; h < n_heads; ++h) {
+    float* head = x + h * head_dim;
+    for (std::size_t i = 0; i < half; ++i) {
+      const float x0 = head[i];
+      const float x1 = head[i + half];
+      head[i] = x0 * cos[i] - x1 * sin[i];
+      head[i + half] = x0 * sin[i] + x1 * cos[i];
+    }
+  }
+}
+
 }  // namespace llama3::kernels

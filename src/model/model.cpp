@@ -1,5 +1,6 @@
-// Model loading: GGUF file -> validated configuration, typed weight views, tokenizer.
+// Model loading: GGUF file or HF folder -> validated configuration, typed weight views, tokenizer.
 #include <algorithm>
+#include <span>
 #include <string>
 
 #include "kernels/reference.hpp"
@@ -13,7 +14,7 @@ namespace llama3 {
 namespace detail {
 namespace {
 
-std::string shape_text(const io::GgufTensorInfo& tensor) {
+std::string shape_text(const model::TensorView& tensor) {
   std::string text = "[";
   for (std::uint32_t d = 0; d < tensor.n_dims; ++d) {
     if (d) text += ", ";
@@ -22,20 +23,22 @@ std::string shape_text(const io::GgufTensorInfo& tensor) {
   return text + "]";
 }
 
-// Touches every page of the weights so they are resident before the first token, reporting progress.
-void bring_in_weights(const io::GgufFile& gguf, const LoadOptions& options) {
+// Touches every page of the weights so they are resident before the first token, reporting
+// progress.
+void bring_in_weights(std::span<const std::byte> bytes, const std::string& origin,
+                      const LoadOptions& options) {
   if (!options.progress) return;
-  const auto bytes = gguf.file()->bytes();
   constexpr std::size_t kStep = std::size_t{1} << 24;  // 16 MiB between progress reports
   constexpr std::size_t kPage = 4096;
   volatile unsigned char sink = 0;
   for (std::size_t begin = 0; begin < bytes.size(); begin += kStep) {
     const std::size_t end = std::min(bytes.size(), begin + kStep);
     unsigned char touched = 0;
-    for (std::size_t at = begin; at < end; at += kPage) touched ^= std::to_integer<unsigned char>(bytes[at]);
+    for (std::size_t at = begin; at < end; at += kPage)
+      touched ^= std::to_integer<unsigned char>(bytes[at]);
     sink = sink ^ touched;
     if (!options.progress(static_cast<float>(end) / static_cast<float>(bytes.size()))) {
-      throw Error(ErrorCode::kCancelled, gguf.name() + ": loading cancelled");
+      throw Error(ErrorCode::kCancelled, origin + ": loading cancelled");
     }
   }
 }
@@ -43,7 +46,38 @@ void bring_in_weights(const io::GgufFile& gguf, const LoadOptions& options) {
 }  // namespace
 
 ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
-    : gguf_(std::move(gguf)), config_(model::config_from_gguf(gguf_)) {
+    : gguf_(std::move(gguf)),
+      weights_(model::WeightSource::from_gguf(*gguf_)),
+      config_(model::config_from_gguf(*gguf_)) {
+  if (auto impl = make_tokenizer_from_gguf(*gguf_)) tokenizer_.emplace(std::move(impl));
+  bind_weights({});
+  bring_in_weights(gguf_->file()->bytes(), origin(), options);
+}
+
+ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options)
+    : hf_(std::move(checkpoint)),
+      weights_(model::WeightSource::from_safetensors(hf_->files, hf_->folder.string())),
+      default_sampler_params_(model::hf_sampler_params(hf_->generation)),
+      config_(model::config_from_hf(*hf_, weights_)),
+      tokenizer_(hf_->tokenizer) {
+  hf_metadata_["general.name"] = config_.name;
+  if (hf_->chat_template) hf_metadata_["tokenizer.chat_template"] = *hf_->chat_template;
+  bind_weights(model::hf_rope_divisors(hf_->config));
+  const auto& files = hf_->files.files();
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    LoadOptions shard_options;
+    if (options.progress) {
+      // Each shard is its share of the whole.
+      shard_options.progress = [&, i](float fraction) {
+        return options.progress((static_cast<float>(i) + fraction) /
+                                static_cast<float>(files.size()));
+      };
+    }
+    bring_in_weights(files[i].file()->bytes(), origin(), shard_options);
+  }
+}
+
+void ModelImpl::bind_weights(std::vector<float> rope_divisors) {
   const auto dim = static_cast<std::size_t>(config_.dim);
   const auto q_dim = static_cast<std::size_t>(config_.n_heads * config_.head_dim);
   const auto kv_dim = static_cast<std::size_t>(config_.n_kv_heads * config_.head_dim);
@@ -68,48 +102,54 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
   output_norm_ = bind_vector("output_norm.weight", dim);
   output_ = config_.tied_embeddings ? token_embedding_ : bind_matrix("output.weight", dim, n_vocab);
 
-  std::vector<float> divisors;
-  if (config_.has_rope_freqs) {
+  std::vector<float> divisors = std::move(rope_divisors);
+  if (divisors.empty() && config_.has_rope_freqs) {
     divisors = bind_vector("rope_freqs.weight", static_cast<std::size_t>(config_.head_dim / 2));
     for (float divisor : divisors) {
       if (!(divisor > 0.0f) || divisor > 1e6f) {
         throw Error(ErrorCode::kBadFormat,
-                    gguf_.name() + ": rope_freqs.weight holds a divisor that is not positive");
+                    origin() + ": rope_freqs.weight holds a divisor that is not positive");
       }
     }
   }
   rope_inverse_frequencies_ =
       model::rope_inverse_frequencies(config_.head_dim, config_.rope_theta, divisors);
 
-  if (auto impl = make_tokenizer_from_gguf(gguf_)) {
-    tokenizer_.emplace(std::move(impl));
-    if (tokenizer_->vocab_size() != n_vocab) {
-      throw Error(ErrorCode::kBadFormat,
-                  gguf_.name() + ": the tokenizer has " + std::to_string(tokenizer_->vocab_size()) +
-                      " tokens but token_embd.weight has " + std::to_string(n_vocab) + " rows");
-    }
+  if (tokenizer_ && tokenizer_->vocab_size() != n_vocab) {
+    throw Error(ErrorCode::kBadFormat,
+                origin() + ": the tokenizer has " + std::to_string(tokenizer_->vocab_size()) +
+                    " tokens but token_embd.weight has " + std::to_string(n_vocab) + " rows");
   }
 
-  for (const auto& tensor : gguf_.tensors()) {
+  for (const auto& tensor : weights_.tensors()) {
     n_params_ += tensor.n_elements();
     weight_bytes_ += tensor.n_bytes;
   }
-  bring_in_weights(gguf_, options);
+}
+
+std::string ModelImpl::metadata_string(const std::string& key) const {
+  if (gguf_) {
+    const auto* value = gguf_->find(key);
+    if (!value || value->type() != io::GgufValueType::kString) return {};
+    return std::string(value->as_string(key));
+  }
+  const auto it = hf_metadata_.find(key);
+  return it == hf_metadata_.end() ? std::string() : it->second;
 }
 
 kernels::WeightMatrix ModelImpl::bind_matrix(const std::string& name, std::size_t cols,
                                              std::size_t rows) {
-  const auto* tensor = gguf_.find_tensor(name);
-  if (!tensor) throw Error(ErrorCode::kBadFormat, gguf_.name() + ": missing tensor " + name);
+  const auto* tensor = weights_.find(name);
+  if (!tensor) throw Error(ErrorCode::kBadFormat, origin() + ": missing tensor " + name);
   if (tensor->n_dims != 2 || tensor->ne[0] != cols || tensor->ne[1] != rows) {
-    throw Error(ErrorCode::kBadFormat, gguf_.name() + ": " + name + ": expected shape [" +
+    throw Error(ErrorCode::kBadFormat, origin() + ": " + tensor->file_name + ": expected shape [" +
                                            std::to_string(cols) + ", " + std::to_string(rows) +
                                            "], file has " + shape_text(*tensor));
   }
   if (!kernels::reference::is_supported_weight_type(tensor->type)) {
-    throw Error(ErrorCode::kUnsupported,
-                gguf_.name() + ": " + name + ": weight type " +
-                    std::string(io::traits_of(tensor->type).name) + " is not supported");
+    throw Error(ErrorCode::kUnsupported, origin() + ": " + tensor->file_name + ": weight type " +
+                                             std::string(io::traits_of(tensor->type).name) +
+                                             " is not supported");
   }
   kernels::WeightMatrix matrix;
   matrix.type = tensor->type;
@@ -121,15 +161,16 @@ kernels::WeightMatrix ModelImpl::bind_matrix(const std::string& name, std::size_
 }
 
 std::vector<float> ModelImpl::bind_vector(const std::string& name, std::size_t n) {
-  const auto* tensor = gguf_.find_tensor(name);
-  if (!tensor) throw Error(ErrorCode::kBadFormat, gguf_.name() + ": missing tensor " + name);
+  const auto* tensor = weights_.find(name);
+  if (!tensor) throw Error(ErrorCode::kBadFormat, origin() + ": missing tensor " + name);
   if (tensor->n_dims != 1 || tensor->ne[0] != n) {
-    throw Error(ErrorCode::kBadFormat, gguf_.name() + ": " + name + ": expected shape [" +
-                                           std::to_string(n) + "], file has " + shape_text(*tensor));
+    throw Error(ErrorCode::kBadFormat, origin() + ": " + tensor->file_name + ": expected shape [" +
+                                           std::to_string(n) + "], file has " +
+                                           shape_text(*tensor));
   }
   if (!kernels::reference::is_supported_weight_type(tensor->type) ||
       n % io::traits_of(tensor->type).block_size != 0) {
-    throw Error(ErrorCode::kUnsupported, gguf_.name() + ": " + name + ": type " +
+    throw Error(ErrorCode::kUnsupported, origin() + ": " + tensor->file_name + ": type " +
                                              std::string(io::traits_of(tensor->type).name) +
                                              " is not supported for a vector");
   }
@@ -145,28 +186,42 @@ Model::Model(std::shared_ptr<const detail::ModelImpl> impl) : impl_(std::move(im
 Model Model::load(const std::filesystem::path& path, const LoadOptions& options) {
   io::MapOptions map_options;
   map_options.use_mmap = options.use_mmap;
+  if (std::filesystem::is_directory(path)) {
+    return Model(std::make_shared<const detail::ModelImpl>(
+        model::HfCheckpoint::open(path, map_options), options));
+  }
   auto gguf = io::GgufFile::open(path, map_options);
   return Model(std::make_shared<const detail::ModelImpl>(std::move(gguf), options));
 }
 
-const ModelConfig& Model::config() const { return impl_->config(); }
-bool Model::has_tokenizer() const { return impl_->tokenizer().has_value(); }
+const ModelConfig& Model::config() const {
+  return impl_->config();
+}
+bool Model::has_tokenizer() const {
+  return impl_->tokenizer().has_value();
+}
 
 const Tokenizer& Model::tokenizer() const {
   if (!impl_->tokenizer()) {
     throw Error(ErrorCode::kInvalidArgument,
-                impl_->gguf().name() + ": this model file carries no tokenizer");
+                impl_->origin() + ": this model file carries no tokenizer");
   }
   return *impl_->tokenizer();
 }
 
 std::string Model::metadata_string(const std::string& key) const {
-  const auto* value = impl_->gguf().find(key);
-  if (!value || value->type() != io::GgufValueType::kString) return {};
-  return std::string(value->as_string(key));
+  return impl_->metadata_string(key);
 }
 
-std::uint64_t Model::n_params() const { return impl_->n_params(); }
-std::uint64_t Model::weight_bytes() const { return impl_->weight_bytes(); }
+SamplerParams Model::default_sampler_params() const {
+  return impl_->default_sampler_params();
+}
+
+std::uint64_t Model::n_params() const {
+  return impl_->n_params();
+}
+std::uint64_t Model::weight_bytes() const {
+  return impl_->weight_bytes();
+}
 
 }  // namespace llama3

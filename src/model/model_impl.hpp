@@ -1,34 +1,46 @@
-// The inside of a Model: the mapped file, the configuration, and typed views of every weight.
+// The inside of a Model: the mapped checkpoint, the configuration, and typed views of every weight.
 #pragma once
 
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "io/gguf.hpp"
 #include "kernels/matmul.hpp"
 #include "llama3/model.hpp"
+#include "model/hf_checkpoint.hpp"
+#include "model/weight_source.hpp"
 
 namespace llama3::detail {
 
 struct LayerWeights {
-  std::vector<float> attn_norm;     // [dim]
-  kernels::WeightMatrix attn_q;     // [n_heads * head_dim, dim]
-  kernels::WeightMatrix attn_k;     // [n_kv_heads * head_dim, dim]
-  kernels::WeightMatrix attn_v;     // [n_kv_heads * head_dim, dim]
+  std::vector<float> attn_norm;       // [dim]
+  kernels::WeightMatrix attn_q;       // [n_heads * head_dim, dim]
+  kernels::WeightMatrix attn_k;       // [n_kv_heads * head_dim, dim]
+  kernels::WeightMatrix attn_v;       // [n_kv_heads * head_dim, dim]
   kernels::WeightMatrix attn_output;  // [dim, n_heads * head_dim]
-  std::vector<float> ffn_norm;      // [dim]
-  kernels::WeightMatrix ffn_gate;   // [ffn_dim, dim]
-  kernels::WeightMatrix ffn_up;     // [ffn_dim, dim]
-  kernels::WeightMatrix ffn_down;   // [dim, ffn_dim]
+  std::vector<float> ffn_norm;        // [dim]
+  kernels::WeightMatrix ffn_gate;     // [ffn_dim, dim]
+  kernels::WeightMatrix ffn_up;       // [ffn_dim, dim]
+  kernels::WeightMatrix ffn_down;     // [dim, ffn_dim]
 };
 
 class ModelImpl {
  public:
   ModelImpl(io::GgufFile gguf, const LoadOptions& options);
+  ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options);
 
-  const io::GgufFile& gguf() const { return gguf_; }
+  // The GGUF file the model came from; nullptr for a HF folder.
+  const io::GgufFile* gguf() const { return gguf_ ? &*gguf_ : nullptr; }
+  const std::string& origin() const { return weights_.origin(); }
+  const model::WeightSource& weights() const { return weights_; }
+  std::string metadata_string(const std::string& key) const;
+  const SamplerParams& default_sampler_params() const { return default_sampler_params_; }
+
   const ModelConfig& config() const { return config_; }
-  const kernels::WeightMatrix& token_embedding() const { return token_embedding_; }  // [n_vocab, dim]
+  const kernels::WeightMatrix& token_embedding() const {
+    return token_embedding_;
+  }  // [n_vocab, dim]
   const std::vector<LayerWeights>& layers() const { return layers_; }
   const std::vector<float>& output_norm() const { return output_norm_; }  // [dim]
   // The output layer [n_vocab, dim]; the token embedding itself when the file ties them.
@@ -40,10 +52,17 @@ class ModelImpl {
   std::uint64_t weight_bytes() const { return weight_bytes_; }
 
  private:
+  // Binds every weight from weights_ by its GGUF name; rope divisors come from rope_freqs.weight
+  // or, when given, from the caller (a HF config's rope_scaling).
+  void bind_weights(std::vector<float> rope_divisors);
   kernels::WeightMatrix bind_matrix(const std::string& name, std::size_t cols, std::size_t rows);
   std::vector<float> bind_vector(const std::string& name, std::size_t n);
 
-  io::GgufFile gguf_;
+  std::optional<io::GgufFile> gguf_;
+  std::optional<model::HfCheckpoint> hf_;
+  model::WeightSource weights_;
+  std::unordered_map<std::string, std::string> hf_metadata_;
+  SamplerParams default_sampler_params_;
   ModelConfig config_;
   kernels::WeightMatrix token_embedding_;
   std::vector<LayerWeights> layers_;

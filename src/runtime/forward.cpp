@@ -102,11 +102,14 @@ void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position,
     kernels::matmul(layer.attn_q, normed_.data(), n, queries_.data(), pool_);
     kernels::matmul(layer.attn_k, normed_.data(), n, keys_.data(), pool_);
     kernels::matmul(layer.attn_v, normed_.data(), n, values_.data(), pool_);
+    // HF checkpoints keep q/k rows permuted and rotate half-split (ModelConfig::rope_layout).
+    const auto rope = c.rope_layout == RopeLayout::kHalfSplit ? kernels::rope_half_split
+                                                              : kernels::rope_adjacent_pairs;
     for (int t = 0; t < n; ++t) {
-      kernels::rope_adjacent_pairs(queries_.data() + t * q_dim, c.n_heads, c.head_dim,
-                                   rope_cos_.data() + t * half, rope_sin_.data() + t * half);
-      kernels::rope_adjacent_pairs(keys_.data() + t * kv_dim, c.n_kv_heads, c.head_dim,
-                                   rope_cos_.data() + t * half, rope_sin_.data() + t * half);
+      rope(queries_.data() + t * q_dim, c.n_heads, c.head_dim, rope_cos_.data() + t * half,
+           rope_sin_.data() + t * half);
+      rope(keys_.data() + t * kv_dim, c.n_kv_heads, c.head_dim, rope_cos_.data() + t * half,
+           rope_sin_.data() + t * half);
       cache_.store(layer_index, first_position + t, keys_.data() + t * kv_dim,
                    values_.data() + t * kv_dim);
     }

@@ -64,6 +64,9 @@ std::shared_ptr<const Llama3BpeTokenizer> make_llama3_bpe(Llama3VocabSpec spec) 
   for (const char* name : {"<|eot_id|>", "<|eom_id|>", "<|end_of_text|>"}) {
     if (auto id = id_named(name)) info.end_of_generation.push_back(*id);
   }
+  for (TokenId id : spec.extra_end_of_generation) {
+    info.end_of_generation.push_back(check_id(id, "end-of-generation"));
+  }
   info.token_text = std::move(spec.token_text);
   info.kinds = std::move(spec.kinds);
 

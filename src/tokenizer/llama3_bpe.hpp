@@ -23,6 +23,9 @@ struct Llama3VocabSpec {
   std::optional<TokenId> bos;    // unset: the token named <|begin_of_text|>, if any
   std::optional<TokenId> eos;    // unset: the token named <|end_of_text|>, if any
   bool add_bos = true;           // Llama 3 prompts start with <|begin_of_text|>
+  // Ids that also end generation (a HF config.json's eos_token_id list), beyond eos and the
+  // tokens named below.
+  std::vector<TokenId> extra_end_of_generation;
 };
 
 class Llama3BpeTokenizer final : public TokenizerImpl {

@@ -43,6 +43,10 @@ void check_split_patterns(const nlohmann::json& node, const std::string& origin)
 
 std::shared_ptr<const Llama3BpeTokenizer> parse_tokenizer_json(std::string_view json,
                                                                const std::string& origin) {
+  return make_llama3_bpe(tokenizer_json_spec(json, origin));
+}
+
+Llama3VocabSpec tokenizer_json_spec(std::string_view json, const std::string& origin) {
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json);
@@ -113,7 +117,7 @@ std::shared_ptr<const Llama3BpeTokenizer> parse_tokenizer_json(std::string_view 
     if (!seen[id])
       bad(origin, "no token has id " + std::to_string(id) + " (ids must be contiguous)");
   }
-  return make_llama3_bpe(std::move(spec));
+  return spec;
 }
 
 }  // namespace llama3::detail

@@ -17,6 +17,9 @@ namespace llama3::detail {
 // user-defined), and a pre_tokenizer Split pattern, which must be Llama 3's.
 std::shared_ptr<const Llama3BpeTokenizer> parse_tokenizer_json(std::string_view json,
                                                                const std::string& origin);
+// The same file as a spec, for a caller that adds what the file lacks (a HF checkpoint's bos/eos
+// ids from config.json) before make_llama3_bpe.
+Llama3VocabSpec tokenizer_json_spec(std::string_view json, const std::string& origin);
 
 // Meta's tokenizer.model: one "<base64 bytes> <rank>" line per token; the 256 special tokens follow
 // the ranks with the Llama 3.1+ names.

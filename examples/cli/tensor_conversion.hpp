@@ -1,0 +1,59 @@
+// Rewriting one tensor in another type, shared by `llama3 quantize` and `llama3 convert`: rows are
+// dequantized to f32 (permuted on the way when asked), quantized to the target type on every thread
+// of a pool, and the round-trip error is accumulated per target type. One tensor at a time, so a
+// converter holds a tensor, never a model.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/tensor_type.hpp"
+#include "kernels/thread_pool.hpp"
+
+namespace llama3::cli {
+
+struct SourceTensor {
+  std::string name;
+  io::TensorType type;
+  const std::byte* data;
+  std::uint64_t row_length;  // ne[0]
+  std::uint64_t n_rows;      // ne[1] * ne[2] * ne[3]
+  // When set, output row r is source row source_row(r) (HF q/k order -> Meta order).
+  std::function<std::size_t(std::size_t)> source_row;
+};
+
+// Sum of squared round-trip errors and of squared weights, per target type.
+class QuantizationError {
+ public:
+  void add(io::TensorType type, double squared_error, double squared_value, std::uint64_t bytes);
+  // One line per type: tensors, bytes, relative RMSE sqrt(sum err^2 / sum x^2).
+  void print(std::FILE* out) const;
+  double relative_rmse(io::TensorType type) const;
+
+ private:
+  struct Sums {
+    int tensors = 0;
+    double squared_error = 0.0;
+    double squared_value = 0.0;
+    std::uint64_t bytes = 0;
+  };
+  std::map<io::TensorType, Sums> by_type_;
+};
+
+// Appends `source` in `target` to `out`. When the types are equal and no rows move, the bytes are
+// copied as they are (no error). Otherwise the error is measured against the f32 source values.
+void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::ThreadPool& pool,
+                    std::vector<std::byte>& out, QuantizationError& error);
+
+// Drops the pages of a mapped input range from this process's resident set once it has been
+// converted, so peak RSS stays near one tensor even though the whole input is mapped.
+void release_input_pages(const std::byte* data, std::size_t n_bytes);
+
+// "\r[#####     ] 12/147 blk.3.ffn_up.weight" on stderr, when stderr is a terminal.
+void print_progress(std::size_t done, std::size_t total, const std::string& name);
+
+}  // namespace llama3::cli

@@ -1,0 +1,57 @@
+// A source-agnostic view of a checkpoint's tensors: name (GGUF spelling) -> type, dims, bytes. GGUF
+// files and Hugging Face safetensors folders both provide one, so the model binds its weights the
+// same way from either, zero-copy: the data pointers point into the mapped files, which the source
+// keeps alive.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "io/gguf.hpp"
+#include "io/safetensors.hpp"
+#include "io/tensor_type.hpp"
+
+namespace llama3::model {
+
+struct TensorView {
+  std::string name;       // GGUF spelling: "blk.3.attn_q.weight"
+  std::string file_name;  // as the checkpoint spells it (the HF name), for messages
+  io::TensorType type = io::TensorType::kF32;
+  std::uint32_t n_dims = 0;
+  std::array<std::uint64_t, 4> ne{1, 1, 1, 1};  // innermost first: ne[0] is the row length
+  const std::byte* data = nullptr;
+  std::uint64_t n_bytes = 0;
+
+  std::uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
+};
+
+class WeightSource {
+ public:
+  const std::string& origin() const { return origin_; }  // file or folder, for messages
+  const std::vector<TensorView>& tensors() const { return tensors_; }
+  const TensorView* find(std::string_view name) const;  // nullptr when absent
+
+  // Every tensor of a GGUF file, as stored.
+  static WeightSource from_gguf(const io::GgufFile& gguf);
+  // The Llama tensors of a Hugging Face checkpoint under their GGUF names (model/hf_names.hpp);
+  // F32, F16 and BF16 only (kUnsupported naming the tensor otherwise). Tensors the model does not
+  // use (rotary_emb.inv_freq of old checkpoints) are left out. Dims are reversed from PyTorch
+  // order; q/k rows stay in HF's permuted order (the model rotates them half-split).
+  static WeightSource from_safetensors(const io::SafetensorsCheckpoint& checkpoint,
+                                       std::string origin);
+
+ private:
+  void add(TensorView view);
+  std::string origin_;
+  std::vector<TensorView> tensors_;
+  std::unordered_map<std::string, std::size_t> index_;
+  // Tensors whose bytes were not aligned to their element size in the file, copied once.
+  std::vector<std::shared_ptr<std::vector<std::uint64_t>>> realigned_;
+};
+
+}  // namespace llama3::model
