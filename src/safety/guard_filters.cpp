@@ -54,7 +54,7 @@ std::string describe(const GuardVerdict& verdict) {
     }
   }
   char probability[48];
-  std::snprintf(probability, sizeof probability, " (P(unsafe)=%.4f)",
+  std::snprintf(probability, sizeof probability, " (P(unsafe)=%.4g)",
                 static_cast<double>(verdict.unsafe_probability));
   text += probability;
   if (verdict.threshold_overrode_text) text += " [threshold overrode the text]";
