@@ -4,7 +4,8 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build git ca-certificates curl
   libeigen3-dev libxsimd-dev catch2 nlohmann-json3-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
-  libre2-dev unicode-data nodejs npm)
+  libre2-dev unicode-data nodejs npm
+  golang-go openjdk-17-jdk-headless)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,6 +16,10 @@ if command -v npm >/dev/null 2>&1; then
 fi
 if command -v node >/dev/null 2>&1; then
   missing=("${missing[@]/nodejs/}")
+fi
+# Any JDK with javac runs the JNI binding's tests; don't pull a second one in.
+if command -v javac >/dev/null 2>&1; then
+  missing=("${missing[@]/openjdk-17-jdk-headless/}")
 fi
 read -r -a missing <<<"${missing[*]:-}"
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -18,6 +18,9 @@ enum class ErrorCode : int {
   kCancelled = 7,    // a progress/abort callback asked to stop
   kBlocked = 8,      // a safety filter refused the input or stopped the output
   kInternal = 9,     // a bug in this library
+  // A caller-supplied buffer cannot hold the result; the C ABI reports the size needed. (The C++
+  // API returns containers and never throws it.)
+  kBufferTooSmall = 10,
 };
 
 // Short stable name of a code ("bad_format"), for logs and bindings.
@@ -33,6 +36,7 @@ inline const char* error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kBlocked: return "blocked";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kBufferTooSmall: return "buffer_too_small";
   }
   return "unknown";
 }

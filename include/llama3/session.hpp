@@ -163,6 +163,13 @@ class Session {
   void save_state_file(const std::filesystem::path& path) const;
   void load_state_file(const std::filesystem::path& path);
 
+  // Called before each batch of at most 64 tokens that decode()/decode_all_logits() run, and so
+  // before every token generate() feeds back. Returning true stops the work: the call throws
+  // Error(kCancelled) and the context is left as it was before that decode (n_past and logits
+  // unchanged). An empty function (the default) never aborts. Bindings use it to interrupt long
+  // prompts from another thread (the callback must then be thread-safe itself).
+  void set_abort_callback(std::function<bool()> should_abort);
+
   int n_past() const;        // tokens in the context
   int context_size() const;  // n_ctx
   void reset();              // forget the context

@@ -43,8 +43,32 @@ void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
                     std::to_string(n_past_) + " of " + std::to_string(n_ctx()) +
                     " context positions are in use");
   }
-  forward_.run(tokens, n_past_, all_logits, logits_);
-  n_past_ += static_cast<int>(tokens.size());
+  if (!should_abort_) {
+    forward_.run(tokens, n_past_, all_logits, logits_);
+    n_past_ += static_cast<int>(tokens.size());
+    return;
+  }
+  // With an abort callback the batch runs in slices so the callback is asked between them; on abort
+  // the positions already written are dropped again (n_past and logits restored).
+  constexpr std::size_t kAbortCheckTokens = 64;
+  const int first_position = n_past_;
+  std::vector<float> saved_logits =
+      tokens.size() > kAbortCheckTokens ? logits_ : std::vector<float>{};
+  std::vector<float> all;  // [n_tokens, n_vocab] when all_logits
+  for (std::size_t begin = 0; begin < tokens.size(); begin += kAbortCheckTokens) {
+    if (should_abort_()) {
+      if (begin > 0) logits_ = std::move(saved_logits);
+      throw Error(ErrorCode::kCancelled, "decode: aborted by the abort callback after " +
+                                             std::to_string(begin) + " of " +
+                                             std::to_string(tokens.size()) + " tokens");
+    }
+    const std::size_t count = std::min(kAbortCheckTokens, tokens.size() - begin);
+    forward_.run(tokens.subspan(begin, count), first_position + static_cast<int>(begin),
+                 all_logits, logits_);
+    if (all_logits) all.insert(all.end(), logits_.begin(), logits_.end());
+  }
+  if (all_logits) logits_ = std::move(all);
+  n_past_ = first_position + static_cast<int>(tokens.size());
 }
 
 }  // namespace detail
@@ -70,6 +94,10 @@ std::span<const float> Session::logits() const {
   const auto n_vocab = static_cast<std::size_t>(impl_->model().config().n_vocab);
   if (all.size() < n_vocab) return {};
   return std::span<const float>(all).last(n_vocab);
+}
+
+void Session::set_abort_callback(std::function<bool()> should_abort) {
+  impl_->set_abort_callback(std::move(should_abort));
 }
 
 int Session::n_past() const { return impl_->n_past(); }

@@ -1,6 +1,7 @@
 // The inside of a Session: model, thread pool, KV cache, forward pass and latest logits.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -26,6 +27,10 @@ class SessionImpl {
   std::vector<std::byte> save_state() const;
   void load_state(std::span<const std::byte> state);
 
+  void set_abort_callback(std::function<bool()> should_abort) {
+    should_abort_ = std::move(should_abort);
+  }
+
   void reset() {
     n_past_ = 0;
     logits_.clear();
@@ -38,6 +43,7 @@ class SessionImpl {
   runtime::ForwardPass forward_;
   std::vector<float> logits_;
   int n_past_ = 0;
+  std::function<bool()> should_abort_;  // asked between batches (Session::set_abort_callback)
 };
 
 }  // namespace llama3::detail

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "llama3/error.hpp"
+#include "tokenizer/gguf_token_fields.hpp"
 #include "tokenizer/llama3_bpe.hpp"
 #include "tokenizer/sentencepiece.hpp"
 
@@ -13,27 +14,6 @@ namespace {
 
 // The pre-tokenizer names llama.cpp's converter writes for Llama 3's split pattern.
 constexpr std::array<std::string_view, 3> kLlama3PreNames = {"llama-bpe", "llama3", "llama-v3"};
-
-TokenKind kind_from_gguf(std::int64_t type, const std::string& origin, std::size_t id) {
-  switch (type) {
-    case 1:
-      return TokenKind::kNormal;
-    case 2:
-      return TokenKind::kUnknown;
-    case 3:
-      return TokenKind::kControl;
-    case 4:
-      return TokenKind::kUserDefined;
-    case 5:
-      return TokenKind::kUnused;
-    case 6:
-      return TokenKind::kByte;
-    default:
-      throw Error(ErrorCode::kBadFormat, origin + ": tokenizer.ggml.token_type[" +
-                                             std::to_string(id) + "] = " + std::to_string(type) +
-                                             " is not a token type (1..6)");
-  }
-}
 
 std::shared_ptr<const TokenizerImpl> make_llama3_from_gguf(const io::GgufFile& file) {
   const std::string origin = file.name();
@@ -57,20 +37,7 @@ std::shared_ptr<const TokenizerImpl> make_llama3_from_gguf(const io::GgufFile& f
                     "pre-tokenizer is implemented for gpt2 vocabularies");
   }
 
-  if (const auto* types = file.find("tokenizer.ggml.token_type")) {
-    const auto values = types->ints("tokenizer.ggml.token_type");
-    if (values.size() != tokens.size()) {
-      throw Error(ErrorCode::kBadFormat, origin + ": tokenizer.ggml.token_type has " +
-                                             std::to_string(values.size()) + " entries for " +
-                                             std::to_string(tokens.size()) + " tokens");
-    }
-    spec.kinds.reserve(values.size());
-    for (std::size_t id = 0; id < values.size(); ++id) {
-      spec.kinds.push_back(kind_from_gguf(values[id], origin, id));
-    }
-  } else {
-    spec.kinds.assign(tokens.size(), TokenKind::kNormal);
-  }
+  spec.kinds = read_token_kinds(file, tokens.size());
   // With tiktoken semantics the merge ranks are the token ids, so merges are only checked for
   // shape.
   if (const auto* merges = file.find("tokenizer.ggml.merges")) {
@@ -80,9 +47,8 @@ std::shared_ptr<const TokenizerImpl> make_llama3_from_gguf(const io::GgufFile& f
     }
   }
   auto id_key = [&](const char* key) -> std::optional<TokenId> {
-    const auto* value = file.find(key);
-    if (!value) return std::nullopt;
-    return static_cast<TokenId>(value->as_uint(key));
+    const TokenId id = read_token_id(file, key, -1, tokens.size());
+    return id >= 0 ? std::optional<TokenId>(id) : std::nullopt;
   };
   spec.bos = id_key("tokenizer.ggml.bos_token_id");
   spec.eos = id_key("tokenizer.ggml.eos_token_id");

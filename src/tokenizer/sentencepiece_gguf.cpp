@@ -6,6 +6,7 @@
 
 #include "io/gguf.hpp"
 #include "llama3/error.hpp"
+#include "tokenizer/gguf_token_fields.hpp"
 #include "tokenizer/sentencepiece.hpp"
 
 namespace llama3::detail {
@@ -15,46 +16,9 @@ namespace {
   throw Error(ErrorCode::kBadFormat, gguf.name() + ": " + std::string(key) + " " + why);
 }
 
-// An optional token id key: absent -> fallback; present -> must name a token.
-TokenId read_id(const io::GgufFile& gguf, std::string_view key, TokenId fallback,
-                std::size_t n_tokens) {
-  const io::GgufValue* value = gguf.find(key);
-  if (!value) return fallback;
-  const std::int64_t id = value->as_int(key);
-  // Some converters write -1 (or its u32 form) for "none".
-  if (id == -1 || id == 0xFFFFFFFFLL) return -1;
-  if (id < 0 || static_cast<std::uint64_t>(id) >= n_tokens) {
-    bad(gguf, key,
-        "is " + std::to_string(id) + ", outside the vocabulary of " + std::to_string(n_tokens));
-  }
-  return static_cast<TokenId>(id);
-}
-
 bool read_bool(const io::GgufFile& gguf, std::string_view key, bool fallback) {
   const io::GgufValue* value = gguf.find(key);
   return value ? value->as_bool(key) : fallback;
-}
-
-TokenKind kind_from_gguf(std::int64_t type, const io::GgufFile& gguf, std::size_t index) {
-  switch (type) {
-    case 0:  // undefined: llama.cpp treats it as a normal token
-    case 1:
-      return TokenKind::kNormal;
-    case 2:
-      return TokenKind::kUnknown;
-    case 3:
-      return TokenKind::kControl;
-    case 4:
-      return TokenKind::kUserDefined;
-    case 5:
-      return TokenKind::kUnused;
-    case 6:
-      return TokenKind::kByte;
-    default:
-      bad(gguf, "tokenizer.ggml.token_type",
-          "[" + std::to_string(index) + "] is " + std::to_string(type) +
-              ", not a token type (0..6)");
-  }
 }
 
 }  // namespace
@@ -80,23 +44,15 @@ std::shared_ptr<const TokenizerImpl> make_sentencepiece_from_gguf(const io::Gguf
               " tokens");
     }
   }
-  if (const io::GgufValue* types = gguf.find("tokenizer.ggml.token_type")) {
-    const auto values = types->ints("tokenizer.ggml.token_type");
-    if (values.size() != n) {
-      bad(gguf, "tokenizer.ggml.token_type",
-          "has " + std::to_string(values.size()) + " entries for " + std::to_string(n) + " tokens");
-    }
-    vocab.kinds.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) vocab.kinds.push_back(kind_from_gguf(values[i], gguf, i));
-  }
+  vocab.kinds = read_token_kinds(gguf, n);
 
-  vocab.bos = read_id(gguf, "tokenizer.ggml.bos_token_id", 1, n);
-  vocab.eos = read_id(gguf, "tokenizer.ggml.eos_token_id", 2, n);
-  vocab.unknown = read_id(gguf, "tokenizer.ggml.unknown_token_id", 0, n);
-  read_id(gguf, "tokenizer.ggml.padding_token_id", -1,
-          n);  // validated; decoding needs nothing from it
+  vocab.bos = read_token_id(gguf, "tokenizer.ggml.bos_token_id", 1, n);
+  vocab.eos = read_token_id(gguf, "tokenizer.ggml.eos_token_id", 2, n);
+  vocab.unknown = read_token_id(gguf, "tokenizer.ggml.unknown_token_id", 0, n);
+  read_token_id(gguf, "tokenizer.ggml.padding_token_id", -1,
+                n);  // validated; decoding needs nothing from it
   for (std::string_view key : {"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
-    const TokenId id = read_id(gguf, key, -1, n);
+    const TokenId id = read_token_id(gguf, key, -1, n);
     if (id >= 0) vocab.extra_end_of_generation.push_back(id);
   }
   vocab.add_bos = read_bool(gguf, "tokenizer.ggml.add_bos_token", true);

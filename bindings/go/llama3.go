@@ -1,0 +1,407 @@
+// Package llama3 runs Llama 3 models on CPUs through the llama3 C ABI (capi/llama3.h, libllama3.so).
+//
+// Handles (Model, Tokenizer, Session, Sampler) must be released with Close; errors are *Error values
+// carrying the library's code and message (compare with errors.Is against ErrContextFull, ...).
+// A Model and a Tokenizer may be shared between goroutines; a Session or Sampler is used by one
+// goroutine at a time.
+//
+// Build: CGO_CFLAGS=-I<repo>/capi CGO_LDFLAGS=-L<build>/lib, and LD_LIBRARY_PATH=<build>/lib to run.
+package llama3
+
+/*
+#cgo LDFLAGS: -lllama3
+#include <stdint.h>
+#include <stdlib.h>
+#include "llama3.h"
+
+llama3_status llama3go_generate(llama3_session* session, const llama3_token* prompt,
+                                size_t n_prompt, llama3_sampler* sampler,
+                                llama3_generate_params* params, llama3_generate_result* result,
+                                uintptr_t handle);
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// Token is a vocabulary id.
+type Token = int32
+
+// Tokenize flags.
+const (
+	AddBos        = uint32(C.LLAMA3_TOKENIZE_ADD_BOS)
+	AddEos        = uint32(C.LLAMA3_TOKENIZE_ADD_EOS)
+	ParseSpecial  = uint32(C.LLAMA3_TOKENIZE_PARSE_SPECIAL)
+	RenderSpecial = uint32(C.LLAMA3_DETOKENIZE_RENDER_SPECIAL)
+)
+
+// Code is a status code shared with the C ABI and the C++ library.
+type Code int
+
+const (
+	CodeInvalidArgument Code = 1
+	CodeIO              Code = 2
+	CodeBadFormat       Code = 3
+	CodeUnsupported     Code = 4
+	CodeOutOfMemory     Code = 5
+	CodeContextFull     Code = 6
+	CodeCancelled       Code = 7
+	CodeBlocked         Code = 8
+	CodeInternal        Code = 9
+	CodeBufferTooSmall  Code = 10
+)
+
+// Error is a failure reported by the library.
+type Error struct {
+	Code    Code
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("llama3: %s: %s", C.GoString(C.llama3_status_name(C.llama3_status(e.Code))), e.Message)
+}
+
+// Is matches errors by code, so errors.Is(err, llama3.ErrContextFull) works.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Message == ""
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrInvalidArgument = &Error{Code: CodeInvalidArgument}
+	ErrIO              = &Error{Code: CodeIO}
+	ErrBadFormat       = &Error{Code: CodeBadFormat}
+	ErrContextFull     = &Error{Code: CodeContextFull}
+	ErrCancelled       = &Error{Code: CodeCancelled}
+)
+
+func check(status C.llama3_status) error {
+	if status == C.LLAMA3_OK {
+		return nil
+	}
+	return &Error{Code: Code(status), Message: C.GoString(C.llama3_last_error_message())}
+}
+
+// call runs f on a locked OS thread so the thread-local last-error message belongs to this call.
+func call(f func() C.llama3_status) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return check(f())
+}
+
+// fill runs a "buffer too small -> required size" call twice: to size, then to fill.
+func fill(elementSize, extra int, f func(buffer unsafe.Pointer, capacity C.size_t, needed *C.size_t) C.llama3_status) ([]byte, int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var needed C.size_t
+	status := f(nil, 0, &needed)
+	if status != C.LLAMA3_ERR_BUFFER_TOO_SMALL {
+		if err := check(status); err != nil {
+			return nil, 0, err
+		}
+	}
+	capacity := int(needed) + extra
+	buffer := C.malloc(C.size_t(capacity*elementSize + 1))
+	defer C.free(buffer)
+	if err := check(f(buffer, C.size_t(capacity), &needed)); err != nil {
+		return nil, 0, err
+	}
+	return C.GoBytes(buffer, C.int(int(needed)*elementSize)), int(needed), nil
+}
+
+// Version is the library's version at run time.
+func Version() string { return C.GoString(C.llama3_version_string()) }
+
+// VersionMatches reports whether the loaded library is the version of the header compiled against.
+func VersionMatches() bool { return C.llama3_version() == C.LLAMA3_VERSION_NUMBER }
+
+// Model is a loaded model, immutable and shareable. Sessions keep its weights alive.
+type Model struct{ raw *C.llama3_model }
+
+// LoadModel loads a GGUF file.
+func LoadModel(path string) (*Model, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var raw *C.llama3_model
+	if err := call(func() C.llama3_status { return C.llama3_model_load(cpath, nil, &raw) }); err != nil {
+		return nil, err
+	}
+	return &Model{raw: raw}, nil
+}
+
+// Close frees the model handle (safe to call twice).
+func (m *Model) Close() error {
+	C.llama3_model_free(m.raw)
+	m.raw = nil
+	return nil
+}
+
+// NVocab is the vocabulary size.
+func (m *Model) NVocab() int {
+	var n C.int32_t
+	C.llama3_model_n_vocab(m.raw, &n)
+	return int(n)
+}
+
+// Tokenizer returns the model's tokenizer (close it too).
+func (m *Model) Tokenizer() (*Tokenizer, error) {
+	var raw *C.llama3_tokenizer
+	if err := call(func() C.llama3_status { return C.llama3_model_tokenizer(m.raw, &raw) }); err != nil {
+		return nil, err
+	}
+	return &Tokenizer{raw: raw}, nil
+}
+
+// SessionOptions configure a session; zero values pick the defaults.
+type SessionOptions struct {
+	NCtx     int // context window; 0: the model's, capped at 4096
+	NThreads int // 0: one per hardware thread
+}
+
+// NewSession makes a session (KV cache) on the model.
+func (m *Model) NewSession(options SessionOptions) (*Session, error) {
+	var params C.llama3_session_params
+	C.llama3_session_params_init(&params)
+	params.n_ctx = C.int32_t(options.NCtx)
+	params.n_threads = C.int32_t(options.NThreads)
+	var raw *C.llama3_session
+	if err := call(func() C.llama3_status { return C.llama3_session_create(m.raw, &params, &raw) }); err != nil {
+		return nil, err
+	}
+	return &Session{raw: raw}, nil
+}
+
+// Tokenizer converts text and token ids; shareable between goroutines.
+type Tokenizer struct{ raw *C.llama3_tokenizer }
+
+// LoadTokenizer loads tokenizer.json, tokenizer.model or a .gguf's tokenizer.
+func LoadTokenizer(path string) (*Tokenizer, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var raw *C.llama3_tokenizer
+	if err := call(func() C.llama3_status { return C.llama3_tokenizer_load(cpath, &raw) }); err != nil {
+		return nil, err
+	}
+	return &Tokenizer{raw: raw}, nil
+}
+
+// Close frees the tokenizer handle.
+func (t *Tokenizer) Close() error {
+	C.llama3_tokenizer_free(t.raw)
+	t.raw = nil
+	return nil
+}
+
+func tokensFromBytes(bytes []byte, n int) []Token {
+	tokens := make([]Token, n)
+	for i := range tokens {
+		tokens[i] = *(*Token)(unsafe.Pointer(&bytes[i*4]))
+	}
+	return tokens
+}
+
+// Encode tokenizes text; flags: AddBos | AddEos | ParseSpecial.
+func (t *Tokenizer) Encode(text string, flags uint32) ([]Token, error) {
+	ctext := C.CString(text)
+	defer C.free(unsafe.Pointer(ctext))
+	bytes, n, err := fill(4, 0, func(buffer unsafe.Pointer, capacity C.size_t, needed *C.size_t) C.llama3_status {
+		return C.llama3_tokenize(t.raw, ctext, C.size_t(len(text)), C.uint32_t(flags), (*C.llama3_token)(buffer), capacity, needed)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tokensFromBytes(bytes, n), nil
+}
+
+// withTokens copies ids into C memory for the duration of f.
+func withTokens(tokens []Token, f func(*C.llama3_token) error) error {
+	if len(tokens) == 0 {
+		return f(nil)
+	}
+	buffer := (*C.llama3_token)(C.malloc(C.size_t(len(tokens) * 4)))
+	defer C.free(unsafe.Pointer(buffer))
+	copy(unsafe.Slice((*Token)(unsafe.Pointer(buffer)), len(tokens)), tokens)
+	return f(buffer)
+}
+
+// Decode turns ids into text; flags: RenderSpecial.
+func (t *Tokenizer) Decode(tokens []Token, flags uint32) (string, error) {
+	var text string
+	err := withTokens(tokens, func(ids *C.llama3_token) error {
+		bytes, _, err := fill(1, 1, func(buffer unsafe.Pointer, capacity C.size_t, needed *C.size_t) C.llama3_status {
+			return C.llama3_detokenize(t.raw, ids, C.size_t(len(tokens)), C.uint32_t(flags), (*C.char)(buffer), capacity, needed)
+		})
+		text = string(bytes)
+		return err
+	})
+	return text, err
+}
+
+// Message is one turn of a dialog: Role is system, user, assistant or ipython.
+type Message struct{ Role, Content string }
+
+// EncodeDialog renders a dialog in the Llama 3 chat format, ending with the assistant header.
+func (t *Tokenizer) EncodeDialog(messages []Message) ([]Token, error) {
+	n := len(messages)
+	raw := (*C.llama3_chat_message)(C.malloc(C.size_t(n+1) * C.size_t(unsafe.Sizeof(C.llama3_chat_message{}))))
+	defer C.free(unsafe.Pointer(raw))
+	items := unsafe.Slice(raw, n+1)
+	for i, message := range messages {
+		items[i].role = C.CString(message.Role)
+		items[i].content = C.CString(message.Content)
+		defer C.free(unsafe.Pointer(items[i].role))
+		defer C.free(unsafe.Pointer(items[i].content))
+	}
+	bytes, count, err := fill(4, 0, func(buffer unsafe.Pointer, capacity C.size_t, needed *C.size_t) C.llama3_status {
+		return C.llama3_chat_encode(t.raw, raw, C.size_t(n), nil, (*C.llama3_token)(buffer), capacity, needed)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tokensFromBytes(bytes, count), nil
+}
+
+// SamplerParams configure the sampling chain; start from DefaultSamplerParams.
+type SamplerParams struct {
+	Temperature, TopP, MinP float32
+	TopK                    int32
+	Seed                    uint64
+}
+
+// DefaultSamplerParams are the library's defaults.
+func DefaultSamplerParams() SamplerParams {
+	var p C.llama3_sampler_params
+	C.llama3_sampler_params_init(&p)
+	return SamplerParams{Temperature: float32(p.temperature), TopP: float32(p.top_p), MinP: float32(p.min_p),
+		TopK: int32(p.top_k), Seed: uint64(p.seed)}
+}
+
+// Sampler is a seeded sampling chain; one goroutine at a time.
+type Sampler struct{ raw *C.llama3_sampler }
+
+// NewSampler makes a sampler.
+func NewSampler(params SamplerParams) (*Sampler, error) {
+	var p C.llama3_sampler_params
+	C.llama3_sampler_params_init(&p)
+	p.temperature = C.float(params.Temperature)
+	p.top_p = C.float(params.TopP)
+	p.min_p = C.float(params.MinP)
+	p.top_k = C.int32_t(params.TopK)
+	p.seed = C.uint64_t(params.Seed)
+	var raw *C.llama3_sampler
+	if err := call(func() C.llama3_status { return C.llama3_sampler_create(&p, &raw) }); err != nil {
+		return nil, err
+	}
+	return &Sampler{raw: raw}, nil
+}
+
+// Close frees the sampler.
+func (s *Sampler) Close() error {
+	C.llama3_sampler_free(s.raw)
+	s.raw = nil
+	return nil
+}
+
+// Session is one conversation: KV cache, position, logits. One goroutine at a time.
+type Session struct{ raw *C.llama3_session }
+
+// Close frees the session.
+func (s *Session) Close() error {
+	C.llama3_session_free(s.raw)
+	s.raw = nil
+	return nil
+}
+
+// Decode runs tokens after those in the context and returns a copy of the last logits.
+func (s *Session) Decode(tokens []Token) ([]float32, error) {
+	err := withTokens(tokens, func(ids *C.llama3_token) error {
+		return call(func() C.llama3_status { return C.llama3_session_decode(s.raw, ids, C.size_t(len(tokens))) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	var data *C.float
+	var n C.size_t
+	C.llama3_session_logits(s.raw, &data, &n)
+	logits := make([]float32, int(n))
+	if n > 0 {
+		copy(logits, unsafe.Slice((*float32)(unsafe.Pointer(data)), int(n)))
+	}
+	return logits, nil
+}
+
+// NPast is the number of tokens in the context.
+func (s *Session) NPast() int {
+	var n C.int32_t
+	C.llama3_session_n_past(s.raw, &n)
+	return int(n)
+}
+
+// SaveState returns the session state as bytes.
+func (s *Session) SaveState() ([]byte, error) {
+	bytes, _, err := fill(1, 0, func(buffer unsafe.Pointer, capacity C.size_t, needed *C.size_t) C.llama3_status {
+		return C.llama3_session_save_state(s.raw, buffer, capacity, needed)
+	})
+	return bytes, err
+}
+
+// LoadState restores state saved from a session of the same model.
+func (s *Session) LoadState(state []byte) error {
+	if len(state) == 0 {
+		return call(func() C.llama3_status { return C.llama3_session_load_state(s.raw, nil, 0) })
+	}
+	buffer := C.CBytes(state)
+	defer C.free(buffer)
+	return call(func() C.llama3_status { return C.llama3_session_load_state(s.raw, buffer, C.size_t(len(state))) })
+}
+
+// GenerateOptions bound a generation.
+type GenerateOptions struct {
+	MaxTokens   int
+	StopStrings []string
+}
+
+//export goPieceCallback
+func goPieceCallback(piece *C.char, length C.size_t, handle C.uintptr_t) C.int {
+	onPiece := cgo.Handle(handle).Value().(func(string) bool)
+	if onPiece(C.GoStringN(piece, C.int(length))) {
+		return 0
+	}
+	return 1
+}
+
+// Generate feeds prompt, then samples, calling onPiece with each complete piece of text (return
+// false to stop). It returns the number of generated tokens.
+func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOptions, onPiece func(string) bool) (int, error) {
+	var params C.llama3_generate_params
+	C.llama3_generate_params_init(&params)
+	if options.MaxTokens > 0 {
+		params.max_tokens = C.int32_t(options.MaxTokens)
+	}
+	if len(options.StopStrings) > 0 {
+		stops := (**C.char)(C.malloc(C.size_t(len(options.StopStrings)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+		defer C.free(unsafe.Pointer(stops))
+		items := unsafe.Slice(stops, len(options.StopStrings))
+		for i, stop := range options.StopStrings {
+			items[i] = C.CString(stop)
+			defer C.free(unsafe.Pointer(items[i]))
+		}
+		params.stop_strings = stops
+		params.n_stop_strings = C.size_t(len(options.StopStrings))
+	}
+	handle := cgo.NewHandle(onPiece)
+	defer handle.Delete()
+	var result C.llama3_generate_result
+	result.struct_size = C.size_t(unsafe.Sizeof(result))
+	err := withTokens(prompt, func(ids *C.llama3_token) error {
+		return call(func() C.llama3_status {
+			return C.llama3go_generate(s.raw, ids, C.size_t(len(prompt)), sampler.raw, &params, &result, C.uintptr_t(handle))
+		})
+	})
+	return int(result.n_generated_tokens), err
+}

@@ -1,0 +1,21 @@
+"""llama3: Llama 3 models on CPUs (Python binding of the llama3 C++ library).
+
+Example:
+    >>> import llama3
+    >>> with llama3.Model("stories260K.gguf") as model:
+    ...     session = model.session()
+    ...     for piece in session.generate("Once upon a time", max_tokens=32):
+    ...         print(piece, end="")
+"""
+from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, CancelledError,
+                      ContextFullError, Error, InternalError, InvalidArgumentError, IoError,
+                      OutOfMemoryError, UnsupportedError)
+from ._llama3 import (GenerationStream, KvCacheType, Model, Sampler, Session, Tokenizer,
+                      __version__, error_code_name)
+
+__all__ = [
+    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType",
+    "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
+    "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
+    "BufferTooSmallError", "error_code_name", "__version__",
+]

@@ -1,0 +1,195 @@
+// Session.generate(): Session::generate runs on a worker thread, handing each piece to the Python
+// generator through a one-slot mailbox. The GIL is released while the worker computes; the worker
+// waits for the consumer after each piece, so nothing runs ahead of the caller, and closing the
+// iterator stops the generation at the next piece.
+#include <pybind11/stl.h>
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "bindings.hpp"
+#include "llama3/error.hpp"
+
+namespace llama3::python {
+namespace {
+
+class GenerationStream {
+ public:
+  GenerationStream(py::object session_object, std::vector<TokenId> prompt,
+                   py::object sampler_object, GenerateOptions options)
+      : session_object_(std::move(session_object)),
+        sampler_object_(std::move(sampler_object)),
+        prompt_(std::move(prompt)),
+        options_(std::move(options)) {}
+
+  ~GenerationStream() {
+    try {
+      close();
+    } catch (...) {
+    }
+  }
+
+  std::optional<std::string> next() {
+    start();
+    std::unique_lock<std::mutex> lock(mutex_);
+    {
+      py::gil_scoped_release release;
+      ready_.wait(lock, [&] { return piece_.has_value() || done_; });
+    }
+    if (piece_) {
+      std::string piece = std::move(*piece_);
+      piece_.reset();
+      consumed_.notify_one();
+      return piece;
+    }
+    lock.unlock();
+    finish();
+    return std::nullopt;
+  }
+
+  void close() {
+    if (!worker_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      cancelled_ = true;
+      piece_.reset();
+    }
+    consumed_.notify_one();
+    finish();
+  }
+
+  const GenerateResult& result() const { return result_; }
+  bool finished() const { return finished_; }
+
+ private:
+  void start() {
+    if (started_) return;
+    started_ = true;
+    auto& session_holder = session_object_.cast<PySession&>();
+    Session& session = session_holder.get();
+    session_holder.busy = true;
+    Sampler& sampler = sampler_object_.cast<Sampler&>();
+    options_.on_piece = [this](std::string_view piece) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (cancelled_) return false;
+      piece_ = std::string(piece);
+      ready_.notify_one();
+      consumed_.wait(lock, [&] { return !piece_.has_value() || cancelled_; });
+      return !cancelled_;
+    };
+    worker_ = std::thread([this, &session, &sampler] {
+      try {
+        result_ = session.generate(prompt_, sampler, options_);
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+      ready_.notify_one();
+    });
+  }
+
+  void finish() {
+    if (worker_.joinable()) {
+      py::gil_scoped_release release;
+      worker_.join();
+    }
+    if (started_) session_object_.cast<PySession&>().busy = false;
+    finished_ = true;
+    if (error_) {
+      auto error = error_;
+      error_ = nullptr;
+      std::rethrow_exception(error);
+    }
+  }
+
+  py::object session_object_;  // keeps the session and sampler alive while the worker runs
+  py::object sampler_object_;
+  std::vector<TokenId> prompt_;
+  GenerateOptions options_;
+  GenerateResult result_;
+  std::thread worker_;
+  std::mutex mutex_;
+  std::condition_variable ready_, consumed_;
+  std::optional<std::string> piece_;
+  bool started_ = false, done_ = false, cancelled_ = false, finished_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace
+
+void register_generation(py::module_& m) {
+  py::class_<GenerationStream>(m, "GenerationStream", R"doc(
+The iterator Session.generate() returns: yields text pieces (str) as they complete. After it is
+exhausted, stop_reason and tokens describe the generation. close() (or dropping it) stops early.
+)doc")
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__",
+           [](GenerationStream& self) {
+             auto piece = self.next();
+             if (!piece) throw py::stop_iteration();
+             PyObject* text = PyUnicode_DecodeUTF8(
+                 piece->data(), static_cast<Py_ssize_t>(piece->size()), "replace");
+             if (!text) throw py::error_already_set();
+             return py::reinterpret_steal<py::str>(text);
+           })
+      .def("close", &GenerationStream::close, "Stops the generation (at the next piece).")
+      .def_property_readonly(
+          "stop_reason",
+          [](const GenerationStream& self) -> py::object {
+            if (!self.finished()) return py::none();
+            return py::str(stop_reason_name(self.result().stop_reason));
+          },
+          "'end_of_generation', 'max_tokens', 'stop_string', 'callback' or 'context_full' once "
+          "finished; None before.")
+      .def_property_readonly(
+          "tokens", [](const GenerationStream& self) { return self.result().tokens; },
+          "The generated token ids (once finished).");
+
+  auto session_class = py::reinterpret_borrow<py::object>(m.attr("Session"));
+  session_class.attr("generate") = py::cpp_function(
+      [](py::object self_object, py::object prompt, py::object sampler, int max_tokens,
+         std::vector<std::string> stop) {
+        auto& self = self_object.cast<PySession&>();
+        Session& session = self.get();
+        std::vector<TokenId> ids;
+        if (py::isinstance<py::str>(prompt)) {
+          EncodeOptions encode;
+          encode.add_bos = true;
+          encode.parse_special = true;
+          ids = session.model().tokenizer().encode(prompt.cast<std::string>(), encode);
+        } else {
+          ids = prompt.cast<std::vector<TokenId>>();
+        }
+        if (sampler.is_none()) sampler = py::module_::import("llama3").attr("Sampler")();
+        GenerateOptions options;
+        options.max_tokens = max_tokens;
+        options.stop_strings = std::move(stop);
+        return std::make_unique<GenerationStream>(self_object, std::move(ids), sampler,
+                                                  std::move(options));
+      },
+      py::name("generate"), py::is_method(session_class), py::arg("prompt"), py::kw_only(),
+      py::arg("sampler") = py::none(), py::arg("max_tokens") = 256,
+      py::arg("stop") = std::vector<std::string>{}, R"doc(
+Feeds the prompt, then samples until an end-of-generation token, max_tokens, a stop string or a
+full context, yielding text pieces as they complete. The GIL is released while tokens are computed.
+
+Arguments:
+  prompt: text (encoded with BOS, special-token text parsed, as `llama3 generate` does) or a list
+    of ids (an empty list continues from the current logits).
+  sampler: a llama3.Sampler (default: Sampler()); it records the prompt and generated tokens.
+  max_tokens: at most this many tokens.
+  stop: strings that end the generation; the text is cut before them.
+
+Returns:
+  GenerationStream, an iterator of str.
+
+Example:
+  >>> text = "".join(session.generate("Once upon a time", max_tokens=32,
+  ...                                 sampler=llama3.Sampler(seed=1)))
+)doc");
+}
+
+}  // namespace llama3::python

@@ -1,0 +1,69 @@
+// llama3.Sampler: the seeded sampling chain.
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <map>
+
+#include "bindings.hpp"
+#include "llama3/error.hpp"
+
+namespace llama3::python {
+
+void register_sampler(py::module_& m) {
+  const SamplerParams defaults;
+  py::class_<Sampler>(m, "Sampler", R"doc(
+Picks the next token: logit bias -> penalties -> top-k -> top-p -> min-p -> temperature -> a seeded
+draw (greedy when temperature <= 0). The same seed gives the same tokens on every platform. Not
+safe to use from two threads at once.
+
+Arguments (keyword-only):
+  temperature: 0.6 by default (Meta's recommendation); <= 0 is greedy.
+  top_p: 0.9; 1 is off.   top_k: 0 (off).   min_p: 0 (off).
+  repeat_penalty: 1 (off).  frequency_penalty, presence_penalty: 0.  penalty_last_n: 64.
+  logit_bias: {token_id: bias}; -inf bans a token.
+  seed: the generator's seed.
+
+Example:
+  >>> sampler = llama3.Sampler(temperature=0.8, seed=42)
+)doc")
+      .def(py::init([](float temperature, float top_p, int top_k, float min_p, float repeat_penalty,
+                       float frequency_penalty, float presence_penalty, int penalty_last_n,
+                       const std::map<TokenId, float>& logit_bias, std::uint64_t seed) {
+             SamplerParams params;
+             params.temperature = temperature;
+             params.top_p = top_p;
+             params.top_k = top_k;
+             params.min_p = min_p;
+             params.repeat_penalty = repeat_penalty;
+             params.frequency_penalty = frequency_penalty;
+             params.presence_penalty = presence_penalty;
+             params.penalty_last_n = penalty_last_n;
+             for (const auto& [token, bias] : logit_bias)
+               params.logit_bias.push_back({token, bias});
+             params.seed = seed;
+             return Sampler(std::move(params));
+           }),
+           py::kw_only(), py::arg("temperature") = defaults.temperature,
+           py::arg("top_p") = defaults.top_p, py::arg("top_k") = defaults.top_k,
+           py::arg("min_p") = defaults.min_p, py::arg("repeat_penalty") = defaults.repeat_penalty,
+           py::arg("frequency_penalty") = defaults.frequency_penalty,
+           py::arg("presence_penalty") = defaults.presence_penalty,
+           py::arg("penalty_last_n") = defaults.penalty_last_n,
+           py::arg("logit_bias") = std::map<TokenId, float>{}, py::arg("seed") = defaults.seed)
+      .def(
+          "sample",
+          [](Sampler& self, py::array_t<float, py::array::c_style | py::array::forcecast> logits) {
+            if (logits.ndim() != 1) throw Error(ErrorCode::kInvalidArgument, "logits must be 1-D");
+            std::span<const float> row(logits.data(), static_cast<std::size_t>(logits.size()));
+            return self.sample(row);
+          },
+          py::arg("logits"), "Picks a token from one row of logits; does not record it (accept()).")
+      .def("accept", &Sampler::accept, py::arg("token"),
+           "Records an emitted (or prompt) token for the penalties.")
+      .def("reset", &Sampler::reset, "Forgets the history and rewinds the generator to the seed.")
+      .def_property_readonly("seed", [](const Sampler& self) { return self.params().seed; })
+      .def_property_readonly("temperature",
+                             [](const Sampler& self) { return self.params().temperature; });
+}
+
+}  // namespace llama3::python

@@ -1,0 +1,140 @@
+// llama3.Session: one conversation (KV cache, position, logits). decode() hands the logits back as
+// a NumPy view of the session's own buffer, without a copy.
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "llama3/error.hpp"
+
+namespace llama3::python {
+
+Session& PySession::get() {
+  if (!session) throw Error(ErrorCode::kInvalidArgument, "the session is closed");
+  if (busy) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the session is generating: finish or close the generate() iterator first");
+  }
+  return *session;
+}
+
+namespace {
+
+// A read-only float32 view of the session's logits; `owner` (the Python session) stays alive as
+// long as the array does.
+py::array logits_view(std::span<const float> logits, py::handle owner) {
+  if (logits.empty()) return py::array_t<float>(0);
+  py::array_t<float> view({static_cast<py::ssize_t>(logits.size())}, {sizeof(float)}, logits.data(),
+                          owner);
+  py::detail::array_proxy(view.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return view;
+}
+
+void close_session(PySession& self) {
+  if (self.busy) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the session is generating: finish or close the generate() iterator first");
+  }
+  self.session.reset();
+}
+
+}  // namespace
+
+void register_session(py::module_& m) {
+  py::enum_<KvCacheType>(m, "KvCacheType")
+      .value("F16", KvCacheType::kF16)
+      .value("F32", KvCacheType::kF32);
+
+  py::class_<PySession>(m, "Session", R"doc(
+One conversation with a model: its KV cache, position and latest logits. Use it from one thread at
+a time; many sessions may share one model. Make one with Model.session(). Usable as a context
+manager (close() frees the KV cache).
+)doc")
+      .def(
+          "decode",
+          [](py::object self_object, const std::vector<TokenId>& ids) {
+            auto& self = self_object.cast<PySession&>();
+            Session& session = self.get();
+            std::span<const float> logits;
+            {
+              py::gil_scoped_release release;
+              logits = session.decode(ids);
+            }
+            return logits_view(logits, self_object);
+          },
+          py::arg("ids"), R"doc(
+Runs token ids after those already in the context and returns the logits of the last one.
+
+Returns:
+  numpy.ndarray float32 [n_vocab], read-only, a view of the session's buffer (no copy). It keeps the
+  session object alive, but its contents are only valid until the next decode(), generate(),
+  reset(), load_state() or close() of this session, which overwrite (or free) that buffer; use
+  numpy.array(logits) to keep a copy.
+
+Raises:
+  ContextFullError when the ids do not fit (the session is unchanged); InvalidArgumentError for an
+  id outside the vocabulary.
+)doc")
+      .def_property_readonly(
+          "logits",
+          [](py::object self_object) {
+            auto& self = self_object.cast<PySession&>();
+            return logits_view(self.get().logits(), self_object);
+          },
+          "The logits after the last decoded token (same view rules as decode()); empty before "
+          "the first decode.")
+      .def_property_readonly(
+          "n_past", [](PySession& self) { return self.get().n_past(); }, "Tokens in the context.")
+      .def_property_readonly(
+          "n_ctx", [](PySession& self) { return self.get().context_size(); },
+          "The context window in tokens.")
+      .def(
+          "reset", [](PySession& self) { self.get().reset(); }, "Forgets the context.")
+      .def(
+          "save_state",
+          [](PySession& self) {
+            const auto state = self.get().save_state();
+            return py::bytes(reinterpret_cast<const char*>(state.data()), state.size());
+          },
+          "The session's state (context, position, logits) as versioned, checksummed bytes.")
+      .def(
+          "load_state",
+          [](PySession& self, const py::bytes& state) {
+            const std::string_view bytes = state;
+            self.get().load_state(std::span<const std::byte>(
+                reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+          },
+          py::arg("state"),
+          "Restores state saved from a session of the same model (BadFormatError for damaged "
+          "bytes, InvalidArgumentError for another model's; the session is then unchanged).")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](PySession& self, py::args) { close_session(self); })
+      .def("close", &close_session, "Frees the KV cache (not while a generate() iterator runs).");
+
+  auto model_class = py::reinterpret_borrow<py::object>(m.attr("Model"));
+  model_class.attr("session") = py::cpp_function(
+      [](const PyModel& model, int n_ctx, std::optional<int> n_threads, KvCacheType kv_cache_type) {
+        SessionOptions options;
+        options.n_ctx = n_ctx;
+        options.n_threads = n_threads.value_or(model.n_threads);
+        options.kv_cache_type = kv_cache_type;
+        if (options.n_threads < 0)
+          throw Error(ErrorCode::kInvalidArgument, "n_threads must be >= 0");
+        PySession session;
+        session.session.emplace(model.get(), options);
+        return session;
+      },
+      py::name("session"), py::is_method(model_class), py::kw_only(), py::arg("n_ctx") = 0,
+      py::arg("n_threads") = py::none(), py::arg("kv_cache_type") = KvCacheType::kF16, R"doc(
+A new session (KV cache) on this model.
+
+Arguments:
+  n_ctx: context window in tokens (0: the model's, capped at 4096).
+  n_threads: compute threads (None: the model's n_threads; 0: one per hardware thread).
+  kv_cache_type: KvCacheType.F16 (default) or KvCacheType.F32.
+
+Returns:
+  Session
+)doc");
+}
+
+}  // namespace llama3::python

@@ -1,0 +1,158 @@
+// llama3.Tokenizer: text <-> ids and the Llama 3 chat format.
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "llama3/chat.hpp"
+#include "llama3/error.hpp"
+
+namespace llama3::python {
+namespace {
+
+// Token bytes may end inside a UTF-8 character; Python text replaces such bytes.
+py::str to_text(const std::string& bytes) {
+  PyObject* text =
+      PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "replace");
+  if (!text) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(text);
+}
+
+Role parse_role(const std::string& name) {
+  for (Role role : {Role::kSystem, Role::kUser, Role::kAssistant, Role::kIpython}) {
+    if (role_name(role) == name) return role;
+  }
+  throw Error(ErrorCode::kInvalidArgument,
+              "unknown role '" + name + "' (expected system, user, assistant or ipython)");
+}
+
+Dialog to_dialog(const py::iterable& messages) {
+  Dialog dialog;
+  for (py::handle item : messages) {
+    py::object role, content;
+    if (py::isinstance<py::dict>(item)) {
+      role = item.attr("__getitem__")("role");
+      content = item.attr("__getitem__")("content");
+    } else {
+      auto pair = item.cast<py::sequence>();
+      if (pair.size() != 2)
+        throw Error(ErrorCode::kInvalidArgument, "a message is (role, content)");
+      role = pair[0];
+      content = pair[1];
+    }
+    dialog.push_back(Message{parse_role(role.cast<std::string>()), content.cast<std::string>()});
+  }
+  return dialog;
+}
+
+}  // namespace
+
+void register_tokenizer(py::module_& m) {
+  py::class_<PyTokenizer>(m, "Tokenizer", R"doc(
+Text <-> token ids (Llama 3 BPE, exact to Meta's tokenizer; or a SentencePiece vocabulary).
+Immutable and safe to use from many threads. Get one from Model.tokenizer or Tokenizer.load(path).
+)doc")
+      .def_static(
+          "load",
+          [](const std::string& path) {
+            return PyTokenizer{Tokenizer::load(path), {}};
+          },
+          py::arg("path"),
+          "Loads tokenizer.json, tokenizer.model (tiktoken) or a .gguf's tokenizer.")
+      .def(
+          "encode",
+          [](const PyTokenizer& self, const std::string& text, bool add_bos, bool add_eos,
+             bool parse_special) {
+            EncodeOptions options;
+            options.add_bos = add_bos;
+            options.add_eos = add_eos;
+            options.parse_special = parse_special;
+            py::gil_scoped_release release;
+            return self.tokenizer.encode(text, options);
+          },
+          py::arg("text"), py::kw_only(), py::arg("add_bos") = false, py::arg("add_eos") = false,
+          py::arg("parse_special") = false, R"doc(
+Encodes text as token ids.
+
+Arguments:
+  text: the text.
+  add_bos: prepend <|begin_of_text|> (never twice).
+  add_eos: append the end-of-sequence token.
+  parse_special: match special-token text such as "<|eot_id|>" (off: it is plain text).
+
+Returns:
+  list[int]
+
+Example:
+  >>> tokenizer.encode("Hello, world!")
+  [9906, 11, 1917, 0]
+)doc")
+      .def(
+          "decode",
+          [](const PyTokenizer& self, const std::vector<TokenId>& ids, bool render_special) {
+            return to_text(self.tokenizer.decode(ids, render_special));
+          },
+          py::arg("ids"), py::kw_only(), py::arg("render_special") = false,
+          "Decodes ids to text (invalid UTF-8 becomes U+FFFD). Control tokens render as text only "
+          "with render_special.")
+      .def(
+          "piece",
+          [](const PyTokenizer& self, TokenId id, bool render_special) {
+            return py::bytes(self.tokenizer.piece(id, render_special));
+          },
+          py::arg("id"), py::kw_only(), py::arg("render_special") = false,
+          "The raw bytes of one token (possibly part of a UTF-8 character).")
+      .def(
+          "encode_dialog",
+          [](const PyTokenizer& self, const py::iterable& messages, bool add_generation_prompt,
+             std::optional<std::string> style) {
+            ChatOptions options;
+            options.chat_template = self.chat_template;
+            if (style) {
+              if (*style == "llama3.0") {
+                options.style = ChatStyle::kLlama30;
+              } else if (*style == "llama3.1") {
+                options.style = ChatStyle::kLlama31;
+              } else {
+                throw Error(ErrorCode::kInvalidArgument,
+                            "style must be 'llama3.0' or 'llama3.1', got '" + *style + "'");
+              }
+            }
+            const ChatFormat format(self.tokenizer, options);
+            return format.encode_dialog_prompt(to_dialog(messages), add_generation_prompt);
+          },
+          py::arg("messages"), py::kw_only(), py::arg("add_generation_prompt") = true,
+          py::arg("style") = py::none(), R"doc(
+Encodes a dialog in the Llama 3 chat format.
+
+Arguments:
+  messages: dicts {"role": ..., "content": ...} or (role, content) pairs; roles are system, user,
+    assistant and ipython.
+  add_generation_prompt: end with the open assistant header.
+  style: "llama3.0" or "llama3.1"; None detects it from the model's chat template / vocabulary.
+
+Returns:
+  list[int], starting with <|begin_of_text|>.
+
+Example:
+  >>> tokenizer.encode_dialog([{"role": "user", "content": "Hi"}])
+)doc")
+      .def_property_readonly("vocab_size",
+                             [](const PyTokenizer& self) { return self.tokenizer.vocab_size(); })
+      .def_property_readonly("bos_id",
+                             [](const PyTokenizer& self) { return self.tokenizer.bos_id(); })
+      .def_property_readonly("eos_id",
+                             [](const PyTokenizer& self) { return self.tokenizer.eos_id(); })
+      .def(
+          "is_end_of_generation",
+          [](const PyTokenizer& self, TokenId id) {
+            return self.tokenizer.is_end_of_generation(id);
+          },
+          py::arg("id"))
+      .def(
+          "find",
+          [](const PyTokenizer& self, const std::string& text) {
+            return self.tokenizer.find(text);
+          },
+          py::arg("text"), "The id of the token whose text is exactly `text`, or None.");
+}
+
+}  // namespace llama3::python

@@ -1,0 +1,152 @@
+"""The Python binding: generation equal to the C++ API's, tokenizer, chat, logits views, state,
+errors, context managers and early stop."""
+import threading
+
+import numpy as np
+import pytest
+
+import llama3
+
+
+def test_generation_matches_the_cpp_api(stories_path, reference):
+    with llama3.Model(stories_path) as model:
+        session = model.session()
+        sampler = llama3.Sampler(temperature=reference["temperature"], seed=reference["seed"])
+        stream = session.generate(reference["prompt"], sampler=sampler,
+                                  max_tokens=reference["n_tokens"])
+        text = "".join(stream)
+    assert reference["prompt"] + text + "\n" == reference["text"]
+    assert stream.stop_reason in ("max_tokens", "end_of_generation")
+    assert len(stream.tokens) <= reference["n_tokens"]
+
+
+def test_generate_stops_at_a_stop_string_and_on_close(stories_path, reference):
+    model = llama3.Model(stories_path, n_threads=1)
+    session = model.session(n_ctx=128)
+    full = "".join(session.generate(reference["prompt"], max_tokens=30,
+                                    sampler=llama3.Sampler(seed=3)))
+    word = full.split()[3]
+    session.reset()
+    stream = session.generate(reference["prompt"], max_tokens=30, stop=[word],
+                              sampler=llama3.Sampler(seed=3))
+    cut = "".join(stream)
+    assert word not in cut and full.startswith(cut) and stream.stop_reason == "stop_string"
+
+    session.reset()
+    stream = session.generate(reference["prompt"], max_tokens=30)
+    first = next(stream)
+    assert first
+    with pytest.raises(llama3.InvalidArgumentError):
+        session.decode([1])  # busy while the iterator runs
+    stream.close()
+    assert session.n_past > 0
+    session.decode([1])  # usable again
+
+
+def test_generate_runs_without_the_gil(stories_path):
+    model = llama3.Model(stories_path)
+    results = {}
+
+    def worker(name, seed):
+        session = model.session(n_ctx=128)
+        results[name] = "".join(session.generate("Once", max_tokens=20,
+                                                 sampler=llama3.Sampler(seed=seed)))
+
+    threads = [threading.Thread(target=worker, args=(i, i)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 3 and all(results.values())
+
+
+def test_decode_returns_a_read_only_view_tied_to_the_session(stories_path):
+    model = llama3.Model(stories_path)
+    session = model.session(n_ctx=64)
+    ids = model.tokenizer.encode("Once upon a time", add_bos=True)
+    logits = session.decode(ids)
+    assert logits.dtype == np.float32 and logits.shape == (model.n_vocab,)
+    assert not logits.flags.writeable and not logits.flags.owndata
+    assert np.shares_memory(logits, session.logits)
+    copy = np.array(logits)
+    del session  # the view keeps the session alive
+    assert np.array_equal(copy, logits)
+    sampler = llama3.Sampler(temperature=0)
+    assert sampler.sample(logits) == int(np.argmax(logits))
+
+
+def test_state_round_trip(stories_path):
+    model = llama3.Model(stories_path)
+    first = model.session(n_ctx=64)
+    first.decode(model.tokenizer.encode("Once upon a time", add_bos=True))
+    state = first.save_state()
+    second = model.session(n_ctx=64)
+    second.load_state(state)
+    assert second.n_past == first.n_past
+    np.testing.assert_array_equal(second.logits, first.logits)
+    a = "".join(first.generate([], max_tokens=10, sampler=llama3.Sampler(seed=9)))
+    b = "".join(second.generate([], max_tokens=10, sampler=llama3.Sampler(seed=9)))
+    assert a == b
+    with pytest.raises(llama3.BadFormatError):
+        second.load_state(b"\x00" * 64)
+
+
+def test_errors_map_to_exception_classes(stories_path, tiny_path):
+    with pytest.raises(llama3.IoError) as raised:
+        llama3.Model("/nonexistent/model.gguf")
+    assert isinstance(raised.value, OSError) and raised.value.code == 2
+    assert "/nonexistent/model.gguf" in str(raised.value)
+    with pytest.raises(llama3.CancelledError):
+        llama3.Model(stories_path, progress=lambda fraction: False)
+    calls = []
+    llama3.Model(stories_path, progress=lambda fraction: calls.append(fraction))
+    assert calls and calls[-1] == pytest.approx(1.0)
+
+    model = llama3.Model(tiny_path)
+    session = model.session(n_ctx=8)
+    with pytest.raises(llama3.ContextFullError):
+        session.decode(list(range(9)))
+    assert session.n_past == 0
+    with pytest.raises(llama3.InvalidArgumentError):
+        session.decode([model.n_vocab])
+    with pytest.raises(llama3.InvalidArgumentError):
+        model.tokenizer  # the tiny model has no tokenizer
+    with pytest.raises(llama3.InvalidArgumentError):
+        llama3.Sampler(top_p=2.0)
+    assert issubclass(llama3.InvalidArgumentError, ValueError)
+    assert llama3.error_code_name(6) == "context_full"
+
+
+def test_context_managers_close(stories_path):
+    with llama3.Model(stories_path) as model:
+        with model.session(n_ctx=32) as session:
+            session.decode([1])
+        with pytest.raises(llama3.InvalidArgumentError):
+            session.decode([1])
+    assert model.closed
+    with pytest.raises(llama3.InvalidArgumentError):
+        model.session()
+
+
+def test_tokenizer_and_chat(vocab_path):
+    tokenizer = llama3.Tokenizer.load(vocab_path)
+    assert tokenizer.encode("Hello, world!") == [9906, 11, 1917, 0]
+    assert tokenizer.encode("Hello", add_bos=True)[0] == 128000
+    assert tokenizer.decode([9906, 11, 1917, 0]) == "Hello, world!"
+    assert tokenizer.encode("<|eot_id|>", parse_special=True) == [128009]
+    assert tokenizer.encode("<|eot_id|>") != [128009]
+    assert tokenizer.piece(128009, render_special=True) == b"<|eot_id|>"
+    ids = tokenizer.encode_dialog([{"role": "user", "content": "Hi"}], style="llama3.0")
+    assert ids[:2] == [128000, 128006]
+    assert tokenizer.decode(ids, render_special=True) == (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n")
+    assert ids == tokenizer.encode_dialog([("user", "Hi")], style="llama3.0")
+    with pytest.raises(llama3.InvalidArgumentError):
+        tokenizer.encode_dialog([("robot", "Hi")])
+    assert tokenizer.is_end_of_generation(128009)
+    assert tokenizer.find("<|eot_id|>") == 128009
+
+
+def test_version():
+    assert llama3.__version__.count(".") == 2

@@ -1,0 +1,308 @@
+//! Hand-written `extern "C"` declarations matching `capi/llama3.h` (no bindgen, no registry
+//! crates). Keep this file in the header's order; every struct is `#[repr(C)]` with the same fields.
+#![allow(non_camel_case_types)]
+
+use std::os::raw::{c_char, c_int, c_void};
+
+pub type llama3_status = c_int;
+pub const LLAMA3_OK: llama3_status = 0;
+pub const LLAMA3_ERR_INVALID_ARGUMENT: llama3_status = 1;
+pub const LLAMA3_ERR_IO: llama3_status = 2;
+pub const LLAMA3_ERR_BAD_FORMAT: llama3_status = 3;
+pub const LLAMA3_ERR_UNSUPPORTED: llama3_status = 4;
+pub const LLAMA3_ERR_OUT_OF_MEMORY: llama3_status = 5;
+pub const LLAMA3_ERR_CONTEXT_FULL: llama3_status = 6;
+pub const LLAMA3_ERR_CANCELLED: llama3_status = 7;
+pub const LLAMA3_ERR_BLOCKED: llama3_status = 8;
+pub const LLAMA3_ERR_INTERNAL: llama3_status = 9;
+pub const LLAMA3_ERR_BUFFER_TOO_SMALL: llama3_status = 10;
+
+pub const LLAMA3_VERSION_MAJOR: u32 = 0;
+pub const LLAMA3_VERSION_MINOR: u32 = 1;
+pub const LLAMA3_VERSION_PATCH: u32 = 0;
+pub const LLAMA3_VERSION_NUMBER: u32 =
+    LLAMA3_VERSION_MAJOR * 10000 + LLAMA3_VERSION_MINOR * 100 + LLAMA3_VERSION_PATCH;
+
+pub const LLAMA3_TOKENIZE_ADD_BOS: u32 = 1;
+pub const LLAMA3_TOKENIZE_ADD_EOS: u32 = 2;
+pub const LLAMA3_TOKENIZE_PARSE_SPECIAL: u32 = 4;
+pub const LLAMA3_DETOKENIZE_RENDER_SPECIAL: u32 = 1;
+pub const LLAMA3_CHAT_STYLE_AUTO: i32 = -1;
+pub const LLAMA3_CHAT_STYLE_LLAMA30: i32 = 0;
+pub const LLAMA3_CHAT_STYLE_LLAMA31: i32 = 1;
+pub const LLAMA3_KV_CACHE_F16: i32 = 0;
+pub const LLAMA3_KV_CACHE_F32: i32 = 1;
+pub const LLAMA3_STOP_END_OF_GENERATION: i32 = 0;
+pub const LLAMA3_STOP_MAX_TOKENS: i32 = 1;
+pub const LLAMA3_STOP_STOP_STRING: i32 = 2;
+pub const LLAMA3_STOP_CALLBACK: i32 = 3;
+pub const LLAMA3_STOP_CONTEXT_FULL: i32 = 4;
+
+pub type llama3_token = i32;
+
+#[repr(C)]
+pub struct llama3_model {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct llama3_tokenizer {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct llama3_session {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct llama3_sampler {
+    _private: [u8; 0],
+}
+
+pub type llama3_log_callback =
+    Option<unsafe extern "C" fn(level: i32, message: *const c_char, user_data: *mut c_void)>;
+pub type llama3_progress_callback =
+    Option<unsafe extern "C" fn(fraction: f32, user_data: *mut c_void) -> c_int>;
+pub type llama3_abort_callback = Option<unsafe extern "C" fn(user_data: *mut c_void) -> c_int>;
+pub type llama3_piece_callback = Option<
+    unsafe extern "C" fn(piece: *const c_char, length: usize, user_data: *mut c_void) -> c_int,
+>;
+
+#[repr(C)]
+pub struct llama3_model_params {
+    pub struct_size: usize,
+    pub use_mmap: i32,
+    pub progress: llama3_progress_callback,
+    pub progress_user_data: *mut c_void,
+}
+
+#[repr(C)]
+pub struct llama3_chat_message {
+    pub role: *const c_char,
+    pub content: *const c_char,
+}
+
+#[repr(C)]
+pub struct llama3_chat_params {
+    pub struct_size: usize,
+    pub style: i32,
+    pub add_generation_prompt: i32,
+    pub chat_template: *const c_char,
+    pub today_date: *const c_char,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct llama3_logit_bias {
+    pub token: llama3_token,
+    pub bias: f32,
+}
+
+#[repr(C)]
+pub struct llama3_sampler_params {
+    pub struct_size: usize,
+    pub temperature: f32,
+    pub top_k: i32,
+    pub top_p: f32,
+    pub min_p: f32,
+    pub repeat_penalty: f32,
+    pub frequency_penalty: f32,
+    pub presence_penalty: f32,
+    pub penalty_last_n: i32,
+    pub seed: u64,
+    pub logit_bias: *const llama3_logit_bias,
+    pub n_logit_bias: usize,
+}
+
+#[repr(C)]
+pub struct llama3_session_params {
+    pub struct_size: usize,
+    pub n_ctx: i32,
+    pub n_threads: i32,
+    pub kv_cache_type: i32,
+    pub abort_callback: llama3_abort_callback,
+    pub abort_user_data: *mut c_void,
+}
+
+#[repr(C)]
+pub struct llama3_generate_params {
+    pub struct_size: usize,
+    pub max_tokens: i32,
+    pub stop_strings: *const *const c_char,
+    pub n_stop_strings: usize,
+    pub on_piece: llama3_piece_callback,
+    pub user_data: *mut c_void,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub struct llama3_generate_result {
+    pub struct_size: usize,
+    pub stop_reason: i32,
+    pub n_prompt_tokens: i32,
+    pub n_generated_tokens: i32,
+    pub prompt_seconds: f64,
+    pub generate_seconds: f64,
+}
+
+extern "C" {
+    pub fn llama3_version() -> u32;
+    pub fn llama3_version_string() -> *const c_char;
+    pub fn llama3_status_name(status: llama3_status) -> *const c_char;
+    pub fn llama3_last_error_message() -> *const c_char;
+    pub fn llama3_set_log_callback(
+        callback: llama3_log_callback,
+        min_level: i32,
+        user_data: *mut c_void,
+    ) -> llama3_status;
+
+    pub fn llama3_model_params_init(params: *mut llama3_model_params) -> llama3_status;
+    pub fn llama3_model_load(
+        path: *const c_char,
+        params: *const llama3_model_params,
+        out_model: *mut *mut llama3_model,
+    ) -> llama3_status;
+    pub fn llama3_model_free(model: *mut llama3_model);
+    pub fn llama3_model_n_vocab(model: *const llama3_model, out: *mut i32) -> llama3_status;
+    pub fn llama3_model_context_length(model: *const llama3_model, out: *mut i32) -> llama3_status;
+    pub fn llama3_model_n_params(model: *const llama3_model, out: *mut u64) -> llama3_status;
+    pub fn llama3_model_metadata(
+        model: *const llama3_model,
+        key: *const c_char,
+        buffer: *mut c_char,
+        capacity: usize,
+        out_length: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_model_tokenizer(
+        model: *const llama3_model,
+        out_tokenizer: *mut *mut llama3_tokenizer,
+    ) -> llama3_status;
+
+    pub fn llama3_tokenizer_load(
+        path: *const c_char,
+        out_tokenizer: *mut *mut llama3_tokenizer,
+    ) -> llama3_status;
+    pub fn llama3_tokenizer_free(tokenizer: *mut llama3_tokenizer);
+    pub fn llama3_tokenizer_vocab_size(
+        tokenizer: *const llama3_tokenizer,
+        out: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_tokenizer_bos(
+        tokenizer: *const llama3_tokenizer,
+        out: *mut llama3_token,
+    ) -> llama3_status;
+    pub fn llama3_tokenizer_eos(
+        tokenizer: *const llama3_tokenizer,
+        out: *mut llama3_token,
+    ) -> llama3_status;
+    pub fn llama3_tokenizer_is_end_of_generation(
+        tokenizer: *const llama3_tokenizer,
+        token: llama3_token,
+        out: *mut i32,
+    ) -> llama3_status;
+    pub fn llama3_tokenize(
+        tokenizer: *const llama3_tokenizer,
+        text: *const c_char,
+        text_length: usize,
+        flags: u32,
+        tokens: *mut llama3_token,
+        capacity: usize,
+        out_n_tokens: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_detokenize(
+        tokenizer: *const llama3_tokenizer,
+        tokens: *const llama3_token,
+        n_tokens: usize,
+        flags: u32,
+        text: *mut c_char,
+        capacity: usize,
+        out_length: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_token_piece(
+        tokenizer: *const llama3_tokenizer,
+        token: llama3_token,
+        flags: u32,
+        text: *mut c_char,
+        capacity: usize,
+        out_length: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_chat_params_init(params: *mut llama3_chat_params) -> llama3_status;
+    pub fn llama3_chat_encode(
+        tokenizer: *const llama3_tokenizer,
+        messages: *const llama3_chat_message,
+        n_messages: usize,
+        params: *const llama3_chat_params,
+        tokens: *mut llama3_token,
+        capacity: usize,
+        out_n_tokens: *mut usize,
+    ) -> llama3_status;
+
+    pub fn llama3_sampler_params_init(params: *mut llama3_sampler_params) -> llama3_status;
+    pub fn llama3_sampler_create(
+        params: *const llama3_sampler_params,
+        out_sampler: *mut *mut llama3_sampler,
+    ) -> llama3_status;
+    pub fn llama3_sampler_free(sampler: *mut llama3_sampler);
+    pub fn llama3_sampler_sample(
+        sampler: *mut llama3_sampler,
+        logits: *const f32,
+        n_logits: usize,
+        out_token: *mut llama3_token,
+    ) -> llama3_status;
+    pub fn llama3_sampler_accept(
+        sampler: *mut llama3_sampler,
+        token: llama3_token,
+    ) -> llama3_status;
+    pub fn llama3_sampler_reset(sampler: *mut llama3_sampler) -> llama3_status;
+
+    pub fn llama3_session_params_init(params: *mut llama3_session_params) -> llama3_status;
+    pub fn llama3_session_create(
+        model: *const llama3_model,
+        params: *const llama3_session_params,
+        out_session: *mut *mut llama3_session,
+    ) -> llama3_status;
+    pub fn llama3_session_free(session: *mut llama3_session);
+    pub fn llama3_session_decode(
+        session: *mut llama3_session,
+        tokens: *const llama3_token,
+        n_tokens: usize,
+    ) -> llama3_status;
+    pub fn llama3_session_logits(
+        session: *const llama3_session,
+        out_logits: *mut *const f32,
+        out_n_logits: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_session_n_past(session: *const llama3_session, out: *mut i32) -> llama3_status;
+    pub fn llama3_session_n_ctx(session: *const llama3_session, out: *mut i32) -> llama3_status;
+    pub fn llama3_session_reset(session: *mut llama3_session) -> llama3_status;
+    pub fn llama3_generate_params_init(params: *mut llama3_generate_params) -> llama3_status;
+    pub fn llama3_session_generate(
+        session: *mut llama3_session,
+        prompt: *const llama3_token,
+        n_prompt: usize,
+        sampler: *mut llama3_sampler,
+        params: *const llama3_generate_params,
+        result: *mut llama3_generate_result,
+    ) -> llama3_status;
+    pub fn llama3_session_state_size(
+        session: *const llama3_session,
+        out_size: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_session_save_state(
+        session: *const llama3_session,
+        buffer: *mut c_void,
+        capacity: usize,
+        out_size: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_session_load_state(
+        session: *mut llama3_session,
+        state: *const c_void,
+        size: usize,
+    ) -> llama3_status;
+    pub fn llama3_session_save_state_file(
+        session: *const llama3_session,
+        path: *const c_char,
+    ) -> llama3_status;
+    pub fn llama3_session_load_state_file(
+        session: *mut llama3_session,
+        path: *const c_char,
+    ) -> llama3_status;
+}

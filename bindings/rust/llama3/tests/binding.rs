@@ -1,0 +1,169 @@
+//! Tests of the Rust binding; ctest sets LLAMA3_LIB_DIR, LD_LIBRARY_PATH and the LLAMA3_TEST_*
+//! variables (tests/CMakeLists.txt). A test whose data file is missing prints why and returns.
+use llama3::*;
+use std::env;
+use std::path::Path;
+
+fn data(variable: &str) -> Option<String> {
+    let value = env::var(variable).ok()?;
+    if Path::new(&value).exists() {
+        Some(value)
+    } else {
+        eprintln!("skipping: {variable} ({value}) is missing");
+        None
+    }
+}
+
+#[test]
+fn version_matches_the_header() {
+    assert!(version_matches());
+    assert_eq!(version(), "0.1.0");
+}
+
+#[test]
+fn generation_matches_the_cpp_api() {
+    let (Some(model_path), Some(reference_path)) =
+        (data("LLAMA3_TEST_MODEL"), data("LLAMA3_REFERENCE_TEXT"))
+    else {
+        return;
+    };
+    let prompt = env::var("LLAMA3_TEST_PROMPT").unwrap();
+    let n_tokens: i32 = env::var("LLAMA3_TEST_N_TOKENS").unwrap().parse().unwrap();
+    let seed: u64 = env::var("LLAMA3_TEST_SEED").unwrap().parse().unwrap();
+    let temperature: f32 = env::var("LLAMA3_TEST_TEMPERATURE")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let reference = std::fs::read_to_string(reference_path).unwrap();
+
+    let model = Model::load(&model_path).unwrap();
+    let ids = model
+        .tokenizer()
+        .unwrap()
+        .encode(&prompt, ADD_BOS | PARSE_SPECIAL)
+        .unwrap();
+    let params = SamplerParams {
+        seed,
+        temperature,
+        ..Default::default()
+    };
+    let options = GenerateOptions {
+        max_tokens: n_tokens,
+        ..Default::default()
+    };
+
+    // Callback form.
+    let mut session = model.session(&SessionOptions::default()).unwrap();
+    let mut sampler = Sampler::new(&params).unwrap();
+    let mut text = String::new();
+    session
+        .generate(&ids, &mut sampler, &options, |piece| {
+            text.push_str(piece);
+            true
+        })
+        .unwrap();
+    assert_eq!(format!("{prompt}{text}\n"), reference);
+
+    // Iterator form, on a fresh session.
+    let session = model.session(&SessionOptions::default()).unwrap();
+    let mut pieces =
+        session.into_pieces(ids.clone(), Sampler::new(&params).unwrap(), options.clone());
+    let mut streamed = String::new();
+    for piece in &mut pieces {
+        streamed.push_str(&piece);
+    }
+    let (session, _sampler, result) = pieces.finish();
+    assert_eq!(streamed, text);
+    assert!(result.unwrap().n_generated_tokens <= n_tokens);
+    assert!(session.n_past() > ids.len() as i32);
+
+    // Dropping the iterator early stops the generation.
+    let session = model.session(&SessionOptions::default()).unwrap();
+    let mut pieces = session.into_pieces(ids, Sampler::new(&params).unwrap(), options);
+    assert!(pieces.next().is_some());
+    let (_session, _sampler, result) = pieces.finish();
+    assert_eq!(result.unwrap().stop_reason, StopReason::Callback);
+}
+
+#[test]
+fn errors_carry_their_kind_and_message() {
+    let error = Model::load("/nonexistent/model.gguf").err().unwrap();
+    assert_eq!(error.kind, ErrorKind::Io);
+    assert!(error.message.contains("/nonexistent/model.gguf"));
+    let error = Sampler::new(&SamplerParams {
+        top_p: 2.0,
+        ..Default::default()
+    })
+    .err()
+    .unwrap();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+
+    let Some(tiny) = data("LLAMA3_TINY_MODEL") else {
+        return;
+    };
+    let cancelled = Model::load_with(&tiny, &LoadOptions::default(), |_| false)
+        .err()
+        .unwrap();
+    assert_eq!(cancelled.kind, ErrorKind::Cancelled);
+    let model = Model::load(&tiny).unwrap();
+    let mut session = model
+        .session(&SessionOptions {
+            n_ctx: 8,
+            n_threads: 1,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        session.decode(&[1; 9]).err().unwrap().kind,
+        ErrorKind::ContextFull
+    );
+    assert_eq!(
+        session.decode(&[model.n_vocab()]).err().unwrap().kind,
+        ErrorKind::InvalidArgument
+    );
+    let logits = session.decode(&[1, 2, 3]).unwrap();
+    assert_eq!(logits.len(), model.n_vocab() as usize);
+    let state = session.save_state().unwrap();
+    let mut other = model
+        .session(&SessionOptions {
+            n_ctx: 8,
+            n_threads: 1,
+            ..Default::default()
+        })
+        .unwrap();
+    other.load_state(&state).unwrap();
+    assert_eq!(other.n_past(), 3);
+    assert_eq!(other.logits(), session.logits());
+    assert_eq!(
+        other.load_state(&[0u8; 16]).err().unwrap().kind,
+        ErrorKind::BadFormat
+    );
+}
+
+#[test]
+fn tokenizer_and_chat() {
+    let Some(vocab) = data("LLAMA3_VOCAB") else {
+        return;
+    };
+    let tokenizer = Tokenizer::load(vocab).unwrap();
+    assert_eq!(
+        tokenizer.encode("Hello, world!", 0).unwrap(),
+        vec![9906, 11, 1917, 0]
+    );
+    assert_eq!(
+        tokenizer.decode(&[9906, 11, 1917, 0], 0).unwrap(),
+        "Hello, world!"
+    );
+    let ids = tokenizer
+        .encode_dialog(&[("system", "Be brief."), ("user", "Hi")])
+        .unwrap();
+    assert_eq!(ids[0], 128000);
+    assert_eq!(
+        tokenizer
+            .encode_dialog(&[("robot", "Hi")])
+            .err()
+            .unwrap()
+            .kind,
+        ErrorKind::InvalidArgument
+    );
+}

@@ -1,0 +1,97 @@
+// Shared plumbing of the C ABI implementation: the handle structs, the exception firewall that
+// turns every C++ exception into a status + thread-local message, struct_size handling and logging.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "llama3.h"
+#include "llama3/error.hpp"
+#include "llama3/model.hpp"
+#include "llama3/sampler.hpp"
+#include "llama3/session.hpp"
+#include "llama3/tokenizer.hpp"
+
+struct llama3_model {
+  llama3::Model model;
+};
+
+struct llama3_tokenizer {
+  llama3::Tokenizer tokenizer;
+};
+
+struct llama3_sampler {
+  llama3::Sampler sampler;
+};
+
+struct llama3_session {
+  llama3::Session session;
+  llama3_abort_callback abort_callback = nullptr;
+  void* abort_user_data = nullptr;
+};
+
+namespace llama3::capi {
+
+// Records a failure for llama3_last_error_message() and the log; returns `status`.
+llama3_status fail(llama3_status status, const std::string& message);
+void log(int32_t level, const std::string& message);
+
+// Runs `body` (returning llama3_status) with every exception mapped to a status.
+template <typename Body>
+llama3_status guarded(const char* function, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const Error& error) {
+    return fail(static_cast<llama3_status>(error.code()),
+                std::string(function) + ": " + error.what());
+  } catch (const std::bad_alloc&) {
+    return fail(LLAMA3_ERR_OUT_OF_MEMORY, std::string(function) + ": out of memory");
+  } catch (const std::exception& error) {
+    return fail(LLAMA3_ERR_INTERNAL, std::string(function) + ": " + error.what());
+  } catch (...) {
+    return fail(LLAMA3_ERR_INTERNAL, std::string(function) + ": unknown exception");
+  }
+}
+
+inline void require(bool ok, const char* function, const char* what) {
+  if (!ok) throw Error(ErrorCode::kInvalidArgument, std::string(what) + " (in " + function + ")");
+}
+
+#define LLAMA3_REQUIRE(cond) ::llama3::capi::require((cond), __func__, #cond " is false")
+
+// Checks a caller's params/result struct_size: 0 (or smaller than the struct_size field) is an
+// invalid argument; larger than this library's struct means the caller was built against a newer
+// header: unsupported. Fields beyond a valid struct_size keep their defaults (LLAMA3_READ_FIELD).
+void check_struct_size(std::size_t size, std::size_t library_size, const char* function);
+
+// True when a struct of `struct_size` bytes fully holds the field at `offset` of `field_size`.
+inline bool covers(std::size_t struct_size, std::size_t offset, std::size_t field_size) {
+  return offset + field_size <= struct_size;
+}
+
+#define LLAMA3_READ_FIELD(out, in, field)                                             \
+  do {                                                                                \
+    if (::llama3::capi::covers((in)->struct_size,                                     \
+                               offsetof(std::remove_cvref_t<decltype(*(in))>, field), \
+                               sizeof((in)->field)))                                  \
+      (out).field = (in)->field;                                                      \
+  } while (0)
+
+#define LLAMA3_WRITE_FIELD(out, value, field)                                          \
+  do {                                                                                 \
+    if (::llama3::capi::covers((out)->struct_size,                                     \
+                               offsetof(std::remove_cvref_t<decltype(*(out))>, field), \
+                               sizeof((out)->field)))                                  \
+      (out)->field = (value);                                                          \
+  } while (0)
+
+// Copies `bytes` into a caller buffer with the buffer-too-small protocol; `terminate` adds a NUL.
+llama3_status copy_out(const void* bytes, std::size_t size, std::size_t element_size, void* buffer,
+                       std::size_t capacity, std::size_t* out_count, bool terminate,
+                       const char* function);
+
+}  // namespace llama3::capi

@@ -1,0 +1,361 @@
+/*
+ * llama3.h — the stable C ABI of the llama3 library (pure C99).
+ *
+ * Stability promise (see docs/c-api.md):
+ *   - A function, type, constant or struct field never changes meaning once released. New
+ *     behaviour gets new names; nothing is removed before a major version.
+ *   - Params/result structs begin with `size_t struct_size`. New fields are only ever appended.
+ *     Callers fill defaults with the matching *_params_init() (which sets struct_size to the
+ *     sizeof the caller was compiled with); the library reads and writes only the fields that
+ *     struct_size covers, so programs built against an older header keep working.
+ *   - Every exported symbol starts with `llama3_`; everything else in the shared library is hidden.
+ *
+ * Conventions:
+ *   - Functions that can fail return llama3_status (numerically the same codes as the C++
+ *     llama3::ErrorCode) and hand back results through out-parameters, which are left untouched on
+ *     failure unless stated otherwise. On failure, llama3_last_error_message() describes it (naming
+ *     the file, key, tensor or argument at fault) until the next failing call on the same thread.
+ *   - Functions that cannot fail (version, names, *_free) return their value directly.
+ *   - *_free(NULL) is a no-op. No C++ exception ever crosses this ABI.
+ *   - Callbacks return int: nonzero means "stop" (cancel the load, abort the decode, stop the
+ *     generation). Callbacks must not unwind (no longjmp, no C++ exceptions, no Rust panics).
+ *   - Strings are UTF-8. Output text buffers follow snprintf: the length without the terminating
+ *     NUL is reported, and the buffer needs one more byte for the NUL.
+ *   - "buffer too small": functions that fill a caller buffer return LLAMA3_ERR_BUFFER_TOO_SMALL,
+ *     write nothing, and report the required count; pass capacity 0 (buffer may be NULL) to ask.
+ */
+#ifndef LLAMA3_H
+#define LLAMA3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(LLAMA3_BUILDING_LIBRARY)
+#define LLAMA3_API __declspec(dllexport)
+#else
+#define LLAMA3_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__)
+#define LLAMA3_API __attribute__((visibility("default")))
+#else
+#define LLAMA3_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Version. Thread-safe.
+ * ------------------------------------------------------------------------------------------- */
+#define LLAMA3_VERSION_MAJOR 0
+#define LLAMA3_VERSION_MINOR 1
+#define LLAMA3_VERSION_PATCH 0
+#define LLAMA3_VERSION_NUMBER \
+  (LLAMA3_VERSION_MAJOR * 10000 + LLAMA3_VERSION_MINOR * 100 + LLAMA3_VERSION_PATCH)
+#define LLAMA3_VERSION_STRING "0.1.0"
+
+/* The library's version as MAJOR * 10000 + MINOR * 100 + PATCH; compare with LLAMA3_VERSION_NUMBER
+ * to check that the header matches the library loaded at run time. */
+LLAMA3_API uint32_t llama3_version(void);
+/* "MAJOR.MINOR.PATCH" of the library loaded at run time. Static storage. */
+LLAMA3_API const char* llama3_version_string(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes and errors. Thread-safe; the last-error message is per thread.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum llama3_status {
+  LLAMA3_OK = 0,
+  LLAMA3_ERR_INVALID_ARGUMENT = 1, /* out of range or inconsistent argument, NULL handle */
+  LLAMA3_ERR_IO = 2,               /* a file could not be opened, mapped, read or written */
+  LLAMA3_ERR_BAD_FORMAT = 3,       /* a file's (or state buffer's) bytes are malformed */
+  LLAMA3_ERR_UNSUPPORTED = 4,      /* well-formed but not runnable here; struct_size too large */
+  LLAMA3_ERR_OUT_OF_MEMORY = 5,
+  LLAMA3_ERR_CONTEXT_FULL = 6,     /* a decode would go past the session's context window */
+  LLAMA3_ERR_CANCELLED = 7,        /* a progress or abort callback asked to stop */
+  LLAMA3_ERR_BLOCKED = 8,          /* a safety filter refused the input or stopped the output */
+  LLAMA3_ERR_INTERNAL = 9,         /* a bug in this library */
+  LLAMA3_ERR_BUFFER_TOO_SMALL = 10 /* the required size was reported through the out-parameter */
+} llama3_status;
+
+/* Short stable name of a status ("bad_format"); "unknown" for a value this library does not know.
+ * Static storage. */
+LLAMA3_API const char* llama3_status_name(llama3_status status);
+/* Message of the last failing call on this thread ("" if none). Valid until the next llama3_ call
+ * on this thread. */
+LLAMA3_API const char* llama3_last_error_message(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Logging. The callback is process-wide: set it before other threads use the library (setting it
+ * is atomic, but a message already being delivered may still reach the previous callback). It may
+ * be called from any thread that calls into the library, concurrently.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum llama3_log_level {
+  LLAMA3_LOG_DEBUG = 0,
+  LLAMA3_LOG_INFO = 1,
+  LLAMA3_LOG_WARN = 2,
+  LLAMA3_LOG_ERROR = 3
+} llama3_log_level;
+
+/* `message` is NUL-terminated, without a trailing newline, valid only during the call. */
+typedef void (*llama3_log_callback)(int32_t level, const char* message, void* user_data);
+
+/* NULL callback (the default) silences the library. Messages below `min_level` are not delivered.
+ * Failing calls are logged at LLAMA3_LOG_DEBUG with their status and message; a loaded model at
+ * LLAMA3_LOG_INFO. */
+LLAMA3_API llama3_status llama3_set_log_callback(llama3_log_callback callback, int32_t min_level,
+                                                 void* user_data);
+
+/* ---------------------------------------------------------------------------------------------
+ * Opaque handles.
+ * ------------------------------------------------------------------------------------------- */
+typedef int32_t llama3_token;
+typedef struct llama3_model llama3_model;         /* immutable weights + config + tokenizer */
+typedef struct llama3_tokenizer llama3_tokenizer; /* immutable vocabulary */
+typedef struct llama3_session llama3_session;     /* one conversation: KV cache, position, logits */
+typedef struct llama3_sampler llama3_sampler;     /* a seeded sampling chain with history */
+
+/* ---------------------------------------------------------------------------------------------
+ * Model. A loaded model is immutable: every function taking `const llama3_model*` is safe to call
+ * from many threads at once. Sessions and tokenizers keep the weights alive, so a model may be
+ * freed while they are still in use.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Called with the fraction loaded (0..1); return nonzero to cancel (load then fails with
+ * LLAMA3_ERR_CANCELLED). Runs on the loading thread. */
+typedef int (*llama3_progress_callback)(float fraction, void* user_data);
+
+typedef struct llama3_model_params {
+  size_t struct_size;
+  int32_t use_mmap;                  /* nonzero (default): map the file; 0: read it into memory */
+  llama3_progress_callback progress; /* NULL (default): no progress reports */
+  void* progress_user_data;
+} llama3_model_params;
+
+/* Fills defaults and sets struct_size = sizeof(llama3_model_params). */
+LLAMA3_API llama3_status llama3_model_params_init(llama3_model_params* params);
+/* Loads a GGUF file. `params` may be NULL (defaults). */
+LLAMA3_API llama3_status llama3_model_load(const char* path, const llama3_model_params* params,
+                                           llama3_model** out_model);
+LLAMA3_API void llama3_model_free(llama3_model* model);
+
+LLAMA3_API llama3_status llama3_model_n_vocab(const llama3_model* model, int32_t* out);
+/* The context length the model was trained for. */
+LLAMA3_API llama3_status llama3_model_context_length(const llama3_model* model, int32_t* out);
+LLAMA3_API llama3_status llama3_model_n_params(const llama3_model* model, uint64_t* out);
+/* Metadata value as text ("" when absent), e.g. "general.name", "tokenizer.chat_template". */
+LLAMA3_API llama3_status llama3_model_metadata(const llama3_model* model, const char* key,
+                                               char* buffer, size_t capacity, size_t* out_length);
+/* A new tokenizer handle sharing the model's vocabulary (free it with llama3_tokenizer_free).
+ * LLAMA3_ERR_INVALID_ARGUMENT when the file carries no tokenizer. */
+LLAMA3_API llama3_status llama3_model_tokenizer(const llama3_model* model,
+                                                llama3_tokenizer** out_tokenizer);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tokenizer and chat format. Immutable: safe to use from many threads at once.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Loads tokenizer.json, tokenizer.model (tiktoken) or the tokenizer of a .gguf file. */
+LLAMA3_API llama3_status llama3_tokenizer_load(const char* path, llama3_tokenizer** out_tokenizer);
+LLAMA3_API void llama3_tokenizer_free(llama3_tokenizer* tokenizer);
+
+LLAMA3_API llama3_status llama3_tokenizer_vocab_size(const llama3_tokenizer* tokenizer,
+                                                     size_t* out);
+/* -1 when the vocabulary has none. */
+LLAMA3_API llama3_status llama3_tokenizer_bos(const llama3_tokenizer* tokenizer, llama3_token* out);
+LLAMA3_API llama3_status llama3_tokenizer_eos(const llama3_tokenizer* tokenizer, llama3_token* out);
+/* *out = 1 for an end-of-generation token (<|eot_id|>, <|eom_id|>, <|end_of_text|>, EOS), else 0.
+ */
+LLAMA3_API llama3_status llama3_tokenizer_is_end_of_generation(const llama3_tokenizer* tokenizer,
+                                                               llama3_token token, int32_t* out);
+
+/* Flags of llama3_tokenize (or-ed). */
+#define LLAMA3_TOKENIZE_ADD_BOS 1u       /* prepend BOS (never twice) */
+#define LLAMA3_TOKENIZE_ADD_EOS 2u       /* append EOS */
+#define LLAMA3_TOKENIZE_PARSE_SPECIAL 4u /* match special-token text such as "<|eot_id|>" */
+/* Flags of llama3_detokenize and llama3_token_piece. */
+#define LLAMA3_DETOKENIZE_RENDER_SPECIAL 1u /* render control tokens as their text */
+
+/* Text (`text_length` bytes; need not be NUL-terminated) -> ids. On success *out_n_tokens is the
+ * count written; when `capacity` is too small, returns LLAMA3_ERR_BUFFER_TOO_SMALL with the count
+ * needed in *out_n_tokens. */
+LLAMA3_API llama3_status llama3_tokenize(const llama3_tokenizer* tokenizer, const char* text,
+                                         size_t text_length, uint32_t flags, llama3_token* tokens,
+                                         size_t capacity, size_t* out_n_tokens);
+/* Ids -> text bytes, NUL-terminated; *out_length excludes the NUL (capacity must be >= length + 1).
+ * LLAMA3_ERR_INVALID_ARGUMENT for an id outside the vocabulary. */
+LLAMA3_API llama3_status llama3_detokenize(const llama3_tokenizer* tokenizer,
+                                           const llama3_token* tokens, size_t n_tokens,
+                                           uint32_t flags, char* text, size_t capacity,
+                                           size_t* out_length);
+/* The raw bytes of one token (possibly part of a UTF-8 character), as llama3_detokenize. */
+LLAMA3_API llama3_status llama3_token_piece(const llama3_tokenizer* tokenizer, llama3_token token,
+                                            uint32_t flags, char* text, size_t capacity,
+                                            size_t* out_length);
+
+typedef struct llama3_chat_message {
+  const char* role;    /* "system", "user", "assistant" or "ipython" */
+  const char* content; /* plain text; special-token text in it is never parsed */
+} llama3_chat_message;
+
+#define LLAMA3_CHAT_STYLE_AUTO (-1) /* detect from chat_template / the vocabulary */
+#define LLAMA3_CHAT_STYLE_LLAMA30 0 /* Llama 3 / Llama Guard 2: no default system block */
+#define LLAMA3_CHAT_STYLE_LLAMA31 1 /* Llama 3.1+: system block with dates */
+
+typedef struct llama3_chat_params {
+  size_t struct_size;
+  int32_t style;                 /* LLAMA3_CHAT_STYLE_*; default AUTO */
+  int32_t add_generation_prompt; /* nonzero (default): end with the open assistant header */
+  const char* chat_template;     /* used for style detection only; NULL (default): none */
+  const char* today_date;        /* 3.1+ system block date; NULL (default): "26 Jul 2024" */
+} llama3_chat_params;
+
+LLAMA3_API llama3_status llama3_chat_params_init(llama3_chat_params* params);
+/* A dialog -> ids in the Llama 3 chat format (<|begin_of_text|> first). `params` may be NULL.
+ * Buffer rules as llama3_tokenize. */
+LLAMA3_API llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
+                                            const llama3_chat_message* messages, size_t n_messages,
+                                            const llama3_chat_params* params, llama3_token* tokens,
+                                            size_t capacity, size_t* out_n_tokens);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sampler. One sampler must not be used by two threads at once; different samplers are
+ * independent.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct llama3_logit_bias {
+  llama3_token token;
+  float bias; /* added to the token's logit; -INFINITY bans it */
+} llama3_logit_bias;
+
+typedef struct llama3_sampler_params {
+  size_t struct_size;
+  float temperature;                   /* default 0.6; <= 0: greedy */
+  int32_t top_k;                       /* default 0 (off) */
+  float top_p;                         /* default 0.9; 1: off */
+  float min_p;                         /* default 0 (off) */
+  float repeat_penalty;                /* default 1 (off) */
+  float frequency_penalty;             /* default 0 */
+  float presence_penalty;              /* default 0 */
+  int32_t penalty_last_n;              /* default 64; 0 off, -1 whole history */
+  uint64_t seed;                       /* default fixed (reproducible); same seed, same tokens */
+  const llama3_logit_bias* logit_bias; /* copied at creation; default NULL */
+  size_t n_logit_bias;
+} llama3_sampler_params;
+
+LLAMA3_API llama3_status llama3_sampler_params_init(llama3_sampler_params* params);
+/* `params` may be NULL (defaults). LLAMA3_ERR_INVALID_ARGUMENT names an out-of-range field. */
+LLAMA3_API llama3_status llama3_sampler_create(const llama3_sampler_params* params,
+                                               llama3_sampler** out_sampler);
+LLAMA3_API void llama3_sampler_free(llama3_sampler* sampler);
+/* Picks a token from one row of logits (n_logits = the model's n_vocab). Does not record it. */
+LLAMA3_API llama3_status llama3_sampler_sample(llama3_sampler* sampler, const float* logits,
+                                               size_t n_logits, llama3_token* out_token);
+/* Records an emitted (or prompt) token for the penalties. */
+LLAMA3_API llama3_status llama3_sampler_accept(llama3_sampler* sampler, llama3_token token);
+/* Forgets the history and rewinds the generator to the seed. */
+LLAMA3_API llama3_status llama3_sampler_reset(llama3_sampler* sampler);
+
+/* ---------------------------------------------------------------------------------------------
+ * Session. A session is used by one thread at a time (calls on one session must not overlap);
+ * different sessions, even of one model, may run on different threads at once. Exception: the
+ * abort callback is called on the thread running the decode and may read state set by another
+ * thread (make that state atomic).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Asked before each batch of at most 64 tokens of a decode and before every generated token;
+ * return nonzero to abort: the call fails with LLAMA3_ERR_CANCELLED and the interrupted decode
+ * leaves the context as it was before it. */
+typedef int (*llama3_abort_callback)(void* user_data);
+
+#define LLAMA3_KV_CACHE_F16 0
+#define LLAMA3_KV_CACHE_F32 1
+
+typedef struct llama3_session_params {
+  size_t struct_size;
+  int32_t n_ctx;                        /* default 0: the model's context length, capped at 4096 */
+  int32_t n_threads;                    /* default 0: one per hardware thread */
+  int32_t kv_cache_type;                /* LLAMA3_KV_CACHE_*; default F16 */
+  llama3_abort_callback abort_callback; /* default NULL: never abort */
+  void* abort_user_data;
+} llama3_session_params;
+
+LLAMA3_API llama3_status llama3_session_params_init(llama3_session_params* params);
+/* `params` may be NULL (defaults). */
+LLAMA3_API llama3_status llama3_session_create(const llama3_model* model,
+                                               const llama3_session_params* params,
+                                               llama3_session** out_session);
+LLAMA3_API void llama3_session_free(llama3_session* session);
+
+/* Runs `tokens` after those already in the context (a prefill batch, or one decode step).
+ * LLAMA3_ERR_CONTEXT_FULL (session unchanged) when they do not fit; LLAMA3_ERR_INVALID_ARGUMENT for
+ * an id outside the vocabulary or n_tokens == 0. */
+LLAMA3_API llama3_status llama3_session_decode(llama3_session* session, const llama3_token* tokens,
+                                               size_t n_tokens);
+/* The logits after the last decoded token, [n_vocab] floats owned by the session. The pointer is
+ * valid until the next decode, generate, reset, load_state or free of this session. Before the
+ * first decode: *out_logits = NULL, *out_n_logits = 0. */
+LLAMA3_API llama3_status llama3_session_logits(const llama3_session* session,
+                                               const float** out_logits, size_t* out_n_logits);
+LLAMA3_API llama3_status llama3_session_n_past(const llama3_session* session, int32_t* out);
+LLAMA3_API llama3_status llama3_session_n_ctx(const llama3_session* session, int32_t* out);
+/* Forgets the context (n_past becomes 0). */
+LLAMA3_API llama3_status llama3_session_reset(llama3_session* session);
+
+/* Called with each piece of generated text as soon as it is complete UTF-8 (`piece` is
+ * NUL-terminated, `length` bytes, valid only during the call). Return nonzero to stop. */
+typedef int (*llama3_piece_callback)(const char* piece, size_t length, void* user_data);
+
+#define LLAMA3_STOP_END_OF_GENERATION 0 /* an end-of-generation token */
+#define LLAMA3_STOP_MAX_TOKENS 1
+#define LLAMA3_STOP_STOP_STRING 2
+#define LLAMA3_STOP_CALLBACK 3 /* the piece callback returned nonzero */
+#define LLAMA3_STOP_CONTEXT_FULL 4
+
+typedef struct llama3_generate_params {
+  size_t struct_size;
+  int32_t max_tokens;              /* default 256 */
+  const char* const* stop_strings; /* default NULL; the text is cut before the first found */
+  size_t n_stop_strings;
+  llama3_piece_callback on_piece; /* default NULL */
+  void* user_data;
+} llama3_generate_params;
+
+typedef struct llama3_generate_result {
+  size_t struct_size;  /* set by the caller (sizeof); only the covered fields are written */
+  int32_t stop_reason; /* LLAMA3_STOP_* */
+  int32_t n_prompt_tokens;
+  int32_t n_generated_tokens;
+  double prompt_seconds;
+  double generate_seconds;
+} llama3_generate_result;
+
+LLAMA3_API llama3_status llama3_generate_params_init(llama3_generate_params* params);
+/* Feeds `prompt` (may be empty to continue from the current logits), then samples with `sampler`
+ * until an end-of-generation token, max_tokens, a stop string, the callback or a full context.
+ * `params` and `result` may be NULL. */
+LLAMA3_API llama3_status llama3_session_generate(llama3_session* session,
+                                                 const llama3_token* prompt, size_t n_prompt,
+                                                 llama3_sampler* sampler,
+                                                 const llama3_generate_params* params,
+                                                 llama3_generate_result* result);
+
+/* Session state (context keys/values, position, logits): versioned and checksummed bytes, loadable
+ * into a session of the same model and KV cache type with at least as large a context. */
+LLAMA3_API llama3_status llama3_session_state_size(const llama3_session* session, size_t* out_size);
+/* Buffer rules as llama3_tokenize (in bytes). */
+LLAMA3_API llama3_status llama3_session_save_state(const llama3_session* session, void* buffer,
+                                                   size_t capacity, size_t* out_size);
+/* LLAMA3_ERR_BAD_FORMAT for damaged bytes, LLAMA3_ERR_INVALID_ARGUMENT for another model's state;
+ * the session is unchanged on failure. */
+LLAMA3_API llama3_status llama3_session_load_state(llama3_session* session, const void* state,
+                                                   size_t size);
+LLAMA3_API llama3_status llama3_session_save_state_file(const llama3_session* session,
+                                                        const char* path);
+LLAMA3_API llama3_status llama3_session_load_state_file(llama3_session* session, const char* path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLAMA3_H */

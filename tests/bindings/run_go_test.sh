@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the Go binding's tests (cgo against libllama3.so); caches under the build dir.
+# Exits 77 (skipped) when go is not installed.
+#   run_go_test.sh PACKAGE_DIR CAPI_DIR LIB_DIR CACHE_DIR
+set -euo pipefail
+package=$1 capi=$2 lib=$3 cache=$4
+if ! command -v go >/dev/null 2>&1; then
+  echo "skipped: go is not installed (apt-get install golang-go)" >&2
+  exit 77
+fi
+export GOCACHE=$cache/cache GOPATH=$cache/path GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export CGO_ENABLED=1 CGO_CFLAGS="-I$capi" CGO_LDFLAGS="-L$lib" LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+cd "$package"
+exec go test -count=1 -v .

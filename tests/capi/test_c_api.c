@@ -1,0 +1,321 @@
+/* ABI guards of llama3.h, in C: version, status names, NULL handles, struct_size, buffer-too-small,
+ * out-of-range ids, decode past the context, cancelled loads and decodes, damaged state, chat
+ * encoding and the log callback. Every misuse must return its documented code and never crash.
+ *
+ *   test_c_api TINY_MODEL.gguf VOCAB.gguf     (exits 77 = skipped when VOCAB.gguf is missing) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llama3.h"
+
+static int failures = 0;
+
+#define EXPECT_STATUS(expected, call)                                                         \
+  do {                                                                                        \
+    llama3_status got_ = (call);                                                              \
+    if (got_ != (expected)) {                                                                 \
+      fprintf(stderr, "%s:%d: %s returned %s, expected %s (%s)\n", __FILE__, __LINE__, #call, \
+              llama3_status_name(got_), llama3_status_name(expected),                         \
+              llama3_last_error_message());                                                   \
+      ++failures;                                                                             \
+    }                                                                                         \
+  } while (0)
+
+#define EXPECT(cond)                                                      \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
+      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                         \
+    }                                                                     \
+  } while (0)
+
+static int progress_calls = 0;
+static int cancel_progress(float fraction, void* user_data) {
+  (void)fraction;
+  (void)user_data;
+  ++progress_calls;
+  return 1; /* cancel */
+}
+
+static int abort_after = 0;
+static int count_then_abort(void* user_data) {
+  int* calls = (int*)user_data;
+  return ++*calls > abort_after;
+}
+
+static int log_messages = 0;
+static void count_log(int32_t level, const char* message, void* user_data) {
+  (void)level;
+  (void)user_data;
+  if (message != NULL && message[0] != '\0') ++log_messages;
+}
+
+static void test_version_and_names(void) {
+  EXPECT(llama3_version() == LLAMA3_VERSION_NUMBER);
+  EXPECT(strcmp(llama3_version_string(), LLAMA3_VERSION_STRING) == 0);
+  EXPECT(strcmp(llama3_status_name(LLAMA3_OK), "ok") == 0);
+  EXPECT(strcmp(llama3_status_name(LLAMA3_ERR_CONTEXT_FULL), "context_full") == 0);
+  EXPECT(strcmp(llama3_status_name(LLAMA3_ERR_BUFFER_TOO_SMALL), "buffer_too_small") == 0);
+  EXPECT(strcmp(llama3_status_name((llama3_status)99), "unknown") == 0);
+  EXPECT(strcmp(llama3_status_name((llama3_status)-1), "unknown") == 0);
+}
+
+static void test_null_handles(void) {
+  int32_t value = 0;
+  size_t size = 0;
+  llama3_token token = 0;
+  const float* logits = NULL;
+  llama3_model* model = NULL;
+  llama3_session* session = NULL;
+  llama3_tokenizer* tokenizer = NULL;
+  llama3_sampler* sampler = NULL;
+  float row[4] = {0, 1, 2, 3};
+
+  llama3_model_free(NULL);
+  llama3_tokenizer_free(NULL);
+  llama3_session_free(NULL);
+  llama3_sampler_free(NULL);
+
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_model_load(NULL, NULL, &model));
+  EXPECT(strlen(llama3_last_error_message()) > 0);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_model_load("x.gguf", NULL, NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_model_n_vocab(NULL, &value));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_model_tokenizer(NULL, &tokenizer));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_tokenize(NULL, "a", 1, 0, NULL, 0, &size));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_detokenize(NULL, &token, 1, 0, NULL, 0, &size));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_create(NULL, NULL, &session));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_decode(NULL, &token, 1));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_logits(NULL, &logits, &size));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_n_past(NULL, &value));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_reset(NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_state_size(NULL, &size));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_load_state(NULL, row, sizeof(row)));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_session_generate(NULL, &token, 1, NULL, NULL, NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_sample(NULL, row, 4, &token));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_accept(NULL, 0));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_reset(NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_model_params_init(NULL));
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_create(NULL, &sampler));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_sample(sampler, NULL, 4, &token));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_sample(sampler, row, 0, &token));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_accept(sampler, -1));
+  llama3_sampler_free(sampler);
+}
+
+static void test_struct_sizes(const char* model_path) {
+  llama3_model_params params;
+  llama3_model* model = NULL;
+  llama3_sampler_params sampler_params;
+  llama3_sampler* sampler = NULL;
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_params_init(&params));
+  EXPECT(params.struct_size == sizeof(params) && params.use_mmap == 1 && params.progress == NULL);
+  params.struct_size = 0;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_model_load(model_path, &params, &model));
+  params.struct_size = sizeof(params) + 8;
+  EXPECT_STATUS(LLAMA3_ERR_UNSUPPORTED, llama3_model_load(model_path, &params, &model));
+  EXPECT(model == NULL);
+
+  /* An older caller whose struct ends after use_mmap: the progress fields are not read, so the
+   * cancelling callback left in them is never called. */
+  params.struct_size = offsetof(llama3_model_params, progress);
+  params.progress = cancel_progress;
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, &params, &model));
+  llama3_model_free(model);
+  model = NULL;
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_params_init(&sampler_params));
+  sampler_params.struct_size = 0;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_create(&sampler_params, &sampler));
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_params_init(&sampler_params));
+  sampler_params.top_p = 2.0f;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_create(&sampler_params, &sampler));
+  EXPECT(strstr(llama3_last_error_message(), "top_p") != NULL);
+  EXPECT(sampler == NULL);
+}
+
+static void test_load_errors(const char* model_path) {
+  llama3_model_params params;
+  llama3_model* model = NULL;
+  EXPECT_STATUS(LLAMA3_ERR_IO, llama3_model_load("/nonexistent/model.gguf", NULL, &model));
+  EXPECT(strstr(llama3_last_error_message(), "/nonexistent/model.gguf") != NULL);
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_params_init(&params));
+  params.progress = cancel_progress;
+  EXPECT_STATUS(LLAMA3_ERR_CANCELLED, llama3_model_load(model_path, &params, &model));
+  EXPECT(progress_calls >= 1);
+  EXPECT(model == NULL);
+}
+
+static void test_session_misuse(const char* model_path) {
+  llama3_model* model = NULL;
+  llama3_session* session = NULL;
+  llama3_session_params params;
+  llama3_token tokens[200];
+  const float* logits = NULL;
+  size_t n_logits = 0, state_size = 0;
+  int32_t n_vocab = 0, n_past = -1;
+  unsigned char garbage[64];
+  int abort_calls = 0;
+  size_t i;
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_n_vocab(model, &n_vocab));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_params_init(&params));
+  params.n_ctx = 150;
+  params.n_threads = 1;
+  params.kv_cache_type = 7;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_create(model, &params, &session));
+  params.kv_cache_type = LLAMA3_KV_CACHE_F32;
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, &params, &session));
+  llama3_model_free(model); /* the session keeps the weights alive */
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(session, &logits, &n_logits));
+  EXPECT(logits == NULL && n_logits == 0);
+  for (i = 0; i < 200; ++i) tokens[i] = (llama3_token)(i % 100);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_decode(session, tokens, 0));
+  tokens[3] = n_vocab;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_decode(session, tokens, 5));
+  tokens[3] = -1;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_decode(session, tokens, 5));
+  tokens[3] = 3;
+  EXPECT_STATUS(LLAMA3_ERR_CONTEXT_FULL, llama3_session_decode(session, tokens, 151));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_n_past(session, &n_past));
+  EXPECT(n_past == 0);
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(session, tokens, 140));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(session, &logits, &n_logits));
+  EXPECT(logits != NULL && n_logits == (size_t)n_vocab && isfinite(logits[0]));
+  EXPECT_STATUS(LLAMA3_ERR_CONTEXT_FULL, llama3_session_decode(session, tokens, 11));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(session, tokens, 10));
+  EXPECT_STATUS(LLAMA3_ERR_CONTEXT_FULL, llama3_session_decode(session, tokens, 1));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_n_past(session, &n_past));
+  EXPECT(n_past == 150);
+
+  /* State: buffer too small reports the size; damaged bytes are refused. */
+  EXPECT_STATUS(LLAMA3_ERR_BUFFER_TOO_SMALL,
+                llama3_session_save_state(session, garbage, sizeof(garbage), &state_size));
+  EXPECT(state_size > sizeof(garbage));
+  memset(garbage, 0x5a, sizeof(garbage));
+  EXPECT_STATUS(LLAMA3_ERR_BAD_FORMAT,
+                llama3_session_load_state(session, garbage, sizeof(garbage)));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_load_state(session, NULL, 4));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_n_past(session, &n_past));
+  EXPECT(n_past == 150);
+  llama3_session_free(session);
+
+  /* Abort: a 140-token prefill runs in 64-token batches; aborting before the second batch fails
+   * the decode and leaves the context empty. */
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
+  params.abort_callback = count_then_abort;
+  params.abort_user_data = &abort_calls;
+  abort_after = 1;
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, &params, &session));
+  EXPECT_STATUS(LLAMA3_ERR_CANCELLED, llama3_session_decode(session, tokens, 140));
+  EXPECT(abort_calls == 2);
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_n_past(session, &n_past));
+  EXPECT(n_past == 0);
+  abort_after = 1000;
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(session, tokens, 140));
+  llama3_session_free(session);
+  llama3_model_free(model);
+}
+
+static void test_tokenizer_and_chat(const char* vocab_path) {
+  llama3_tokenizer* tokenizer = NULL;
+  llama3_token tokens[64];
+  llama3_token bad = 1000000;
+  size_t n = 0, length = 0;
+  char text[64];
+  llama3_chat_message dialog[2];
+  llama3_chat_params chat;
+  const char* hello = "Hello, world!";
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_tokenizer_load(vocab_path, &tokenizer));
+  EXPECT_STATUS(LLAMA3_ERR_BUFFER_TOO_SMALL,
+                llama3_tokenize(tokenizer, hello, strlen(hello), 0, NULL, 0, &n));
+  EXPECT(n == 4); /* "Hello" "," " world" "!" */
+  EXPECT_STATUS(LLAMA3_ERR_BUFFER_TOO_SMALL,
+                llama3_tokenize(tokenizer, hello, strlen(hello), 0, tokens, 2, &n));
+  EXPECT(n == 4);
+  EXPECT_STATUS(LLAMA3_OK, llama3_tokenize(tokenizer, hello, strlen(hello), LLAMA3_TOKENIZE_ADD_BOS,
+                                           tokens, 64, &n));
+  EXPECT(n == 5 && tokens[0] == 128000 && tokens[1] == 9906);
+  EXPECT_STATUS(LLAMA3_ERR_BUFFER_TOO_SMALL,
+                llama3_detokenize(tokenizer, tokens + 1, 4, 0, text, 13, &length));
+  EXPECT(length == 13); /* 13 bytes + NUL do not fit in 13 */
+  EXPECT_STATUS(LLAMA3_OK, llama3_detokenize(tokenizer, tokens + 1, 4, 0, text, 14, &length));
+  EXPECT(length == 13 && strcmp(text, hello) == 0);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_detokenize(tokenizer, &bad, 1, 0, text, sizeof(text), &length));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_token_piece(tokenizer, -5, 0, text, sizeof(text), &length));
+  EXPECT_STATUS(LLAMA3_OK, llama3_token_piece(tokenizer, 128009, LLAMA3_DETOKENIZE_RENDER_SPECIAL,
+                                              text, sizeof(text), &length));
+  EXPECT(strcmp(text, "<|eot_id|>") == 0);
+  EXPECT_STATUS(LLAMA3_OK, llama3_tokenize(tokenizer, "<|eot_id|>", 10,
+                                           LLAMA3_TOKENIZE_PARSE_SPECIAL, tokens, 64, &n));
+  EXPECT(n == 1 && tokens[0] == 128009);
+
+  dialog[0].role = "system";
+  dialog[0].content = "Be brief.";
+  dialog[1].role = "user";
+  dialog[1].content = "Hi";
+  EXPECT_STATUS(LLAMA3_OK, llama3_chat_params_init(&chat));
+  chat.style = LLAMA3_CHAT_STYLE_LLAMA30;
+  EXPECT_STATUS(LLAMA3_OK, llama3_chat_encode(tokenizer, dialog, 2, &chat, tokens, 64, &n));
+  /* <|begin_of_text|> <|start_header_id|> system <|end_header_id|> "\n\n" Be brief . <|eot_id|> */
+  EXPECT(n > 10 && tokens[0] == 128000 && tokens[1] == 128006 && tokens[n - 1] == 271);
+  EXPECT_STATUS(LLAMA3_ERR_BUFFER_TOO_SMALL,
+                llama3_chat_encode(tokenizer, dialog, 2, &chat, tokens, 3, &length));
+  EXPECT(length == n);
+  dialog[1].role = "robot";
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_chat_encode(tokenizer, dialog, 2, &chat, tokens, 64, &n));
+  EXPECT(strstr(llama3_last_error_message(), "robot") != NULL);
+  chat.style = 5;
+  dialog[1].role = "user";
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_chat_encode(tokenizer, dialog, 2, &chat, tokens, 64, &n));
+  llama3_tokenizer_free(tokenizer);
+}
+
+static void test_log_callback(void) {
+  llama3_model* model = NULL;
+  EXPECT_STATUS(LLAMA3_OK, llama3_set_log_callback(count_log, LLAMA3_LOG_DEBUG, NULL));
+  EXPECT_STATUS(LLAMA3_ERR_IO, llama3_model_load("/nonexistent/model.gguf", NULL, &model));
+  EXPECT(log_messages >= 1);
+  EXPECT_STATUS(LLAMA3_OK, llama3_set_log_callback(NULL, LLAMA3_LOG_DEBUG, NULL));
+  log_messages = 0;
+  EXPECT_STATUS(LLAMA3_ERR_IO, llama3_model_load("/nonexistent/model.gguf", NULL, &model));
+  EXPECT(log_messages == 0);
+}
+
+int main(int argc, char** argv) {
+  FILE* vocab;
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s TINY_MODEL.gguf VOCAB.gguf\n", argv[0]);
+    return 2;
+  }
+  vocab = fopen(argv[2], "rb");
+  if (vocab == NULL) {
+    fprintf(stderr, "skipped: missing %s\n", argv[2]);
+    return 77;
+  }
+  fclose(vocab);
+  test_version_and_names();
+  test_null_handles();
+  test_struct_sizes(argv[1]);
+  test_load_errors(argv[1]);
+  test_session_misuse(argv[1]);
+  test_tokenizer_and_chat(argv[2]);
+  test_log_callback();
+  if (failures) {
+    fprintf(stderr, "%d failures\n", failures);
+    return 1;
+  }
+  printf("all C ABI checks passed\n");
+  return 0;
+}
