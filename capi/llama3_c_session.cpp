@@ -234,6 +234,11 @@ int32_t stop_reason_code(llama3::StopReason reason) {
       return LLAMA3_STOP_CALLBACK;
     case llama3::StopReason::kContextFull:
       return LLAMA3_STOP_CONTEXT_FULL;
+    // Filters are not exposed through the C ABI yet, so these cannot occur here; a caller-side
+    // stop is the nearest meaning until the C ABI grows its own codes for them.
+    case llama3::StopReason::kBlocked:
+    case llama3::StopReason::kFiltered:
+      return LLAMA3_STOP_CALLBACK;
   }
   return LLAMA3_STOP_MAX_TOKENS;
 }

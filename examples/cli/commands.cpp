@@ -15,10 +15,13 @@ int run_detokenize(Args args);
 int run_quantize(Args args);
 int run_convert(Args args);
 int run_scan_code(Args args);
+int run_guard(Args args);
+int run_chat(Args args);
 
 namespace {
 constexpr std::array kCommands = {
     Command{"generate", "generate text from a prompt", run_generate},
+    Command{"chat", "chat with an instruct model over stdin lines", run_chat},
     Command{"perplexity", "perplexity of a model over a text file", run_perplexity},
     Command{"eval-logits", "write the logits of every position of a token list", run_eval_logits},
     Command{"tokenize", "print the token ids of a text", run_tokenize},
@@ -27,6 +30,7 @@ constexpr std::array kCommands = {
             run_quantize},
     Command{"convert", "convert a Hugging Face folder to a GGUF file", run_convert},
     Command{"scan-code", "scan code for insecure patterns (exit 1 on BLOCK)", run_scan_code},
+    Command{"guard", "classify a prompt or answer with Llama Guard (exit 1 if unsafe)", run_guard},
     Command{"version", "print the library version", run_version},
 };
 }  // namespace

@@ -8,6 +8,7 @@
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
 #include "model_loading.hpp"
+#include "safety_options.hpp"
 
 namespace llama3::cli {
 namespace {
@@ -16,12 +17,17 @@ constexpr const char* kHelp =
     "usage: llama3 generate [-m MODEL.gguf] [-p TEXT | -f FILE] [-n N] [--temp T] [--top-k K]\n"
     "                       [--top-p P] [--min-p P] [--seed S] [--threads N] [--ctx N]\n"
     "                       [--no-mmap] [--raw] [--dump-logits FILE]\n"
+    "                       [--guard GUARD.gguf [--guard-version V] [--guard-threshold P]]\n"
+    "                       [--scan-code]\n"
     "  -m            model file (default: stories260K.gguf from the test data)\n"
     "  -p / -f       prompt text, or a file holding it (default: empty; BOS is added)\n"
     "  -n            tokens to generate at most (default 256)\n"
     "  --temp        temperature; 0 = greedy (default: the sampler's)\n"
     "  --raw         treat special-token text in the prompt as plain text\n"
-    "  --dump-logits write the float32 logits after the prompt to FILE (n_vocab values)\n";
+    "  --dump-logits write the float32 logits after the prompt to FILE (n_vocab values)\n"
+    "  --guard       classify the prompt (block it) and the answer with this Llama Guard model\n"
+    "  --scan-code   stop when the answer's code blocks hold insecure code (error findings)\n"
+    "                (what the filters blocked or noted goes to stderr)\n";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -34,7 +40,7 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 int run_generate(Args args) {
-  const Options options(args, {"--no-mmap", "--raw", "--help", "-h"});
+  const Options options(args, {"--no-mmap", "--raw", "--scan-code", "--help", "-h"});
   if (options.has("--help") || options.has("-h")) {
     std::printf("%s", kHelp);
     return 0;
@@ -44,6 +50,7 @@ int run_generate(Args args) {
                                                  "' (the prompt goes after -p)");
   }
   const Model model = load_model_from_options(options);
+  SafetyFilters filters = load_safety_filters(options);
   const Tokenizer& tokenizer = model.tokenizer();
   const std::string prompt = options.get("-f") ? read_file(*options.get("-f"))
                                                : options.get_or("-p", "");
@@ -84,8 +91,10 @@ int run_generate(Args args) {
     std::fflush(stdout);
     return true;
   };
+  filters.apply(generate, prompt);
   const GenerateResult result = session.generate(prompt_tokens, sampler, generate);
   std::printf("\n");
+  report_filters(result);
   const auto rate = [](double n, double seconds) { return seconds > 0 ? n / seconds : 0.0; };
   std::fprintf(stderr,
                "prompt: %d tokens in %.3f s (%.2f tokens/s) | generation: %zu tokens in %.3f s "

@@ -1,17 +1,24 @@
-// Safety layer, model-independent parts: an insecure-code scanner for code a model writes, and the
-// prompt text and verdict parsing of the Llama Guard 2/3 classifiers (the class that runs a Guard
-// model is built on these and on the Session API).
+// Safety layer: an insecure-code scanner for code a model writes; the prompt text and verdict
+// parsing of the Llama Guard 2/3 classifiers and a runner (Guard) for a loaded Guard model; and
+// ready-made input/output filters for Session::generate built on both.
 //
 // Thread safety: a CodeScanner is immutable after construction; one instance may be used from many
-// threads at once, and copies share their compiled rules. The free functions are pure.
+// threads at once, and copies share their compiled rules. The free functions are pure. A Guard owns
+// a Session and is used by one thread at a time (give each thread its own; they may share the
+// Model).
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "llama3/model.hpp"
+#include "llama3/session.hpp"
+#include "llama3/tokenizer.hpp"
 
 namespace llama3 {
 
@@ -134,6 +141,9 @@ struct GuardVerdict {
   std::vector<std::string> categories;  // violated codes, in the model's order (kUnsafe only)
   std::string raw;                      // the generated text as given
   float unsafe_probability = -1;  // set by the Guard runner from first-token logits; -1 if unknown
+  // Set by the Guard runner when the threshold decided the opposite of what the text said (see
+  // Guard): the kind follows the threshold, `raw` keeps the text.
+  bool threshold_overrode_text = false;
 };
 
 // Parses the model's answer: "safe", or "unsafe" then a line of comma-separated codes ("S1,S2"),
@@ -141,5 +151,108 @@ struct GuardVerdict {
 // kUnsafe with no categories. Anything else — other words, a code that is not among the policy's
 // listed (non-excluded) categories, extra lines — is kMalformed, never guessed.
 GuardVerdict parse_guard_output(std::string_view generated, const GuardPolicy& policy);
+
+// "Llama Guard 2" / "Llama Guard 3" / "Llama Guard 3 1B"; "guard2", "guard3", "guard3-1b" in JSON.
+const char* guard_version_name(GuardVersion version) noexcept;
+// "safe", "unsafe", "malformed".
+const char* guard_verdict_kind_name(GuardVerdict::Kind kind) noexcept;
+
+// The version a model name names: "Meta-Llama-Guard-2-8B" -> kGuard2, "Llama-Guard-3-8B" ->
+// kGuard3, "Llama-Guard-3-1B" -> kGuard3_1B (case, spaces, '_' and '.' ignored); nullopt for a name
+// that names no Llama Guard 2/3 (Llama Guard 1 is not supported).
+std::optional<GuardVersion> guard_version_from_name(std::string_view name);
+
+// Token ids of a prompt from build_guard_prompt, encoded as the version expects: Guard 2 with
+// add_bos and no special-token parsing, Guard 3 with parse_special and no add_bos (the text
+// carries its own <|begin_of_text|>).
+std::vector<TokenId> encode_guard_prompt(const Tokenizer& tokenizer, GuardVersion version,
+                                         std::string_view prompt_text);
+
+// ---------------------------------------------------------------------------------------------------
+// Llama Guard runner
+// ---------------------------------------------------------------------------------------------------
+
+struct GuardOptions {
+  // Unset: from the model's metadata (general.name, else general.basename + general.size_label);
+  // the constructor throws when neither names a version.
+  std::optional<GuardVersion> version;
+  std::vector<GuardCategory> categories;  // empty: the version's own list (GuardPolicy::defaults)
+  std::vector<std::string> excluded_categories;  // codes left out of the prompt
+  float threshold = 0.5f;                        // on P(unsafe) of the first generated token
+  int max_new_tokens = 20;                       // greedy tokens generated for the verdict text
+  int n_threads = 0;                             // 0: one per hardware thread
+  int n_ctx = 0;                                 // 0: the model's, capped at 4096
+};
+
+namespace detail {
+class GuardImpl;
+}
+
+// Runs a loaded Llama Guard 2/3 model over a conversation. Each call builds the exact prompt
+// (build_guard_prompt), decodes it in a fresh context, takes P(unsafe) = softmax over the whole
+// vocabulary of the first generated token's logits, at the first token of "unsafe"; then generates
+// greedily (at most max_new_tokens, until end of generation) and parses the text.
+//
+// The threshold rule: text that is not a well-formed verdict is kMalformed whatever the
+// probability (never guessed). For a well-formed verdict the threshold decides: kUnsafe when
+// P(unsafe) >= threshold, else kSafe. The model card scores Llama Guard this way, and it is what a
+// caller tuning the threshold for fewer false positives or negatives expects. Categories are the
+// codes the text lists; when the threshold says unsafe but the text said "safe" there are none, and
+// when it says safe they are dropped; either way threshold_overrode_text is set. At the default
+// 0.5 the two rarely differ: P(unsafe) >= 0.5 makes "unsafe" the greedy first token.
+class Guard {
+ public:
+  // Throws llama3::Error(kInvalidArgument) when the model has no tokenizer, the version cannot be
+  // told, the threshold is outside [0, 1], max_new_tokens < 1, or the policy is invalid.
+  explicit Guard(const Model& model, GuardOptions options = {});
+  ~Guard();
+  Guard(Guard&&) noexcept;
+  Guard& operator=(Guard&&) noexcept;
+
+  // Classifies the last turn of `conversation` (roles "user"/"assistant"): as a prompt (role
+  // 'User') when it is the user's, as a response (role 'Agent') when it is the assistant's.
+  GuardVerdict classify(std::span<const ChatTurn> conversation);
+  // The same, but throw kInvalidArgument unless the last turn is the user's / the assistant's.
+  GuardVerdict classify_prompt(std::span<const ChatTurn> conversation);
+  GuardVerdict classify_response(std::span<const ChatTurn> conversation);
+
+  // The token ids classify() decodes for `conversation`.
+  std::vector<TokenId> prompt_tokens(std::span<const ChatTurn> conversation) const;
+
+  const GuardPolicy& policy() const;
+  GuardVersion version() const;
+  float threshold() const;
+  TokenId unsafe_token() const;  // the first token of "unsafe"
+
+ private:
+  std::unique_ptr<detail::GuardImpl> impl_;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Ready-made filters for GenerateOptions (session.hpp). Each keeps a reference to `guard`, which
+// must outlive the filter; a Guard is not thread-safe, so give each generating thread its own.
+// ---------------------------------------------------------------------------------------------------
+
+// Classifies the prompt before prefill and blocks an unsafe one (reason: "llama guard: unsafe S1,S9
+// (P(unsafe)=0.97)"). The prompt text is read as a Llama 3 chat (user and assistant turns from its
+// headers; system and ipython turns are not Guard input, and trailing assistant turns are dropped
+// so the last user turn is classified); text without headers is one user turn. A malformed verdict
+// blocks too unless block_malformed is false: a safety check that cannot answer fails closed.
+InputFilter guard_input_filter(Guard& guard, bool block_malformed = true);
+
+// Classifies the answer once, at the end, as a response to `prompt` (the conversation before the
+// answer; its last turn is the user's): unsafe -> kStop (the result becomes kFiltered with the
+// reason), malformed -> kStop as well unless block_malformed is false (then a note). Every outcome
+// also leaves a note ("llama guard: safe (P(unsafe)=0.02)").
+OutputFilter guard_output_filter(Guard& guard, std::vector<ChatTurn> prompt,
+                                 bool block_malformed = true);
+
+// Scans Markdown fenced code as the answer streams: whenever a piece completes a line inside a code
+// block (or closes it), that block is scanned with its fence's language tag. A finding of error
+// severity (treatment BLOCK) stops generation and withholds the piece; warnings and advice become
+// notes ("code scanner: CWE-328 python.hashlib-md5 at line 4: ..."), each finding once. At the end
+// the whole text is scanned once more (scan_markdown), catching an unclosed final block: BLOCK then
+// marks the result kFiltered. The scanner is copied (copies share the compiled rules).
+OutputFilter code_scanner_output_filter(const CodeScanner& scanner);
 
 }  // namespace llama3

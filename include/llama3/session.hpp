@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "llama3/model.hpp"
@@ -37,9 +38,73 @@ enum class StopReason {
   kStopString,
   kCallback,     // the piece callback returned false
   kContextFull,  // the context window filled up
+  kBlocked,      // an input filter refused the prompt: nothing was decoded
+  kFiltered,     // an output filter stopped generation or rejected the finished text
 };
 
 const char* stop_reason_name(StopReason reason);
+
+// ---------------------------------------------------------------------------------------------------
+// Filters: hooks that let a caller (or the ready-made filters of safety.hpp) vet what goes into and
+// comes out of generate(). They are plain values and std::functions so that any callable — a
+// lambda, a Llama Guard runner, a code scanner — plugs in without a class hierarchy.
+// ---------------------------------------------------------------------------------------------------
+
+// What an input filter decides about a prompt.
+struct InputVerdict {
+  bool block = false;
+  std::string reason;  // why it blocked (copied into GenerateResult::filter_reason)
+
+  static InputVerdict allow() { return {}; }
+  static InputVerdict deny(std::string why) { return {true, std::move(why)}; }
+};
+
+// Runs once, before prefill, on the prompt's text: the tokenizer's decode of the prompt ids with
+// special tokens rendered, so a chat prompt shows its <|start_header_id|>role<|end_header_id|>
+// structure. A block means generate() decodes nothing, samples nothing and returns kBlocked. Not
+// called for an empty prompt (continuing what is already in the context).
+using InputFilter = std::function<InputVerdict(std::string_view prompt_text)>;
+
+// What an output filter is shown.
+struct OutputEvent {
+  std::string_view piece;  // the new text about to be handed out (after stop-string hold-back and
+                           // after earlier filters' redactions); empty when is_final
+  std::string_view text;   // everything handed out so far, followed by `piece`
+  bool is_final = false;   // the once-at-the-end call, after the last piece
+};
+
+// What an output filter decides about a piece.
+struct OutputVerdict {
+  enum class Action {
+    kContinue,  // hand the piece out as it is
+    kStop,      // withhold the piece and end generation (kFiltered); at the end: reject the text
+    kRedact,    // hand out `replacement` instead of the piece; at the end: replace the whole text
+  };
+  Action action = Action::kContinue;
+  std::string replacement;  // kRedact
+  std::string reason;       // kStop: why (copied into GenerateResult::filter_reason)
+  std::string note;         // any action: when non-empty, appended to GenerateResult::notes
+
+  static OutputVerdict pass() { return {}; }
+  static OutputVerdict stop(std::string why) { return {Action::kStop, {}, std::move(why), {}}; }
+  static OutputVerdict redact(std::string text) {
+    return {Action::kRedact, std::move(text), {}, {}};
+  }
+  static OutputVerdict annotate(std::string note) {
+    return {Action::kContinue, {}, {}, std::move(note)};
+  }
+};
+
+// Sees every piece of text before the caller's on_piece does, then once more at the end with the
+// whole text (is_final). Filters run in order; a redaction changes what the next filter sees, a
+// stop ends the chain. A mid-stream stop leaves the session usable: the context holds every token
+// decoded so far (not the withheld piece's last token), and a later decode()/generate() continues
+// from there. At the end (is_final) the text has already been streamed, so kStop marks the result
+// kFiltered with its reason (the caller should retract or discard the text) and kRedact replaces
+// GenerateResult::text. The final call is made whenever generation ends, except after kBlocked or
+// a mid-stream kStop. A filter may keep state between calls (a mutable lambda); it is called from
+// the generating thread only.
+using OutputFilter = std::function<OutputVerdict(const OutputEvent& event)>;
 
 struct GenerateOptions {
   int max_tokens = 256;
@@ -47,15 +112,22 @@ struct GenerateOptions {
   std::vector<std::string> stop_strings;
   // Receives each piece of text as soon as it is complete UTF-8; return false to stop.
   std::function<bool(std::string_view piece)> on_piece;
+  // See InputFilter / OutputFilter above. Empty vectors cost nothing.
+  std::vector<InputFilter> input_filters;
+  std::vector<OutputFilter> output_filters;
 };
 
 struct GenerateResult {
   std::vector<TokenId> tokens;  // generated tokens (the end-of-generation token is not included)
-  std::string text;             // their text, cut before a stop string
+  // Their text, cut before a stop string. With output filters: exactly the text handed out
+  // (redactions applied, a withheld piece left out), or the final redaction.
+  std::string text;
   StopReason stop_reason = StopReason::kMaxTokens;
-  int n_prompt_tokens = 0;
-  double prompt_seconds = 0.0;    // time spent in prefill
-  double generate_seconds = 0.0;  // time spent producing tokens
+  int n_prompt_tokens = 0;         // prompt tokens fed (0 when an input filter blocked)
+  double prompt_seconds = 0.0;     // time spent in prefill
+  double generate_seconds = 0.0;   // time spent producing tokens
+  std::string filter_reason;       // kBlocked / kFiltered: the filter's reason
+  std::vector<std::string> notes;  // output filters' annotations, in the order they were made
 };
 
 class Session {
@@ -77,8 +149,8 @@ class Session {
   // Logits after the last decoded token [n_vocab] (empty before the first decode).
   std::span<const float> logits() const;
 
-  // Feeds `prompt`, then samples until an end-of-generation token, max_tokens, a stop string, the
-  // callback, or a full context.
+  // Runs the input filters, feeds `prompt`, then samples until an end-of-generation token,
+  // max_tokens, a stop string, the callback, an output filter's stop, or a full context.
   GenerateResult generate(std::span<const TokenId> prompt, Sampler& sampler,
                           const GenerateOptions& options = {});
 

@@ -65,6 +65,68 @@ class StopStringFilter {
   std::size_t emitted_ = 0;
 };
 
+// Runs the output filters over each piece and once at the end, and keeps the text actually handed
+// out. The candidate piece is appended to that text in place while a filter looks at it, so a
+// filter sees "everything so far + piece" without a copy of the whole text per piece.
+class OutputFilterChain {
+ public:
+  OutputFilterChain(const std::vector<OutputFilter>& filters, GenerateResult& result)
+      : filters_(filters), result_(result) {}
+
+  // Filters `piece` (rewritten by redactions). Returns false, with the result marked kFiltered,
+  // when a filter stopped generation: the piece is then withheld.
+  bool filter(std::string& piece) {
+    for (const auto& filter : filters_) {
+      const std::size_t base = text_.size();
+      text_ += piece;
+      const OutputEvent event{std::string_view(text_).substr(base), text_, false};
+      OutputVerdict verdict = filter(event);
+      text_.resize(base);
+      if (!verdict.note.empty()) result_.notes.push_back(std::move(verdict.note));
+      if (verdict.action == OutputVerdict::Action::kStop) {
+        mark_filtered(std::move(verdict.reason));
+        return false;
+      }
+      if (verdict.action == OutputVerdict::Action::kRedact) piece = std::move(verdict.replacement);
+      if (piece.empty()) return true;  // redacted away: nothing left for later filters to see
+    }
+    text_ += piece;
+    return true;
+  }
+
+  // The once-at-the-end call over the whole text.
+  void finish() {
+    for (const auto& filter : filters_) {
+      OutputVerdict verdict = filter(OutputEvent{{}, text_, true});
+      if (!verdict.note.empty()) result_.notes.push_back(std::move(verdict.note));
+      if (verdict.action == OutputVerdict::Action::kStop) {
+        mark_filtered(std::move(verdict.reason));
+        return;
+      }
+      if (verdict.action == OutputVerdict::Action::kRedact) text_ = std::move(verdict.replacement);
+    }
+  }
+
+  const std::string& text() const { return text_; }
+
+ private:
+  void mark_filtered(std::string reason) {
+    result_.stop_reason = StopReason::kFiltered;
+    result_.filter_reason = std::move(reason);
+  }
+
+  const std::vector<OutputFilter>& filters_;
+  GenerateResult& result_;
+  std::string text_;  // handed out so far
+};
+
+void require_tokenizer(const Model& model, const char* what) {
+  if (!model.has_tokenizer()) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("generate: ") + what +
+                                                 " need a model with a tokenizer (they read text)");
+  }
+}
+
 }  // namespace
 
 GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampler,
@@ -72,7 +134,20 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
   if (options.max_tokens < 0) {
     throw Error(ErrorCode::kInvalidArgument, "generate: max_tokens must be >= 0");
   }
+  const Model& model = impl_->model();
   GenerateResult result;
+  if (!options.input_filters.empty() && !prompt.empty()) {
+    require_tokenizer(model, "input filters");
+    const std::string prompt_text = model.tokenizer().decode(prompt, /*render_special=*/true);
+    for (const auto& filter : options.input_filters) {
+      InputVerdict verdict = filter(prompt_text);
+      if (verdict.block) {
+        result.stop_reason = StopReason::kBlocked;
+        result.filter_reason = std::move(verdict.reason);
+        return result;  // before prefill: the session is exactly as it was
+      }
+    }
+  }
   result.n_prompt_tokens = static_cast<int>(prompt.size());
   const auto prompt_start = Clock::now();
   if (!prompt.empty()) {
@@ -84,7 +159,6 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
   for (TokenId id : prompt) sampler.accept(id);
   result.prompt_seconds = seconds_since(prompt_start);
 
-  const Model& model = impl_->model();
   std::optional<StreamDecoder> stream;
   if (model.has_tokenizer()) {
     // The generated text starts the text only when nothing but control tokens (BOS) came before.
@@ -96,10 +170,19 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
     stream.emplace(tokenizer, /*render_special=*/false, at_text_start);
   }
   StopStringFilter filter(options.stop_strings);
+  std::optional<OutputFilterChain> output_filters;
+  if (!options.output_filters.empty()) {
+    require_tokenizer(model, "output filters");
+    output_filters.emplace(options.output_filters, result);
+  }
 
-  auto hand_out = [&](const std::string& text) {
-    if (text.empty() || !options.on_piece) return true;
-    return options.on_piece(text);
+  // Output filters first (they may withhold or rewrite the piece), then the caller.
+  enum class HandOut { kContinue, kCallbackStop, kFilterStop };
+  auto hand_out = [&](std::string text) {
+    if (text.empty()) return HandOut::kContinue;
+    if (output_filters && !output_filters->filter(text)) return HandOut::kFilterStop;
+    if (text.empty() || !options.on_piece) return HandOut::kContinue;
+    return options.on_piece(text) ? HandOut::kContinue : HandOut::kCallbackStop;
   };
 
   const auto generate_start = Clock::now();
@@ -114,7 +197,9 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
     result.tokens.push_back(id);
     bool stopped = false;
     const std::string ready = stream ? filter.push(stream->push(id), stopped) : std::string();
-    if (!hand_out(ready)) {
+    const HandOut handed = hand_out(ready);
+    if (handed == HandOut::kFilterStop) break;  // the chain set kFiltered and the reason
+    if (handed == HandOut::kCallbackStop) {
       result.stop_reason = StopReason::kCallback;
       break;
     }
@@ -130,13 +215,18 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
     decode(std::span<const TokenId>(&id, 1));
   }
   if (stream && result.stop_reason != StopReason::kStopString &&
-      result.stop_reason != StopReason::kCallback) {
+      result.stop_reason != StopReason::kCallback && result.stop_reason != StopReason::kFiltered) {
     bool stopped = false;
     std::string rest = filter.push(stream->flush(), stopped);
     if (!stopped) rest += filter.finish();
-    hand_out(rest);
+    hand_out(std::move(rest));  // a filter stop here marks the result itself
   }
-  result.text = filter.text();
+  if (output_filters) {
+    if (result.stop_reason != StopReason::kFiltered) output_filters->finish();
+    result.text = output_filters->text();
+  } else {
+    result.text = filter.text();
+  }
   result.generate_seconds = seconds_since(generate_start);
   return result;
 }

@@ -112,6 +112,8 @@ const char* stop_reason_name(StopReason reason) {
     case StopReason::kStopString: return "stop_string";
     case StopReason::kCallback: return "callback";
     case StopReason::kContextFull: return "context_full";
+    case StopReason::kBlocked: return "blocked";
+    case StopReason::kFiltered: return "filtered";
   }
   return "unknown";
 }
