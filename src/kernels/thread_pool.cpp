@@ -5,7 +5,8 @@
 namespace llama3::kernels {
 
 ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads <= 0)
+    n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   n_threads_ = n_threads;
   workers_.reserve(static_cast<std::size_t>(n_threads_ - 1));
   for (int index = 1; index < n_threads_; ++index) {
@@ -59,9 +60,8 @@ void ThreadPool::run_on_all(const std::function<void(int)>& task) {
   task_ = nullptr;
 }
 
-void ThreadPool::parallel_for(
-    std::size_t n, std::size_t grain,
-    const std::function<void(std::size_t, std::size_t, int)>& body) {
+void ThreadPool::parallel_for(std::size_t n, std::size_t grain,
+                              const std::function<void(std::size_t, std::size_t, int)>& body) {
   if (n == 0) return;
   grain = std::max<std::size_t>(grain, 1);
   const std::size_t n_grains = (n + grain - 1) / grain;

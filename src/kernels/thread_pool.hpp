@@ -1,5 +1,6 @@
-// A fixed pool of worker threads for data-parallel loops. The calling thread takes part as worker 0,
-// so a pool of n threads starts n-1 workers and `parallel_for` never uses more threads than asked.
+// A fixed pool of worker threads for data-parallel loops. The calling thread takes part as worker
+// 0, so a pool of n threads starts n-1 workers and `parallel_for` never uses more threads than
+// asked.
 #pragma once
 
 #include <atomic>
@@ -25,10 +26,11 @@ class ThreadPool {
   // Runs task(thread_index) on every thread of the pool (index 0 is the caller) and waits for all.
   void run_on_all(const std::function<void(int thread_index)>& task);
 
-  // Splits [0, n) into one contiguous range per thread (ranges a multiple of `grain` except the last)
-  // and runs body(begin, end, thread_index) on each; waits for all.
-  void parallel_for(std::size_t n, std::size_t grain,
-                    const std::function<void(std::size_t begin, std::size_t end, int thread)>& body);
+  // Splits [0, n) into one contiguous range per thread (ranges a multiple of `grain` except the
+  // last) and runs body(begin, end, thread_index) on each; waits for all.
+  void parallel_for(
+      std::size_t n, std::size_t grain,
+      const std::function<void(std::size_t begin, std::size_t end, int thread)>& body);
 
  private:
   void worker_loop(int thread_index);
