@@ -1,4 +1,5 @@
-// Read-only bytes of a file: memory-mapped, or read into anonymous memory. Parsers see a span either way.
+// Read-only bytes of a file: memory-mapped, or read into anonymous memory. Parsers see a span
+// either way.
 #pragma once
 
 #include <cstddef>
@@ -11,7 +12,7 @@
 namespace llama3::io {
 
 struct MapOptions {
-  bool use_mmap = true;  // false: read the whole file into memory instead
+  bool use_mmap = true;   // false: read the whole file into memory instead
   bool prefetch = false;  // ask the kernel to read ahead (MADV_WILLNEED)
 };
 

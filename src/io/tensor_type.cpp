@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <cstdint>
 
 #include "llama3/error.hpp"
 
@@ -69,7 +70,9 @@ std::optional<TensorType> tensor_type_from_name(std::string_view name) {
 std::optional<std::uint64_t> row_bytes(TensorType type, std::uint64_t n) {
   const auto& traits = traits_of(type);
   if (n % traits.block_size != 0) return std::nullopt;
-  return n / traits.block_size * traits.block_bytes;
+  const std::uint64_t blocks = n / traits.block_size;
+  if (blocks > UINT64_MAX / traits.block_bytes) return std::nullopt;  // would overflow
+  return blocks * traits.block_bytes;
 }
 
 }  // namespace llama3::io

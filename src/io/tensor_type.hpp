@@ -49,7 +49,8 @@ const TensorTypeTraits& traits_of(TensorType type);
 // Looks a type up by its ggml name, case-insensitively ("Q8_0", "q4_k", "bf16").
 std::optional<TensorType> tensor_type_from_name(std::string_view name);
 
-// Bytes of one row of `n` values, or nothing when n is not a multiple of the block size.
+// Bytes of one row of `n` values, or nothing when n is not a multiple of the block size or the
+// byte count would overflow.
 std::optional<std::uint64_t> row_bytes(TensorType type, std::uint64_t n);
 
 }  // namespace llama3::io

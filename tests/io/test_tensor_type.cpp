@@ -27,6 +27,7 @@ TEST_CASE("row bytes require whole blocks", "[io]") {
   CHECK(llama3::io::row_bytes(TensorType::kQ4_K, 512) == 288u);
   CHECK_FALSE(llama3::io::row_bytes(TensorType::kQ4_K, 500));
   CHECK(llama3::io::row_bytes(TensorType::kF16, 7) == 14u);
+  CHECK_FALSE(llama3::io::row_bytes(TensorType::kF32, std::uint64_t{1} << 62));  // overflow
 }
 
 TEST_CASE("tensor types are found by name in any case", "[io]") {

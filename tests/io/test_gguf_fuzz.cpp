@@ -1,0 +1,86 @@
+// Robustness of the GGUF reader: every truncation of a valid file and random mutations of it must
+// end in a llama3::Error or a successful parse, never a crash or another exception.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "io/gguf.hpp"
+#include "io/gguf_test_bytes.hpp"
+#include "llama3/error.hpp"
+
+using llama3::ErrorCode;
+using llama3::testing::parse_bytes;
+
+TEST_CASE("gguf reader rejects every truncation of a valid file", "[io]") {
+  const auto full = llama3::testing::small_valid_gguf().bytes;
+  REQUIRE(parse_bytes(full).tensors().size() == 2);
+  for (std::size_t length = 0; length < full.size(); ++length) {
+    CAPTURE(length);
+    std::vector<std::byte> prefix(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(length));
+    try {
+      parse_bytes(std::move(prefix));
+      FAIL("a truncated file parsed");
+    } catch (const llama3::Error& e) {
+      CHECK(e.code() == ErrorCode::kBadFormat);
+    }
+  }
+}
+
+TEST_CASE("gguf reader survives random mutations of a valid file", "[io]") {
+  const auto full = llama3::testing::small_valid_gguf().bytes;
+  // LLAMA3_FUZZ_SEED replays a failing run.
+  const char* seed_text = std::getenv("LLAMA3_FUZZ_SEED");
+  const auto seed = seed_text ? static_cast<std::uint32_t>(std::strtoul(seed_text, nullptr, 10))
+                              : std::random_device{}();
+  std::printf("gguf mutation fuzz seed: %u (replay with LLAMA3_FUZZ_SEED=%u)\n", seed, seed);
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  // Bytes that turn lengths, counts and types into edge cases more often than uniform bytes do.
+  const std::uint8_t interesting[] = {0x00, 0x01, 0x7F, 0x80, 0xFF, 0x09, 0x0D, 0x40};
+  int parsed = 0;
+  int rejected = 0;
+  for (int iteration = 0; iteration < 4000; ++iteration) {
+    auto bytes = full;
+    const int n_mutations = 1 + static_cast<int>(rng() % 4);
+    for (int m = 0; m < n_mutations; ++m) {
+      const std::size_t at = rng() % bytes.size();
+      switch (rng() % 4) {
+        case 0:
+          bytes[at] = std::byte(static_cast<std::uint8_t>(rng()));
+          break;
+        case 1:
+          bytes[at] ^= std::byte(static_cast<std::uint8_t>(1u << (rng() % 8)));
+          break;
+        case 2:
+          bytes[at] = std::byte(interesting[rng() % sizeof(interesting)]);
+          break;
+        default:
+          bytes.resize(at);
+          break;
+      }
+      if (bytes.empty()) break;
+    }
+    CAPTURE(iteration);
+    try {
+      const auto file = parse_bytes(std::move(bytes));
+      ++parsed;
+      // Whatever parsed must be usable: touch every tensor byte and every string.
+      for (const auto& t : file.tensors()) {
+        unsigned sum = 0;
+        for (std::uint64_t i = 0; i < t.n_bytes; ++i) sum += std::to_integer<unsigned>(t.data[i]);
+        (void)sum;
+      }
+      for (const auto& kv : file.metadata()) {
+        if (kv.value.type() == llama3::io::GgufValueType::kString)
+          (void)kv.value.as_string("s").size();
+      }
+    } catch (const llama3::Error&) {
+      ++rejected;
+    }
+  }
+  std::printf("gguf mutation fuzz: %d parsed, %d rejected\n", parsed, rejected);
+  CHECK(parsed + rejected == 4000);
+  CHECK(rejected > 0);
+}
