@@ -36,6 +36,10 @@ struct ModelConfig {
 struct LoadOptions {
   // Map the file (weights are paged in as used) or read it into memory up front.
   bool use_mmap = true;
+  // Copy every weight matrix into the kernels' packed layout in anonymous (huge-page) memory, and
+  // drop the file's pages of the matrices from this process once copied (with use_mmap). The fast
+  // kernels need it; without it every product runs the scalar reference.
+  bool repack_weights = true;
   // Called with the fraction done (0..1) while the weights are brought in; return false to cancel
   // (load then throws Error kCancelled).
   std::function<bool(float fraction)> progress;

@@ -1,8 +1,13 @@
 // Model loading: GGUF file -> validated configuration, typed weight views, tokenizer.
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
+#include "kernels/matmul.hpp"
 #include "kernels/reference.hpp"
+#include "kernels/thread_pool.hpp"
 #include "llama3/error.hpp"
 #include "model/model_config.hpp"
 #include "model/model_impl.hpp"
@@ -94,7 +99,42 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
     n_params_ += tensor.n_elements();
     weight_bytes_ += tensor.n_bytes;
   }
-  bring_in_weights(gguf_, options);
+  if (options.repack_weights) {
+    pack_matrices(options);
+  } else {
+    bring_in_weights(gguf_, options);
+  }
+}
+
+void ModelImpl::pack_matrices(const LoadOptions& options) {
+  std::vector<kernels::WeightMatrix*> matrices;
+  for (auto& layer : layers_) {
+    for (auto* m : {&layer.attn_q, &layer.attn_k, &layer.attn_v, &layer.attn_output, &layer.ffn_gate,
+                    &layer.ffn_up, &layer.ffn_down}) {
+      matrices.push_back(m);
+    }
+  }
+  matrices.push_back(&output_);
+  kernels::ThreadPool pool(0);
+  const bool mapped = gguf_.file()->is_mapped();
+  for (std::size_t i = 0; i < matrices.size(); ++i) {
+    kernels::WeightMatrix& m = *matrices[i];
+    packed_.push_back(kernels::pack_weight_matrix(m, pool));
+    m.packed = packed_.back().get();
+    // The file's pages of this matrix are no longer read (the tied embedding's are, row by row, for
+    // lookups): give them back so RSS holds one copy of the weights.
+    if (mapped && m.data != token_embedding_.data) {
+      constexpr std::uintptr_t kPage = 4096;
+      const auto begin = (reinterpret_cast<std::uintptr_t>(m.data) + kPage - 1) & ~(kPage - 1);
+      const auto end = (reinterpret_cast<std::uintptr_t>(m.data) + m.rows * m.row_bytes) & ~(kPage - 1);
+      if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    }
+    if (options.progress &&
+        !options.progress(static_cast<float>(i + 1) / static_cast<float>(matrices.size()))) {
+      throw Error(ErrorCode::kCancelled, gguf_.name() + ": loading cancelled");
+    }
+  }
+  if (config_.tied_embeddings) token_embedding_.packed = output_.packed;
 }
 
 kernels::WeightMatrix ModelImpl::bind_matrix(const std::string& name, std::size_t cols,

@@ -42,6 +42,7 @@ class ModelImpl {
  private:
   kernels::WeightMatrix bind_matrix(const std::string& name, std::size_t cols, std::size_t rows);
   std::vector<float> bind_vector(const std::string& name, std::size_t n);
+  void pack_matrices(const LoadOptions& options);
 
   io::GgufFile gguf_;
   ModelConfig config_;
@@ -53,6 +54,7 @@ class ModelImpl {
   std::optional<Tokenizer> tokenizer_;
   std::uint64_t n_params_ = 0;
   std::uint64_t weight_bytes_ = 0;
+  std::vector<std::unique_ptr<kernels::PackedMatrix>> packed_;  // the kernels' copies of the matrices
 };
 
 }  // namespace llama3::detail
