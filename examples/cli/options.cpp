@@ -76,6 +76,10 @@ std::string default_model_path() {
   namespace fs = std::filesystem;
   std::vector<fs::path> candidates;
   if (const char* dir = std::getenv("LLAMA3_DATA_DIR")) candidates.emplace_back(dir);
+  // The build puts the test data beside the programs: build/bin/llama3 -> build/data.
+  std::error_code error;
+  const auto exe = fs::read_symlink("/proc/self/exe", error);
+  if (!error) candidates.push_back(exe.parent_path().parent_path() / "data");
   candidates.emplace_back("build/data");
   candidates.emplace_back("../shared/data");
   for (const auto& dir : candidates) {
@@ -83,7 +87,8 @@ std::string default_model_path() {
   }
   throw Error(ErrorCode::kIo,
               "no model given (-m FILE) and the default stories260K.gguf was not found in "
-              "$LLAMA3_DATA_DIR, build/data or ../shared/data; run scripts/fetch-data.sh");
+              "$LLAMA3_DATA_DIR, the build's data folder or ../shared/data; run "
+              "scripts/fetch-data.sh");
 }
 
 }  // namespace llama3::cli

@@ -41,8 +41,10 @@ std::uint64_t model_fingerprint(const ModelImpl& model) {
 class Writer {
  public:
   void bytes(const void* data, std::size_t n) {
-    const auto* begin = static_cast<const std::byte*>(data);
-    out_.insert(out_.end(), begin, begin + n);
+    if (n == 0) return;
+    const std::size_t at = out_.size();
+    out_.resize(at + n);
+    std::memcpy(out_.data() + at, data, n);
   }
   template <typename T>
   void value(T v) {
@@ -141,8 +143,14 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
          "size does not match its header");
 
   // Everything is checked: now change the session.
-  std::vector<float> logits(n_logits);
-  std::memcpy(logits.data(), in.bytes(n_logits * sizeof(float)), n_logits * sizeof(float));
+  std::vector<float> logits;
+  const std::byte* logit_bytes = in.bytes(n_logits * sizeof(float));
+  logits.reserve(n_logits);
+  for (std::uint64_t i = 0; i < n_logits; ++i) {
+    float value;
+    std::memcpy(&value, logit_bytes + i * sizeof(float), sizeof(float));
+    logits.push_back(value);
+  }
   for (int layer = 0; layer < cache_.n_layers(); ++layer) {
     for (std::uint32_t pos = 0; pos < n_past; ++pos) {
       std::memcpy(cache_.key_row_mut(layer, static_cast<int>(pos)), in.bytes(cache_.row_bytes()),

@@ -1,4 +1,8 @@
-// The tokenizer stored in a GGUF file's `tokenizer.ggml.*` metadata.
+// The tokenizer stored in a GGUF file's metadata (tokenizer.ggml.*), for Tokenizer::load and the
+// Model loader. "gpt2" vocabularies with a Llama 3 pre-tokenizer (tokenizer.ggml.pre = llama-bpe,
+// llama3 or llama-v3) become a Llama3BpeTokenizer; "llama" (SentencePiece) vocabularies go to the
+// SentencePiece tokenizer. Anything else is llama3::Error kUnsupported naming the value; malformed
+// metadata is kBadFormat naming the file and key.
 #pragma once
 
 #include <memory>
@@ -8,9 +12,7 @@
 
 namespace llama3::detail {
 
-// Builds the tokenizer a GGUF file describes: `tokenizer.ggml.model` "gpt2" (Llama 3 BPE) or "llama"
-// (SentencePiece). Returns nullptr when the file has no tokenizer metadata at all; throws Error
-// (kBadFormat naming the key, or kUnsupported for another tokenizer model/pre-tokenizer) otherwise.
-std::shared_ptr<const TokenizerImpl> make_tokenizer_from_gguf(const io::GgufFile& gguf);
+// Returns nullptr when the file has no tokenizer metadata at all.
+std::shared_ptr<const TokenizerImpl> make_tokenizer_from_gguf(const io::GgufFile& file);
 
 }  // namespace llama3::detail

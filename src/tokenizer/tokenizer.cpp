@@ -1,4 +1,5 @@
-// The generic half of Tokenizer: special-token matching, BOS/EOS, decoding and UTF-8-safe streaming.
+// The generic half of Tokenizer: special-token matching, BOS/EOS, decoding and UTF-8-safe
+// streaming.
 #include "llama3/tokenizer.hpp"
 
 #include <algorithm>
@@ -18,6 +19,10 @@ TokenizerImpl::TokenizerImpl(VocabInfo info) : info_(std::move(info)) {
   info_.end_of_generation.erase(
       std::unique(info_.end_of_generation.begin(), info_.end_of_generation.end()),
       info_.end_of_generation.end());
+  id_of_text_.reserve(info_.token_text.size());
+  for (std::size_t id = 0; id < info_.token_text.size(); ++id) {
+    id_of_text_.emplace(info_.token_text[id], static_cast<TokenId>(id));  // keeps the first
+  }
   for (std::size_t id = 0; id < info_.kinds.size(); ++id) {
     const TokenKind kind = info_.kinds[id];
     if ((kind == TokenKind::kControl || kind == TokenKind::kUserDefined) &&
@@ -30,6 +35,12 @@ TokenizerImpl::TokenizerImpl(VocabInfo info) : info_(std::move(info)) {
                    [this](TokenId a, TokenId b) {
                      return info_.token_text[a].size() > info_.token_text[b].size();
                    });
+}
+
+std::optional<TokenId> TokenizerImpl::find_text(std::string_view text) const {
+  const auto it = id_of_text_.find(text);
+  if (it == id_of_text_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace detail
@@ -73,7 +84,8 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, const EncodeOption
   } else {
     const auto& specials = impl_->matchable_special_ids();
     std::array<bool, 256> is_first_byte{};
-    for (TokenId id : specials) is_first_byte[static_cast<unsigned char>(info.token_text[id][0])] = true;
+    for (TokenId id : specials)
+      is_first_byte[static_cast<unsigned char>(info.token_text[id][0])] = true;
 
     std::size_t segment_start = 0;
     bool at_text_start = true;
@@ -147,8 +159,12 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool render_special)
   return text;
 }
 
-Tokenizer::Family Tokenizer::family() const { return impl_->family(); }
-std::size_t Tokenizer::vocab_size() const { return impl_->info().token_text.size(); }
+Tokenizer::Family Tokenizer::family() const {
+  return impl_->family();
+}
+std::size_t Tokenizer::vocab_size() const {
+  return impl_->info().token_text.size();
+}
 
 TokenKind Tokenizer::kind(TokenId id) const {
   const auto& info = impl_->info();
@@ -159,9 +175,15 @@ TokenKind Tokenizer::kind(TokenId id) const {
   return info.kinds[id];
 }
 
-TokenId Tokenizer::bos_id() const { return impl_->info().bos; }
-TokenId Tokenizer::eos_id() const { return impl_->info().eos; }
-bool Tokenizer::add_bos_by_default() const { return impl_->info().add_bos; }
+TokenId Tokenizer::bos_id() const {
+  return impl_->info().bos;
+}
+TokenId Tokenizer::eos_id() const {
+  return impl_->info().eos;
+}
+bool Tokenizer::add_bos_by_default() const {
+  return impl_->info().add_bos;
+}
 
 const std::vector<TokenId>& Tokenizer::end_of_generation_ids() const {
   return impl_->info().end_of_generation;
@@ -173,11 +195,7 @@ bool Tokenizer::is_end_of_generation(TokenId id) const {
 }
 
 std::optional<TokenId> Tokenizer::find(std::string_view text) const {
-  const auto& tokens = impl_->info().token_text;
-  for (std::size_t id = 0; id < tokens.size(); ++id) {
-    if (tokens[id] == text) return static_cast<TokenId>(id);
-  }
-  return std::nullopt;
+  return impl_->find_text(text);
 }
 
 StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool render_special, bool at_text_start)

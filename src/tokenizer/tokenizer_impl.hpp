@@ -3,8 +3,10 @@
 // SentencePiece) derives from TokenizerImpl and supplies plain-text encoding and token bytes.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "llama3/tokenizer.hpp"
@@ -17,7 +19,7 @@ struct VocabInfo {
   std::vector<TokenKind> kinds;         // same length as token_text
   TokenId bos = -1;
   TokenId eos = -1;
-  bool add_bos = false;                  // whether callers should add BOS by default
+  bool add_bos = false;                    // whether callers should add BOS by default
   std::vector<TokenId> end_of_generation;  // sorted, unique
 };
 
@@ -30,8 +32,9 @@ class TokenizerImpl {
 
   virtual Tokenizer::Family family() const = 0;
 
-  // Encodes text that contains no special tokens to match (no BOS/EOS added). `at_text_start` is true
-  // for the first segment of the caller's text: SentencePiece adds its space prefix only there.
+  // Encodes text that contains no special tokens to match (no BOS/EOS added). `at_text_start` is
+  // true for the first segment of the caller's text: SentencePiece adds its space prefix only
+  // there.
   virtual void encode_plain(std::string_view text, bool at_text_start,
                             std::vector<TokenId>& out) const = 0;
 
@@ -42,12 +45,16 @@ class TokenizerImpl {
   virtual bool strips_leading_space() const { return false; }
 
   const VocabInfo& info() const { return info_; }
-  // Ids of the tokens that parse_special may match in text (control and user-defined), longest first.
+  // Ids of the tokens that parse_special may match in text (control and user-defined), longest
+  // first.
   const std::vector<TokenId>& matchable_special_ids() const { return matchable_special_ids_; }
+  // The lowest id whose token_text is exactly `text` (a hash lookup).
+  std::optional<TokenId> find_text(std::string_view text) const;
 
  private:
   VocabInfo info_;
   std::vector<TokenId> matchable_special_ids_;
+  std::unordered_map<std::string_view, TokenId> id_of_text_;  // views into info_.token_text
 };
 
 }  // namespace llama3::detail

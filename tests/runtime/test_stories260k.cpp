@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "llama3/perplexity.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
 #include "support/test_data.hpp"
@@ -76,4 +77,44 @@ TEST_CASE("stories260K stop strings cut the text and stop generation", "[runtime
   CHECK(result.stop_reason == StopReason::kStopString);
   CHECK(result.text == "Once upon a time, there was a little girl named ");
   CHECK(streamed == result.text);
+}
+
+namespace {
+
+// The validation excerpt as a text-mode read gives it ("\r\n" -> "\n"), tokenized with BOS.
+std::vector<TokenId> excerpt_tokens(const Tokenizer& tokenizer, std::size_t max_tokens) {
+  std::ifstream in(testing::require_data_file("tinystories_valid_excerpt.txt"), std::ios::binary);
+  std::ostringstream raw;
+  raw << in.rdbuf();
+  std::string text;
+  for (char c : raw.str()) {
+    if (c != '\r') text += c;
+  }
+  auto tokens = tokenizer.encode(text, {.add_bos = true});
+  if (tokens.size() > max_tokens) tokens.resize(max_tokens);
+  return tokens;
+}
+
+}  // namespace
+
+TEST_CASE("stories260K perplexity over the first 1,794 tokens matches the references",
+          "[runtime][data]") {
+  const Model& model = stories_model();
+  const auto tokens = excerpt_tokens(model.tokenizer(), 1794);
+  REQUIRE(tokens.size() == 1794);
+
+  // One window of all 1,794 tokens: the NumPy float64 reference (tests/python) measures 5.694.
+  Session whole(model, {.n_ctx = 2048, .n_threads = 2});
+  PerplexityOptions all_positions;
+  all_positions.method = PerplexityOptions::Method::kAllPositions;
+  const auto all = evaluate_perplexity(whole, tokens, all_positions);
+  CHECK(all.n_scored == 1793);
+  CHECK(all.perplexity == Approx(5.694).margin(0.005));
+
+  // llama.cpp's method with the model's training context of 512: about 5.15-5.2.
+  Session chunked(model, {.n_ctx = 512, .n_threads = 2});
+  const auto chunks = evaluate_perplexity(chunked, tokens);
+  CHECK(chunks.n_scored == 3 * 255);
+  CHECK(chunks.perplexity > 5.10);
+  CHECK(chunks.perplexity < 5.25);
 }

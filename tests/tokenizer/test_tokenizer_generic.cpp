@@ -17,7 +17,9 @@ class ByteVocab : public detail::TokenizerImpl {
   void encode_plain(std::string_view text, bool, std::vector<TokenId>& out) const override {
     for (unsigned char c : text) out.push_back(c);
   }
-  std::string token_bytes(TokenId id) const override { return std::string(1, static_cast<char>(id)); }
+  std::string token_bytes(TokenId id) const override {
+    return std::string(1, static_cast<char>(id));
+  }
   bool strips_leading_space() const override { return strip_; }
 
  private:

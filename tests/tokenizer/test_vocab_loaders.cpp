@@ -1,0 +1,183 @@
+// The vocabulary loaders: tokenizer.model derived from tokenizer.json is Meta's file byte for byte
+// and loads into the same tokenizer; malformed files give errors that name the file and the field
+// or line.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "io/gguf.hpp"
+#include "llama3/error.hpp"
+#include "tokenizer/llama3_vocab.hpp"
+#include "tokenizer/text_generator.hpp"
+
+using namespace llama3;
+namespace testing = llama3::testing;
+
+namespace {
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    std::uint32_t chunk = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) chunk |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) chunk |= static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(chunk >> 18) & 63];
+    out += kAlphabet[(chunk >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[chunk & 63] : '=';
+  }
+  return out;
+}
+
+std::string sha256_of(const std::filesystem::path& path) {
+  const std::string command = "sha256sum '" + path.string() + "' 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {};
+  char hex[65] = {};
+  const bool ok = std::fread(hex, 1, 64, pipe) == 64;
+  pclose(pipe);
+  return ok ? std::string(hex, 64) : std::string();
+}
+
+std::filesystem::path write_file(const std::string& name, const std::string& content) {
+  const auto path = testing::scratch_dir("vocab-loaders-" + name) / name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+template <typename F>
+std::string error_of(F&& load, ErrorCode expected_code) {
+  try {
+    load();
+  } catch (const Error& error) {
+    CHECK(error.code() == expected_code);
+    return error.what();
+  }
+  FAIL("no error thrown");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("tokenizer.model derived from tokenizer.json is Meta's file and loads identically",
+          "[tokenizer][data]") {
+  const auto& from_json = testing::llama3_tokenizer();
+  std::string model;
+  for (TokenId id = 0; id < 128000; ++id) {
+    model += base64(from_json.piece(id)) + " " + std::to_string(id) + "\n";
+  }
+  CHECK(model.size() == 2183982);
+  const auto path = write_file("tokenizer.model", model);
+  const std::string sha = sha256_of(path);
+  if (!sha.empty())
+    CHECK(sha == "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55");
+
+  const Tokenizer from_model = Tokenizer::load(path);
+  REQUIRE(from_model.vocab_size() == from_json.vocab_size());
+  for (TokenId id = 0; id < 128000; ++id) {
+    REQUIRE(from_model.piece(id) == from_json.piece(id));
+    REQUIRE(from_model.kind(id) == TokenKind::kNormal);
+  }
+  for (TokenId id = 128000; id < 128256; ++id) REQUIRE(from_model.kind(id) == TokenKind::kControl);
+  CHECK(from_model.bos_id() == from_json.bos_id());
+  CHECK(from_model.eos_id() == from_json.eos_id());
+  CHECK(from_model.add_bos_by_default() == from_json.add_bos_by_default());
+  // Special names: the tiktoken loader uses the 3.1 names, this tokenizer.json the 3.0 ones.
+  CHECK(from_model.find("<|eom_id|>") == 128008);
+  CHECK(from_model.find("<|python_tag|>") == 128010);
+  CHECK(from_model.find("<|finetune_right_pad_id|>") == 128004);
+  CHECK(from_model.find("<|reserved_special_token_247|>") == 128255);
+  CHECK(from_model.end_of_generation_ids() == std::vector<TokenId>{128001, 128008, 128009});
+
+  testing::TextGenerator generator(99);
+  const std::string text = generator.corpus(300000);
+  CHECK(from_model.encode(text) == from_json.encode(text));
+  const std::string specials =
+      "<|begin_of_text|><|start_header_id|>user<|end_header_id|>x<|eot_id|>";
+  CHECK(from_model.encode(specials, {.parse_special = true}) ==
+        from_json.encode(specials, {.parse_special = true}));
+}
+
+TEST_CASE("malformed tokenizer.model files name the file and line", "[tokenizer]") {
+  const auto bad_base64 = write_file("bad.model", "IQ== 0\n!!!! 1\n");
+  CHECK_THAT(error_of([&] { Tokenizer::load(bad_base64); }, ErrorCode::kBadFormat),
+             Catch::Contains("bad.model") && Catch::Contains("line 2"));
+  const auto gap = write_file("gap.model", "IQ== 0\nIg== 2\n");
+  CHECK_THAT(error_of([&] { Tokenizer::load(gap); }, ErrorCode::kBadFormat),
+             Catch::Contains("rank 1"));
+  const auto few_bytes = write_file("few.model", "IQ== 0\nIg== 1\n");
+  CHECK_THAT(error_of([&] { Tokenizer::load(few_bytes); }, ErrorCode::kBadFormat),
+             Catch::Contains("single byte"));
+  CHECK(error_of([&] { Tokenizer::load("/nonexistent/tokenizer.model"); }, ErrorCode::kIo) != "");
+}
+
+TEST_CASE("malformed tokenizer.json files name the file and field", "[tokenizer]") {
+  const auto not_json = write_file("broken.json", "{\"model\": ");
+  CHECK_THAT(error_of([&] { Tokenizer::load(not_json); }, ErrorCode::kBadFormat),
+             Catch::Contains("broken.json"));
+  const auto no_vocab = write_file("novocab.json", R"({"model": {"type": "BPE"}})");
+  CHECK_THAT(error_of([&] { Tokenizer::load(no_vocab); }, ErrorCode::kBadFormat),
+             Catch::Contains("model.vocab"));
+  const auto unigram = write_file("unigram.json", R"({"model": {"type": "Unigram", "vocab": []}})");
+  CHECK_THAT(error_of([&] { Tokenizer::load(unigram); }, ErrorCode::kUnsupported),
+             Catch::Contains("Unigram"));
+  const auto gpt2_split = write_file(
+      "gpt2.json",
+      R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "Sequence",
+          "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\s+"}}]}})");
+  CHECK_THAT(error_of([&] { Tokenizer::load(gpt2_split); }, ErrorCode::kUnsupported),
+             Catch::Contains("split pattern"));
+  const auto bad_text =
+      write_file("badtext.json", R"({"model": {"type": "BPE", "vocab": {"\u4e2d": 0}}})");
+  CHECK_THAT(error_of([&] { Tokenizer::load(bad_text); }, ErrorCode::kBadFormat),
+             Catch::Contains("byte-level"));
+  const auto hole = write_file("hole.json", R"({"model": {"type": "BPE", "vocab": {"a": 1}}})");
+  CHECK_THAT(error_of([&] { Tokenizer::load(hole); }, ErrorCode::kBadFormat),
+             Catch::Contains("id 0"));
+}
+
+TEST_CASE("the GGUF vocabulary loads into the same tokenizer as tokenizer.json",
+          "[tokenizer][data]") {
+  const auto& from_json = testing::llama3_tokenizer();
+  const Tokenizer from_gguf =
+      Tokenizer::load(testing::require_data_file("ggml-vocab-llama-bpe.gguf"));
+  CHECK(from_gguf.family() == Tokenizer::Family::kLlama3Bpe);
+  REQUIRE(from_gguf.vocab_size() == from_json.vocab_size());
+  for (TokenId id = 0; id < 128000; ++id) REQUIRE(from_gguf.piece(id) == from_json.piece(id));
+  for (TokenId id = 128000; id < 128256; ++id) REQUIRE(from_gguf.kind(id) == TokenKind::kControl);
+  CHECK(from_gguf.bos_id() == 128000);
+  CHECK(from_gguf.add_bos_by_default());
+  for (TokenId id : {128001, 128009}) CHECK(from_gguf.is_end_of_generation(id));
+  testing::TextGenerator generator(5);
+  const std::string text = generator.corpus(300000);
+  CHECK(from_gguf.encode(text) == from_json.encode(text));
+  CHECK(from_gguf.encode("<|start_header_id|>user<|end_header_id|>", {.parse_special = true}) ==
+        std::vector<TokenId>{128006, 882, 128007});
+}
+
+TEST_CASE("GGUF vocabularies of other kinds are refused or sent to SentencePiece",
+          "[tokenizer][data]") {
+  const Tokenizer spm = Tokenizer::load(testing::require_data_file("stories260K.gguf"));
+  CHECK(spm.family() == Tokenizer::Family::kSentencePiece);
+  const auto dir = testing::scratch_dir("gguf-vocab");
+  auto write_vocab = [&](const std::string& name, const std::string& model,
+                         const std::string& pre) {
+    io::GgufWriter writer;
+    writer.set_string("tokenizer.ggml.model", model);
+    if (!pre.empty()) writer.set_string("tokenizer.ggml.pre", pre);
+    writer.set_string_array("tokenizer.ggml.tokens", {"a", "b"});
+    writer.write(dir / name, [](std::size_t, std::vector<std::byte>&) {});
+    return dir / name;
+  };
+  CHECK_THAT(error_of([&] { Tokenizer::load(write_vocab("qwen.gguf", "gpt2", "qwen2")); },
+                      ErrorCode::kUnsupported),
+             Catch::Contains("qwen2") && Catch::Contains("qwen.gguf"));
+  CHECK_THAT(
+      error_of([&] { Tokenizer::load(write_vocab("t5.gguf", "t5", "")); }, ErrorCode::kUnsupported),
+      Catch::Contains("t5"));
+  CHECK_THAT(error_of([&] { Tokenizer::load(write_vocab("few.gguf", "gpt2", "llama-bpe")); },
+                      ErrorCode::kBadFormat),
+             Catch::Contains("single byte"));
+}
