@@ -1,5 +1,5 @@
-// Model: a loaded Llama-architecture model (weights + configuration + tokenizer). Immutable after load
-// and safe to share between threads and sessions; copies share the same weights.
+// Model: a loaded Llama-architecture model (weights + configuration + tokenizer). Immutable after
+// load and safe to share between threads and sessions; copies share the same weights.
 #pragma once
 
 #include <cstdint>
@@ -18,19 +18,20 @@ class ModelImpl;
 
 // Hyperparameters, read from the file's metadata (GGUF `llama.*` keys).
 struct ModelConfig {
-  std::string name;         // general.name, or the file name
-  int n_vocab = 0;          // rows of the token embedding
-  int dim = 0;              // embedding_length
-  int n_layers = 0;         // block_count
-  int n_heads = 0;          // attention.head_count
-  int n_kv_heads = 0;       // attention.head_count_kv (GQA); n_heads when absent
-  int head_dim = 0;         // attention.key_length, or dim / n_heads
-  int ffn_dim = 0;          // feed_forward_length
-  int context_length = 0;   // the context the model was trained for
+  std::string name;             // general.name, or the file name
+  int n_vocab = 0;              // rows of the token embedding
+  int dim = 0;                  // embedding_length
+  int n_layers = 0;             // block_count
+  int n_heads = 0;              // attention.head_count
+  int n_kv_heads = 0;           // attention.head_count_kv (GQA); n_heads when absent
+  int head_dim = 0;             // attention.key_length, or dim / n_heads
+  int ffn_dim = 0;              // feed_forward_length
+  int context_length = 0;       // the context the model was trained for
   float rope_theta = 10000.0f;  // rope.freq_base; 10000 (Llama 2 style) when absent
   float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon
-  bool tied_embeddings = false;  // no output.weight: the token embedding doubles as the output layer
-  bool has_rope_freqs = false;   // rope_freqs.weight present (Llama 3.1+ long-context scaling)
+  bool tied_embeddings =
+      false;                    // no output.weight: the token embedding doubles as the output layer
+  bool has_rope_freqs = false;  // rope_freqs.weight present (Llama 3.1+ long-context scaling)
 };
 
 struct LoadOptions {
@@ -47,7 +48,8 @@ struct LoadOptions {
 
 class Model {
  public:
-  // Loads a GGUF file. Throws llama3::Error (kIo, kBadFormat naming the key or tensor, kUnsupported).
+  // Loads a GGUF file. Throws llama3::Error (kIo, kBadFormat naming the key or tensor,
+  // kUnsupported).
   static Model load(const std::filesystem::path& path, const LoadOptions& options = {});
 
   const ModelConfig& config() const;

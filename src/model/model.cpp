@@ -27,7 +27,8 @@ std::string shape_text(const io::GgufTensorInfo& tensor) {
   return text + "]";
 }
 
-// Touches every page of the weights so they are resident before the first token, reporting progress.
+// Touches every page of the weights so they are resident before the first token, reporting
+// progress.
 void bring_in_weights(const io::GgufFile& gguf, const LoadOptions& options) {
   if (!options.progress) return;
   const auto bytes = gguf.file()->bytes();
@@ -37,7 +38,8 @@ void bring_in_weights(const io::GgufFile& gguf, const LoadOptions& options) {
   for (std::size_t begin = 0; begin < bytes.size(); begin += kStep) {
     const std::size_t end = std::min(bytes.size(), begin + kStep);
     unsigned char touched = 0;
-    for (std::size_t at = begin; at < end; at += kPage) touched ^= std::to_integer<unsigned char>(bytes[at]);
+    for (std::size_t at = begin; at < end; at += kPage)
+      touched ^= std::to_integer<unsigned char>(bytes[at]);
     sink = sink ^ touched;
     if (!options.progress(static_cast<float>(end) / static_cast<float>(bytes.size()))) {
       throw Error(ErrorCode::kCancelled, gguf.name() + ": loading cancelled");
@@ -109,8 +111,8 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
 void ModelImpl::pack_matrices(const LoadOptions& options) {
   std::vector<kernels::WeightMatrix*> matrices;
   for (auto& layer : layers_) {
-    for (auto* m : {&layer.attn_q, &layer.attn_k, &layer.attn_v, &layer.attn_output, &layer.ffn_gate,
-                    &layer.ffn_up, &layer.ffn_down}) {
+    for (auto* m : {&layer.attn_q, &layer.attn_k, &layer.attn_v, &layer.attn_output,
+                    &layer.ffn_gate, &layer.ffn_up, &layer.ffn_down}) {
       matrices.push_back(m);
     }
   }
@@ -126,7 +128,8 @@ void ModelImpl::pack_matrices(const LoadOptions& options) {
     if (mapped && m.data != token_embedding_.data) {
       constexpr std::uintptr_t kPage = 4096;
       const auto begin = (reinterpret_cast<std::uintptr_t>(m.data) + kPage - 1) & ~(kPage - 1);
-      const auto end = (reinterpret_cast<std::uintptr_t>(m.data) + m.rows * m.row_bytes) & ~(kPage - 1);
+      const auto end =
+          (reinterpret_cast<std::uintptr_t>(m.data) + m.rows * m.row_bytes) & ~(kPage - 1);
       if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
     }
     if (options.progress &&
@@ -147,9 +150,9 @@ kernels::WeightMatrix ModelImpl::bind_matrix(const std::string& name, std::size_
                                            "], file has " + shape_text(*tensor));
   }
   if (!kernels::reference::is_supported_weight_type(tensor->type)) {
-    throw Error(ErrorCode::kUnsupported,
-                gguf_.name() + ": " + name + ": weight type " +
-                    std::string(io::traits_of(tensor->type).name) + " is not supported");
+    throw Error(ErrorCode::kUnsupported, gguf_.name() + ": " + name + ": weight type " +
+                                             std::string(io::traits_of(tensor->type).name) +
+                                             " is not supported");
   }
   kernels::WeightMatrix matrix;
   matrix.type = tensor->type;
@@ -165,7 +168,8 @@ std::vector<float> ModelImpl::bind_vector(const std::string& name, std::size_t n
   if (!tensor) throw Error(ErrorCode::kBadFormat, gguf_.name() + ": missing tensor " + name);
   if (tensor->n_dims != 1 || tensor->ne[0] != n) {
     throw Error(ErrorCode::kBadFormat, gguf_.name() + ": " + name + ": expected shape [" +
-                                           std::to_string(n) + "], file has " + shape_text(*tensor));
+                                           std::to_string(n) + "], file has " +
+                                           shape_text(*tensor));
   }
   if (!kernels::reference::is_supported_weight_type(tensor->type) ||
       n % io::traits_of(tensor->type).block_size != 0) {
@@ -189,8 +193,12 @@ Model Model::load(const std::filesystem::path& path, const LoadOptions& options)
   return Model(std::make_shared<const detail::ModelImpl>(std::move(gguf), options));
 }
 
-const ModelConfig& Model::config() const { return impl_->config(); }
-bool Model::has_tokenizer() const { return impl_->tokenizer().has_value(); }
+const ModelConfig& Model::config() const {
+  return impl_->config();
+}
+bool Model::has_tokenizer() const {
+  return impl_->tokenizer().has_value();
+}
 
 const Tokenizer& Model::tokenizer() const {
   if (!impl_->tokenizer()) {
@@ -206,7 +214,11 @@ std::string Model::metadata_string(const std::string& key) const {
   return std::string(value->as_string(key));
 }
 
-std::uint64_t Model::n_params() const { return impl_->n_params(); }
-std::uint64_t Model::weight_bytes() const { return impl_->weight_bytes(); }
+std::uint64_t Model::n_params() const {
+  return impl_->n_params();
+}
+std::uint64_t Model::weight_bytes() const {
+  return impl_->weight_bytes();
+}
 
 }  // namespace llama3

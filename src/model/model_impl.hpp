@@ -11,15 +11,15 @@
 namespace llama3::detail {
 
 struct LayerWeights {
-  std::vector<float> attn_norm;     // [dim]
-  kernels::WeightMatrix attn_q;     // [n_heads * head_dim, dim]
-  kernels::WeightMatrix attn_k;     // [n_kv_heads * head_dim, dim]
-  kernels::WeightMatrix attn_v;     // [n_kv_heads * head_dim, dim]
+  std::vector<float> attn_norm;       // [dim]
+  kernels::WeightMatrix attn_q;       // [n_heads * head_dim, dim]
+  kernels::WeightMatrix attn_k;       // [n_kv_heads * head_dim, dim]
+  kernels::WeightMatrix attn_v;       // [n_kv_heads * head_dim, dim]
   kernels::WeightMatrix attn_output;  // [dim, n_heads * head_dim]
-  std::vector<float> ffn_norm;      // [dim]
-  kernels::WeightMatrix ffn_gate;   // [ffn_dim, dim]
-  kernels::WeightMatrix ffn_up;     // [ffn_dim, dim]
-  kernels::WeightMatrix ffn_down;   // [dim, ffn_dim]
+  std::vector<float> ffn_norm;        // [dim]
+  kernels::WeightMatrix ffn_gate;     // [ffn_dim, dim]
+  kernels::WeightMatrix ffn_up;       // [ffn_dim, dim]
+  kernels::WeightMatrix ffn_down;     // [dim, ffn_dim]
 };
 
 class ModelImpl {
@@ -28,7 +28,9 @@ class ModelImpl {
 
   const io::GgufFile& gguf() const { return gguf_; }
   const ModelConfig& config() const { return config_; }
-  const kernels::WeightMatrix& token_embedding() const { return token_embedding_; }  // [n_vocab, dim]
+  const kernels::WeightMatrix& token_embedding() const {
+    return token_embedding_;
+  }  // [n_vocab, dim]
   const std::vector<LayerWeights>& layers() const { return layers_; }
   const std::vector<float>& output_norm() const { return output_norm_; }  // [dim]
   // The output layer [n_vocab, dim]; the token embedding itself when the file ties them.
@@ -54,7 +56,8 @@ class ModelImpl {
   std::optional<Tokenizer> tokenizer_;
   std::uint64_t n_params_ = 0;
   std::uint64_t weight_bytes_ = 0;
-  std::vector<std::unique_ptr<kernels::PackedMatrix>> packed_;  // the kernels' copies of the matrices
+  std::vector<std::unique_ptr<kernels::PackedMatrix>>
+      packed_;  // the kernels' copies of the matrices
 };
 
 }  // namespace llama3::detail
