@@ -26,8 +26,8 @@ setup=${PEER_SETUP:-$root/../shared/tools/llama.cpp-peer/setup.sh}
 # The machine's read bandwidth right now (other users' load moves it a lot): one line per run.
 probe_dir=$(mktemp -d)
 trap 'rm -rf "$probe_dir"' EXIT
-g++ -O2 -march=native -fopenmp -o "$probe_dir/read_bandwidth" "$root/bench/read_bandwidth.cpp"
-echo "read bandwidth now: $(OMP_NUM_THREADS=$threads "$probe_dir/read_bandwidth")"
+g++ -O2 -march=native -pthread -o "$probe_dir/read_bandwidth" "$root/bench/read_bandwidth.cpp"
+echo "read bandwidth now: $("$probe_dir/read_bandwidth" "$threads")"
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
 

@@ -123,9 +123,9 @@ void ModelImpl::pack_matrices(const LoadOptions& options) {
     kernels::WeightMatrix& m = *matrices[i];
     packed_.push_back(kernels::pack_weight_matrix(m, pool));
     m.packed = packed_.back().get();
-    // The file's pages of this matrix are no longer read (the tied embedding's are, row by row, for
-    // lookups): give them back so RSS holds one copy of the weights.
-    if (mapped && m.data != token_embedding_.data) {
+    // The file's pages of this matrix are no longer read (a tied embedding's rows fault back in one
+    // by one for lookups): give them back so RSS holds one copy of the weights.
+    if (mapped) {
       constexpr std::uintptr_t kPage = 4096;
       const auto begin = (reinterpret_cast<std::uintptr_t>(m.data) + kPage - 1) & ~(kPage - 1);
       const auto end =
