@@ -109,14 +109,15 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
 }
 
 void ModelImpl::pack_matrices(const LoadOptions& options) {
-  std::vector<kernels::WeightMatrix*> matrices;
+  // The output layer first: while a matrix is packed its file pages and its copy are both resident,
+  // so packing the largest one while the rest is still unpacked keeps the peak RSS near one copy.
+  std::vector<kernels::WeightMatrix*> matrices{&output_};
   for (auto& layer : layers_) {
     for (auto* m : {&layer.attn_q, &layer.attn_k, &layer.attn_v, &layer.attn_output,
                     &layer.ffn_gate, &layer.ffn_up, &layer.ffn_down}) {
       matrices.push_back(m);
     }
   }
-  matrices.push_back(&output_);
   kernels::ThreadPool pool(0);
   const bool mapped = gguf_.file()->is_mapped();
   for (std::size_t i = 0; i < matrices.size(); ++i) {
