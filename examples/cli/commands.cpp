@@ -10,6 +10,7 @@ int run_generate(Args args);
 int run_perplexity(Args args);
 int run_eval_logits(Args args);
 int run_version(Args args);
+int run_bench(Args args);
 int run_tokenize(Args args);
 int run_detokenize(Args args);
 int run_quantize(Args args);
@@ -24,6 +25,7 @@ constexpr std::array kCommands = {
     Command{"chat", "chat with an instruct model over stdin lines", run_chat},
     Command{"perplexity", "perplexity of a model over a text file", run_perplexity},
     Command{"eval-logits", "write the logits of every position of a token list", run_eval_logits},
+    Command{"bench", "prompt and generation speed, load time and peak RSS of a model", run_bench},
     Command{"tokenize", "print the token ids of a text", run_tokenize},
     Command{"detokenize", "print the text of token ids", run_detokenize},
     Command{"quantize", "rewrite a GGUF model's weights in another type (q4_k_m, q8_0, ...)",

@@ -1,5 +1,5 @@
-// Model: a loaded Llama-architecture model (weights + configuration + tokenizer). Immutable after load
-// and safe to share between threads and sessions; copies share the same weights.
+// Model: a loaded Llama-architecture model (weights + configuration + tokenizer). Immutable after
+// load and safe to share between threads and sessions; copies share the same weights.
 #pragma once
 
 #include <cstdint>
@@ -25,15 +25,15 @@ enum class RopeLayout { kAdjacentPairs, kHalfSplit };
 
 // Hyperparameters, read from the file's metadata (GGUF `llama.*` keys) or a HF config.json.
 struct ModelConfig {
-  std::string name;         // general.name, or the file name
-  int n_vocab = 0;          // rows of the token embedding
-  int dim = 0;              // embedding_length
-  int n_layers = 0;         // block_count
-  int n_heads = 0;          // attention.head_count
-  int n_kv_heads = 0;       // attention.head_count_kv (GQA); n_heads when absent
-  int head_dim = 0;         // attention.key_length, or dim / n_heads
-  int ffn_dim = 0;          // feed_forward_length
-  int context_length = 0;   // the context the model was trained for
+  std::string name;             // general.name, or the file name
+  int n_vocab = 0;              // rows of the token embedding
+  int dim = 0;                  // embedding_length
+  int n_layers = 0;             // block_count
+  int n_heads = 0;              // attention.head_count
+  int n_kv_heads = 0;           // attention.head_count_kv (GQA); n_heads when absent
+  int head_dim = 0;             // attention.key_length, or dim / n_heads
+  int ffn_dim = 0;              // feed_forward_length
+  int context_length = 0;       // the context the model was trained for
   float rope_theta = 10000.0f;  // rope.freq_base; 10000 (Llama 2 style) when absent
   float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon
   bool tied_embeddings = false;  // no output.weight: the token embedding doubles as the output layer
@@ -44,6 +44,10 @@ struct ModelConfig {
 struct LoadOptions {
   // Map the file (weights are paged in as used) or read it into memory up front.
   bool use_mmap = true;
+  // Copy every weight matrix into the kernels' packed layout in anonymous (huge-page) memory, and
+  // drop the file's pages of the matrices from this process once copied (with use_mmap). The fast
+  // kernels need it; without it every product runs the scalar reference.
+  bool repack_weights = true;
   // Called with the fraction done (0..1) while the weights are brought in; return false to cancel
   // (load then throws Error kCancelled).
   std::function<bool(float fraction)> progress;

@@ -2,16 +2,19 @@
 
 #include <vector>
 
+#include "kernels/arch/packed_kernels.hpp"
+#include "kernels/quantized_activations.hpp"
 #include "kernels/reference.hpp"
 #include "kernels/vector_ops.hpp"
 
 namespace llama3::kernels {
+namespace {
 
-void dequantize_matrix_row(const WeightMatrix& w, std::size_t row, float* out) {
-  reference::dequantize_row(w.type, w.row(row), out, w.cols);
-}
+// Output rows per thread-split unit for plain weights (a multiple of the kernels' row tile).
+constexpr std::size_t kPlainRowGrain = 8;
 
-void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y, ThreadPool& pool) {
+void reference_matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y,
+                      ThreadPool& pool) {
   pool.parallel_for(w.rows, 16, [&](std::size_t begin, std::size_t end, int) {
     // Per-thread scratch, grown once: no allocation on the per-token path after the first call.
     thread_local std::vector<float> row_values;
@@ -29,6 +32,74 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
       }
     }
   });
+}
+
+using IntKernel = void (*)(const PackedMatrix&, const QuantizedActivations&, std::size_t,
+                           std::size_t, float*);
+using PlainKernel = void (*)(const PackedMatrix&, const float*, std::size_t, std::size_t,
+                             std::size_t, float*);
+
+IntKernel int_kernel(Arch arch) {
+  switch (arch) {
+    case Arch::kAvx512:
+      return avx512::int_block_matmul;
+    case Arch::kAvx2:
+      return avx2::int_block_matmul;
+    default:
+      return sse4::int_block_matmul;
+  }
+}
+
+PlainKernel plain_kernel(Arch arch) {
+  switch (arch) {
+    case Arch::kAvx512:
+      return avx512::plain_matmul;
+    case Arch::kAvx2:
+      return avx2::plain_matmul;
+    default:
+      return sse4::plain_matmul;
+  }
+}
+
+}  // namespace
+
+void dequantize_matrix_row(const WeightMatrix& w, std::size_t row, float* out) {
+  reference::dequantize_row(w.type, w.row(row), out, w.cols);
+}
+
+void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y,
+            ThreadPool& pool) {
+  matmul(w, x, n_tokens, y, pool, active_arch());
+}
+
+void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y, ThreadPool& pool,
+            Arch arch) {
+  if (arch == Arch::kScalar || !w.packed) return reference_matmul(w, x, n_tokens, y, pool);
+  const PackedMatrix& packed = *w.packed;
+  if (!packed.is_int_blocks()) {
+    const PlainKernel kernel = plain_kernel(arch);
+    pool.parallel_for(w.rows, kPlainRowGrain, [&](std::size_t begin, std::size_t end, int) {
+      kernel(packed, x, n_tokens, begin, end, y);
+    });
+    return;
+  }
+  // Rounded once here, read by every thread. thread_local: one per calling thread, grown once.
+  // (A lambda names a thread_local as the running thread's own copy, so workers get a reference.)
+  thread_local QuantizedActivations caller_activations;
+  const QuantizedActivations& activations = caller_activations;
+  quantize_activations(x, n_tokens, w.cols, packed.format(), caller_activations);
+  const IntKernel kernel = int_kernel(arch);
+  pool.parallel_for(packed.n_groups(), 1, [&](std::size_t begin, std::size_t end, int) {
+    kernel(packed, activations, begin, end, y);
+  });
+}
+
+std::unique_ptr<PackedMatrix> pack_weight_matrix(const WeightMatrix& w, ThreadPool& pool) {
+  auto packed = std::make_unique<PackedMatrix>(w.type, w.rows, w.cols);
+  pool.parallel_for(packed->n_groups(), 1, [&](std::size_t begin, std::size_t end, int) {
+    packed->pack_groups(w.data, w.row_bytes, begin, end);
+  });
+  return packed;
 }
 
 }  // namespace llama3::kernels

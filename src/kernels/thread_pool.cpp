@@ -1,11 +1,13 @@
 #include "kernels/thread_pool.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace llama3::kernels {
 
 ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads <= 0)
+    n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   n_threads_ = n_threads;
   workers_.reserve(static_cast<std::size_t>(n_threads_ - 1));
   for (int index = 1; index < n_threads_; ++index) {
@@ -14,30 +16,56 @@ ThreadPool::ThreadPool(int n_threads) {
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
+  stopping_.store(true);
+  { std::lock_guard lock(mutex_); }
   work_ready_.notify_all();
   for (auto& worker : workers_) worker.join();
 }
 
+namespace {
+
+// How long an idle thread spins before it sleeps: longer than the gaps between a token's matmuls,
+// short enough not to burn a shared core for long when the session is idle.
+constexpr auto kSpinTime = std::chrono::microseconds(100);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or kSpinTime has passed; true when done() became true.
+template <typename Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() > deadline) return false;
+  }
+}
+
+}  // namespace
+
 void ThreadPool::worker_loop(int thread_index) {
   std::uint64_t seen_generation = 0;
   for (;;) {
-    const std::function<void(int)>* task = nullptr;
-    {
+    const auto has_work = [&] {
+      return stopping_.load() || generation_.load(std::memory_order_acquire) != seen_generation;
+    };
+    if (!spin_until(has_work)) {
+      // Sequentially consistent with run_on_all: either it sees us sleeping, or we see its work.
+      sleepers_.fetch_add(1);
       std::unique_lock lock(mutex_);
-      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
-      if (stopping_) return;
-      seen_generation = generation_;
-      task = task_;
+      work_ready_.wait(lock, has_work);
+      sleepers_.fetch_sub(1);
     }
-    (*task)(thread_index);
-    {
-      std::lock_guard lock(mutex_);
-      if (--pending_ == 0) work_done_.notify_one();
-    }
+    if (stopping_.load()) return;
+    seen_generation = generation_.load(std::memory_order_acquire);
+    (*task_)(thread_index);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -46,22 +74,21 @@ void ThreadPool::run_on_all(const std::function<void(int)>& task) {
     task(0);
     return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    task_ = &task;
-    pending_ = n_threads_ - 1;
-    ++generation_;
+  task_ = &task;
+  pending_.store(n_threads_ - 1);
+  generation_.fetch_add(1);
+  if (sleepers_.load() > 0) {
+    { std::lock_guard lock(mutex_); }
+    work_ready_.notify_all();
   }
-  work_ready_.notify_all();
   task(0);
-  std::unique_lock lock(mutex_);
-  work_done_.wait(lock, [&] { return pending_ == 0; });
+  const auto all_done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  while (!spin_until(all_done)) std::this_thread::yield();
   task_ = nullptr;
 }
 
-void ThreadPool::parallel_for(
-    std::size_t n, std::size_t grain,
-    const std::function<void(std::size_t, std::size_t, int)>& body) {
+void ThreadPool::parallel_for(std::size_t n, std::size_t grain,
+                              const std::function<void(std::size_t, std::size_t, int)>& body) {
   if (n == 0) return;
   grain = std::max<std::size_t>(grain, 1);
   const std::size_t n_grains = (n + grain - 1) / grain;

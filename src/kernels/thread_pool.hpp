@@ -1,5 +1,6 @@
-// A fixed pool of worker threads for data-parallel loops. The calling thread takes part as worker 0,
-// so a pool of n threads starts n-1 workers and `parallel_for` never uses more threads than asked.
+// A fixed pool of worker threads for data-parallel loops. The calling thread takes part as worker
+// 0, so a pool of n threads starts n-1 workers and `parallel_for` never uses more threads than
+// asked.
 #pragma once
 
 #include <atomic>
@@ -25,23 +26,24 @@ class ThreadPool {
   // Runs task(thread_index) on every thread of the pool (index 0 is the caller) and waits for all.
   void run_on_all(const std::function<void(int thread_index)>& task);
 
-  // Splits [0, n) into one contiguous range per thread (ranges a multiple of `grain` except the last)
-  // and runs body(begin, end, thread_index) on each; waits for all.
-  void parallel_for(std::size_t n, std::size_t grain,
-                    const std::function<void(std::size_t begin, std::size_t end, int thread)>& body);
+  // Splits [0, n) into one contiguous range per thread (ranges a multiple of `grain` except the
+  // last) and runs body(begin, end, thread_index) on each; waits for all.
+  void parallel_for(
+      std::size_t n, std::size_t grain,
+      const std::function<void(std::size_t begin, std::size_t end, int thread)>& body);
 
  private:
   void worker_loop(int thread_index);
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // guards only the sleep/wake hand-off
   std::condition_variable work_ready_;
-  std::condition_variable work_done_;
-  const std::function<void(int)>* task_ = nullptr;
-  std::uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  const std::function<void(int)>* task_ = nullptr;  // published by the generation_ increment
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace llama3::kernels

@@ -21,7 +21,8 @@ float dot_f32(const float* a, const float* b, std::size_t n) {
 void rms_norm(const float* x, const float* weight, float* out, std::size_t n, float eps) {
   double sum_squares = 0.0;
   for (std::size_t i = 0; i < n; ++i) sum_squares += static_cast<double>(x[i]) * x[i];
-  const auto scale = static_cast<float>(1.0 / std::sqrt(sum_squares / static_cast<double>(n) + eps));
+  const auto scale =
+      static_cast<float>(1.0 / std::sqrt(sum_squares / static_cast<double>(n) + eps));
   for (std::size_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 

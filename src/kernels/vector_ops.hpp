@@ -1,4 +1,5 @@
-// Element-wise and row-wise f32 operations of the forward pass (scalar; the compiler vectorises them).
+// Element-wise and row-wise f32 operations of the forward pass (scalar; the compiler vectorises
+// them).
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,9 @@ void softmax(float* x, std::size_t n);
 // gate[i] = silu(gate[i]) * up[i]   (SwiGLU)
 void silu_mul(float* gate, const float* up, std::size_t n);
 
-// Rotates adjacent pairs (x[2i], x[2i+1]) of each of n_heads heads of size head_dim by the angle whose
-// cosine and sine are cos[i], sin[i] (i < head_dim/2): GGUF/Meta "normal" RoPE.  x: [n_heads, head_dim]
+// Rotates adjacent pairs (x[2i], x[2i+1]) of each of n_heads heads of size head_dim by the angle
+// whose cosine and sine are cos[i], sin[i] (i < head_dim/2): GGUF/Meta "normal" RoPE.  x: [n_heads,
+// head_dim]
 void rope_adjacent_pairs(float* x, std::size_t n_heads, std::size_t head_dim, const float* cos,
                          const float* sin);
 

@@ -1,9 +1,14 @@
 // Model loading: GGUF file or HF folder -> validated configuration, typed weight views, tokenizer.
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <span>
 #include <string>
 
+#include "kernels/matmul.hpp"
 #include "kernels/reference.hpp"
+#include "kernels/thread_pool.hpp"
 #include "llama3/error.hpp"
 #include "model/model_config.hpp"
 #include "model/model_impl.hpp"
@@ -51,7 +56,13 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
       config_(model::config_from_gguf(*gguf_)) {
   if (auto impl = make_tokenizer_from_gguf(*gguf_)) tokenizer_.emplace(std::move(impl));
   bind_weights({});
-  bring_in_weights(gguf_->file()->bytes(), origin(), options);
+  if (options.repack_weights) {
+    std::vector<std::span<const std::byte>> mapped;
+    if (gguf_->file()->is_mapped()) mapped.push_back(gguf_->file()->bytes());
+    pack_matrices(options, mapped);
+  } else {
+    bring_in_weights(gguf_->file()->bytes(), origin(), options);
+  }
 }
 
 ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options)
@@ -64,6 +75,14 @@ ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options)
   if (hf_->chat_template) hf_metadata_["tokenizer.chat_template"] = *hf_->chat_template;
   bind_weights(model::hf_rope_divisors(hf_->config));
   const auto& files = hf_->files.files();
+  if (options.repack_weights) {
+    std::vector<std::span<const std::byte>> mapped;
+    for (const auto& file : files) {
+      if (file.file()->is_mapped()) mapped.push_back(file.file()->bytes());
+    }
+    pack_matrices(options, mapped);
+    return;
+  }
   for (std::size_t i = 0; i < files.size(); ++i) {
     LoadOptions shard_options;
     if (options.progress) {
@@ -75,6 +94,46 @@ ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options)
     }
     bring_in_weights(files[i].file()->bytes(), origin(), shard_options);
   }
+}
+
+void ModelImpl::pack_matrices(const LoadOptions& options,
+                              const std::vector<std::span<const std::byte>>& mapped_files) {
+  // The output layer first: while a matrix is packed its file pages and its copy are both resident,
+  // so packing the largest one while the rest is still unpacked keeps the peak RSS near one copy.
+  std::vector<kernels::WeightMatrix*> matrices{&output_};
+  for (auto& layer : layers_) {
+    for (auto* m : {&layer.attn_q, &layer.attn_k, &layer.attn_v, &layer.attn_output,
+                    &layer.ffn_gate, &layer.ffn_up, &layer.ffn_down}) {
+      matrices.push_back(m);
+    }
+  }
+  // Only pages of a mapped file may be given back: they fault in again from the file if read (a
+  // tied embedding's rows are, for lookups). Heap copies would come back as zeros.
+  auto in_mapped_file = [&](const void* begin, std::size_t n) {
+    const auto* first = static_cast<const std::byte*>(begin);
+    for (const auto& file : mapped_files) {
+      if (first >= file.data() && first + n <= file.data() + file.size()) return true;
+    }
+    return false;
+  };
+  kernels::ThreadPool pool(0);
+  for (std::size_t i = 0; i < matrices.size(); ++i) {
+    kernels::WeightMatrix& m = *matrices[i];
+    packed_.push_back(kernels::pack_weight_matrix(m, pool));
+    m.packed = packed_.back().get();
+    const std::size_t n_bytes = m.rows * m.row_bytes;
+    if (in_mapped_file(m.data, n_bytes)) {
+      constexpr std::uintptr_t kPage = 4096;
+      const auto begin = (reinterpret_cast<std::uintptr_t>(m.data) + kPage - 1) & ~(kPage - 1);
+      const auto end = (reinterpret_cast<std::uintptr_t>(m.data) + n_bytes) & ~(kPage - 1);
+      if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    }
+    if (options.progress &&
+        !options.progress(static_cast<float>(i + 1) / static_cast<float>(matrices.size()))) {
+      throw Error(ErrorCode::kCancelled, origin() + ": loading cancelled");
+    }
+  }
+  if (config_.tied_embeddings) token_embedding_.packed = output_.packed;
 }
 
 void ModelImpl::bind_weights(std::vector<float> rope_divisors) {

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <unordered_map>
+#include <span>
 #include <vector>
 
 #include "io/gguf.hpp"
@@ -57,6 +58,10 @@ class ModelImpl {
   void bind_weights(std::vector<float> rope_divisors);
   kernels::WeightMatrix bind_matrix(const std::string& name, std::size_t cols, std::size_t rows);
   std::vector<float> bind_vector(const std::string& name, std::size_t n);
+  // Copies every matrix into the kernels' packed layout; `mapped_files` are the file bytes that are
+  // memory-mapped, whose pages may be given back once a matrix is packed.
+  void pack_matrices(const LoadOptions& options,
+                     const std::vector<std::span<const std::byte>>& mapped_files);
 
   std::optional<io::GgufFile> gguf_;
   std::optional<model::HfCheckpoint> hf_;
@@ -72,6 +77,8 @@ class ModelImpl {
   std::optional<Tokenizer> tokenizer_;
   std::uint64_t n_params_ = 0;
   std::uint64_t weight_bytes_ = 0;
+  std::vector<std::unique_ptr<kernels::PackedMatrix>>
+      packed_;  // the kernels' copies of the matrices
 };
 
 }  // namespace llama3::detail

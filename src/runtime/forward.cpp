@@ -3,38 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/half_float.hpp"
+#include "kernels/attention.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/vector_ops.hpp"
 
 namespace llama3::runtime {
-namespace {
-
-inline float element(const float* row, int i) { return row[i]; }
-inline float element(const std::uint16_t* row, int i) { return kernels::f16_to_f32(row[i]); }
-
-// One query head against the cached keys/values of positions [0, n_keys) of its KV head.
-// query, out: [head_dim]; scores: [n_keys] scratch.
-template <typename CacheElement>
-void attend_one_head(const KvCache& cache, int layer, int kv_offset, int head_dim, int n_keys,
-                     const float* query, float* scores, float* out) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  for (int j = 0; j < n_keys; ++j) {
-    const auto* key = static_cast<const CacheElement*>(cache.key_row(layer, j)) + kv_offset;
-    float dot = 0.0f;
-    for (int d = 0; d < head_dim; ++d) dot += query[d] * element(key, d);
-    scores[j] = dot * scale;
-  }
-  kernels::softmax(scores, static_cast<std::size_t>(n_keys));
-  std::fill(out, out + head_dim, 0.0f);
-  for (int j = 0; j < n_keys; ++j) {
-    const auto* value = static_cast<const CacheElement*>(cache.value_row(layer, j)) + kv_offset;
-    const float weight = scores[j];
-    for (int d = 0; d < head_dim; ++d) out[d] += weight * element(value, d);
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 ForwardPass::ForwardPass(const detail::ModelImpl& model, KvCache& cache, kernels::ThreadPool& pool)
     : model_(model), cache_(cache), pool_(pool) {
@@ -53,8 +27,6 @@ ForwardPass::ForwardPass(const detail::ModelImpl& model, KvCache& cache, kernels
   up_.resize(batch * c.ffn_dim);
   rope_cos_.resize(batch * c.head_dim / 2);
   rope_sin_.resize(batch * c.head_dim / 2);
-  attention_scores_.assign(static_cast<std::size_t>(pool_.size()),
-                           std::vector<float>(static_cast<std::size_t>(cache_.n_ctx())));
 }
 
 void ForwardPass::run(std::span<const TokenId> tokens, int first_position, bool all_logits,
@@ -64,7 +36,8 @@ void ForwardPass::run(std::span<const TokenId> tokens, int first_position, bool 
   for (std::size_t begin = 0; begin < tokens.size(); begin += kMaxBatch) {
     const std::size_t count = std::min<std::size_t>(kMaxBatch, tokens.size() - begin);
     const bool last_chunk = begin + count == tokens.size();
-    float* out = all_logits ? logits.data() + begin * n_vocab : (last_chunk ? logits.data() : nullptr);
+    float* out =
+        all_logits ? logits.data() + begin * n_vocab : (last_chunk ? logits.data() : nullptr);
     run_chunk(tokens.subspan(begin, count), first_position + static_cast<int>(begin), all_logits,
               out);
   }
@@ -145,8 +118,7 @@ void ForwardPass::attention(int layer, int n_tokens, int first_position) {
   const int n_rep = c.n_heads / c.n_kv_heads;
   const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
   const auto n_items = static_cast<std::size_t>(n_tokens * c.n_heads);
-  pool_.parallel_for(n_items, 1, [&](std::size_t begin, std::size_t end, int thread) {
-    float* scores = attention_scores_[static_cast<std::size_t>(thread)].data();
+  pool_.parallel_for(n_items, 1, [&](std::size_t begin, std::size_t end, int) {
     for (std::size_t item = begin; item < end; ++item) {
       const int t = static_cast<int>(item) / c.n_heads;
       const int head = static_cast<int>(item) % c.n_heads;
@@ -155,11 +127,18 @@ void ForwardPass::attention(int layer, int n_tokens, int first_position) {
       const float* query = queries_.data() + t * q_dim + head * c.head_dim;
       float* out = attended_.data() + t * q_dim + head * c.head_dim;
       const int n_keys = first_position + t + 1;  // causal: this position and all before it
+      const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+      const auto stride = static_cast<std::size_t>(c.n_kv_heads * c.head_dim);
       if (cache_.type() == KvCacheType::kF16) {
-        attend_one_head<std::uint16_t>(cache_, layer, kv_offset, c.head_dim, n_keys, query, scores,
-                                       out);
+        kernels::attend_head_f16(
+            query, static_cast<const std::uint16_t*>(cache_.key_row(layer, 0)) + kv_offset,
+            static_cast<const std::uint16_t*>(cache_.value_row(layer, 0)) + kv_offset, stride,
+            static_cast<std::size_t>(n_keys), static_cast<std::size_t>(c.head_dim), scale, out);
       } else {
-        attend_one_head<float>(cache_, layer, kv_offset, c.head_dim, n_keys, query, scores, out);
+        kernels::attend_head_f32(
+            query, static_cast<const float*>(cache_.key_row(layer, 0)) + kv_offset,
+            static_cast<const float*>(cache_.value_row(layer, 0)) + kv_offset, stride,
+            static_cast<std::size_t>(n_keys), static_cast<std::size_t>(c.head_dim), scale, out);
       }
     }
   });

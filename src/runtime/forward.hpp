@@ -16,8 +16,9 @@ class ForwardPass {
   ForwardPass(const detail::ModelImpl& model, KvCache& cache, kernels::ThreadPool& pool);
 
   // Runs `tokens` at positions first_position.. and appends their keys/values to the cache. Writes
-  // the logits of every position ([n_tokens, n_vocab]) when all_logits, else of the last ([n_vocab]).
-  // The caller has checked that the ids are in the vocabulary and that the positions fit the cache.
+  // the logits of every position ([n_tokens, n_vocab]) when all_logits, else of the last
+  // ([n_vocab]). The caller has checked that the ids are in the vocabulary and that the positions
+  // fit the cache.
   void run(std::span<const TokenId> tokens, int first_position, bool all_logits,
            std::vector<float>& logits);
 
@@ -35,18 +36,17 @@ class ForwardPass {
   kernels::ThreadPool& pool_;
 
   // Scratch, sized once for kMaxBatch tokens.
-  std::vector<float> hidden_;      // [batch, dim] residual stream
-  std::vector<float> normed_;      // [batch, dim]
-  std::vector<float> queries_;     // [batch, n_heads * head_dim]
-  std::vector<float> keys_;        // [batch, kv_dim]
-  std::vector<float> values_;      // [batch, kv_dim]
-  std::vector<float> attended_;    // [batch, n_heads * head_dim]
-  std::vector<float> projected_;   // [batch, dim]
-  std::vector<float> gate_;        // [batch, ffn_dim]
-  std::vector<float> up_;          // [batch, ffn_dim]
-  std::vector<float> rope_cos_;    // [batch, head_dim / 2]
-  std::vector<float> rope_sin_;    // [batch, head_dim / 2]
-  std::vector<std::vector<float>> attention_scores_;  // per thread: [n_ctx]
+  std::vector<float> hidden_;     // [batch, dim] residual stream
+  std::vector<float> normed_;     // [batch, dim]
+  std::vector<float> queries_;    // [batch, n_heads * head_dim]
+  std::vector<float> keys_;       // [batch, kv_dim]
+  std::vector<float> values_;     // [batch, kv_dim]
+  std::vector<float> attended_;   // [batch, n_heads * head_dim]
+  std::vector<float> projected_;  // [batch, dim]
+  std::vector<float> gate_;       // [batch, ffn_dim]
+  std::vector<float> up_;         // [batch, ffn_dim]
+  std::vector<float> rope_cos_;   // [batch, head_dim / 2]
+  std::vector<float> rope_sin_;   // [batch, head_dim / 2]
 };
 
 }  // namespace llama3::runtime

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs llama.cpp (the peer, v0.5.0 prebuilt CPU libraries from node-llama-cpp, built outside the repo by
+# ../shared/tools/llama.cpp-peer/setup.sh) and `llama3 bench` alternately on the same files with the
+# same threads, then prints a side-by-side table of medians. Nothing of llama.cpp is committed.
+#
+#   bench/compare_llamacpp.sh [-t THREADS] [-p 512] [-n 128] [-r 3] MODEL.gguf...
+# Env: PEER_DIR (default /tmp/llama.cpp-peer), LLAMA3_BIN (default build/bin/llama3).
+# The files need a tokenizer (the peer refuses files without one): make them with
+#   build/bin/make_test_model --out F --shape 1b --type q4_0 --vocab ../shared/data/ggml-vocab-llama-bpe.gguf
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+threads=2 n_prompt=512 n_gen=128 reps=3
+while getopts "t:p:n:r:" opt; do
+  case $opt in
+    t) threads=$OPTARG ;; p) n_prompt=$OPTARG ;; n) n_gen=$OPTARG ;; r) reps=$OPTARG ;;
+    *) exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || { echo "usage: $0 [-t T] [-p P] [-n N] [-r R] MODEL.gguf..." >&2; exit 2; }
+peer_dir=${PEER_DIR:-/tmp/llama.cpp-peer}
+ours=${LLAMA3_BIN:-$root/build/bin/llama3}
+setup=${PEER_SETUP:-$root/../shared/tools/llama.cpp-peer/setup.sh}
+[ -x "$peer_dir/peer_bench" ] || bash "$setup" "$peer_dir" >&2
+
+# The machine's read bandwidth right now (other users' load moves it a lot): one line per run.
+probe_dir=$(mktemp -d)
+trap 'rm -rf "$probe_dir"' EXIT
+g++ -O2 -march=native -pthread -o "$probe_dir/read_bandwidth" "$root/bench/read_bandwidth.cpp"
+echo "read bandwidth now: $("$probe_dir/read_bandwidth" "$threads")"
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
+
+printf "| file | threads | peer pp%s (mmap / RAM) | ours pp%s | peer tg%s (mmap / RAM) | ours tg%s | ours load s | ours peak RSS GB |\n" \
+  "$n_prompt" "$n_prompt" "$n_gen" "$n_gen"
+echo "|---|---|---|---|---|---|---|---|"
+for model in "$@"; do
+  : >"$probe_dir/peer_pp_mmap"; : >"$probe_dir/peer_tg_mmap"; : >"$probe_dir/peer_pp_ram"
+  : >"$probe_dir/peer_tg_ram"; : >"$probe_dir/ours"
+  for ((i = 0; i < reps; i++)); do
+    for mode in 1 0; do  # 1: mmap, 0: read into RAM
+      out=$("$peer_dir/peer_bench" "$model" "$threads" "$n_prompt" "$n_gen" 1 "$mode" 2>/dev/null)
+      name=$([ $mode = 1 ] && echo mmap || echo ram)
+      # peer_bench prints "... pp512 avg X best Y t/s | tg128 avg X best Y t/s"
+      echo "$out" | grep -o "pp[0-9]* avg [0-9.]*" | awk '{ print $3 }' >>"$probe_dir/peer_pp_$name"
+      echo "$out" | grep -o "tg[0-9]* avg [0-9.]*" | awk '{ print $3 }' >>"$probe_dir/peer_tg_$name"
+    done
+    "$ours" bench -m "$model" -t "$threads" -p "$n_prompt" -n "$n_gen" -r 1 | grep '^| /' >>"$probe_dir/ours"
+  done
+  ours_pp=$(awk -F'|' '$6 ~ /pp/ { print $7 + 0 }' "$probe_dir/ours" | median)
+  ours_tg=$(awk -F'|' '$6 ~ /tg/ { print $7 + 0 }' "$probe_dir/ours" | median)
+  load=$(awk -F'|' '{ print $10 + 0 }' "$probe_dir/ours" | median)
+  rss=$(awk -F'|' '{ print $11 + 0 }' "$probe_dir/ours" | median)
+  printf "| %s | %s | %s / %s | %s | %s / %s | %s | %s | %s |\n" "$(basename "$model")" "$threads" \
+    "$(median <"$probe_dir/peer_pp_mmap")" "$(median <"$probe_dir/peer_pp_ram")" "$ours_pp" \
+    "$(median <"$probe_dir/peer_tg_mmap")" "$(median <"$probe_dir/peer_tg_ram")" "$ours_tg" "$load" "$rss"
+done

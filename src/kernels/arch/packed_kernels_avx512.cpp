@@ -1,0 +1,244 @@
+// AVX-512 kernels (F, BW, VL, VNNI; F16C-equivalent conversions from AVX-512F).
+// Integer blocks: 16 rows per register lane set, so each vpdpbusd does 64 multiply-adds of 16 rows
+// against 4 activation bytes broadcast from memory; per block the int32 sums are scaled once.
+// Tiles of up to kTokenTile tokens reuse each unpacked weight block from registers.
+// GCC 12 warns falsely about its own intrinsic headers' _mm512_undefined_* placeholders.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/arch/packed_kernels.hpp"
+
+namespace llama3::kernels::avx512 {
+namespace {
+
+constexpr std::size_t kTokenTile = 8;
+// Tokens whose activations stay in L2 while every weight group of a thread streams past them.
+constexpr std::size_t kTokenChunk = 64;
+
+inline __m512i broadcast_4_bytes(const std::int8_t* at) {
+  std::int32_t value;
+  std::memcpy(&value, at, 4);
+  return _mm512_set1_epi32(value);
+}
+
+template <std::size_t kTokens, std::size_t kB, bool kNibbles, bool kMins>
+void int_tile(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group,
+              std::size_t t0, float* y) {
+  constexpr std::size_t kChunks = kB / 4;  // 64-byte VNNI chunks per block
+  constexpr std::size_t kBlockBytes = kPackedGroupRows * kB / (kNibbles ? 2 : 1);
+  const std::size_t cols = w.cols();
+  const std::size_t nb = cols / kB;
+  const std::uint16_t* scales = w.group_scales(group);  // [nb, 16] f16
+  const std::uint16_t* mins = w.group_mins(group);      // [nb, 16] f16 (if kMins)
+  const std::uint8_t* data = w.group_data(group);       // [nb, kBlockBytes]
+  const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
+
+  __m512 acc[kTokens];  // [kTokens] x 16 rows
+  for (auto& a : acc) a = _mm512_setzero_ps();
+
+  for (std::size_t b = 0; b < nb; ++b) {
+    const __m512 scale = _mm512_cvtph_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + b * kPackedGroupRows)));
+    __m512 min = _mm512_setzero_ps();
+    if constexpr (kMins) {
+      min = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mins + b * kPackedGroupRows)));
+    }
+    const std::uint8_t* block = data + b * kBlockBytes;
+    __m512i weights[kChunks];
+    if constexpr (kNibbles) {
+      for (std::size_t c = 0; c < kChunks / 2; ++c) {
+        const __m512i raw = _mm512_load_si512(block + 64 * c);
+        weights[c] = _mm512_and_si512(raw, low_nibbles);
+        weights[c + kChunks / 2] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles);
+      }
+    } else {
+      for (std::size_t c = 0; c < kChunks; ++c) weights[c] = _mm512_load_si512(block + 64 * c);
+    }
+    for (std::size_t t = 0; t < kTokens; ++t) {
+      const std::size_t token = t0 + t;
+      const std::int8_t* q = x.qs.data() + token * cols + b * kB;
+      __m512i sum = _mm512_set1_epi32(x.block_init[token * nb + b]);
+      for (std::size_t c = 0; c < kChunks; ++c) {
+        sum = _mm512_dpbusd_epi32(sum, weights[c], broadcast_4_bytes(q + 4 * c));
+      }
+      const __m512 scaled = _mm512_mul_ps(scale, _mm512_set1_ps(x.block_scales[token * nb + b]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scaled, acc[t]);
+      if constexpr (kMins) {
+        acc[t] = _mm512_fmadd_ps(min, _mm512_set1_ps(x.block_sums[token * nb + b]), acc[t]);
+      }
+    }
+  }
+
+  const std::size_t first_row = group * kPackedGroupRows;
+  const std::size_t valid = std::min(kPackedGroupRows, w.rows() - first_row);
+  const auto mask = static_cast<__mmask16>((1u << valid) - 1u);
+  for (std::size_t t = 0; t < kTokens; ++t) {
+    _mm512_mask_storeu_ps(y + (t0 + t) * w.rows() + first_row, mask, acc[t]);
+  }
+}
+
+template <std::size_t kB, bool kNibbles, bool kMins>
+void int_tiles(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group,
+               std::size_t t0, std::size_t n, float* y) {
+  for (; n >= kTokenTile; n -= kTokenTile, t0 += kTokenTile) {
+    int_tile<kTokenTile, kB, kNibbles, kMins>(w, x, group, t0, y);
+  }
+  switch (n) {
+    case 7:
+      return int_tile<7, kB, kNibbles, kMins>(w, x, group, t0, y);
+    case 6:
+      return int_tile<6, kB, kNibbles, kMins>(w, x, group, t0, y);
+    case 5:
+      return int_tile<5, kB, kNibbles, kMins>(w, x, group, t0, y);
+    case 4:
+      return int_tile<4, kB, kNibbles, kMins>(w, x, group, t0, y);
+    case 3:
+      return int_tile<3, kB, kNibbles, kMins>(w, x, group, t0, y);
+    case 2:
+      return int_tile<2, kB, kNibbles, kMins>(w, x, group, t0, y);
+    case 1:
+      return int_tile<1, kB, kNibbles, kMins>(w, x, group, t0, y);
+    default:
+      return;
+  }
+}
+
+template <std::size_t kB, bool kNibbles, bool kMins>
+void int_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
+                std::size_t group_end, float* y) {
+  for (std::size_t t0 = 0; t0 < x.n_tokens; t0 += kTokenChunk) {
+    const std::size_t n = std::min(kTokenChunk, x.n_tokens - t0);
+    for (std::size_t g = group_begin; g < group_end; ++g) {
+      int_tiles<kB, kNibbles, kMins>(w, x, g, t0, n, y);
+    }
+  }
+}
+
+// ---- plain weights
+// -------------------------------------------------------------------------------
+
+struct F32Row {
+  static __m512 load(const void* row, std::size_t k) {
+    return _mm512_loadu_ps(static_cast<const float*>(row) + k);
+  }
+  static __m512 load_masked(const void* row, std::size_t k, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, static_cast<const float*>(row) + k);
+  }
+};
+struct F16Row {
+  static __m512 load(const void* row, std::size_t k) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const std::uint16_t*>(row) + k)));
+  }
+  static __m512 load_masked(const void* row, std::size_t k, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, static_cast<const std::uint16_t*>(row) + k));
+  }
+};
+struct BF16Row {
+  static __m512 widen(__m256i bits) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+  }
+  static __m512 load(const void* row, std::size_t k) {
+    return widen(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const std::uint16_t*>(row) + k)));
+  }
+  static __m512 load_masked(const void* row, std::size_t k, __mmask16 m) {
+    return widen(_mm256_maskz_loadu_epi16(m, static_cast<const std::uint16_t*>(row) + k));
+  }
+};
+
+// kRows weight rows x kTokens tokens of register accumulators; each converted weight vector is used
+// kTokens times and each activation vector kRows times.
+template <typename Row, std::size_t kRows, std::size_t kTokens>
+void plain_tile(const PackedMatrix& w, const float* x, std::size_t r0, std::size_t t0, float* y) {
+  const std::size_t cols = w.cols();
+  __m512 acc[kRows][kTokens];
+  for (auto& row : acc) {
+    for (auto& a : row) a = _mm512_setzero_ps();
+  }
+  const void* rows[kRows];
+  for (std::size_t r = 0; r < kRows; ++r) rows[r] = w.plain_row(r0 + r);
+  std::size_t k = 0;
+  for (; k + 16 <= cols; k += 16) {
+    __m512 wv[kRows];
+    for (std::size_t r = 0; r < kRows; ++r) wv[r] = Row::load(rows[r], k);
+    for (std::size_t t = 0; t < kTokens; ++t) {
+      const __m512 xv = _mm512_loadu_ps(x + (t0 + t) * cols + k);
+      for (std::size_t r = 0; r < kRows; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+  if (k < cols) {
+    const auto mask = static_cast<__mmask16>((1u << (cols - k)) - 1u);
+    __m512 wv[kRows];
+    for (std::size_t r = 0; r < kRows; ++r) wv[r] = Row::load_masked(rows[r], k, mask);
+    for (std::size_t t = 0; t < kTokens; ++t) {
+      const __m512 xv = _mm512_maskz_loadu_ps(mask, x + (t0 + t) * cols + k);
+      for (std::size_t r = 0; r < kRows; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+  for (std::size_t t = 0; t < kTokens; ++t) {
+    for (std::size_t r = 0; r < kRows; ++r) {
+      y[(t0 + t) * w.rows() + r0 + r] = _mm512_reduce_add_ps(acc[r][t]);
+    }
+  }
+}
+
+template <typename Row, std::size_t kRows>
+void plain_rows(const PackedMatrix& w, const float* x, std::size_t n_tokens, std::size_t r0,
+                float* y) {
+  constexpr std::size_t kTokens = 6;  // 4 x 6 accumulators + 4 weights + 1 activation registers
+  std::size_t t0 = 0;
+  for (; t0 + kTokens <= n_tokens; t0 += kTokens) plain_tile<Row, kRows, kTokens>(w, x, r0, t0, y);
+  for (; t0 < n_tokens; ++t0) plain_tile<Row, kRows, 1>(w, x, r0, t0, y);
+}
+
+template <typename Row>
+void plain_matmul_of(const PackedMatrix& w, const float* x, std::size_t n_tokens,
+                     std::size_t row_begin, std::size_t row_end, float* y) {
+  constexpr std::size_t kTokenBlock = 48;  // tokens whose activations stay in L2 across rows
+  for (std::size_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock) {
+    const std::size_t n = std::min(kTokenBlock, n_tokens - t0);
+    const float* xt = x + t0 * w.cols();
+    float* yt = y + t0 * w.rows();
+    std::size_t r = row_begin;
+    if (n == 1) {
+      // One token: eight independent rows keep both FMA ports busy while memory streams.
+      for (; r + 8 <= row_end; r += 8) plain_tile<Row, 8, 1>(w, xt, r, 0, yt);
+    }
+    for (; r + 4 <= row_end; r += 4) plain_rows<Row, 4>(w, xt, n, r, yt);
+    for (; r < row_end; ++r) plain_rows<Row, 1>(w, xt, n, r, yt);
+  }
+}
+
+}  // namespace
+
+void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
+                      std::size_t group_end, float* y) {
+  const IntBlockFormat& f = w.format();
+  if (f.block_values == 16) return int_matmul<16, false, false>(w, x, group_begin, group_end, y);
+  if (f.nibbles) {
+    if (f.has_mins) return int_matmul<32, true, true>(w, x, group_begin, group_end, y);
+    return int_matmul<32, true, false>(w, x, group_begin, group_end, y);
+  }
+  if (f.has_mins) return int_matmul<32, false, true>(w, x, group_begin, group_end, y);
+  return int_matmul<32, false, false>(w, x, group_begin, group_end, y);
+}
+
+void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,
+                  std::size_t row_begin, std::size_t row_end, float* y) {
+  switch (w.type()) {
+    case io::TensorType::kF16:
+      return plain_matmul_of<F16Row>(w, x, n_tokens, row_begin, row_end, y);
+    case io::TensorType::kBF16:
+      return plain_matmul_of<BF16Row>(w, x, n_tokens, row_begin, row_end, y);
+    default:
+      return plain_matmul_of<F32Row>(w, x, n_tokens, row_begin, row_end, y);
+  }
+}
+
+}  // namespace llama3::kernels::avx512

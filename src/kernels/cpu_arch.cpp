@@ -1,0 +1,66 @@
+#include "kernels/cpu_arch.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace llama3::kernels {
+
+std::string_view arch_name(Arch arch) {
+  switch (arch) {
+    case Arch::kScalar:
+      return "scalar";
+    case Arch::kSse4:
+      return "sse4";
+    case Arch::kAvx2:
+      return "avx2";
+    case Arch::kAvx512:
+      return "avx512";
+  }
+  return "unknown";
+}
+
+std::optional<Arch> arch_from_name(std::string_view name) {
+  for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512}) {
+    if (arch_name(arch) == name) return arch;
+  }
+  return std::nullopt;
+}
+
+Arch detected_arch() {
+#if defined(__x86_64__) || defined(__i386__)
+  // __builtin_cpu_supports also checks that the OS saves the wide registers (xgetbv).
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
+    return Arch::kAvx512;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c")) {
+    return Arch::kAvx2;
+  }
+  if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) return Arch::kSse4;
+#endif
+  return Arch::kScalar;
+}
+
+Arch active_arch() {
+  static const Arch arch = [] {
+    const Arch detected = detected_arch();
+    const char* requested = std::getenv("LLAMA3_ARCH");
+    if (!requested) return detected;
+    const auto parsed = arch_from_name(requested);
+    return parsed ? std::min(*parsed, detected) : detected;
+  }();
+  return arch;
+}
+
+bool cpu_has_avx512_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+}  // namespace llama3::kernels

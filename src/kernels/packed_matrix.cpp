@@ -1,0 +1,345 @@
+#include "kernels/packed_matrix.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "kernels/half_float.hpp"
+#include "kernels/quant_blocks.hpp"
+#include "llama3/error.hpp"
+
+namespace llama3::kernels {
+namespace {
+
+constexpr std::size_t kCacheLine = 64;
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+std::size_t round_up(std::size_t n, std::size_t multiple) {
+  return (n + multiple - 1) / multiple * multiple;
+}
+
+template <typename Block>
+Block read_block(const std::byte* at) {
+  Block block;
+  std::memcpy(&block, at, sizeof(Block));
+  return block;
+}
+
+// One row decoded to integer blocks. q: [cols] (0..255), scale/min: [cols / B].
+struct DecodedRow {
+  std::vector<std::uint8_t> q;
+  std::vector<float> scale;
+  std::vector<float> min;
+};
+
+// Fifth bit of element j of a Q5_0/Q5_1 block.
+int q5_high_bit(const std::array<std::uint8_t, 4>& qh, std::size_t j) {
+  std::uint32_t bits;
+  std::memcpy(&bits, qh.data(), 4);
+  return static_cast<int>((bits >> j) & 1u);
+}
+
+void decode_row(io::TensorType type, const std::byte* row, std::size_t cols, DecodedRow& out) {
+  using io::TensorType;
+  std::uint8_t* q = out.q.data();
+  float* scale = out.scale.data();
+  float* min = out.min.data();
+  switch (type) {
+    case TensorType::kQ8_0:
+      for (std::size_t b = 0; b < cols / 32; ++b) {
+        const auto block = read_block<BlockQ8_0>(row + b * sizeof(BlockQ8_0));
+        for (std::size_t j = 0; j < 32; ++j)
+          q[b * 32 + j] = static_cast<std::uint8_t>(block.qs[j] + 128);
+        scale[b] = f16_to_f32(block.d);
+      }
+      return;
+    case TensorType::kQ4_0:
+    case TensorType::kQ4_1:
+      for (std::size_t b = 0; b < cols / 32; ++b) {
+        const bool q4_1 = type == TensorType::kQ4_1;
+        const auto* at = row + b * (q4_1 ? sizeof(BlockQ4_1) : sizeof(BlockQ4_0));
+        std::array<std::uint8_t, 16> qs;
+        if (q4_1) {
+          const auto block = read_block<BlockQ4_1>(at);
+          qs = block.qs;
+          scale[b] = f16_to_f32(block.d);
+          min[b] = f16_to_f32(block.m);
+        } else {
+          const auto block = read_block<BlockQ4_0>(at);
+          qs = block.qs;
+          scale[b] = f16_to_f32(block.d);
+        }
+        for (std::size_t j = 0; j < 16; ++j) {
+          q[b * 32 + j] = qs[j] & 0xF;
+          q[b * 32 + j + 16] = qs[j] >> 4;
+        }
+      }
+      return;
+    case TensorType::kQ5_0:
+    case TensorType::kQ5_1:
+      for (std::size_t b = 0; b < cols / 32; ++b) {
+        const bool q5_1 = type == TensorType::kQ5_1;
+        const auto* at = row + b * (q5_1 ? sizeof(BlockQ5_1) : sizeof(BlockQ5_0));
+        std::array<std::uint8_t, 16> qs;
+        std::array<std::uint8_t, 4> qh;
+        if (q5_1) {
+          const auto block = read_block<BlockQ5_1>(at);
+          qs = block.qs;
+          qh = block.qh;
+          scale[b] = f16_to_f32(block.d);
+          min[b] = f16_to_f32(block.m);
+        } else {
+          const auto block = read_block<BlockQ5_0>(at);
+          qs = block.qs;
+          qh = block.qh;
+          scale[b] = f16_to_f32(block.d);
+        }
+        for (std::size_t j = 0; j < 16; ++j) {
+          q[b * 32 + j] = static_cast<std::uint8_t>((qs[j] & 0xF) | (q5_high_bit(qh, j) << 4));
+          q[b * 32 + j + 16] =
+              static_cast<std::uint8_t>((qs[j] >> 4) | (q5_high_bit(qh, j + 16) << 4));
+        }
+      }
+      return;
+    case TensorType::kQ4_K:
+    case TensorType::kQ5_K:
+      for (std::size_t s = 0; s < cols / 256; ++s) {
+        const bool q5 = type == TensorType::kQ5_K;
+        const auto* at = row + s * (q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K));
+        std::uint16_t d_bits, dmin_bits;
+        std::array<std::uint8_t, 12> scales;
+        std::array<std::uint8_t, 128> qs;
+        std::array<std::uint8_t, 32> qh{};
+        if (q5) {
+          const auto block = read_block<BlockQ5_K>(at);
+          d_bits = block.d, dmin_bits = block.dmin, scales = block.scales, qs = block.qs,
+          qh = block.qh;
+        } else {
+          const auto block = read_block<BlockQ4_K>(at);
+          d_bits = block.d, dmin_bits = block.dmin, scales = block.scales, qs = block.qs;
+        }
+        const float d = f16_to_f32(d_bits);
+        const float dmin = f16_to_f32(dmin_bits);
+        for (std::size_t chunk = 0; chunk < 4; ++chunk) {
+          for (std::size_t half = 0; half < 2; ++half) {
+            const std::size_t sub = 2 * chunk + half;
+            const ScaleMin sm = unpack_scale_min(scales, sub);
+            scale[s * 8 + sub] = d * sm.scale;
+            min[s * 8 + sub] = -dmin * sm.min;
+            for (std::size_t l = 0; l < 32; ++l) {
+              const std::uint8_t byte = qs[32 * chunk + l];
+              int value = half == 0 ? (byte & 0xF) : (byte >> 4);
+              if (q5 && ((qh[l] >> sub) & 1)) value += 16;
+              q[s * 256 + sub * 32 + l] = static_cast<std::uint8_t>(value);
+            }
+          }
+        }
+      }
+      return;
+    case TensorType::kQ6_K:
+      for (std::size_t s = 0; s < cols / 256; ++s) {
+        const auto block = read_block<BlockQ6_K>(row + s * sizeof(BlockQ6_K));
+        const float d = f16_to_f32(block.d);
+        for (std::size_t sub = 0; sub < 16; ++sub) scale[s * 16 + sub] = d * block.scales[sub];
+        std::uint8_t* y = q + s * 256;
+        for (std::size_t half = 0; half < 2; ++half) {
+          const std::uint8_t* ql = block.ql.data() + 64 * half;
+          const std::uint8_t* qh = block.qh.data() + 32 * half;
+          for (std::size_t l = 0; l < 32; ++l) {
+            y[128 * half + l] = static_cast<std::uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+            y[128 * half + l + 32] =
+                static_cast<std::uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+            y[128 * half + l + 64] =
+                static_cast<std::uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+            y[128 * half + l + 96] =
+                static_cast<std::uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+          }
+        }
+      }
+      return;
+    default:
+      throw Error(ErrorCode::kInternal, "decode_row: not an integer-block type");
+  }
+}
+
+}  // namespace
+
+PageBuffer::PageBuffer(std::size_t bytes) : size_(bytes) {
+  if (bytes == 0) return;
+  void* at = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (at == MAP_FAILED) throw std::bad_alloc();
+  // Huge pages cut TLB misses when the kernels stream a whole matrix per token.
+  if (bytes >= kHugePage) madvise(at, bytes, MADV_HUGEPAGE);
+  data_ = static_cast<std::byte*>(at);
+}
+
+PageBuffer::~PageBuffer() {
+  if (data_) munmap(data_, size_);
+}
+
+PageBuffer::PageBuffer(PageBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
+  if (this != &other) {
+    if (data_) munmap(data_, size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+IntBlockFormat int_block_format(io::TensorType type) {
+  using io::TensorType;
+  switch (type) {
+    case TensorType::kQ8_0:
+      return {32, false, false, 128};
+    case TensorType::kQ4_0:
+      return {32, true, false, 8};
+    case TensorType::kQ4_1:
+      return {32, true, true, 0};
+    case TensorType::kQ5_0:
+      return {32, false, false, 16};
+    case TensorType::kQ5_1:
+      return {32, false, true, 0};
+    case TensorType::kQ4_K:
+      return {32, true, true, 0};
+    case TensorType::kQ5_K:
+      return {32, false, true, 0};
+    case TensorType::kQ6_K:
+      return {16, false, false, 32};
+    default:
+      throw Error(ErrorCode::kInternal, "int_block_format: not an integer-block type");
+  }
+}
+
+bool PackedMatrix::supports(io::TensorType type) {
+  using io::TensorType;
+  switch (type) {
+    case TensorType::kF32:
+    case TensorType::kF16:
+    case TensorType::kBF16:
+    case TensorType::kQ8_0:
+    case TensorType::kQ4_0:
+    case TensorType::kQ4_1:
+    case TensorType::kQ5_0:
+    case TensorType::kQ5_1:
+    case TensorType::kQ4_K:
+    case TensorType::kQ5_K:
+    case TensorType::kQ6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+PackedMatrix::PackedMatrix(io::TensorType type, std::size_t rows, std::size_t cols)
+    : type_(type), rows_(rows), cols_(cols) {
+  if (!supports(type))
+    throw Error(ErrorCode::kUnsupported, "PackedMatrix: unsupported weight type");
+  const auto& traits = io::traits_of(type);
+  if (cols % traits.block_size != 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "PackedMatrix: row length not a whole number of blocks");
+  }
+  int_blocks_ = traits.block_size > 1;
+  n_groups_ = (rows + kPackedGroupRows - 1) / kPackedGroupRows;
+  if (!int_blocks_) {
+    plain_row_bytes_ = cols * traits.block_bytes;
+    storage_ = PageBuffer(rows * plain_row_bytes_);
+    return;
+  }
+  format_ = int_block_format(type);
+  const std::size_t nb = blocks_per_row();
+  const std::size_t scale_bytes = nb * kPackedGroupRows * sizeof(std::uint16_t);
+  mins_offset_ = scale_bytes;
+  data_offset_ = round_up(scale_bytes * (format_.has_mins ? 2 : 1), kCacheLine);
+  group_bytes_ = round_up(data_offset_ + nb * block_data_bytes(), kCacheLine);
+  storage_ = PageBuffer(n_groups_ * group_bytes_);
+}
+
+std::size_t PackedMatrix::block_data_bytes() const {
+  return kPackedGroupRows * format_.block_values / (format_.nibbles ? 2 : 1);
+}
+
+const std::uint16_t* PackedMatrix::group_scales(std::size_t g) const {
+  return reinterpret_cast<const std::uint16_t*>(storage_.data() + g * group_bytes_);
+}
+
+const std::uint16_t* PackedMatrix::group_mins(std::size_t g) const {
+  return reinterpret_cast<const std::uint16_t*>(storage_.data() + g * group_bytes_ + mins_offset_);
+}
+
+const std::uint8_t* PackedMatrix::group_data(std::size_t g) const {
+  return reinterpret_cast<const std::uint8_t*>(storage_.data() + g * group_bytes_ + data_offset_);
+}
+
+void PackedMatrix::pack_groups(const void* stored, std::size_t row_bytes, std::size_t first_group,
+                               std::size_t end_group) {
+  const auto* bytes = static_cast<const std::byte*>(stored);
+  if (!int_blocks_) {
+    const std::size_t first_row = first_group * kPackedGroupRows;
+    const std::size_t end_row = std::min(rows_, end_group * kPackedGroupRows);
+    for (std::size_t r = first_row; r < end_row; ++r) {
+      std::memcpy(storage_.data() + r * plain_row_bytes_, bytes + r * row_bytes, plain_row_bytes_);
+    }
+    return;
+  }
+  const std::size_t B = format_.block_values;
+  const std::size_t nb = blocks_per_row();
+  // Decoded rows of one group: [16][cols] etc. Padding rows stay q = zero point, scale 0.
+  std::vector<DecodedRow> decoded(kPackedGroupRows);
+  for (auto& row : decoded) {
+    row.q.resize(cols_);
+    row.scale.resize(nb);
+    row.min.resize(nb);
+  }
+  for (std::size_t g = first_group; g < end_group; ++g) {
+    auto* group = storage_.data() + g * group_bytes_;
+    auto* scales = reinterpret_cast<std::uint16_t*>(group);
+    auto* mins = reinterpret_cast<std::uint16_t*>(group + mins_offset_);
+    auto* data = reinterpret_cast<std::uint8_t*>(group + data_offset_);
+    for (std::size_t i = 0; i < kPackedGroupRows; ++i) {
+      auto& row = decoded[i];
+      const std::size_t r = g * kPackedGroupRows + i;
+      if (r < rows_) {
+        decode_row(type_, bytes + r * row_bytes, cols_, row);
+      } else {
+        std::fill(row.q.begin(), row.q.end(), static_cast<std::uint8_t>(format_.zero_point));
+        std::fill(row.scale.begin(), row.scale.end(), 0.0f);
+        std::fill(row.min.begin(), row.min.end(), 0.0f);
+      }
+    }
+    for (std::size_t b = 0; b < nb; ++b) {
+      for (std::size_t i = 0; i < kPackedGroupRows; ++i) {
+        scales[b * kPackedGroupRows + i] = f32_to_f16(decoded[i].scale[b]);
+        if (format_.has_mins) mins[b * kPackedGroupRows + i] = f32_to_f16(decoded[i].min[b]);
+      }
+      // VNNI order: 64-byte chunk k holds values 4k..4k+3 of rows 0..15 (row i at bytes 4i..4i+3).
+      // With nibbles, chunk c (< B/8) holds chunk c in its low nibbles and chunk c + B/8 in its
+      // high.
+      std::uint8_t* block = data + b * block_data_bytes();
+      const std::size_t n_chunks = B / 4;
+      for (std::size_t k = 0; k < n_chunks; ++k) {
+        for (std::size_t i = 0; i < kPackedGroupRows; ++i) {
+          for (std::size_t m = 0; m < 4; ++m) {
+            const std::uint8_t value = decoded[i].q[b * B + 4 * k + m];
+            if (!format_.nibbles) {
+              block[64 * k + 4 * i + m] = value;
+            } else if (k < n_chunks / 2) {
+              block[64 * k + 4 * i + m] = value;
+            } else {
+              block[64 * (k - n_chunks / 2) + 4 * i + m] |= static_cast<std::uint8_t>(value << 4);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace llama3::kernels

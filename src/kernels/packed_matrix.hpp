@@ -1,0 +1,99 @@
+// Weight matrices repacked at load time for the fast kernels (not used by the scalar reference).
+//
+// Quantized types become "integer blocks": every block of B values (B = 32, or 16 for Q6_K) of a
+// row is an unsigned integer q[B] with value = scale * (q - zero_point) + min. Rows go in groups of
+// 16 so one 512-bit register holds four consecutive values of all 16 rows (the operand order of
+// VNNI's vpdpbusd): the kernels then compute 16 row-block dot products per register, with no
+// horizontal sums. 4-bit types keep two values per byte, so the repacked matrix is as large as the
+// file's (Q4_K: 5 bits per value instead of 4.5, since each 32-block keeps an f16 scale and min
+// instead of six-bit ones); 5- and 6-bit types widen to one byte per value (Q5_*, Q6_K: +25–55%).
+// Plain types (F32, F16, BF16) are copied row-major as they are.
+// The storage is anonymous memory with transparent huge pages requested.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "io/tensor_type.hpp"
+
+namespace llama3::kernels {
+
+inline constexpr std::size_t kPackedGroupRows = 16;
+
+// Owns page-aligned anonymous memory (huge pages advised); released with munmap.
+class PageBuffer {
+ public:
+  PageBuffer() = default;
+  explicit PageBuffer(std::size_t bytes);
+  ~PageBuffer();
+  PageBuffer(PageBuffer&& other) noexcept;
+  PageBuffer& operator=(PageBuffer&& other) noexcept;
+  PageBuffer(const PageBuffer&) = delete;
+  PageBuffer& operator=(const PageBuffer&) = delete;
+
+  std::byte* data() { return data_; }
+  const std::byte* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// How a quantized type maps onto integer blocks.
+struct IntBlockFormat {
+  std::size_t block_values = 32;  // B
+  bool nibbles = false;           // two 4-bit values per byte (else one value per byte)
+  bool has_mins = false;          // an f16 `min` per block (else min = 0)
+  int zero_point = 0;             // subtracted from q before scaling
+};
+
+class PackedMatrix {
+ public:
+  // True when `type` has a packed form (every type the reference kernels run).
+  static bool supports(io::TensorType type);
+
+  // Repacks rows [0, rows) of a stored matrix; `row_bytes` is the stored row stride.
+  // Rows can be packed in parallel by calling pack_groups on disjoint group ranges.
+  PackedMatrix(io::TensorType type, std::size_t rows, std::size_t cols);
+  void pack_groups(const void* stored, std::size_t row_bytes, std::size_t first_group,
+                   std::size_t end_group);
+
+  io::TensorType type() const { return type_; }
+  bool is_int_blocks() const { return int_blocks_; }
+  const IntBlockFormat& format() const { return format_; }
+  std::size_t rows() const { return rows_; }
+  std::size_t cols() const { return cols_; }
+  std::size_t n_groups() const { return n_groups_; }
+  std::size_t blocks_per_row() const { return cols_ / format_.block_values; }
+  std::size_t bytes() const { return storage_.size(); }
+
+  // Integer blocks, group g: scales [blocks_per_row, 16] f16, mins (same shape, if has_mins), and
+  // the block data [blocks_per_row, block_data_bytes()] in VNNI order (see the .cpp).
+  const std::uint16_t* group_scales(std::size_t g) const;
+  const std::uint16_t* group_mins(std::size_t g) const;
+  const std::uint8_t* group_data(std::size_t g) const;
+  std::size_t block_data_bytes() const;
+
+  // Plain types: row r, as stored.
+  const void* plain_row(std::size_t r) const { return storage_.data() + r * plain_row_bytes_; }
+
+ private:
+  io::TensorType type_;
+  bool int_blocks_ = false;
+  IntBlockFormat format_;
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+  std::size_t n_groups_ = 0;
+  std::size_t group_bytes_ = 0;
+  std::size_t mins_offset_ = 0;
+  std::size_t data_offset_ = 0;
+  std::size_t plain_row_bytes_ = 0;
+  PageBuffer storage_;
+};
+
+// The integer-block format of a quantized type (B, nibbles, mins, zero point).
+IntBlockFormat int_block_format(io::TensorType type);
+
+}  // namespace llama3::kernels

@@ -1,0 +1,54 @@
+#include "kernels/quantized_activations.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace llama3::kernels {
+
+void quantize_activations(const float* x, std::size_t n_tokens, std::size_t cols,
+                          const IntBlockFormat& format, QuantizedActivations& out) {
+  const std::size_t B = format.block_values;
+  const std::size_t nb = cols / B;
+  out.n_tokens = n_tokens;
+  out.cols = cols;
+  out.block_values = B;
+  out.qs.resize(n_tokens * cols);
+  out.block_scales.resize(n_tokens * nb);
+  out.block_init.resize(n_tokens * nb);
+  out.block_sums.resize(n_tokens * nb);
+  for (std::size_t t = 0; t < n_tokens; ++t) {
+    const float* row = x + t * cols;
+    std::int8_t* q = out.qs.data() + t * cols;
+    for (std::size_t b32 = 0; b32 < cols / 32; ++b32) {
+      float amax = 0.0f;
+      for (std::size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(row[b32 * 32 + j]));
+      const float d = amax / 127.0f;
+      const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
+      for (std::size_t j = 0; j < 32; ++j) {
+        q[b32 * 32 + j] = static_cast<std::int8_t>(std::nearbyint(row[b32 * 32 + j] * inverse));
+      }
+      for (std::size_t b = b32 * 32 / B; b < (b32 + 1) * 32 / B; ++b) {
+        out.block_scales[t * nb + b] = d;
+      }
+    }
+    for (std::size_t b = 0; b < nb; ++b) {
+      std::int32_t sum = 0;
+      for (std::size_t j = 0; j < B; ++j) sum += q[b * B + j];
+      out.block_init[t * nb + b] = -format.zero_point * sum;
+      out.block_sums[t * nb + b] = out.block_scales[t * nb + b] * static_cast<float>(sum);
+    }
+  }
+}
+
+void dequantize_activations(const QuantizedActivations& activations, float* out) {
+  const std::size_t B = activations.block_values;
+  const std::size_t nb = activations.cols / B;
+  for (std::size_t t = 0; t < activations.n_tokens; ++t) {
+    for (std::size_t i = 0; i < activations.cols; ++i) {
+      out[t * activations.cols + i] =
+          activations.qs[t * activations.cols + i] * activations.block_scales[t * nb + i / B];
+    }
+  }
+}
+
+}  // namespace llama3::kernels

@@ -1,0 +1,143 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu_arch.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/quantized_activations.hpp"
+#include "kernels/reference.hpp"
+#include "support/quant_test_support.hpp"
+
+using llama3::io::TensorType;
+using namespace llama3::kernels;
+using namespace llama3::test;
+
+namespace {
+
+// Every level this CPU runs, scalar included.
+std::vector<Arch> runnable_arches() {
+  std::vector<Arch> arches;
+  for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512}) {
+    if (arch <= detected_arch()) arches.push_back(arch);
+  }
+  return arches;
+}
+
+struct TestMatrix {
+  std::vector<std::uint8_t> stored;  // [rows, row_bytes]
+  WeightMatrix matrix;
+  std::unique_ptr<PackedMatrix> packed;
+};
+
+TestMatrix make_matrix(std::mt19937& rng, TensorType type, std::size_t rows, std::size_t cols,
+                       ThreadPool& pool) {
+  TestMatrix m;
+  const std::size_t row_bytes = packed_bytes(type, cols);
+  m.stored.resize(rows * row_bytes);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const auto values = normal_values(rng, cols);
+    reference::quantize_row(type, values.data(), m.stored.data() + r * row_bytes, cols);
+  }
+  m.matrix.type = type;
+  m.matrix.data = m.stored.data();
+  m.matrix.rows = rows;
+  m.matrix.cols = cols;
+  m.matrix.row_bytes = row_bytes;
+  m.packed = pack_weight_matrix(m.matrix, pool);
+  m.matrix.packed = m.packed.get();
+  return m;
+}
+
+bool is_plain(TensorType type) {
+  return block_values(type) == 1;
+}
+
+}  // namespace
+
+// Quantized weights: the kernels see activations rounded to 8-bit blocks, so they are compared
+// with the reference dot of the *rounded* activations. What is left is f32 summation order and, for
+// K-types, the f16 rounding of each 32-block's combined scale (d * sub-scale) at packing: relative
+// 2^-11 of each block's contribution, bounded by 1e-3 of sum |w * x|.
+// Plain weights: the same f32 inputs, so only summation order differs: 1e-5 of sum |w * x|.
+TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[kernels]") {
+  const unsigned seed = 20261127;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  for (const TensorType type : kWeightTypes) {
+    const std::size_t unit = is_plain(type) ? 1 : (block_values(type) == 256 ? 256 : 32);
+    for (const std::size_t cols :
+         {unit * (is_plain(type) ? 67 : 3), unit * (is_plain(type) ? 301 : 5)}) {
+      for (const std::size_t rows : {std::size_t{1}, std::size_t{37}}) {
+        const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
+        for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}, std::size_t{13}}) {
+          const auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
+          std::vector<float> seen = x;                         // what the kernels multiply by
+          if (!is_plain(type)) {
+            QuantizedActivations rounded;
+            quantize_activations(x.data(), n_tokens, cols, m.packed->format(), rounded);
+            dequantize_activations(rounded, seen.data());
+          }
+          std::vector<float> dequantized(cols);
+          for (const Arch arch : runnable_arches()) {
+            INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", cols "
+                         << cols << ", tokens " << n_tokens << ", arch " << arch_name(arch));
+            std::vector<float> y(n_tokens * rows, NAN);  // [n_tokens, rows]
+            matmul(m.matrix, x.data(), n_tokens, y.data(), pool, arch);
+            // The scalar arch runs the reference on unrounded activations.
+            const std::vector<float>& expected_x = arch == Arch::kScalar ? x : seen;
+            const double relative = is_plain(type) || arch == Arch::kScalar ? 1e-5 : 1e-3;
+            for (std::size_t r = 0; r < rows; ++r) {
+              reference::dequantize_row(type, m.matrix.row(r), dequantized.data(), cols);
+              for (std::size_t t = 0; t < n_tokens; ++t) {
+                const float* xt = expected_x.data() + t * cols;
+                const double expected = reference::dot_row(type, m.matrix.row(r), xt, cols);
+                double magnitude = 0.0;
+                for (std::size_t c = 0; c < cols; ++c)
+                  magnitude += std::fabs(dequantized[c] * xt[c]);
+                INFO("row " << r << ", token " << t);
+                REQUIRE(std::fabs(y[t * rows + r] - expected) <= relative * magnitude + 1e-6);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The end-to-end error of rounding activations: each 32-block moves by at most half its step
+// d = max|x| / 127, so |y - exact| <= sum_b (d_b / 2) * sum_{j in b} |w_j| (+ the bound above).
+TEST_CASE("integer kernels stay within the activation-rounding bound of the exact product",
+          "[kernels]") {
+  const unsigned seed = 7;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(1);
+  for (const TensorType type :
+       {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_K, TensorType::kQ6_K}) {
+    const std::size_t cols = 512, rows = 19;
+    const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
+    const auto x = normal_values(rng, cols);
+    std::vector<float> y(rows);
+    matmul(m.matrix, x.data(), 1, y.data(), pool, detected_arch());
+    std::vector<float> w(cols);
+    for (std::size_t r = 0; r < rows; ++r) {
+      reference::dequantize_row(type, m.matrix.row(r), w.data(), cols);
+      double bound = 0.0, magnitude = 0.0;
+      for (std::size_t b = 0; b < cols / 32; ++b) {
+        double amax = 0.0, weight_sum = 0.0;
+        for (std::size_t j = b * 32; j < b * 32 + 32; ++j) {
+          amax = std::max(amax, static_cast<double>(std::fabs(x[j])));
+          weight_sum += std::fabs(w[j]);
+          magnitude += std::fabs(w[j] * x[j]);
+        }
+        bound += amax / 127.0 / 2.0 * weight_sum;
+      }
+      const double exact = reference::dot_row(type, m.matrix.row(r), x.data(), cols);
+      INFO("type " << llama3::io::traits_of(type).name << ", row " << r);
+      REQUIRE(std::fabs(y[r] - exact) <= bound + 1e-3 * magnitude);
+    }
+  }
+}
