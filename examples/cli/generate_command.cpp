@@ -46,14 +46,14 @@ int run_generate(Args args) {
     return 0;
   }
   if (!options.positional().empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "unexpected argument '" + options.positional()[0] +
-                                                 "' (the prompt goes after -p)");
+    throw Error(ErrorCode::kInvalidArgument,
+                "unexpected argument '" + options.positional()[0] + "' (the prompt goes after -p)");
   }
   const Model model = load_model_from_options(options);
   SafetyFilters filters = load_safety_filters(options);
   const Tokenizer& tokenizer = model.tokenizer();
-  const std::string prompt = options.get("-f") ? read_file(*options.get("-f"))
-                                               : options.get_or("-p", "");
+  const std::string prompt =
+      options.get("-f") ? read_file(*options.get("-f")) : options.get_or("-p", "");
 
   SessionOptions session_options;
   session_options.n_threads = options.get_int("--threads", 0);

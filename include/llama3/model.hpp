@@ -36,8 +36,9 @@ struct ModelConfig {
   int context_length = 0;       // the context the model was trained for
   float rope_theta = 10000.0f;  // rope.freq_base; 10000 (Llama 2 style) when absent
   float norm_eps = 1e-5f;       // attention.layer_norm_rms_epsilon
-  bool tied_embeddings = false;  // no output.weight: the token embedding doubles as the output layer
-  bool has_rope_freqs = false;   // rope_freqs.weight present (Llama 3.1+ long-context scaling)
+  bool tied_embeddings =
+      false;                    // no output.weight: the token embedding doubles as the output layer
+  bool has_rope_freqs = false;  // rope_freqs.weight present (Llama 3.1+ long-context scaling)
   RopeLayout rope_layout = RopeLayout::kAdjacentPairs;  // kHalfSplit for HF checkpoints
 };
 

@@ -1,5 +1,5 @@
-// Session: one conversation with a Model — its KV cache, position and latest logits. A session is used
-// by one thread at a time; many sessions may share one Model.
+// Session: one conversation with a Model — its KV cache, position and latest logits. A session is
+// used by one thread at a time; many sessions may share one Model.
 #pragma once
 
 #include <cstddef>
@@ -137,10 +137,10 @@ class Session {
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
 
-  // Runs `tokens` through the model after those already in the context and returns the logits of the
-  // last one [n_vocab]. A batch of many tokens is a prefill; one token is a decode step. Throws
-  // kContextFull (leaving the session unchanged) when they don't fit, kInvalidArgument for a token id
-  // outside the vocabulary.
+  // Runs `tokens` through the model after those already in the context and returns the logits of
+  // the last one [n_vocab]. A batch of many tokens is a prefill; one token is a decode step. Throws
+  // kContextFull (leaving the session unchanged) when they don't fit, kInvalidArgument for a token
+  // id outside the vocabulary.
   std::span<const float> decode(std::span<const TokenId> tokens);
 
   // Like decode, but returns the logits of every position of the batch: [n_tokens, n_vocab].

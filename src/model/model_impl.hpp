@@ -2,8 +2,8 @@
 #pragma once
 
 #include <optional>
-#include <unordered_map>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "io/gguf.hpp"

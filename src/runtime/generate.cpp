@@ -1,4 +1,5 @@
-// The generation loop: sample, stop on end-of-generation / stop strings / limits, stream UTF-8 pieces.
+// The generation loop: sample, stop on end-of-generation / stop strings / limits, stream UTF-8
+// pieces.
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -16,8 +17,8 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Holds back the end of the produced text that could still grow into a stop string, so a caller never
-// sees text that is later cut.
+// Holds back the end of the produced text that could still grow into a stop string, so a caller
+// never sees text that is later cut.
 class StopStringFilter {
  public:
   explicit StopStringFilter(const std::vector<std::string>& stops) : stops_(stops) {
@@ -163,10 +164,10 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
   if (model.has_tokenizer()) {
     // The generated text starts the text only when nothing but control tokens (BOS) came before.
     const auto& tokenizer = model.tokenizer();
-    const bool at_text_start =
-        n_past() == static_cast<int>(prompt.size()) &&
-        std::all_of(prompt.begin(), prompt.end(),
-                    [&](TokenId id) { return tokenizer.kind(id) == TokenKind::kControl; });
+    const bool at_text_start = n_past() == static_cast<int>(prompt.size()) &&
+                               std::all_of(prompt.begin(), prompt.end(), [&](TokenId id) {
+                                 return tokenizer.kind(id) == TokenKind::kControl;
+                               });
     stream.emplace(tokenizer, /*render_special=*/false, at_text_start);
   }
   StopStringFilter filter(options.stop_strings);

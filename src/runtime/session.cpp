@@ -38,10 +38,10 @@ void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
     }
   }
   if (static_cast<std::size_t>(n_past_) + tokens.size() > static_cast<std::size_t>(n_ctx())) {
-    throw Error(ErrorCode::kContextFull,
-                "decode: " + std::to_string(tokens.size()) + " tokens do not fit: " +
-                    std::to_string(n_past_) + " of " + std::to_string(n_ctx()) +
-                    " context positions are in use");
+    throw Error(ErrorCode::kContextFull, "decode: " + std::to_string(tokens.size()) +
+                                             " tokens do not fit: " + std::to_string(n_past_) +
+                                             " of " + std::to_string(n_ctx()) +
+                                             " context positions are in use");
   }
   if (!should_abort_) {
     forward_.run(tokens, n_past_, all_logits, logits_);
@@ -63,8 +63,8 @@ void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
                                              std::to_string(tokens.size()) + " tokens");
     }
     const std::size_t count = std::min(kAbortCheckTokens, tokens.size() - begin);
-    forward_.run(tokens.subspan(begin, count), first_position + static_cast<int>(begin),
-                 all_logits, logits_);
+    forward_.run(tokens.subspan(begin, count), first_position + static_cast<int>(begin), all_logits,
+                 logits_);
     if (all_logits) all.insert(all.end(), logits_.begin(), logits_.end());
   }
   if (all_logits) logits_ = std::move(all);
@@ -100,20 +100,35 @@ void Session::set_abort_callback(std::function<bool()> should_abort) {
   impl_->set_abort_callback(std::move(should_abort));
 }
 
-int Session::n_past() const { return impl_->n_past(); }
-int Session::context_size() const { return impl_->n_ctx(); }
-void Session::reset() { impl_->reset(); }
-const Model& Session::model() const { return impl_->model(); }
+int Session::n_past() const {
+  return impl_->n_past();
+}
+int Session::context_size() const {
+  return impl_->n_ctx();
+}
+void Session::reset() {
+  impl_->reset();
+}
+const Model& Session::model() const {
+  return impl_->model();
+}
 
 const char* stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::kEndOfGeneration: return "end_of_generation";
-    case StopReason::kMaxTokens: return "max_tokens";
-    case StopReason::kStopString: return "stop_string";
-    case StopReason::kCallback: return "callback";
-    case StopReason::kContextFull: return "context_full";
-    case StopReason::kBlocked: return "blocked";
-    case StopReason::kFiltered: return "filtered";
+    case StopReason::kEndOfGeneration:
+      return "end_of_generation";
+    case StopReason::kMaxTokens:
+      return "max_tokens";
+    case StopReason::kStopString:
+      return "stop_string";
+    case StopReason::kCallback:
+      return "callback";
+    case StopReason::kContextFull:
+      return "context_full";
+    case StopReason::kBlocked:
+      return "blocked";
+    case StopReason::kFiltered:
+      return "filtered";
   }
   return "unknown";
 }

@@ -13,8 +13,8 @@ using namespace llama3;
 namespace {
 
 const Model& tiny_model() {
-  static const Model model =
-      Model::load(testing::make_test_model("--shape tiny --type q8_0 --seed 7", "session-q8_0.gguf"));
+  static const Model model = Model::load(
+      testing::make_test_model("--shape tiny --type q8_0 --seed 7", "session-q8_0.gguf"));
   return model;
 }
 
@@ -43,8 +43,8 @@ TEST_CASE("prefill in one batch gives the same logits as decoding token by token
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     const auto logits = single.decode(std::span<const TokenId>(&tokens[i], 1));
     INFO("position " << i);
-    REQUIRE(max_abs_difference(logits, std::span<const float>(batched).subspan(i * n_vocab, n_vocab)) ==
-            0.0f);
+    REQUIRE(max_abs_difference(
+                logits, std::span<const float>(batched).subspan(i * n_vocab, n_vocab)) == 0.0f);
   }
   CHECK(single.n_past() == 70);
 }
