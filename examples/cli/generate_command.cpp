@@ -94,6 +94,7 @@ int run_generate(Args args) {
   filters.apply(generate, prompt);
   const GenerateResult result = session.generate(prompt_tokens, sampler, generate);
   std::printf("\n");
+  std::fflush(stdout);  // before the speed line on stderr, so the two never interleave
   report_filters(result);
   const auto rate = [](double n, double seconds) { return seconds > 0 ? n / seconds : 0.0; };
   std::fprintf(stderr,
