@@ -20,7 +20,8 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: llama3 chat -m MODEL.gguf [--system TEXT] [--guard GUARD.gguf] [--guard-version V]\n"
-    "                   [--guard-threshold P] [--scan-code] [-n N] [--temp T] [--top-p P]\n"
+    "                   [--guard-threshold P] [--scan-code] [-n N] [--temp T] [--top-k K]\n"
+    "                   [--top-p P] [--min-p P]\n"
     "                   [--seed S] [--threads N] [--ctx N] [--no-mmap]\n\n"
     "Reads one user message per line from standard input and streams each answer to standard\n"
     "output (one answer per turn, then a newline). Ends at end of input.\n\n"
@@ -48,15 +49,8 @@ int run_chat(Args args) {
   const ChatFormat chat(model.tokenizer(), chat_options);
   SafetyFilters filters = load_safety_filters(options);
 
-  SessionOptions session_options;
-  session_options.n_threads = options.get_int("--threads", 0);
-  session_options.n_ctx = options.get_int("--ctx", 0);
-  Session session(model, session_options);
-  SamplerParams params;
-  params.temperature = options.get_float("--temp", params.temperature);
-  params.top_p = options.get_float("--top-p", params.top_p);
-  params.seed = options.get_u64("--seed", params.seed);
-  Sampler sampler(params);
+  Session session(model, session_options_from(options));
+  Sampler sampler(sampler_params_from(options, model));
   const int max_tokens = options.get_int("-n", 512);
   const auto system = options.get("--system");
   const bool interactive = ::isatty(0) != 0;

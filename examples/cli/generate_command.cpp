@@ -55,18 +55,8 @@ int run_generate(Args args) {
   const std::string prompt =
       options.get("-f") ? read_file(*options.get("-f")) : options.get_or("-p", "");
 
-  SessionOptions session_options;
-  session_options.n_threads = options.get_int("--threads", 0);
-  session_options.n_ctx = options.get_int("--ctx", 0);
-  Session session(model, session_options);
-
-  SamplerParams params;
-  params.temperature = options.get_float("--temp", params.temperature);
-  params.top_k = options.get_int("--top-k", params.top_k);
-  params.top_p = options.get_float("--top-p", params.top_p);
-  params.min_p = options.get_float("--min-p", params.min_p);
-  params.seed = options.get_u64("--seed", params.seed);
-  Sampler sampler(params);
+  Session session(model, session_options_from(options));
+  Sampler sampler(sampler_params_from(options, model));
 
   EncodeOptions encode;
   encode.add_bos = true;

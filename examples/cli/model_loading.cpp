@@ -32,4 +32,21 @@ Model load_model_from_options(const Options& options) {
   return model;
 }
 
+SessionOptions session_options_from(const Options& options) {
+  SessionOptions session_options;
+  session_options.n_threads = options.get_int("--threads", 0);
+  session_options.n_ctx = options.get_int("--ctx", 0);
+  return session_options;
+}
+
+SamplerParams sampler_params_from(const Options& options, const Model& model) {
+  SamplerParams params = model.default_sampler_params();
+  params.temperature = options.get_float("--temp", params.temperature);
+  params.top_k = options.get_int("--top-k", params.top_k);
+  params.top_p = options.get_float("--top-p", params.top_p);
+  params.min_p = options.get_float("--min-p", params.min_p);
+  params.seed = options.get_u64("--seed", params.seed);
+  return params;
+}
+
 }  // namespace llama3::cli
