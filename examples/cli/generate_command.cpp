@@ -22,7 +22,7 @@ constexpr const char* kHelp =
     "  -m            model file (default: stories260K.gguf from the test data)\n"
     "  -p / -f       prompt text, or a file holding it (default: empty; BOS is added)\n"
     "  -n            tokens to generate at most (default 256)\n"
-    "  --temp        temperature; 0 = greedy (default: the sampler's)\n"
+    "  --temp        temperature; 0 = greedy (default: the model's, see docs/cli.md)\n"
     "  --raw         treat special-token text in the prompt as plain text\n"
     "  --dump-logits write the float32 logits after the prompt to FILE (n_vocab values)\n"
     "  --guard       classify the prompt (block it) and the answer with this Llama Guard model\n"
