@@ -1,5 +1,6 @@
 #include "kernels/matmul.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "kernels/arch/packed_kernels.hpp"
@@ -91,6 +92,69 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
   const IntKernel kernel = int_kernel(arch);
   pool.parallel_for(packed.n_groups(), 1, [&](std::size_t begin, std::size_t end, int) {
     kernel(packed, activations, begin, end, y);
+  });
+}
+
+void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
+                       std::size_t n_tokens, std::span<float* const> ys, ThreadPool& pool) {
+  matmul_same_input(ws, x, n_tokens, ys, pool, active_arch());
+}
+
+void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
+                       std::size_t n_tokens, std::span<float* const> ys, ThreadPool& pool,
+                       Arch arch) {
+  constexpr std::size_t kMaxMatrices = 8;
+  const auto separately = [&] {
+    for (std::size_t i = 0; i < ws.size(); ++i) matmul(*ws[i], x, n_tokens, ys[i], pool, arch);
+  };
+  if (arch == Arch::kScalar || ws.empty() || ws.size() > kMaxMatrices) return separately();
+  const PackedMatrix* first = ws[0]->packed;
+  if (!first) return separately();
+  for (const WeightMatrix* w : ws) {
+    const PackedMatrix* p = w->packed;
+    if (!p || p->is_int_blocks() != first->is_int_blocks() || p->cols() != first->cols())
+      return separately();
+    if (p->is_int_blocks()) {
+      const IntBlockFormat& a = p->format();
+      const IntBlockFormat& b = first->format();
+      if (a.block_values != b.block_values || a.zero_point != b.zero_point) return separately();
+    }
+  }
+  // Work units of every matrix laid end to end: [ends[i-1], ends[i]) belongs to ws[i].
+  const bool int_blocks = first->is_int_blocks();
+  std::size_t ends[kMaxMatrices];
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < ws.size(); ++i) {
+    total += int_blocks ? ws[i]->packed->n_groups() : ws[i]->rows;
+    ends[i] = total;
+  }
+  // Calls body(matrix, begin, end) for the parts of [begin, end) in each matrix (local units).
+  const auto split = [&](std::size_t begin, std::size_t end, const auto& body) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < ws.size(); ++i) {
+      const std::size_t b = std::max(begin, start);
+      const std::size_t e = std::min(end, ends[i]);
+      if (b < e) body(i, b - start, e - start);
+      start = ends[i];
+    }
+  };
+  if (!int_blocks) {
+    const PlainKernel kernel = plain_kernel(arch);
+    pool.parallel_for(total, kPlainRowGrain, [&](std::size_t begin, std::size_t end, int) {
+      split(begin, end, [&](std::size_t i, std::size_t b, std::size_t e) {
+        kernel(*ws[i]->packed, x, n_tokens, b, e, ys[i]);
+      });
+    });
+    return;
+  }
+  thread_local QuantizedActivations caller_activations;
+  const QuantizedActivations& activations = caller_activations;
+  quantize_activations(x, n_tokens, first->cols(), first->format(), caller_activations);
+  const IntKernel kernel = int_kernel(arch);
+  pool.parallel_for(total, 1, [&](std::size_t begin, std::size_t end, int) {
+    split(begin, end, [&](std::size_t i, std::size_t b, std::size_t e) {
+      kernel(*ws[i]->packed, activations, b, e, ys[i]);
+    });
   });
 }
 
