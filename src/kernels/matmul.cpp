@@ -62,6 +62,19 @@ PlainKernel plain_kernel(Arch arch) {
   }
 }
 
+// Work units (row groups, or rows for plain weights) per dynamically handed-out chunk: about 16
+// chunks per thread so a thread slowed by other processes hands its share over, at least
+// `minimum` (a multiple of the kernels' tile), at most `maximum` (long streams per chunk).
+std::size_t chunk_size(std::size_t units, const ThreadPool& pool, std::size_t minimum,
+                       std::size_t maximum) {
+  const std::size_t target = units / (static_cast<std::size_t>(pool.size()) * 16);
+  return std::clamp(target / minimum * minimum, minimum, maximum);
+}
+
+constexpr std::size_t kMinGroupChunk = 4;  // the one-token kernel reads 4 groups side by side
+constexpr std::size_t kMaxGroupChunk = 64;
+constexpr std::size_t kMaxRowChunk = 512;
+
 }  // namespace
 
 void dequantize_matrix_row(const WeightMatrix& w, std::size_t row, float* out) {
@@ -79,7 +92,8 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
   const PackedMatrix& packed = *w.packed;
   if (!packed.is_int_blocks()) {
     const PlainKernel kernel = plain_kernel(arch);
-    pool.parallel_for(w.rows, kPlainRowGrain, [&](std::size_t begin, std::size_t end, int) {
+    const std::size_t chunk = chunk_size(w.rows, pool, kPlainRowGrain, kMaxRowChunk);
+    pool.parallel_chunks(w.rows, chunk, [&](std::size_t begin, std::size_t end, int) {
       kernel(packed, x, n_tokens, begin, end, y);
     });
     return;
@@ -90,7 +104,8 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
   const QuantizedActivations& activations = caller_activations;
   quantize_activations(x, n_tokens, w.cols, packed.format(), caller_activations);
   const IntKernel kernel = int_kernel(arch);
-  pool.parallel_for(packed.n_groups(), 1, [&](std::size_t begin, std::size_t end, int) {
+  const std::size_t chunk = chunk_size(packed.n_groups(), pool, kMinGroupChunk, kMaxGroupChunk);
+  pool.parallel_chunks(packed.n_groups(), chunk, [&](std::size_t begin, std::size_t end, int) {
     kernel(packed, activations, begin, end, y);
   });
 }
@@ -140,7 +155,8 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
   };
   if (!int_blocks) {
     const PlainKernel kernel = plain_kernel(arch);
-    pool.parallel_for(total, kPlainRowGrain, [&](std::size_t begin, std::size_t end, int) {
+    const std::size_t chunk = chunk_size(total, pool, kPlainRowGrain, kMaxRowChunk);
+    pool.parallel_chunks(total, chunk, [&](std::size_t begin, std::size_t end, int) {
       split(begin, end, [&](std::size_t i, std::size_t b, std::size_t e) {
         kernel(*ws[i]->packed, x, n_tokens, b, e, ys[i]);
       });
@@ -151,7 +167,8 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
   const QuantizedActivations& activations = caller_activations;
   quantize_activations(x, n_tokens, first->cols(), first->format(), caller_activations);
   const IntKernel kernel = int_kernel(arch);
-  pool.parallel_for(total, 1, [&](std::size_t begin, std::size_t end, int) {
+  const std::size_t chunk = chunk_size(total, pool, kMinGroupChunk, kMaxGroupChunk);
+  pool.parallel_chunks(total, chunk, [&](std::size_t begin, std::size_t end, int) {
     split(begin, end, [&](std::size_t i, std::size_t b, std::size_t e) {
       kernel(*ws[i]->packed, activations, b, e, ys[i]);
     });

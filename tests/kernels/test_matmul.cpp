@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -171,6 +172,23 @@ TEST_CASE("integer kernels stay within the activation-rounding bound of the exac
       const double exact = reference::dot_row(type, m.matrix.row(r), x.data(), cols);
       INFO("type " << llama3::io::traits_of(type).name << ", row " << r);
       REQUIRE(std::fabs(y[r] - exact) <= bound + 1e-3 * magnitude);
+    }
+  }
+}
+
+TEST_CASE("parallel_chunks runs every index exactly once", "[kernels]") {
+  ThreadPool pool(2);
+  for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{1001}}) {
+    for (const std::size_t chunk : {std::size_t{1}, std::size_t{4}, std::size_t{64}}) {
+      // Chunks are disjoint, so each index is written by one thread; Catch asserts only here.
+      std::vector<int> seen(n, 0);
+      std::atomic<int> bad_chunks{0};
+      pool.parallel_chunks(n, chunk, [&](std::size_t begin, std::size_t end, int) {
+        if (begin >= end || end - begin > chunk) ++bad_chunks;
+        for (std::size_t i = begin; i < end; ++i) ++seen[i];
+      });
+      REQUIRE(bad_chunks.load() == 0);
+      for (const int count : seen) REQUIRE(count == 1);
     }
   }
 }
