@@ -111,14 +111,13 @@ void int_tiles(const PackedMatrix& w, const QuantizedActivations& x, std::size_t
 // One token against kStreams weight groups at once, block by block. Each group is two memory
 // streams (scales, data) far apart, so one thread keeps 2 * kStreams streams in flight (a single
 // stream per thread reads ~30 GB/s here, 4-8 reach 42); the groups' sums are independent, which
-// also hides the vpdpbusd latency chain. Per group the arithmetic is int_tile<1>'s, in its order.
+// also hides the vpdpbusd latency chain. (Software prefetch measured no faster; 8 streams slower.)
+// Per group the arithmetic is int_tile<1>'s, in its order.
 template <std::size_t kStreams, std::size_t kB, bool kNibbles, bool kMins>
 void int_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
                        const std::size_t (&groups)[kStreams], float* y) {
   constexpr std::size_t kChunks = kB / 4;
   constexpr std::size_t kBlockBytes = kPackedGroupRows * kB / (kNibbles ? 2 : 1);
-  // Bytes ahead of the block being read that each stream prefetches.
-  constexpr std::size_t kPrefetchAhead = 4 * kBlockBytes;
   const std::size_t cols = w.cols();
   const std::size_t nb = cols / kB;
   const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
@@ -138,9 +137,6 @@ void int_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
     const std::int32_t init = x.block_init[b];
     for (std::size_t s = 0; s < kStreams; ++s) {
       const std::uint8_t* block = data[s] + b * kBlockBytes;
-      for (std::size_t line = 0; line < kBlockBytes; line += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchAhead + line), _MM_HINT_T0);
-      }
       const __m512 scale = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales[s] + b * kPackedGroupRows)));
       __m512i sum = _mm512_set1_epi32(init);
