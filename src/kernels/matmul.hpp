@@ -41,7 +41,7 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
 
 // matmul(*ws[i], x, n_tokens, ys[i]) for every i, with the same results, in one pass: the
 // activations are rounded once and the threads fork and join once when every matrix has the same
-// packed kind (integer-block format and cols, or plain); otherwise one matmul after another.
+// integer-block format and cols; otherwise (and for plain weights) one matmul after another.
 void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
                        std::size_t n_tokens, std::span<float* const> ys, ThreadPool& pool);
 void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
