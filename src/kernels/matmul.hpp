@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 
 #include "io/tensor_type.hpp"
 #include "kernels/cpu_arch.hpp"
@@ -37,6 +38,15 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
 // Runs at `arch` (which this CPU must run; tests force each level through this).
 void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y, ThreadPool& pool,
             Arch arch);
+
+// matmul(*ws[i], x, n_tokens, ys[i]) for every i, with the same results, in one pass: the
+// activations are rounded once and the threads fork and join once when every matrix has the same
+// integer-block format and cols; otherwise (and for plain weights) one matmul after another.
+void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
+                       std::size_t n_tokens, std::span<float* const> ys, ThreadPool& pool);
+void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
+                       std::size_t n_tokens, std::span<float* const> ys, ThreadPool& pool,
+                       Arch arch);
 
 // The kernels' packed copy of `w`'s stored rows, built with the pool's threads.
 std::unique_ptr<PackedMatrix> pack_weight_matrix(const WeightMatrix& w, ThreadPool& pool);

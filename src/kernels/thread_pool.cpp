@@ -107,4 +107,22 @@ void ThreadPool::parallel_for(std::size_t n, std::size_t grain,
   });
 }
 
+void ThreadPool::parallel_chunks(std::size_t n, std::size_t chunk,
+                                 const std::function<void(std::size_t, std::size_t, int)>& body) {
+  if (n == 0) return;
+  chunk = std::max<std::size_t>(chunk, 1);
+  if (n_threads_ == 1 || n <= chunk) {
+    body(0, n, 0);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  run_on_all([&](int thread_index) {
+    for (;;) {
+      const std::size_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (begin >= n) return;
+      body(begin, std::min(n, begin + chunk), thread_index);
+    }
+  });
+}
+
 }  // namespace llama3::kernels

@@ -32,6 +32,13 @@ class ThreadPool {
       std::size_t n, std::size_t grain,
       const std::function<void(std::size_t begin, std::size_t end, int thread)>& body);
 
+  // Hands out [0, n) in chunks of `chunk` (the last may be shorter) to whichever thread asks next
+  // and runs body(begin, end, thread_index) on each; waits for all. When another process holds one
+  // core for a while, the other thread takes over the remaining chunks instead of waiting.
+  void parallel_chunks(
+      std::size_t n, std::size_t chunk,
+      const std::function<void(std::size_t begin, std::size_t end, int thread)>& body);
+
  private:
   void worker_loop(int thread_index);
 

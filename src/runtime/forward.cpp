@@ -72,9 +72,12 @@ void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position,
       kernels::rms_norm(hidden_.data() + t * dim, layer.attn_norm.data(), normed_.data() + t * dim,
                         dim, c.norm_eps);
     }
-    kernels::matmul(layer.attn_q, normed_.data(), n, queries_.data(), pool_);
-    kernels::matmul(layer.attn_k, normed_.data(), n, keys_.data(), pool_);
-    kernels::matmul(layer.attn_v, normed_.data(), n, values_.data(), pool_);
+    {
+      // One rounding of norm(x) and one fork/join for the three projections.
+      const kernels::WeightMatrix* const ws[] = {&layer.attn_q, &layer.attn_k, &layer.attn_v};
+      float* const ys[] = {queries_.data(), keys_.data(), values_.data()};
+      kernels::matmul_same_input(ws, normed_.data(), n, ys, pool_);
+    }
     // HF checkpoints keep q/k rows permuted and rotate half-split (ModelConfig::rope_layout).
     const auto rope = c.rope_layout == RopeLayout::kHalfSplit ? kernels::rope_half_split
                                                               : kernels::rope_adjacent_pairs;
@@ -95,8 +98,11 @@ void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position,
       kernels::rms_norm(hidden_.data() + t * dim, layer.ffn_norm.data(), normed_.data() + t * dim,
                         dim, c.norm_eps);
     }
-    kernels::matmul(layer.ffn_gate, normed_.data(), n, gate_.data(), pool_);
-    kernels::matmul(layer.ffn_up, normed_.data(), n, up_.data(), pool_);
+    {
+      const kernels::WeightMatrix* const ws[] = {&layer.ffn_gate, &layer.ffn_up};
+      float* const ys[] = {gate_.data(), up_.data()};
+      kernels::matmul_same_input(ws, normed_.data(), n, ys, pool_);
+    }
     kernels::silu_mul(gate_.data(), up_.data(), static_cast<std::size_t>(n) * ffn_dim);
     kernels::matmul(layer.ffn_down, gate_.data(), n, projected_.data(), pool_);
     for (std::size_t i = 0; i < static_cast<std::size_t>(n) * dim; ++i) hidden_[i] += projected_[i];

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -69,7 +70,8 @@ TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[k
     const std::size_t unit = is_plain(type) ? 1 : (block_values(type) == 256 ? 256 : 32);
     for (const std::size_t cols :
          {unit * (is_plain(type) ? 67 : 3), unit * (is_plain(type) ? 301 : 5)}) {
-      for (const std::size_t rows : {std::size_t{1}, std::size_t{37}}) {
+      // 150 rows: 10 groups, so each of 2 threads runs the one-token kernel's 4 streams and a rest.
+      for (const std::size_t rows : {std::size_t{1}, std::size_t{37}, std::size_t{150}}) {
         const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
         for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}, std::size_t{13}}) {
           const auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
@@ -107,6 +109,38 @@ TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[k
   }
 }
 
+// Several matrices on one input in one pass give exactly what one matmul after another gives.
+TEST_CASE("matmul_same_input equals separate matmuls", "[kernels]") {
+  const unsigned seed = 20261128;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  for (const TensorType type : kWeightTypes) {
+    const std::size_t cols = is_plain(type) ? 67 : (block_values(type) == 256 ? 512 : 96);
+    std::vector<TestMatrix> matrices;
+    for (const std::size_t rows : {std::size_t{37}, std::size_t{150}, std::size_t{16}})
+      matrices.push_back(make_matrix(rng, type, rows, cols, pool));
+    const WeightMatrix* const ws[] = {&matrices[0].matrix, &matrices[1].matrix,
+                                      &matrices[2].matrix};
+    for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}}) {
+      const auto x = normal_values(rng, n_tokens * cols);
+      for (const Arch arch : runnable_arches()) {
+        INFO("type " << llama3::io::traits_of(type).name << ", tokens " << n_tokens << ", arch "
+                     << arch_name(arch));
+        std::vector<std::vector<float>> fused(3), separate(3);
+        for (std::size_t i = 0; i < 3; ++i) {
+          fused[i].assign(n_tokens * ws[i]->rows, NAN);
+          separate[i].assign(n_tokens * ws[i]->rows, NAN);
+          matmul(*ws[i], x.data(), n_tokens, separate[i].data(), pool, arch);
+        }
+        float* const ys[] = {fused[0].data(), fused[1].data(), fused[2].data()};
+        matmul_same_input(ws, x.data(), n_tokens, ys, pool, arch);
+        for (std::size_t i = 0; i < 3; ++i) REQUIRE(fused[i] == separate[i]);
+      }
+    }
+  }
+}
+
 // The end-to-end error of rounding activations: each 32-block moves by at most half its step
 // d = max|x| / 127, so |y - exact| <= sum_b (d_b / 2) * sum_{j in b} |w_j| (+ the bound above).
 TEST_CASE("integer kernels stay within the activation-rounding bound of the exact product",
@@ -138,6 +172,23 @@ TEST_CASE("integer kernels stay within the activation-rounding bound of the exac
       const double exact = reference::dot_row(type, m.matrix.row(r), x.data(), cols);
       INFO("type " << llama3::io::traits_of(type).name << ", row " << r);
       REQUIRE(std::fabs(y[r] - exact) <= bound + 1e-3 * magnitude);
+    }
+  }
+}
+
+TEST_CASE("parallel_chunks runs every index exactly once", "[kernels]") {
+  ThreadPool pool(2);
+  for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{1001}}) {
+    for (const std::size_t chunk : {std::size_t{1}, std::size_t{4}, std::size_t{64}}) {
+      // Chunks are disjoint, so each index is written by one thread; Catch asserts only here.
+      std::vector<int> seen(n, 0);
+      std::atomic<int> bad_chunks{0};
+      pool.parallel_chunks(n, chunk, [&](std::size_t begin, std::size_t end, int) {
+        if (begin >= end || end - begin > chunk) ++bad_chunks;
+        for (std::size_t i = begin; i < end; ++i) ++seen[i];
+      });
+      REQUIRE(bad_chunks.load() == 0);
+      for (const int count : seen) REQUIRE(count == 1);
     }
   }
 }
