@@ -1,6 +1,8 @@
 // GgufWriter: what it writes reads back exactly through GgufFile, and it refuses bad input.
 #include <catch2/catch.hpp>
 
+#include "support/error_code.hpp"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@ using llama3::io::GgufFile;
 using llama3::io::GgufValueType;
 using llama3::io::GgufWriter;
 using llama3::io::TensorType;
+using llama3::testing::code_of;
 
 namespace {
 
@@ -32,15 +35,6 @@ std::vector<std::byte> tensor_bytes(std::size_t index, std::uint64_t n) {
   for (std::uint64_t i = 0; i < n; ++i)
     out[i] = std::byte(static_cast<unsigned>(i * 7 + index * 31 + 1));
   return out;
-}
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const llama3::Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kOk;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // MappedFile: mapped and read-in bytes agree, and failures are kIo errors naming the path.
 #include <catch2/catch.hpp>
 
+#include "support/error_code.hpp"
+
 #include <fstream>
 
 #include "io/gguf.hpp"
@@ -10,17 +12,7 @@
 
 using llama3::ErrorCode;
 using llama3::io::MappedFile;
-
-namespace {
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const llama3::Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kOk;
-}
-}  // namespace
+using llama3::testing::code_of;
 
 TEST_CASE("mapped file gives the same bytes mapped and read", "[io]") {
   const auto dir = llama3::testing::scratch_dir("mapped_file");

@@ -20,14 +20,18 @@ const Model& stories_model() {
   return model;
 }
 
+Sampler greedy_sampler() {
+  SamplerParams params;
+  params.temperature = 0.0f;
+  return Sampler(params);
+}
+
 }  // namespace
 
 TEST_CASE("stories260K greedy text from BOS is the known story", "[runtime][data]") {
   const Model& model = stories_model();
   Session session(model, {.n_threads = 2});
-  SamplerParams params;
-  params.temperature = 0.0f;
-  Sampler sampler(params);
+  Sampler sampler = greedy_sampler();
   const std::vector<TokenId> prompt{model.tokenizer().bos_id()};
   GenerateOptions options;
   options.max_tokens = 60;
@@ -49,9 +53,7 @@ TEST_CASE("stories260K greedy text from BOS is the known story", "[runtime][data
 TEST_CASE("stories260K continues a prompt as the reference does", "[runtime][data]") {
   const Model& model = stories_model();
   Session session(model, {.n_threads = 1});
-  SamplerParams params;
-  params.temperature = 0.0f;
-  Sampler sampler(params);
+  Sampler sampler = greedy_sampler();
   const auto prompt = model.tokenizer().encode("Once upon a time", {.add_bos = true});
   GenerateOptions options;
   options.max_tokens = 24;
@@ -64,9 +66,7 @@ TEST_CASE("stories260K continues a prompt as the reference does", "[runtime][dat
 TEST_CASE("stories260K stop strings cut the text and stop generation", "[runtime][data]") {
   const Model& model = stories_model();
   Session session(model, {.n_threads = 1});
-  SamplerParams params;
-  params.temperature = 0.0f;
-  Sampler sampler(params);
+  Sampler sampler = greedy_sampler();
   GenerateOptions options;
   options.max_tokens = 100;
   options.stop_strings = {"Lily"};

@@ -1,0 +1,19 @@
+// The llama3::ErrorCode a call throws (kOk when it returns), for tests that check codes.
+#pragma once
+
+#include <functional>
+
+#include "llama3/error.hpp"
+
+namespace llama3::testing {
+
+inline ErrorCode code_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& error) {
+    return error.code();
+  }
+  return ErrorCode::kOk;
+}
+
+}  // namespace llama3::testing
