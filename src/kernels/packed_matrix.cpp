@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/half_float.hpp"
+#include "kernels/pack_legacy_quants.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "llama3/error.hpp"
 
@@ -286,6 +287,18 @@ void PackedMatrix::pack_groups(const void* stored, std::size_t row_bytes, std::s
     const std::size_t end_row = std::min(rows_, end_group * kPackedGroupRows);
     for (std::size_t r = first_row; r < end_row; ++r) {
       std::memcpy(storage_.data() + r * plain_row_bytes_, bytes + r * row_bytes, plain_row_bytes_);
+    }
+    return;
+  }
+  if (detail::has_direct_packer(type_)) {
+    for (std::size_t g = first_group; g < end_group; ++g) {
+      auto* group = storage_.data() + g * group_bytes_;
+      const detail::GroupTarget target{reinterpret_cast<std::uint16_t*>(group),
+                                       reinterpret_cast<std::uint16_t*>(group + mins_offset_),
+                                       reinterpret_cast<std::uint8_t*>(group + data_offset_)};
+      const std::size_t first_row = g * kPackedGroupRows;
+      detail::pack_group_direct(type_, bytes + first_row * row_bytes, row_bytes,
+                                std::min(kPackedGroupRows, rows_ - first_row), cols_, target);
     }
     return;
   }
