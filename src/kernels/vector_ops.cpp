@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/arch/vector_ops_arch.hpp"
+#include "kernels/cpu_arch.hpp"
+
 namespace llama3::kernels {
 
 float dot_f32(const float* a, const float* b, std::size_t n) {
@@ -39,6 +42,11 @@ void softmax(float* x, std::size_t n) {
 }
 
 void silu_mul(float* gate, const float* up, std::size_t n) {
+  silu_mul(gate, up, n, active_arch());
+}
+
+void silu_mul(float* gate, const float* up, std::size_t n, Arch arch) {
+  if (arch == Arch::kAvx512) return avx512::silu_mul(gate, up, n);
   for (std::size_t i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 
+#include "kernels/cpu_arch.hpp"
+
 namespace llama3::kernels {
 
 // Sum of a[i]*b[i], with several partial sums so the loop vectorises without -ffast-math.
@@ -17,6 +19,8 @@ void softmax(float* x, std::size_t n);
 
 // gate[i] = silu(gate[i]) * up[i]   (SwiGLU)
 void silu_mul(float* gate, const float* up, std::size_t n);
+// The same at a given arch (AVX-512 uses a polynomial exp, within a few ulp of std::exp).
+void silu_mul(float* gate, const float* up, std::size_t n, Arch arch);
 
 // Rotates adjacent pairs (x[2i], x[2i+1]) of each of n_heads heads of size head_dim by the angle
 // whose cosine and sine are cos[i], sin[i] (i < head_dim/2): GGUF/Meta "normal" RoPE.  x: [n_heads,

@@ -77,8 +77,8 @@ TEST_CASE("packed legacy blocks read back as the reference values", "[kernels][p
       for (std::size_t g = 0; g < packed->n_groups(); ++g) {
         for (std::size_t i = 0; i < kPackedGroupRows; ++i) {
           const std::size_t r = g * kPackedGroupRows + i;
-          if (r < rows) reference::dequantize_row(type, stored.data() + r * row_bytes,
-                                                  expected.data(), cols);
+          if (r < rows)
+            reference::dequantize_row(type, stored.data() + r * row_bytes, expected.data(), cols);
           for (std::size_t j = 0; j < cols; ++j) {
             const PackedValue p = packed_value(*packed, g, i, j);
             if (r >= rows) {
