@@ -71,6 +71,18 @@ std::size_t chunk_size(std::size_t units, const ThreadPool& pool, std::size_t mi
   return std::clamp(target / minimum * minimum, minimum, maximum);
 }
 
+// Rounds x to 8-bit blocks for the integer kernels: across the pool for a batch (a 512-token
+// prompt has millions of values per matmul), on the calling thread for a few tokens.
+void round_activations(const float* x, std::size_t n_tokens, std::size_t cols,
+                       const IntBlockFormat& format, QuantizedActivations& out, ThreadPool& pool,
+                       Arch arch) {
+  constexpr std::size_t kTokensPerThread = 4;
+  prepare_activations(n_tokens, cols, format, out);
+  pool.parallel_for(n_tokens, kTokensPerThread, [&](std::size_t begin, std::size_t end, int) {
+    quantize_activation_tokens(x, begin, end, format, out, arch);
+  });
+}
+
 constexpr std::size_t kMinGroupChunk = 4;  // the one-token kernel reads 4 groups side by side
 constexpr std::size_t kMaxGroupChunk = 64;
 
@@ -102,7 +114,7 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
   // (A lambda names a thread_local as the running thread's own copy, so workers get a reference.)
   thread_local QuantizedActivations caller_activations;
   const QuantizedActivations& activations = caller_activations;
-  quantize_activations(x, n_tokens, w.cols, packed.format(), caller_activations);
+  round_activations(x, n_tokens, w.cols, packed.format(), caller_activations, pool, arch);
   const IntKernel kernel = int_kernel(arch);
   const std::size_t chunk = chunk_size(packed.n_groups(), pool, kMinGroupChunk, kMaxGroupChunk);
   pool.parallel_chunks(packed.n_groups(), chunk, [&](std::size_t begin, std::size_t end, int) {
@@ -157,7 +169,7 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
   };
   thread_local QuantizedActivations caller_activations;
   const QuantizedActivations& activations = caller_activations;
-  quantize_activations(x, n_tokens, first->cols(), first->format(), caller_activations);
+  round_activations(x, n_tokens, first->cols(), first->format(), caller_activations, pool, arch);
   const IntKernel kernel = int_kernel(arch);
   const std::size_t chunk = chunk_size(total, pool, kMinGroupChunk, kMaxGroupChunk);
   pool.parallel_chunks(total, chunk, [&](std::size_t begin, std::size_t end, int) {

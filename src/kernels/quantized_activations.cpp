@@ -3,22 +3,38 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/arch/quantize_activations_arch.hpp"
+
 namespace llama3::kernels {
 
-void quantize_activations(const float* x, std::size_t n_tokens, std::size_t cols,
-                          const IntBlockFormat& format, QuantizedActivations& out) {
-  const std::size_t B = format.block_values;
-  const std::size_t nb = cols / B;
+void prepare_activations(std::size_t n_tokens, std::size_t cols, const IntBlockFormat& format,
+                         QuantizedActivations& out) {
+  const std::size_t nb = cols / format.block_values;
   out.n_tokens = n_tokens;
   out.cols = cols;
-  out.block_values = B;
+  out.block_values = format.block_values;
   out.qs.resize(n_tokens * cols);
   out.block_scales.resize(n_tokens * nb);
   out.block_init.resize(n_tokens * nb);
   out.block_sums.resize(n_tokens * nb);
-  for (std::size_t t = 0; t < n_tokens; ++t) {
+}
+
+void quantize_activation_tokens(const float* x, std::size_t token_begin, std::size_t token_end,
+                                const IntBlockFormat& format, QuantizedActivations& out,
+                                Arch arch) {
+  const std::size_t B = format.block_values;
+  const std::size_t cols = out.cols;
+  const std::size_t nb = cols / B;
+  for (std::size_t t = token_begin; t < token_end; ++t) {
     const float* row = x + t * cols;
     std::int8_t* q = out.qs.data() + t * cols;
+    float* scales = out.block_scales.data() + t * nb;
+    std::int32_t* init = out.block_init.data() + t * nb;
+    float* sums = out.block_sums.data() + t * nb;
+    if (arch == Arch::kAvx512) {
+      avx512::quantize_activation_row(row, cols, B, format.zero_point, q, scales, init, sums);
+      continue;
+    }
     for (std::size_t b32 = 0; b32 < cols / 32; ++b32) {
       float amax = 0.0f;
       for (std::size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(row[b32 * 32 + j]));
@@ -27,17 +43,26 @@ void quantize_activations(const float* x, std::size_t n_tokens, std::size_t cols
       for (std::size_t j = 0; j < 32; ++j) {
         q[b32 * 32 + j] = static_cast<std::int8_t>(std::nearbyint(row[b32 * 32 + j] * inverse));
       }
-      for (std::size_t b = b32 * 32 / B; b < (b32 + 1) * 32 / B; ++b) {
-        out.block_scales[t * nb + b] = d;
-      }
+      for (std::size_t b = b32 * 32 / B; b < (b32 + 1) * 32 / B; ++b) scales[b] = d;
     }
     for (std::size_t b = 0; b < nb; ++b) {
       std::int32_t sum = 0;
       for (std::size_t j = 0; j < B; ++j) sum += q[b * B + j];
-      out.block_init[t * nb + b] = -format.zero_point * sum;
-      out.block_sums[t * nb + b] = out.block_scales[t * nb + b] * static_cast<float>(sum);
+      init[b] = -format.zero_point * sum;
+      sums[b] = scales[b] * static_cast<float>(sum);
     }
   }
+}
+
+void quantize_activations(const float* x, std::size_t n_tokens, std::size_t cols,
+                          const IntBlockFormat& format, QuantizedActivations& out) {
+  quantize_activations(x, n_tokens, cols, format, out, active_arch());
+}
+
+void quantize_activations(const float* x, std::size_t n_tokens, std::size_t cols,
+                          const IntBlockFormat& format, QuantizedActivations& out, Arch arch) {
+  prepare_activations(n_tokens, cols, format, out);
+  quantize_activation_tokens(x, 0, n_tokens, format, out, arch);
 }
 
 void dequantize_activations(const QuantizedActivations& activations, float* out) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu_arch.hpp"
 #include "kernels/packed_matrix.hpp"
 
 namespace llama3::kernels {
@@ -27,6 +28,16 @@ struct QuantizedActivations {
 // x: [n_tokens, cols], cols a multiple of 32.
 void quantize_activations(const float* x, std::size_t n_tokens, std::size_t cols,
                           const IntBlockFormat& format, QuantizedActivations& out);
+// The same at a given arch (every arch gives bit-identical results).
+void quantize_activations(const float* x, std::size_t n_tokens, std::size_t cols,
+                          const IntBlockFormat& format, QuantizedActivations& out, Arch arch);
+
+// The two halves of quantize_activations, so threads can round disjoint token ranges: size `out`
+// for n_tokens x cols (once, on one thread), then fill tokens [token_begin, token_end).
+void prepare_activations(std::size_t n_tokens, std::size_t cols, const IntBlockFormat& format,
+                         QuantizedActivations& out);
+void quantize_activation_tokens(const float* x, std::size_t token_begin, std::size_t token_end,
+                                const IntBlockFormat& format, QuantizedActivations& out, Arch arch);
 
 // The activations as the integer kernels see them (q * d), for tests.  out: [n_tokens, cols]
 void dequantize_activations(const QuantizedActivations& activations, float* out);

@@ -13,7 +13,8 @@ using namespace llama3::kernels;
 
 TEST_CASE("silu_mul matches double SwiGLU at every arch", "[kernels]") {
   std::mt19937 rng(7);
-  for (const std::size_t n : {std::size_t{1}, std::size_t{15}, std::size_t{17}, std::size_t{1001}}) {
+  for (const std::size_t n :
+       {std::size_t{1}, std::size_t{15}, std::size_t{17}, std::size_t{1001}}) {
     auto gate = llama3::test::normal_values(rng, n, 4.0f);
     const auto up = llama3::test::normal_values(rng, n);
     // The overflow/underflow ends of e^-g, where the quotient saturates to -0 or g.
