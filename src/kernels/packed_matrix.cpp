@@ -1,14 +1,12 @@
 #include "kernels/packed_matrix.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstring>
-#include <new>
 #include <utility>
 #include <vector>
 
 #include "kernels/half_float.hpp"
+#include "kernels/huge_page_arena.hpp"
 #include "kernels/pack_legacy_quants.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "llama3/error.hpp"
@@ -17,7 +15,6 @@ namespace llama3::kernels {
 namespace {
 
 constexpr std::size_t kCacheLine = 64;
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
 std::size_t round_up(std::size_t n, std::size_t multiple) {
   return (n + multiple - 1) / multiple * multiple;
@@ -171,15 +168,11 @@ void decode_row(io::TensorType type, const std::byte* row, std::size_t cols, Dec
 
 PageBuffer::PageBuffer(std::size_t bytes) : size_(bytes) {
   if (bytes == 0) return;
-  void* at = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (at == MAP_FAILED) throw std::bad_alloc();
-  // Huge pages cut TLB misses when the kernels stream a whole matrix per token.
-  if (bytes >= kHugePage) madvise(at, bytes, MADV_HUGEPAGE);
-  data_ = static_cast<std::byte*>(at);
+  data_ = allocate_huge_page_memory(bytes);
 }
 
 PageBuffer::~PageBuffer() {
-  if (data_) munmap(data_, size_);
+  if (data_) release_huge_page_memory(data_, size_);
 }
 
 PageBuffer::PageBuffer(PageBuffer&& other) noexcept
@@ -187,7 +180,7 @@ PageBuffer::PageBuffer(PageBuffer&& other) noexcept
 
 PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
   if (this != &other) {
-    if (data_) munmap(data_, size_);
+    if (data_) release_huge_page_memory(data_, size_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
   }

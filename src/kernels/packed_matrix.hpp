@@ -8,7 +8,8 @@
 // file's (Q4_K: 5 bits per value instead of 4.5, since each 32-block keeps an f16 scale and min
 // instead of six-bit ones); 5- and 6-bit types widen to one byte per value (Q5_*, Q6_K: +25–55%).
 // Plain types (F32, F16, BF16) are copied row-major as they are.
-// The storage is anonymous memory with transparent huge pages requested.
+// The storage is anonymous memory carved from 2 MiB-aligned regions with transparent huge pages
+// requested (huge_page_arena.hpp).
 #pragma once
 
 #include <cstddef>
@@ -21,7 +22,7 @@ namespace llama3::kernels {
 
 inline constexpr std::size_t kPackedGroupRows = 16;
 
-// Owns page-aligned anonymous memory (huge pages advised); released with munmap.
+// Owns page-aligned anonymous memory from the huge-page arena (huge_page_arena.hpp), zeroed.
 class PageBuffer {
  public:
   PageBuffer() = default;
