@@ -31,9 +31,12 @@ echo "read bandwidth now: $("$probe_dir/read_bandwidth" "$threads")"
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
 
-printf "| file | threads | peer pp%s (mmap / RAM) | ours pp%s | peer tg%s (mmap / RAM) | ours tg%s | ours load s | ours peak RSS GB |\n" \
+printf "| file | threads | peer pp%s (mmap / RAM) | ours pp%s | pp ratio | peer tg%s (mmap / RAM) | ours tg%s | tg ratio | ours load s | ours peak RSS GB |\n" \
   "$n_prompt" "$n_prompt" "$n_gen" "$n_gen"
-echo "|---|---|---|---|---|---|---|---|"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+# ours / the peer's better load mode, to two decimals ("n/a" when a figure is missing).
+ratio() { awk -v o="$1" -v a="$2" -v b="$3" 'BEGIN { m = (a + 0 > b + 0) ? a : b;
+  if (o + 0 > 0 && m + 0 > 0) printf "%.2fx", o / m; else printf "n/a" }'; }
 for model in "$@"; do
   : >"$probe_dir/peer_pp_mmap"; : >"$probe_dir/peer_tg_mmap"; : >"$probe_dir/peer_pp_ram"
   : >"$probe_dir/peer_tg_ram"; : >"$probe_dir/ours"
@@ -51,7 +54,9 @@ for model in "$@"; do
   ours_tg=$(awk -F'|' '$6 ~ /tg/ { print $7 + 0 }' "$probe_dir/ours" | median)
   load=$(awk -F'|' '{ print $10 + 0 }' "$probe_dir/ours" | median)
   rss=$(awk -F'|' '{ print $11 + 0 }' "$probe_dir/ours" | median)
-  printf "| %s | %s | %s / %s | %s | %s / %s | %s | %s | %s |\n" "$(basename "$model")" "$threads" \
-    "$(median <"$probe_dir/peer_pp_mmap")" "$(median <"$probe_dir/peer_pp_ram")" "$ours_pp" \
-    "$(median <"$probe_dir/peer_tg_mmap")" "$(median <"$probe_dir/peer_tg_ram")" "$ours_tg" "$load" "$rss"
+  pp_mmap=$(median <"$probe_dir/peer_pp_mmap") pp_ram=$(median <"$probe_dir/peer_pp_ram")
+  tg_mmap=$(median <"$probe_dir/peer_tg_mmap") tg_ram=$(median <"$probe_dir/peer_tg_ram")
+  printf "| %s | %s | %s / %s | %s | %s | %s / %s | %s | %s | %s | %s |\n" "$(basename "$model")" \
+    "$threads" "$pp_mmap" "$pp_ram" "$ours_pp" "$(ratio "$ours_pp" "$pp_mmap" "$pp_ram")" \
+    "$tg_mmap" "$tg_ram" "$ours_tg" "$(ratio "$ours_tg" "$tg_mmap" "$tg_ram")" "$load" "$rss"
 done
