@@ -1,8 +1,10 @@
 #include "kernels/matmul.hpp"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
+#include "kernels/arch/k_quant_kernels.hpp"
 #include "kernels/arch/packed_kernels.hpp"
 #include "kernels/quantized_activations.hpp"
 #include "kernels/reference.hpp"
@@ -40,7 +42,17 @@ using IntKernel = void (*)(const PackedMatrix&, const QuantizedActivations&, std
 using PlainKernel = void (*)(const PackedMatrix&, const float*, std::size_t, std::size_t,
                              std::size_t, float*);
 
-IntKernel int_kernel(Arch arch) {
+IntKernel int_kernel(Arch arch, const PackedMatrix& w) {
+  if (w.format().super_blocks) {
+    switch (arch) {
+      case Arch::kAvx512:
+        return avx512::k_quant_matmul;
+      case Arch::kAvx2:
+        return avx2::k_quant_matmul;
+      default:
+        return sse4::k_quant_matmul;
+    }
+  }
   switch (arch) {
     case Arch::kAvx512:
       return avx512::int_block_matmul;
@@ -115,7 +127,7 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
   thread_local QuantizedActivations caller_activations;
   const QuantizedActivations& activations = caller_activations;
   round_activations(x, n_tokens, w.cols, packed.format(), caller_activations, pool, arch);
-  const IntKernel kernel = int_kernel(arch);
+  const IntKernel kernel = int_kernel(arch, packed);
   const std::size_t chunk = chunk_size(packed.n_groups(), pool, kMinGroupChunk, kMaxGroupChunk);
   pool.parallel_chunks(packed.n_groups(), chunk, [&](std::size_t begin, std::size_t end, int) {
     kernel(packed, activations, begin, end, y);
@@ -141,20 +153,14 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
     const PackedMatrix* p = w->packed;
     if (!p || p->is_int_blocks() != first->is_int_blocks() || p->cols() != first->cols())
       return separately();
-    if (p->is_int_blocks()) {
-      const IntBlockFormat& a = p->format();
-      const IntBlockFormat& b = first->format();
-      if (a.block_values != b.block_values || a.zero_point != b.zero_point) return separately();
-    }
   }
-  // Work units of every matrix laid end to end: [ends[i-1], ends[i]) belongs to ws[i].
-  const bool int_blocks = first->is_int_blocks();
   // Plain weights run one matmul after another (see matmul: contiguous ranges per thread).
-  if (!int_blocks) return separately();
+  if (!first->is_int_blocks()) return separately();
+  // Work units (row groups) of every matrix laid end to end: [ends[i-1], ends[i]) belongs to ws[i].
   std::size_t ends[kMaxMatrices];
   std::size_t total = 0;
   for (std::size_t i = 0; i < ws.size(); ++i) {
-    total += int_blocks ? ws[i]->packed->n_groups() : ws[i]->rows;
+    total += ws[i]->packed->n_groups();
     ends[i] = total;
   }
   // Calls body(matrix, begin, end) for the parts of [begin, end) in each matrix (local units).
@@ -167,14 +173,34 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
       start = ends[i];
     }
   };
-  thread_local QuantizedActivations caller_activations;
-  const QuantizedActivations& activations = caller_activations;
-  round_activations(x, n_tokens, first->cols(), first->format(), caller_activations, pool, arch);
-  const IntKernel kernel = int_kernel(arch);
+  // The activations are rounded once per distinct block size and zero point (Q4_K and Q6_K of a
+  // Q4_K_M model's Q/K/V differ), each matrix reads its own rounding: the same as matmul's.
+  // thread_local: one set per calling thread, grown once (see matmul).
+  thread_local std::array<QuantizedActivations, kMaxMatrices> caller_activations;
+  const std::array<QuantizedActivations, kMaxMatrices>& activations = caller_activations;
+  std::size_t rounding_of[kMaxMatrices];
+  IntKernel kernels[kMaxMatrices];
+  std::size_t n_roundings = 0;
+  for (std::size_t i = 0; i < ws.size(); ++i) {
+    const PackedMatrix& p = *ws[i]->packed;
+    const IntBlockFormat& f = p.format();
+    kernels[i] = int_kernel(arch, p);
+    rounding_of[i] = n_roundings;
+    for (std::size_t j = 0; j < i; ++j) {
+      const IntBlockFormat& g = ws[j]->packed->format();
+      if (f.block_values == g.block_values && f.zero_point == g.zero_point) {
+        rounding_of[i] = rounding_of[j];
+        break;
+      }
+    }
+    if (rounding_of[i] == n_roundings) {
+      round_activations(x, n_tokens, p.cols(), f, caller_activations[n_roundings++], pool, arch);
+    }
+  }
   const std::size_t chunk = chunk_size(total, pool, kMinGroupChunk, kMaxGroupChunk);
   pool.parallel_chunks(total, chunk, [&](std::size_t begin, std::size_t end, int) {
     split(begin, end, [&](std::size_t i, std::size_t b, std::size_t e) {
-      kernel(*ws[i]->packed, activations, b, e, ys[i]);
+      kernels[i](*ws[i]->packed, activations[rounding_of[i]], b, e, ys[i]);
     });
   });
 }

@@ -39,9 +39,10 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
 void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y, ThreadPool& pool,
             Arch arch);
 
-// matmul(*ws[i], x, n_tokens, ys[i]) for every i, with the same results, in one pass: the
-// activations are rounded once and the threads fork and join once when every matrix has the same
-// integer-block format and cols; otherwise (and for plain weights) one matmul after another.
+// matmul(*ws[i], x, n_tokens, ys[i]) for every i, with the same results, in one pass: when every
+// matrix has integer blocks and the same cols, the activations are rounded once per distinct
+// rounding the formats need and the threads fork and join once; otherwise (and for plain weights)
+// one matmul after another.
 void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
                        std::size_t n_tokens, std::span<float* const> ys, ThreadPool& pool);
 void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,

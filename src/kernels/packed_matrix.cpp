@@ -7,6 +7,7 @@
 
 #include "kernels/half_float.hpp"
 #include "kernels/huge_page_arena.hpp"
+#include "kernels/k_quant_layout.hpp"
 #include "kernels/pack_legacy_quants.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "llama3/error.hpp"
@@ -103,62 +104,6 @@ void decode_row(io::TensorType type, const std::byte* row, std::size_t cols, Dec
         }
       }
       return;
-    case TensorType::kQ4_K:
-    case TensorType::kQ5_K:
-      for (std::size_t s = 0; s < cols / 256; ++s) {
-        const bool q5 = type == TensorType::kQ5_K;
-        const auto* at = row + s * (q5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K));
-        std::uint16_t d_bits, dmin_bits;
-        std::array<std::uint8_t, 12> scales;
-        std::array<std::uint8_t, 128> qs;
-        std::array<std::uint8_t, 32> qh{};
-        if (q5) {
-          const auto block = read_block<BlockQ5_K>(at);
-          d_bits = block.d, dmin_bits = block.dmin, scales = block.scales, qs = block.qs,
-          qh = block.qh;
-        } else {
-          const auto block = read_block<BlockQ4_K>(at);
-          d_bits = block.d, dmin_bits = block.dmin, scales = block.scales, qs = block.qs;
-        }
-        const float d = f16_to_f32(d_bits);
-        const float dmin = f16_to_f32(dmin_bits);
-        for (std::size_t chunk = 0; chunk < 4; ++chunk) {
-          for (std::size_t half = 0; half < 2; ++half) {
-            const std::size_t sub = 2 * chunk + half;
-            const ScaleMin sm = unpack_scale_min(scales, sub);
-            scale[s * 8 + sub] = d * sm.scale;
-            min[s * 8 + sub] = -dmin * sm.min;
-            for (std::size_t l = 0; l < 32; ++l) {
-              const std::uint8_t byte = qs[32 * chunk + l];
-              int value = half == 0 ? (byte & 0xF) : (byte >> 4);
-              if (q5 && ((qh[l] >> sub) & 1)) value += 16;
-              q[s * 256 + sub * 32 + l] = static_cast<std::uint8_t>(value);
-            }
-          }
-        }
-      }
-      return;
-    case TensorType::kQ6_K:
-      for (std::size_t s = 0; s < cols / 256; ++s) {
-        const auto block = read_block<BlockQ6_K>(row + s * sizeof(BlockQ6_K));
-        const float d = f16_to_f32(block.d);
-        for (std::size_t sub = 0; sub < 16; ++sub) scale[s * 16 + sub] = d * block.scales[sub];
-        std::uint8_t* y = q + s * 256;
-        for (std::size_t half = 0; half < 2; ++half) {
-          const std::uint8_t* ql = block.ql.data() + 64 * half;
-          const std::uint8_t* qh = block.qh.data() + 32 * half;
-          for (std::size_t l = 0; l < 32; ++l) {
-            y[128 * half + l] = static_cast<std::uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
-            y[128 * half + l + 32] =
-                static_cast<std::uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-            y[128 * half + l + 64] =
-                static_cast<std::uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-            y[128 * half + l + 96] =
-                static_cast<std::uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-          }
-        }
-      }
-      return;
     default:
       throw Error(ErrorCode::kInternal, "decode_row: not an integer-block type");
   }
@@ -201,11 +146,11 @@ IntBlockFormat int_block_format(io::TensorType type) {
     case TensorType::kQ5_1:
       return {32, false, true, 0};
     case TensorType::kQ4_K:
-      return {32, true, true, 0};
+      return {32, true, true, 0, true};
     case TensorType::kQ5_K:
-      return {32, false, true, 0};
+      return {32, false, true, 0, true};
     case TensorType::kQ6_K:
-      return {16, false, false, 32};
+      return {16, false, false, 32, true};
     default:
       throw Error(ErrorCode::kInternal, "int_block_format: not an integer-block type");
   }
@@ -248,6 +193,13 @@ PackedMatrix::PackedMatrix(io::TensorType type, std::size_t rows, std::size_t co
     return;
   }
   format_ = int_block_format(type);
+  if (format_.super_blocks) {
+    const std::size_t n_super = super_blocks_per_row();
+    data_offset_ = round_up(n_super * k_quant_scale_bytes(type), kCacheLine);
+    group_bytes_ = round_up(data_offset_ + n_super * k_quant_data_bytes(type), kCacheLine);
+    storage_ = PageBuffer(n_groups_ * group_bytes_);
+    return;
+  }
   const std::size_t nb = blocks_per_row();
   const std::size_t scale_bytes = nb * kPackedGroupRows * sizeof(std::uint16_t);
   mins_offset_ = scale_bytes;
@@ -268,6 +220,10 @@ const std::uint16_t* PackedMatrix::group_mins(std::size_t g) const {
   return reinterpret_cast<const std::uint16_t*>(storage_.data() + g * group_bytes_ + mins_offset_);
 }
 
+const std::uint8_t* PackedMatrix::group_super_scales(std::size_t g) const {
+  return reinterpret_cast<const std::uint8_t*>(storage_.data() + g * group_bytes_);
+}
+
 const std::uint8_t* PackedMatrix::group_data(std::size_t g) const {
   return reinterpret_cast<const std::uint8_t*>(storage_.data() + g * group_bytes_ + data_offset_);
 }
@@ -280,6 +236,16 @@ void PackedMatrix::pack_groups(const void* stored, std::size_t row_bytes, std::s
     const std::size_t end_row = std::min(rows_, end_group * kPackedGroupRows);
     for (std::size_t r = first_row; r < end_row; ++r) {
       std::memcpy(storage_.data() + r * plain_row_bytes_, bytes + r * row_bytes, plain_row_bytes_);
+    }
+    return;
+  }
+  if (format_.super_blocks) {
+    for (std::size_t g = first_group; g < end_group; ++g) {
+      auto* group = reinterpret_cast<std::uint8_t*>(storage_.data() + g * group_bytes_);
+      const std::size_t first_row = g * kPackedGroupRows;
+      pack_k_quant_group(type_, bytes + first_row * row_bytes, row_bytes,
+                         std::min(kPackedGroupRows, rows_ - first_row), super_blocks_per_row(),
+                         group, group + data_offset_);
     }
     return;
   }

@@ -5,8 +5,9 @@
 // 16 so one 512-bit register holds four consecutive values of all 16 rows (the operand order of
 // VNNI's vpdpbusd): the kernels then compute 16 row-block dot products per register, with no
 // horizontal sums. 4-bit types keep two values per byte, so the repacked matrix is as large as the
-// file's (Q4_K: 5 bits per value instead of 4.5, since each 32-block keeps an f16 scale and min
-// instead of six-bit ones); 5- and 6-bit types widen to one byte per value (Q5_*, Q6_K: +25–55%).
+// file's; Q5_0/Q5_1 widen to one byte per value (+45–55%). The K-quants keep the file's bit planes
+// and integer sub-block scales in a super-block layout of their own (k_quant_layout.hpp): about as
+// large as the file.
 // Plain types (F32, F16, BF16) are copied row-major as they are.
 // The storage is anonymous memory carved from 2 MiB-aligned regions with transparent huge pages
 // requested (huge_page_arena.hpp).
@@ -48,6 +49,8 @@ struct IntBlockFormat {
   bool nibbles = false;           // two 4-bit values per byte (else one value per byte)
   bool has_mins = false;          // an f16 `min` per block (else min = 0)
   int zero_point = 0;             // subtracted from q before scaling
+  // K-quant super-block layout (k_quant_layout.hpp); B is then the sub-block size.
+  bool super_blocks = false;
 };
 
 class PackedMatrix {
@@ -76,6 +79,11 @@ class PackedMatrix {
   const std::uint16_t* group_mins(std::size_t g) const;
   const std::uint8_t* group_data(std::size_t g) const;
   std::size_t block_data_bytes() const;
+
+  // K-quants (format().super_blocks), group g: per super-block the scales [super_blocks_per_row,
+  // k_quant_scale_bytes] and (group_data) the quants [super_blocks_per_row, k_quant_data_bytes].
+  std::size_t super_blocks_per_row() const { return cols_ / 256; }
+  const std::uint8_t* group_super_scales(std::size_t g) const;
 
   // Plain types: row r, as stored.
   const void* plain_row(std::size_t r) const { return storage_.data() + r * plain_row_bytes_; }

@@ -57,9 +57,9 @@ bool is_plain(TensorType type) {
 }  // namespace
 
 // Quantized weights: the kernels see activations rounded to 8-bit blocks, so they are compared
-// with the reference dot of the *rounded* activations. What is left is f32 summation order and, for
-// K-types, the f16 rounding of each 32-block's combined scale (d * sub-scale) at packing: relative
-// 2^-11 of each block's contribution, bounded by 1e-3 of sum |w * x|.
+// with the reference dot of the *rounded* activations. What is left is f32 summation order and the
+// f32 rounding of each block's scale products (K-quants keep d and the integer sub-block scales,
+// whose product is exact in f32), bounded by 1e-3 of sum |w * x|.
 // Plain weights: the same f32 inputs, so only summation order differs: 1e-5 of sum |w * x|.
 TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[kernels]") {
   const unsigned seed = 20261127;
@@ -137,6 +137,40 @@ TEST_CASE("matmul_same_input equals separate matmuls", "[kernels]") {
         matmul_same_input(ws, x.data(), n_tokens, ys, pool, arch);
         for (std::size_t i = 0; i < 3; ++i) REQUIRE(fused[i] == separate[i]);
       }
+    }
+  }
+}
+
+// Matrices of different integer-block formats on one input (Q4_K_M's Q/K/V are Q4_K, Q4_K, Q6_K)
+// fuse too, each reading the activations rounded for its own format.
+TEST_CASE("matmul_same_input equals separate matmuls for mixed quantized formats", "[kernels]") {
+  const unsigned seed = 20261129;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  const std::size_t cols = 512;
+  const TensorType types[] = {TensorType::kQ4_K, TensorType::kQ6_K, TensorType::kQ4_K,
+                              TensorType::kQ5_K, TensorType::kQ8_0};
+  const std::size_t rows[] = {150, 37, 16, 21, 40};
+  std::vector<TestMatrix> matrices;
+  std::vector<const WeightMatrix*> ws;
+  for (std::size_t i = 0; i < std::size(types); ++i)
+    matrices.push_back(make_matrix(rng, types[i], rows[i], cols, pool));
+  for (const TestMatrix& m : matrices) ws.push_back(&m.matrix);
+  for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}, std::size_t{9}}) {
+    const auto x = normal_values(rng, n_tokens * cols);
+    for (const Arch arch : runnable_arches()) {
+      INFO("tokens " << n_tokens << ", arch " << arch_name(arch));
+      std::vector<std::vector<float>> fused, separate;
+      std::vector<float*> ys;
+      for (const WeightMatrix* w : ws) {
+        fused.emplace_back(n_tokens * w->rows, NAN);
+        separate.emplace_back(n_tokens * w->rows, NAN);
+        matmul(*w, x.data(), n_tokens, separate.back().data(), pool, arch);
+      }
+      for (auto& y : fused) ys.push_back(y.data());
+      matmul_same_input(ws, x.data(), n_tokens, ys, pool, arch);
+      for (std::size_t i = 0; i < ws.size(); ++i) REQUIRE(fused[i] == separate[i]);
     }
   }
 }

@@ -1,0 +1,3 @@
+// Portable K-quant kernels compiled for the x86-64-v2 (SSE4.2) baseline.
+#define LLAMA3_PACKED_ARCH sse4
+#include "kernels/arch/k_quant_kernels_portable.inl"
