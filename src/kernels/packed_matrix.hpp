@@ -1,6 +1,6 @@
 // Weight matrices repacked at load time for the fast kernels (not used by the scalar reference).
 //
-// Quantized types become "integer blocks": every block of B values (B = 32, or 16 for Q6_K) of a
+// Quantized types become "integer blocks": every block of B values (B = 32) of a
 // row is an unsigned integer q[B] with value = scale * (q - zero_point) + min. Rows go in groups of
 // 16 so one 512-bit register holds four consecutive values of all 16 rows (the operand order of
 // VNNI's vpdpbusd): the kernels then compute 16 row-block dot products per register, with no
