@@ -11,9 +11,6 @@
 namespace llama3::kernels {
 namespace {
 
-// Output rows per thread-split unit for plain weights (a multiple of the kernels' row tile).
-constexpr std::size_t kPlainRowGrain = 8;
-
 void reference_matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y,
                       ThreadPool& pool) {
   pool.parallel_for(w.rows, 16, [&](std::size_t begin, std::size_t end, int) {
@@ -91,9 +88,9 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
   const PackedMatrix& packed = *w.packed;
   if (!packed.is_int_blocks()) {
     const PlainKernel kernel = plain_kernel(arch);
-    // Plain weights keep one contiguous range per thread: chunked hand-out measured slower for F16
-    // one-token generation (16 vs 12 tokens/s on the 1B shape).
-    pool.parallel_for(w.rows, kPlainRowGrain, [&](std::size_t begin, std::size_t end, int) {
+    // Plain weights keep one contiguous range of groups per thread: chunked hand-out measured
+    // slower for F16 one-token generation (16 vs 12 tokens/s on the 1B shape).
+    pool.parallel_for(packed.n_groups(), 1, [&](std::size_t begin, std::size_t end, int) {
       kernel(packed, x, n_tokens, begin, end, y);
     });
     return;

@@ -7,8 +7,11 @@
 // horizontal sums. 4-bit types keep two values per byte, so the repacked matrix is as large as the
 // file's (Q4_K: 5 bits per value instead of 4.5, since each 32-block keeps an f16 scale and min
 // instead of six-bit ones); 5- and 6-bit types widen to one byte per value (Q5_*, Q6_K: +25–55%).
-// Plain types (F32, F16, BF16) are copied row-major as they are.
-// The storage is anonymous memory with transparent huge pages requested.
+// Plain types (F32, F16, BF16) keep their values but go in the same 16-row groups,
+// column-interleaved: a group is [cols][16 rows], so one vector load is one column of 16 rows (the
+// kernels multiply it by a broadcast activation: no horizontal sums) and each group is one
+// contiguous stream (row-major rows of 4 KB made every row its own short stream, which the hardware
+// prefetcher restarts on). The storage is anonymous memory with transparent huge pages requested.
 #pragma once
 
 #include <cstddef>
@@ -76,8 +79,9 @@ class PackedMatrix {
   const std::uint8_t* group_data(std::size_t g) const;
   std::size_t block_data_bytes() const;
 
-  // Plain types: row r, as stored.
-  const void* plain_row(std::size_t r) const { return storage_.data() + r * plain_row_bytes_; }
+  // Plain types, group g: [cols][16] values of the stored type, rows past rows() zero; 64-byte
+  // aligned.
+  const void* plain_group(std::size_t g) const { return storage_.data() + g * group_bytes_; }
 
  private:
   io::TensorType type_;
@@ -89,7 +93,6 @@ class PackedMatrix {
   std::size_t group_bytes_ = 0;
   std::size_t mins_offset_ = 0;
   std::size_t data_offset_ = 0;
-  std::size_t plain_row_bytes_ = 0;
   PageBuffer storage_;
 };
 
