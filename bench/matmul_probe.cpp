@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   std::vector<std::vector<std::uint8_t>> stored(copies,
                                                 std::vector<std::uint8_t>(rows * row_bytes));
   kernels::ThreadPool pool(threads);
+  using Clock = std::chrono::steady_clock;
+  double pack_seconds = 0.0;
   std::vector<kernels::WeightMatrix> matrices(copies);
   std::vector<std::unique_ptr<kernels::PackedMatrix>> packed(copies);
   for (std::size_t c = 0; c < copies; ++c) {
@@ -47,12 +49,13 @@ int main(int argc, char** argv) {
     if (c > 0) stored[c] = stored[0];
     auto& m = matrices[c];
     m.type = type, m.data = stored[c].data(), m.rows = rows, m.cols = cols, m.row_bytes = row_bytes;
+    const auto pack_start = Clock::now();
     packed[c] = kernels::pack_weight_matrix(m, pool);
+    pack_seconds += std::chrono::duration<double>(Clock::now() - pack_start).count();
     m.packed = packed[c].get();
   }
   std::vector<float> x(batch * cols), y(batch * rows);
   for (auto& v : x) v = normal(rng);
-  using Clock = std::chrono::steady_clock;
   // The fastest of `passes` passes over every copy: on a shared host the slower passes measure
   // other processes.
   const auto time = [&](std::size_t n_tokens, int passes) {
@@ -70,8 +73,9 @@ int main(int argc, char** argv) {
   const double bytes = static_cast<double>(packed[0]->bytes());
   std::printf(
       "%s %zux%zu arch %s threads %d: 1 token %.3f ms (%.1f GB/s); %zu tokens %.2f ms (%.0f "
-      "GOP/s)\n",
+      "GOP/s); packing %.1f GB/s\n",
       argv[1], rows, cols, std::string(kernels::arch_name(kernels::active_arch())).c_str(), threads,
-      t1 * 1e3, bytes / t1 / 1e9, batch, tb * 1e3, 2.0 * rows * cols * batch / tb / 1e9);
+      t1 * 1e3, bytes / t1 / 1e9, batch, tb * 1e3, 2.0 * rows * cols * batch / tb / 1e9,
+      bytes * copies / pack_seconds / 1e9);
   return 0;
 }
