@@ -132,14 +132,11 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
       if (a.block_values != b.block_values || a.zero_point != b.zero_point) return separately();
     }
   }
-  // Work units of every matrix laid end to end: [ends[i-1], ends[i]) belongs to ws[i].
-  const bool int_blocks = first->is_int_blocks();
-  // Plain weights run one matmul after another (see matmul: contiguous ranges per thread).
-  if (!int_blocks) return separately();
+  // Row groups of every matrix laid end to end: [ends[i-1], ends[i]) belongs to ws[i].
   std::size_t ends[kMaxMatrices];
   std::size_t total = 0;
   for (std::size_t i = 0; i < ws.size(); ++i) {
-    total += int_blocks ? ws[i]->packed->n_groups() : ws[i]->rows;
+    total += ws[i]->packed->n_groups();
     ends[i] = total;
   }
   // Calls body(matrix, begin, end) for the parts of [begin, end) in each matrix (local units).
@@ -152,6 +149,16 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
       start = ends[i];
     }
   };
+  if (!first->is_int_blocks()) {
+    // One contiguous range per thread across the matrices, as in matmul.
+    const PlainKernel kernel = plain_kernel(arch);
+    pool.parallel_for(total, 1, [&](std::size_t begin, std::size_t end, int) {
+      split(begin, end, [&](std::size_t i, std::size_t b, std::size_t e) {
+        kernel(*ws[i]->packed, x, n_tokens, b, e, ys[i]);
+      });
+    });
+    return;
+  }
   thread_local QuantizedActivations caller_activations;
   const QuantizedActivations& activations = caller_activations;
   quantize_activations(x, n_tokens, first->cols(), first->format(), caller_activations);

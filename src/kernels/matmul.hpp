@@ -40,8 +40,8 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
             Arch arch);
 
 // matmul(*ws[i], x, n_tokens, ys[i]) for every i, with the same results, in one pass: the
-// activations are rounded once and the threads fork and join once when every matrix has the same
-// integer-block format and cols; otherwise (and for plain weights) one matmul after another.
+// threads fork and join once (and quantized activations are rounded once) when every matrix has
+// the same cols and the same integer-block format or is plain; otherwise one matmul after another.
 void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
                        std::size_t n_tokens, std::span<float* const> ys, ThreadPool& pool);
 void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
