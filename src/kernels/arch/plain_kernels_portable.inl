@@ -6,6 +6,7 @@
 // code.
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "kernels/arch/packed_kernels.hpp"
 #include "kernels/half_float.hpp"
@@ -15,6 +16,16 @@ namespace {
 
 // Columns widened to f32 at a time on the stack.
 constexpr std::size_t kSliceCols = 64;
+
+// A column of 16 rows as kColumnVectors GCC/Clang vectors (the auto-vectoriser, given plain loops,
+// vectorised across columns instead and ran 3x slower than the former row-major dot products).
+#ifdef __AVX2__
+constexpr std::size_t kLanes = 8;
+#else
+constexpr std::size_t kLanes = 4;
+#endif
+using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
+constexpr std::size_t kColumnVectors = kPackedGroupRows / kLanes;
 
 // Columns [c0, c0 + n) of a group as f32.  out: [n][16]
 void widen_columns(const PackedMatrix& w, std::size_t group, std::size_t c0, std::size_t n,
@@ -51,14 +62,16 @@ void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,
       widen_columns(w, g, c0, n, columns);
       for (std::size_t t = 0; t < n_tokens; ++t) {
         const float* xt = x + t * cols + c0;
-        std::array<float, kPackedGroupRows> acc{};  // 16 rows
+        Lanes acc[kColumnVectors] = {};  // 16 rows
         for (std::size_t c = 0; c < n; ++c) {
-          for (std::size_t i = 0; i < kPackedGroupRows; ++i) {
-            acc[i] += columns[c * kPackedGroupRows + i] * xt[c];
+          for (std::size_t v = 0; v < kColumnVectors; ++v) {
+            Lanes column;
+            std::memcpy(&column, columns.data() + c * kPackedGroupRows + v * kLanes, sizeof column);
+            acc[v] += column * xt[c];
           }
         }
         float* yt = y + t * w.rows() + first_row;
-        for (std::size_t i = 0; i < valid; ++i) yt[i] += acc[i];
+        for (std::size_t i = 0; i < valid; ++i) yt[i] += acc[i / kLanes][i % kLanes];
       }
     }
   }
