@@ -4,8 +4,10 @@
 // product y[16 rows] += column * broadcast(x[col]) with no horizontal sums, and every group is one
 // contiguous stream of weights.
 // GCC 12 warns falsely about its own intrinsic headers' _mm512_undefined_* placeholders.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 #include <algorithm>
