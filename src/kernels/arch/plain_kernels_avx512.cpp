@@ -37,10 +37,14 @@ struct BF16Column {
   }
 };
 
-void store_group(const PackedMatrix& w, std::size_t group, __m512 sums, float* y_token) {
+// Writes (or, with `accumulate`, adds) a group's 16 sums to one token's outputs.
+void store_group(const PackedMatrix& w, std::size_t group, __m512 sums, float* y_token,
+                 bool accumulate = false) {
   const std::size_t first_row = group * kPackedGroupRows;
   const std::size_t valid = std::min(kPackedGroupRows, w.rows() - first_row);
-  _mm512_mask_storeu_ps(y_token + first_row, static_cast<__mmask16>((1u << valid) - 1u), sums);
+  const auto mask = static_cast<__mmask16>((1u << valid) - 1u);
+  if (accumulate) sums = _mm512_add_ps(sums, _mm512_maskz_loadu_ps(mask, y_token + first_row));
+  _mm512_mask_storeu_ps(y_token + first_row, mask, sums);
 }
 
 // ---- one token
@@ -102,6 +106,15 @@ void plain_matvec(const PackedMatrix& w, const float* x, std::size_t group_begin
 constexpr std::size_t kTileGroups = 2;   // 32 rows
 constexpr std::size_t kTileTokens = 12;  // 2 x 12 accumulators + 2 columns + 1 broadcast
 constexpr std::size_t kTokenBlock = 48;  // tokens whose activations stay in L2 across groups
+// Columns per pass over the groups: the block's activations of one pass (48 x 1024 f32, 192 KB)
+// stay in L2 even when a row is long (ffn_down: 8192 cols, 1.5 MB per block).
+constexpr std::size_t kColumnSlice = 1024;
+
+// Columns [begin, end) of a pass; the first pass writes y, the others add to it.
+struct ColumnSlice {
+  std::size_t begin;
+  std::size_t end;
+};
 
 // Per-thread scratch that grows once. Not std::vector: out-of-line copies of its members compiled
 // with this file's flags could be picked by the linker for baseline code.
@@ -126,17 +139,16 @@ class Scratch {
 // xt: the block's activations transposed, [cols][n_block], so a column's tokens are adjacent
 // (token rows of x are a multiple of 4 KB apart: read side by side they share one L1 set).
 template <typename Column, std::size_t kGroups, std::size_t kTokens>
-void plain_tile(const PackedMatrix& w, const float* xt, std::size_t n_block, std::size_t group,
-                std::size_t t0, float* y) {
-  const std::size_t cols = w.cols();
+void plain_tile(const PackedMatrix& w, const float* xt, std::size_t n_block, ColumnSlice slice,
+                std::size_t group, std::size_t t0, float* y) {
   const void* data[kGroups];
   __m512 acc[kGroups][kTokens];
   for (std::size_t g = 0; g < kGroups; ++g) {
     data[g] = w.plain_group(group + g);
     for (auto& a : acc[g]) a = _mm512_setzero_ps();
   }
-  const float* xc = xt + t0;
-  for (std::size_t c = 0; c < cols; ++c, xc += n_block) {
+  const float* xc = xt + slice.begin * n_block + t0;
+  for (std::size_t c = slice.begin; c < slice.end; ++c, xc += n_block) {
     __m512 column[kGroups];
     for (std::size_t g = 0; g < kGroups; ++g) column[g] = Column::load(data[g], c);
     for (std::size_t t = 0; t < kTokens; ++t) {
@@ -147,20 +159,22 @@ void plain_tile(const PackedMatrix& w, const float* xt, std::size_t n_block, std
   }
   for (std::size_t t = 0; t < kTokens; ++t) {
     for (std::size_t g = 0; g < kGroups; ++g) {
-      store_group(w, group + g, acc[g][t], y + (t0 + t) * w.rows());
+      store_group(w, group + g, acc[g][t], y + (t0 + t) * w.rows(), slice.begin > 0);
     }
   }
 }
 
 // The block's n_block tokens in tiles of kTileTokens, then one tile of the rest.
 template <typename Column, std::size_t kGroups, std::size_t kTokens = kTileTokens>
-void plain_tiles(const PackedMatrix& w, const float* xt, std::size_t n_block, std::size_t group,
-                 std::size_t t0, float* y) {
+void plain_tiles(const PackedMatrix& w, const float* xt, std::size_t n_block, ColumnSlice slice,
+                 std::size_t group, std::size_t t0, float* y) {
   if constexpr (kTokens > 0) {
     for (; t0 + kTokens <= n_block; t0 += kTokens) {
-      plain_tile<Column, kGroups, kTokens>(w, xt, n_block, group, t0, y);
+      plain_tile<Column, kGroups, kTokens>(w, xt, n_block, slice, group, t0, y);
     }
-    if (t0 < n_block) plain_tiles<Column, kGroups, kTokens - 1>(w, xt, n_block, group, t0, y);
+    if (t0 < n_block) {
+      plain_tiles<Column, kGroups, kTokens - 1>(w, xt, n_block, slice, group, t0, y);
+    }
   }
 }
 
@@ -178,11 +192,14 @@ void plain_matmul_of(const PackedMatrix& w, const float* x, std::size_t n_tokens
       for (std::size_t c = 0; c < cols; ++c) xt[c * n + t] = row[c];
     }
     float* yt = y + t0 * w.rows();
-    std::size_t g = group_begin;
-    for (; g + kTileGroups <= group_end; g += kTileGroups) {
-      plain_tiles<Column, kTileGroups>(w, xt, n, g, 0, yt);
+    for (std::size_t c0 = 0; c0 < cols; c0 += kColumnSlice) {
+      const ColumnSlice slice{c0, std::min(cols, c0 + kColumnSlice)};
+      std::size_t g = group_begin;
+      for (; g + kTileGroups <= group_end; g += kTileGroups) {
+        plain_tiles<Column, kTileGroups>(w, xt, n, slice, g, 0, yt);
+      }
+      for (; g < group_end; ++g) plain_tiles<Column, 1>(w, xt, n, slice, g, 0, yt);
     }
-    for (; g < group_end; ++g) plain_tiles<Column, 1>(w, xt, n, g, 0, yt);
   }
 }
 
