@@ -13,9 +13,6 @@
 namespace llama3::kernels {
 namespace {
 
-// Output rows per thread-split unit for plain weights (a multiple of the kernels' row tile).
-constexpr std::size_t kPlainRowGrain = 8;
-
 void reference_matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y,
                       ThreadPool& pool) {
   pool.parallel_for(w.rows, 16, [&](std::size_t begin, std::size_t end, int) {
@@ -115,9 +112,9 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
   const PackedMatrix& packed = *w.packed;
   if (!packed.is_int_blocks()) {
     const PlainKernel kernel = plain_kernel(arch);
-    // Plain weights keep one contiguous range per thread: chunked hand-out measured slower for F16
-    // one-token generation (16 vs 12 tokens/s on the 1B shape).
-    pool.parallel_for(w.rows, kPlainRowGrain, [&](std::size_t begin, std::size_t end, int) {
+    // Plain weights keep one contiguous range of groups per thread: chunked hand-out measured
+    // slower for F16 one-token generation (16 vs 12 tokens/s on the 1B shape).
+    pool.parallel_for(packed.n_groups(), 1, [&](std::size_t begin, std::size_t end, int) {
       kernel(packed, x, n_tokens, begin, end, y);
     });
     return;
@@ -154,9 +151,7 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
     if (!p || p->is_int_blocks() != first->is_int_blocks() || p->cols() != first->cols())
       return separately();
   }
-  // Plain weights run one matmul after another (see matmul: contiguous ranges per thread).
-  if (!first->is_int_blocks()) return separately();
-  // Work units (row groups) of every matrix laid end to end: [ends[i-1], ends[i]) belongs to ws[i].
+  // Row groups of every matrix laid end to end: [ends[i-1], ends[i]) belongs to ws[i].
   std::size_t ends[kMaxMatrices];
   std::size_t total = 0;
   for (std::size_t i = 0; i < ws.size(); ++i) {
@@ -173,6 +168,16 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
       start = ends[i];
     }
   };
+  if (!first->is_int_blocks()) {
+    // One contiguous range per thread across the matrices, as in matmul.
+    const PlainKernel kernel = plain_kernel(arch);
+    pool.parallel_for(total, 1, [&](std::size_t begin, std::size_t end, int) {
+      split(begin, end, [&](std::size_t i, std::size_t b, std::size_t e) {
+        kernel(*ws[i]->packed, x, n_tokens, b, e, ys[i]);
+      });
+    });
+    return;
+  }
   // The activations are rounded once per distinct block size and zero point (Q4_K and Q6_K of a
   // Q4_K_M model's Q/K/V differ), each matrix reads its own rounding: the same as matmul's.
   // thread_local: one set per calling thread, grown once (see matmul).

@@ -40,9 +40,9 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
             Arch arch);
 
 // matmul(*ws[i], x, n_tokens, ys[i]) for every i, with the same results, in one pass: when every
-// matrix has integer blocks and the same cols, the activations are rounded once per distinct
-// rounding the formats need and the threads fork and join once; otherwise (and for plain weights)
-// one matmul after another.
+// matrix has the same cols and all are integer blocks (activations rounded once per distinct
+// rounding the formats need) or all are plain, the threads fork and join once; otherwise one
+// matmul after another.
 void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
                        std::size_t n_tokens, std::span<float* const> ys, ThreadPool& pool);
 void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,

@@ -109,6 +109,28 @@ void decode_row(io::TensorType type, const std::byte* row, std::size_t cols, Dec
   }
 }
 
+// Rows [first_row, first_row + n_rows) of a stored plain matrix (n_rows <= 16) as one group
+// [cols][16]. Slices of kSliceCols columns of the 16 rows are copied to the stack first, so the
+// 16 source streams and the one destination stream are each read or written in order.
+template <typename Value>
+void interleave_plain_group(const std::byte* stored, std::size_t row_bytes, std::size_t n_rows,
+                            std::size_t cols, std::byte* group) {
+  constexpr std::size_t kSliceCols = 64;
+  Value slice[kPackedGroupRows][kSliceCols] = {};  // [16 rows][kSliceCols]; missing rows stay 0
+  Value out[kSliceCols][kPackedGroupRows];         // [kSliceCols][16]
+  for (std::size_t c0 = 0; c0 < cols; c0 += kSliceCols) {
+    const std::size_t n = std::min(kSliceCols, cols - c0);
+    for (std::size_t i = 0; i < n_rows; ++i) {
+      std::memcpy(slice[i], stored + i * row_bytes + c0 * sizeof(Value), n * sizeof(Value));
+    }
+    for (std::size_t c = 0; c < kSliceCols; ++c) {
+      for (std::size_t i = 0; i < kPackedGroupRows; ++i) out[c][i] = slice[i][c];
+    }
+    std::memcpy(group + c0 * kPackedGroupRows * sizeof(Value), out,
+                n * kPackedGroupRows * sizeof(Value));
+  }
+}
+
 }  // namespace
 
 PageBuffer::PageBuffer(std::size_t bytes) : size_(bytes) {
@@ -188,8 +210,8 @@ PackedMatrix::PackedMatrix(io::TensorType type, std::size_t rows, std::size_t co
   int_blocks_ = traits.block_size > 1;
   n_groups_ = (rows + kPackedGroupRows - 1) / kPackedGroupRows;
   if (!int_blocks_) {
-    plain_row_bytes_ = cols * traits.block_bytes;
-    storage_ = PageBuffer(rows * plain_row_bytes_);
+    group_bytes_ = round_up(cols * kPackedGroupRows * traits.block_bytes, kCacheLine);
+    storage_ = PageBuffer(n_groups_ * group_bytes_);
     return;
   }
   format_ = int_block_format(type);
@@ -232,10 +254,16 @@ void PackedMatrix::pack_groups(const void* stored, std::size_t row_bytes, std::s
                                std::size_t end_group) {
   const auto* bytes = static_cast<const std::byte*>(stored);
   if (!int_blocks_) {
-    const std::size_t first_row = first_group * kPackedGroupRows;
-    const std::size_t end_row = std::min(rows_, end_group * kPackedGroupRows);
-    for (std::size_t r = first_row; r < end_row; ++r) {
-      std::memcpy(storage_.data() + r * plain_row_bytes_, bytes + r * row_bytes, plain_row_bytes_);
+    for (std::size_t g = first_group; g < end_group; ++g) {
+      const std::size_t first_row = g * kPackedGroupRows;
+      const std::size_t n_rows = std::min(kPackedGroupRows, rows_ - first_row);
+      const std::byte* rows = bytes + first_row * row_bytes;
+      std::byte* group = storage_.data() + g * group_bytes_;
+      if (type_ == io::TensorType::kF32) {
+        interleave_plain_group<std::uint32_t>(rows, row_bytes, n_rows, cols_, group);
+      } else {
+        interleave_plain_group<std::uint16_t>(rows, row_bytes, n_rows, cols_, group);
+      }
     }
     return;
   }

@@ -8,7 +8,11 @@
 // file's; Q5_0/Q5_1 widen to one byte per value (+45–55%). The K-quants keep the file's bit planes
 // and integer sub-block scales in a super-block layout of their own (k_quant_layout.hpp): about as
 // large as the file.
-// Plain types (F32, F16, BF16) are copied row-major as they are.
+// Plain types (F32, F16, BF16) keep their values but go in the same 16-row groups,
+// column-interleaved: a group is [cols][16 rows], so one vector load is one column of 16 rows (the
+// kernels multiply it by a broadcast activation: no horizontal sums) and each group is one
+// contiguous stream (row-major rows of 4 KB made every row its own short stream, which the hardware
+// prefetcher restarts on).
 // The storage is anonymous memory carved from 2 MiB-aligned regions with transparent huge pages
 // requested (huge_page_arena.hpp).
 #pragma once
@@ -85,8 +89,9 @@ class PackedMatrix {
   std::size_t super_blocks_per_row() const { return cols_ / 256; }
   const std::uint8_t* group_super_scales(std::size_t g) const;
 
-  // Plain types: row r, as stored.
-  const void* plain_row(std::size_t r) const { return storage_.data() + r * plain_row_bytes_; }
+  // Plain types, group g: [cols][16] values of the stored type, rows past rows() zero; 64-byte
+  // aligned.
+  const void* plain_group(std::size_t g) const { return storage_.data() + g * group_bytes_; }
 
  private:
   io::TensorType type_;
@@ -98,7 +103,6 @@ class PackedMatrix {
   std::size_t group_bytes_ = 0;
   std::size_t mins_offset_ = 0;
   std::size_t data_offset_ = 0;
-  std::size_t plain_row_bytes_ = 0;
   PageBuffer storage_;
 };
 

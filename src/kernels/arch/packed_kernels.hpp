@@ -13,9 +13,10 @@
   /* Integer-block weights, row groups [group_begin, group_end), all tokens of `x`. */    \
   void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,             \
                         std::size_t group_begin, std::size_t group_end, float* y);        \
-  /* Plain (F32/F16/BF16) weights, rows [row_begin, row_end).  x: [n_tokens, w.cols()] */ \
+  /* Plain (F32/F16/BF16) weights, row groups [group_begin, group_end) (plain_kernels_*). \
+     x: [n_tokens, w.cols()] */                                                           \
   void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,          \
-                    std::size_t row_begin, std::size_t row_end, float* y);                \
+                    std::size_t group_begin, std::size_t group_end, float* y);            \
   }
 
 LLAMA3_DECLARE_PACKED_KERNELS(sse4)

@@ -221,102 +221,6 @@ void int_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_
   }
 }
 
-// ---- plain weights
-// -------------------------------------------------------------------------------
-
-struct F32Row {
-  static __m512 load(const void* row, std::size_t k) {
-    return _mm512_loadu_ps(static_cast<const float*>(row) + k);
-  }
-  static __m512 load_masked(const void* row, std::size_t k, __mmask16 m) {
-    return _mm512_maskz_loadu_ps(m, static_cast<const float*>(row) + k);
-  }
-};
-struct F16Row {
-  static __m512 load(const void* row, std::size_t k) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(static_cast<const std::uint16_t*>(row) + k)));
-  }
-  static __m512 load_masked(const void* row, std::size_t k, __mmask16 m) {
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, static_cast<const std::uint16_t*>(row) + k));
-  }
-};
-struct BF16Row {
-  static __m512 widen(__m256i bits) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
-  }
-  static __m512 load(const void* row, std::size_t k) {
-    return widen(_mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(static_cast<const std::uint16_t*>(row) + k)));
-  }
-  static __m512 load_masked(const void* row, std::size_t k, __mmask16 m) {
-    return widen(_mm256_maskz_loadu_epi16(m, static_cast<const std::uint16_t*>(row) + k));
-  }
-};
-
-// kRows weight rows x kTokens tokens of register accumulators; each converted weight vector is used
-// kTokens times and each activation vector kRows times.
-template <typename Row, std::size_t kRows, std::size_t kTokens>
-void plain_tile(const PackedMatrix& w, const float* x, std::size_t r0, std::size_t t0, float* y) {
-  const std::size_t cols = w.cols();
-  __m512 acc[kRows][kTokens];
-  for (auto& row : acc) {
-    for (auto& a : row) a = _mm512_setzero_ps();
-  }
-  const void* rows[kRows];
-  for (std::size_t r = 0; r < kRows; ++r) rows[r] = w.plain_row(r0 + r);
-  std::size_t k = 0;
-  for (; k + 16 <= cols; k += 16) {
-    __m512 wv[kRows];
-    for (std::size_t r = 0; r < kRows; ++r) wv[r] = Row::load(rows[r], k);
-    for (std::size_t t = 0; t < kTokens; ++t) {
-      const __m512 xv = _mm512_loadu_ps(x + (t0 + t) * cols + k);
-      for (std::size_t r = 0; r < kRows; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
-    }
-  }
-  if (k < cols) {
-    const auto mask = static_cast<__mmask16>((1u << (cols - k)) - 1u);
-    __m512 wv[kRows];
-    for (std::size_t r = 0; r < kRows; ++r) wv[r] = Row::load_masked(rows[r], k, mask);
-    for (std::size_t t = 0; t < kTokens; ++t) {
-      const __m512 xv = _mm512_maskz_loadu_ps(mask, x + (t0 + t) * cols + k);
-      for (std::size_t r = 0; r < kRows; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
-    }
-  }
-  for (std::size_t t = 0; t < kTokens; ++t) {
-    for (std::size_t r = 0; r < kRows; ++r) {
-      y[(t0 + t) * w.rows() + r0 + r] = _mm512_reduce_add_ps(acc[r][t]);
-    }
-  }
-}
-
-template <typename Row, std::size_t kRows>
-void plain_rows(const PackedMatrix& w, const float* x, std::size_t n_tokens, std::size_t r0,
-                float* y) {
-  constexpr std::size_t kTokens = 6;  // 4 x 6 accumulators + 4 weights + 1 activation registers
-  std::size_t t0 = 0;
-  for (; t0 + kTokens <= n_tokens; t0 += kTokens) plain_tile<Row, kRows, kTokens>(w, x, r0, t0, y);
-  for (; t0 < n_tokens; ++t0) plain_tile<Row, kRows, 1>(w, x, r0, t0, y);
-}
-
-template <typename Row>
-void plain_matmul_of(const PackedMatrix& w, const float* x, std::size_t n_tokens,
-                     std::size_t row_begin, std::size_t row_end, float* y) {
-  constexpr std::size_t kTokenBlock = 48;  // tokens whose activations stay in L2 across rows
-  for (std::size_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock) {
-    const std::size_t n = std::min(kTokenBlock, n_tokens - t0);
-    const float* xt = x + t0 * w.cols();
-    float* yt = y + t0 * w.rows();
-    std::size_t r = row_begin;
-    if (n == 1) {
-      // One token: eight independent rows keep both FMA ports busy while memory streams.
-      for (; r + 8 <= row_end; r += 8) plain_tile<Row, 8, 1>(w, xt, r, 0, yt);
-    }
-    for (; r + 4 <= row_end; r += 4) plain_rows<Row, 4>(w, xt, n, r, yt);
-    for (; r < row_end; ++r) plain_rows<Row, 1>(w, xt, n, r, yt);
-  }
-}
-
 }  // namespace
 
 void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
@@ -329,18 +233,6 @@ void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std:
   }
   if (f.has_mins) return int_matmul<32, false, true>(w, x, group_begin, group_end, y);
   return int_matmul<32, false, false>(w, x, group_begin, group_end, y);
-}
-
-void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,
-                  std::size_t row_begin, std::size_t row_end, float* y) {
-  switch (w.type()) {
-    case io::TensorType::kF16:
-      return plain_matmul_of<F16Row>(w, x, n_tokens, row_begin, row_end, y);
-    case io::TensorType::kBF16:
-      return plain_matmul_of<BF16Row>(w, x, n_tokens, row_begin, row_end, y);
-    default:
-      return plain_matmul_of<F32Row>(w, x, n_tokens, row_begin, row_end, y);
-  }
 }
 
 }  // namespace llama3::kernels::avx512

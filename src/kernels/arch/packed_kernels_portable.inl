@@ -50,19 +50,6 @@ void int_group_token(const PackedMatrix& w, const QuantizedActivations& x, std::
   out = acc;
 }
 
-float dot(const float* a, const float* b, std::size_t n) {
-  // Eight partial sums: the loop vectorises without reassociating the sum (no -ffast-math).
-  std::array<float, 8> partial{};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (std::size_t j = 0; j < 8; ++j) partial[j] += a[i + j] * b[i + j];
-  }
-  float sum = 0.0f;
-  for (; i < n; ++i) sum += a[i] * b[i];
-  for (const float p : partial) sum += p;
-  return sum;
-}
-
 }  // namespace
 
 void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
@@ -74,34 +61,6 @@ void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std:
     for (std::size_t t = 0; t < x.n_tokens; ++t) {
       int_group_token(w, x, g, t, out);
       std::copy_n(out.begin(), valid, y + t * w.rows() + first_row);
-    }
-  }
-}
-
-void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,
-                  std::size_t row_begin, std::size_t row_end, float* y) {
-  // Rows are widened to f32 a slice at a time on the stack: no heap (whose templates would be
-  // compiled with this file's flags and could be picked by the linker for baseline code).
-  constexpr std::size_t kSlice = 512;
-  const std::size_t cols = w.cols();
-  std::array<float, kSlice> slice;
-  for (std::size_t r = row_begin; r < row_end; ++r) {
-    for (std::size_t t = 0; t < n_tokens; ++t) y[t * w.rows() + r] = 0.0f;
-    for (std::size_t k0 = 0; k0 < cols; k0 += kSlice) {
-      const std::size_t n = std::min(kSlice, cols - k0);
-      const float* row = slice.data();
-      if (w.type() == io::TensorType::kF16) {
-        const auto* h = static_cast<const std::uint16_t*>(w.plain_row(r)) + k0;
-        for (std::size_t k = 0; k < n; ++k) slice[k] = f16_to_f32(h[k]);
-      } else if (w.type() == io::TensorType::kBF16) {
-        const auto* h = static_cast<const std::uint16_t*>(w.plain_row(r)) + k0;
-        for (std::size_t k = 0; k < n; ++k) slice[k] = bf16_to_f32(h[k]);
-      } else {
-        row = static_cast<const float*>(w.plain_row(r)) + k0;
-      }
-      for (std::size_t t = 0; t < n_tokens; ++t) {
-        y[t * w.rows() + r] += dot(row, x + t * cols + k0, n);
-      }
     }
   }
 }
