@@ -9,6 +9,7 @@
 #include "kernels/quantized_activations.hpp"
 #include "kernels/reference.hpp"
 #include "support/quant_test_support.hpp"
+#include "support/random_weight_matrix.hpp"
 
 using llama3::io::TensorType;
 using namespace llama3::kernels;
@@ -25,26 +26,18 @@ std::vector<Arch> runnable_arches() {
   return arches;
 }
 
+// The stored matrix and its packed form (the matrix's `packed` points at it).
 struct TestMatrix {
-  std::vector<std::uint8_t> stored;  // [rows, row_bytes]
+  std::vector<std::uint8_t> stored;  // [rows, row_bytes]; `matrix` views it
   WeightMatrix matrix;
   std::unique_ptr<PackedMatrix> packed;
 };
 
 TestMatrix make_matrix(std::mt19937& rng, TensorType type, std::size_t rows, std::size_t cols,
                        ThreadPool& pool) {
-  TestMatrix m;
-  const std::size_t row_bytes = packed_bytes(type, cols);
-  m.stored.resize(rows * row_bytes);
-  for (std::size_t r = 0; r < rows; ++r) {
-    const auto values = normal_values(rng, cols);
-    reference::quantize_row(type, values.data(), m.stored.data() + r * row_bytes, cols);
-  }
-  m.matrix.type = type;
-  m.matrix.data = m.stored.data();
-  m.matrix.rows = rows;
-  m.matrix.cols = cols;
-  m.matrix.row_bytes = row_bytes;
+  RandomWeightMatrix source = random_weight_matrix(rng, type, rows, cols);
+  // Moving the vector keeps its buffer, so the matrix's view stays valid.
+  TestMatrix m{std::move(source.stored), source.matrix, nullptr};
   m.packed = pack_weight_matrix(m.matrix, pool);
   m.matrix.packed = m.packed.get();
   return m;

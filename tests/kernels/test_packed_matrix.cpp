@@ -13,6 +13,7 @@
 #include "kernels/packed_matrix.hpp"
 #include "kernels/reference.hpp"
 #include "support/quant_test_support.hpp"
+#include "support/random_weight_matrix.hpp"
 
 using llama3::io::TensorType;
 using namespace llama3::kernels;
@@ -58,19 +59,10 @@ TEST_CASE("packed legacy blocks read back as the reference values", "[kernels][p
     for (const std::size_t rows : {std::size_t{1}, std::size_t{23}, std::size_t{48}}) {
       const std::size_t cols = 96;
       CAPTURE(std::string(llama3::io::traits_of(type).name), rows);
-      const std::size_t row_bytes = packed_bytes(type, cols);
-      std::vector<std::uint8_t> stored(rows * row_bytes);
-      for (std::size_t r = 0; r < rows; ++r) {
-        const auto values = normal_values(rng, cols);
-        reference::quantize_row(type, values.data(), stored.data() + r * row_bytes, cols);
-      }
-      WeightMatrix w;
-      w.type = type;
-      w.data = stored.data();
-      w.rows = rows;
-      w.cols = cols;
-      w.row_bytes = row_bytes;
-      const auto packed = pack_weight_matrix(w, pool);
+      const auto source = random_weight_matrix(rng, type, rows, cols);
+      const std::size_t row_bytes = source.matrix.row_bytes;
+      const std::uint8_t* stored = source.stored.data();
+      const auto packed = pack_weight_matrix(source.matrix, pool);
       const int zero_point = packed->format().zero_point;
       std::vector<float> expected(cols);
       std::size_t mismatches = 0;
@@ -78,7 +70,7 @@ TEST_CASE("packed legacy blocks read back as the reference values", "[kernels][p
         for (std::size_t i = 0; i < kPackedGroupRows; ++i) {
           const std::size_t r = g * kPackedGroupRows + i;
           if (r < rows)
-            reference::dequantize_row(type, stored.data() + r * row_bytes, expected.data(), cols);
+            reference::dequantize_row(type, stored + r * row_bytes, expected.data(), cols);
           for (std::size_t j = 0; j < cols; ++j) {
             const PackedValue p = packed_value(*packed, g, i, j);
             if (r >= rows) {
