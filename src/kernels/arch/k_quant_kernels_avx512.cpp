@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "kernels/arch/k_quant_kernels.hpp"
+#include "kernels/arch/side_by_side_groups.hpp"
 #include "kernels/k_quant_layout.hpp"
 
 namespace llama3::kernels::avx512 {
@@ -283,17 +284,9 @@ void k_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
 template <typename F>
 void k_matvec(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
               std::size_t group_end, float* y) {
-  constexpr std::size_t kStreams = 4;
-  const std::size_t part = (group_end - group_begin) / kStreams;
-  for (std::size_t i = 0; i < part; ++i) {
-    std::size_t groups[kStreams];
-    for (std::size_t s = 0; s < kStreams; ++s) groups[s] = group_begin + s * part + i;
-    k_matvec_groups<F, kStreams>(w, x, groups, y);
-  }
-  for (std::size_t g = group_begin + kStreams * part; g < group_end; ++g) {
-    const std::size_t groups[1] = {g};
-    k_matvec_groups<F, 1>(w, x, groups, y);
-  }
+  for_groups_side_by_side<4>(group_begin, group_end, [&](const auto& groups) {
+    k_matvec_groups<F, streams_of<decltype(groups)>>(w, x, groups, y);
+  });
 }
 
 template <typename F>

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "kernels/arch/packed_kernels.hpp"
+#include "kernels/arch/side_by_side_groups.hpp"
 
 namespace llama3::kernels::avx512 {
 namespace {
@@ -196,17 +197,9 @@ void int_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
 template <std::size_t kB, bool kNibbles, bool kMins>
 void int_matvec(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
                 std::size_t group_end, float* y) {
-  constexpr std::size_t kStreams = 4;
-  const std::size_t part = (group_end - group_begin) / kStreams;
-  for (std::size_t i = 0; i < part; ++i) {
-    std::size_t groups[kStreams];
-    for (std::size_t s = 0; s < kStreams; ++s) groups[s] = group_begin + s * part + i;
-    int_matvec_groups<kStreams, kB, kNibbles, kMins>(w, x, groups, y);
-  }
-  for (std::size_t g = group_begin + kStreams * part; g < group_end; ++g) {
-    const std::size_t groups[1] = {g};
-    int_matvec_groups<1, kB, kNibbles, kMins>(w, x, groups, y);
-  }
+  for_groups_side_by_side<4>(group_begin, group_end, [&](const auto& groups) {
+    int_matvec_groups<streams_of<decltype(groups)>, kB, kNibbles, kMins>(w, x, groups, y);
+  });
 }
 
 template <std::size_t kB, bool kNibbles, bool kMins>

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "kernels/arch/packed_kernels.hpp"
+#include "kernels/arch/side_by_side_groups.hpp"
 
 namespace llama3::kernels::avx512 {
 namespace {
@@ -88,17 +89,9 @@ void plain_matvec_groups(const PackedMatrix& w, const float* x,
 template <typename Column>
 void plain_matvec(const PackedMatrix& w, const float* x, std::size_t group_begin,
                   std::size_t group_end, float* y) {
-  constexpr std::size_t kStreams = 4;
-  const std::size_t part = (group_end - group_begin) / kStreams;
-  for (std::size_t i = 0; i < part; ++i) {
-    std::size_t groups[kStreams];
-    for (std::size_t s = 0; s < kStreams; ++s) groups[s] = group_begin + s * part + i;
-    plain_matvec_groups<Column, kStreams>(w, x, groups, y);
-  }
-  for (std::size_t g = group_begin + kStreams * part; g < group_end; ++g) {
-    const std::size_t groups[1] = {g};
-    plain_matvec_groups<Column, 1>(w, x, groups, y);
-  }
+  for_groups_side_by_side<4>(group_begin, group_end, [&](const auto& groups) {
+    plain_matvec_groups<Column, streams_of<decltype(groups)>>(w, x, groups, y);
+  });
 }
 
 // ---- several tokens
