@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "io/file_contents.hpp"
 #include "io/gguf.hpp"
 #include "io/hf_config.hpp"
 #include "kernels/reference.hpp"
@@ -37,7 +38,7 @@ std::vector<std::string> read_merges(const std::filesystem::path& path) {
   const auto origin = path.string();
   nlohmann::json root;
   try {
-    root = nlohmann::json::parse(io::read_text_file(path));
+    root = nlohmann::json::parse(io::read_file_contents(path));
   } catch (const nlohmann::json::exception& error) {
     throw Error(ErrorCode::kBadFormat, origin + ": not valid JSON: " + error.what());
   }
@@ -65,7 +66,7 @@ std::optional<TokenId> tokenizer_config_eos(const std::filesystem::path& path,
                                             const Tokenizer& tokenizer) {
   if (!std::filesystem::exists(path)) return std::nullopt;
   try {
-    const auto root = nlohmann::json::parse(io::read_text_file(path));
+    const auto root = nlohmann::json::parse(io::read_file_contents(path));
     if (!root.is_object() || !root.contains("eos_token")) return std::nullopt;
     const auto& eos = root["eos_token"];
     std::string text;

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -195,15 +193,6 @@ std::optional<std::string> parse_hf_chat_template(std::string_view json,
   const Json* value = field(root, "chat_template");
   if (!value || !value->is_string()) return std::nullopt;
   return value->get<std::string>();
-}
-
-std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, path.string() + ": cannot open");
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) throw Error(ErrorCode::kIo, path.string() + ": read failed");
-  return std::move(content).str();
 }
 
 }  // namespace llama3::io

@@ -5,7 +5,6 @@
 // scaling) kUnsupported.
 #pragma once
 
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,8 +51,5 @@ HfGenerationConfig parse_hf_generation_config(std::string_view json, const std::
 // The chat_template string of tokenizer_config.json (nothing when absent or not a string, e.g. a
 // list of named templates).
 std::optional<std::string> parse_hf_chat_template(std::string_view json, const std::string& origin);
-
-// The whole of a small text file (kIo naming it on failure).
-std::string read_text_file(const std::filesystem::path& path);
 
 }  // namespace llama3::io

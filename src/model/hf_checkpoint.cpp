@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "io/file_contents.hpp"
 #include "llama3/error.hpp"
 #include "model/rope_frequencies.hpp"
 #include "tokenizer/llama3_bpe.hpp"
@@ -24,22 +25,22 @@ HfCheckpoint HfCheckpoint::open(const std::filesystem::path& folder,
   const auto tokenizer_config_path = folder / "tokenizer_config.json";
   HfCheckpoint checkpoint{
       folder,
-      io::parse_hf_config(io::read_text_file(config_path), config_path.string()),
+      io::parse_hf_config(io::read_file_contents(config_path), config_path.string()),
       std::nullopt,
       std::nullopt,
       io::SafetensorsCheckpoint::open(folder, options),
       std::nullopt};
   if (std::filesystem::exists(generation_path)) {
-    checkpoint.generation = io::parse_hf_generation_config(io::read_text_file(generation_path),
+    checkpoint.generation = io::parse_hf_generation_config(io::read_file_contents(generation_path),
                                                            generation_path.string());
   }
   if (std::filesystem::exists(tokenizer_config_path)) {
-    checkpoint.chat_template = io::parse_hf_chat_template(io::read_text_file(tokenizer_config_path),
-                                                          tokenizer_config_path.string());
+    checkpoint.chat_template = io::parse_hf_chat_template(
+        io::read_file_contents(tokenizer_config_path), tokenizer_config_path.string());
   }
   if (std::filesystem::exists(tokenizer_path)) {
-    auto spec =
-        detail::tokenizer_json_spec(io::read_text_file(tokenizer_path), tokenizer_path.string());
+    auto spec = detail::tokenizer_json_spec(io::read_file_contents(tokenizer_path),
+                                            tokenizer_path.string());
     // tokenizer.json has no notion of bos/eos; config.json names them (eos may be a list: the
     // 3.1 instruct models stop on <|end_of_text|>, <|eom_id|> and <|eot_id|>).
     const auto& config = checkpoint.config;

@@ -3,7 +3,6 @@
 // line) when it is malformed, kUnsupported when it is well-formed but not a Llama 3 BPE vocabulary.
 #pragma once
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,9 +24,6 @@ Llama3VocabSpec tokenizer_json_spec(std::string_view json, const std::string& or
 // the ranks with the Llama 3.1+ names.
 std::shared_ptr<const Llama3BpeTokenizer> parse_tiktoken_model(std::string_view text,
                                                                const std::string& origin);
-
-// The whole file as bytes (kIo naming the path on failure).
-std::string read_file_bytes(const std::filesystem::path& path);
 
 // The Llama 3 split pattern, as tokenizer.json, Meta and llama.cpp spell it.
 extern const std::string_view kLlama3SplitPattern;
