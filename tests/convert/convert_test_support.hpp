@@ -13,6 +13,7 @@
 #include "llama3/model.hpp"
 #include "llama3/session.hpp"
 #include "support/hf_test_models.hpp"
+#include "support/model_logits.hpp"
 
 namespace llama3::testing {
 
@@ -41,22 +42,7 @@ inline std::map<std::string, double> reported_rmse(const std::string& report) {
 }
 
 inline std::vector<float> model_logits(const Model& model) {
-  static const std::vector<TokenId> tokens = {1, 7, 300, 42, 42, 511, 0, 128, 255, 3, 99, 17};
-  SessionOptions options;
-  options.n_ctx = 64;
-  options.n_threads = 2;
-  options.kv_cache_type = KvCacheType::kF32;
-  Session session(model, options);
-  const auto logits = session.decode_all_logits(tokens);
-  return {logits.begin(), logits.end()};
-}
-
-inline float max_abs_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  float worst = 0.0f;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    worst = std::max(worst, std::fabs(a[i] - b[i]));
-  }
-  return a.size() == b.size() ? worst : INFINITY;
+  return all_position_logits(model);
 }
 
 // ||a - b|| / ||b||

@@ -12,31 +12,9 @@
 #include "llama3/model.hpp"
 #include "llama3/session.hpp"
 #include "support/hf_test_models.hpp"
+#include "support/model_logits.hpp"
 
 using namespace llama3;
-
-namespace {
-
-std::vector<float> all_logits(const Model& model, const std::vector<TokenId>& tokens) {
-  SessionOptions options;
-  options.n_ctx = 64;
-  options.n_threads = 2;
-  options.kv_cache_type = KvCacheType::kF32;
-  Session session(model, options);
-  const auto logits = session.decode_all_logits(tokens);
-  return {logits.begin(), logits.end()};
-}
-
-float max_abs_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  float worst = 0.0f;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
-}
-
-const std::vector<TokenId> kTokens = {1, 7, 300, 42, 42, 511, 0, 128, 255, 3, 99, 17};
-
-}  // namespace
 
 TEST_CASE("a HF folder and the GGUF of the same weights give the same logits", "[model]") {
   for (const std::string shape : {"--rope-freqs --untied --shards 2", "--no-rope-freqs --tied"}) {
@@ -56,13 +34,13 @@ TEST_CASE("a HF folder and the GGUF of the same weights give the same logits", "
     CHECK(hf.config().has_rope_freqs == gguf.config().has_rope_freqs);
     CHECK(hf.n_params() == gguf.n_params() - (gguf.config().has_rope_freqs ? 16u : 0u));
 
-    const auto a = all_logits(hf, kTokens);
-    const auto b = all_logits(gguf, kTokens);
+    const auto a = testing::all_position_logits(hf);
+    const auto b = testing::all_position_logits(gguf);
     // The weights are bit-identical and the rotation does the same float operations on the same
     // pairs; only the order of the q·k sums over head_dim differs (HF order vs Meta order), so the
     // logits may differ by float rounding, nothing more (measured: 1e-6 and 3e-5 on logits of
     // size O(1..10)). A wrong q/k order or rotation would change them by O(1).
-    const float worst = max_abs_difference(a, b);
+    const float worst = testing::max_abs_difference(a, b);
     INFO("max |hf - gguf| = " << worst);
     CHECK(worst < 1e-3f);
   }

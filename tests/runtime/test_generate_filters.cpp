@@ -8,22 +8,14 @@
 
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
+#include "support/stories_model.hpp"
 #include "support/test_data.hpp"
 
 using namespace llama3;
+using testing::greedy_sampler;
+using testing::stories_model;
 
 namespace {
-
-const Model& stories_model() {
-  static const Model model = Model::load(testing::require_data_file("stories260K.gguf"));
-  return model;
-}
-
-Sampler greedy() {
-  SamplerParams params;
-  params.temperature = 0.0f;
-  return Sampler(params);
-}
 
 std::vector<TokenId> bos() {
   return {stories_model().tokenizer().bos_id()};
@@ -43,7 +35,7 @@ OutputFilter stop_at(std::string pattern) {
 
 TEST_CASE("a blocking input filter stops generate before any decode", "[runtime][data]") {
   Session session(stories_model(), {.n_threads = 1});
-  Sampler sampler = greedy();
+  Sampler sampler = greedy_sampler();
   const auto prefix = stories_model().tokenizer().encode("Once", {.add_bos = true});
   session.decode(prefix);
   const int n_past_before = session.n_past();
@@ -76,7 +68,7 @@ TEST_CASE("a blocking input filter stops generate before any decode", "[runtime]
 
 TEST_CASE("an allowing input filter sees the prompt and changes nothing", "[runtime][data]") {
   Session session(stories_model(), {.n_threads = 1});
-  Sampler sampler = greedy();
+  Sampler sampler = greedy_sampler();
   int calls = 0;
   GenerateOptions options;
   options.max_tokens = 12;
@@ -95,7 +87,7 @@ TEST_CASE("an allowing input filter sees the prompt and changes nothing", "[runt
 TEST_CASE("an output filter stopping at a pattern withholds it and leaves the session usable",
           "[runtime][data]") {
   Session session(stories_model(), {.n_threads = 1});
-  Sampler sampler = greedy();
+  Sampler sampler = greedy_sampler();
   GenerateOptions options;
   options.max_tokens = 60;
   options.output_filters.push_back(stop_at("Lily"));
@@ -125,7 +117,7 @@ TEST_CASE("an output filter stopping at a pattern withholds it and leaves the se
 TEST_CASE("a redacting output filter replaces the piece in the stream and the result",
           "[runtime][data]") {
   Session session(stories_model(), {.n_threads = 1});
-  Sampler sampler = greedy();
+  Sampler sampler = greedy_sampler();
   GenerateOptions options;
   options.max_tokens = 30;
   options.output_filters.push_back([](const OutputEvent& event) {
@@ -152,7 +144,7 @@ TEST_CASE("a redacting output filter replaces the piece in the stream and the re
 
 TEST_CASE("output filters annotate, and see the whole text once at the end", "[runtime][data]") {
   Session session(stories_model(), {.n_threads = 1});
-  Sampler sampler = greedy();
+  Sampler sampler = greedy_sampler();
   GenerateOptions options;
   options.max_tokens = 40;
   int final_calls = 0;
@@ -185,7 +177,7 @@ TEST_CASE("output filters annotate, and see the whole text once at the end", "[r
 TEST_CASE("a final-call stop rejects the text and a final redaction replaces it",
           "[runtime][data]") {
   Session session(stories_model(), {.n_threads = 1});
-  Sampler sampler = greedy();
+  Sampler sampler = greedy_sampler();
   GenerateOptions options;
   options.max_tokens = 10;
   options.output_filters.push_back([](const OutputEvent& event) {
@@ -209,7 +201,7 @@ TEST_CASE("a final-call stop rejects the text and a final redaction replaces it"
 
 TEST_CASE("stop strings are applied before output filters see the text", "[runtime][data]") {
   Session session(stories_model(), {.n_threads = 1});
-  Sampler sampler = greedy();
+  Sampler sampler = greedy_sampler();
   GenerateOptions options;
   options.max_tokens = 60;
   options.stop_strings = {"Lily"};

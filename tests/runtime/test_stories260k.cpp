@@ -9,24 +9,12 @@
 #include "llama3/perplexity.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
+#include "support/stories_model.hpp"
 #include "support/test_data.hpp"
 
 using namespace llama3;
-
-namespace {
-
-const Model& stories_model() {
-  static const Model model = Model::load(testing::require_data_file("stories260K.gguf"));
-  return model;
-}
-
-Sampler greedy_sampler() {
-  SamplerParams params;
-  params.temperature = 0.0f;
-  return Sampler(params);
-}
-
-}  // namespace
+using testing::greedy_sampler;
+using testing::stories_model;
 
 TEST_CASE("stories260K greedy text from BOS is the known story", "[runtime][data]") {
   const Model& model = stories_model();

@@ -9,9 +9,11 @@
 #include "llama3/chat.hpp"
 #include "llama3/safety.hpp"
 #include "llama3/sampler.hpp"
+#include "support/stories_model.hpp"
 #include "support/test_models.hpp"
 
 using namespace llama3;
+using testing::stories_model;
 
 namespace {
 
@@ -47,11 +49,6 @@ Scripted run_scripted(const OutputFilter& filter, const std::vector<std::string>
 const CodeScanner& scanner() {
   static const CodeScanner instance = CodeScanner::with_builtin_rules();
   return instance;
-}
-
-const Model& stories_model() {
-  static const Model model = Model::load(testing::require_data_file("stories260K.gguf"));
-  return model;
 }
 
 const Model& random_guard_model() {

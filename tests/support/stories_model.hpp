@@ -1,0 +1,22 @@
+// The trained stories260K model (../shared/data; the test is skipped when it is missing), loaded
+// once per test process, and the greedy sampler the stories tests decode with.
+#pragma once
+
+#include "llama3/model.hpp"
+#include "llama3/sampler.hpp"
+#include "support/test_data.hpp"
+
+namespace llama3::testing {
+
+inline const Model& stories_model() {
+  static const Model model = Model::load(require_data_file("stories260K.gguf"));
+  return model;
+}
+
+inline Sampler greedy_sampler() {
+  SamplerParams params;
+  params.temperature = 0.0f;
+  return Sampler(params);
+}
+
+}  // namespace llama3::testing
