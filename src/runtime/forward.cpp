@@ -135,33 +135,36 @@ void ForwardPass::attention(int layer, int n_tokens, int first_position) {
   const int n_rep = c.n_heads / c.n_kv_heads;
   const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
   const auto n_items = static_cast<std::size_t>(n_tokens * c.n_heads);
-  // Chunks of one token's heads handed out on demand: later tokens see more keys, so equal
-  // contiguous halves would leave the first thread idle for most of a long prompt.
-  pool_.parallel_chunks(
-      n_items, static_cast<std::size_t>(c.n_heads), [&](std::size_t begin, std::size_t end, int) {
-        for (std::size_t item = begin; item < end; ++item) {
-          const int t = static_cast<int>(item) / c.n_heads;
-          const int head = static_cast<int>(item) % c.n_heads;
-          // GQA by index: query head h reads KV head h / n_rep; nothing is copied.
-          const int kv_offset = (head / n_rep) * c.head_dim;
-          const float* query = queries_.data() + t * q_dim + head * c.head_dim;
-          float* out = attended_.data() + t * q_dim + head * c.head_dim;
-          const int n_keys = first_position + t + 1;  // causal: this position and all before it
-          const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-          const auto stride = static_cast<std::size_t>(c.n_kv_heads * c.head_dim);
-          if (cache_.type() == KvCacheType::kF16) {
-            kernels::attend_head_f16(
-                query, static_cast<const std::uint16_t*>(cache_.key_row(layer, 0)) + kv_offset,
-                static_cast<const std::uint16_t*>(cache_.value_row(layer, 0)) + kv_offset, stride,
-                static_cast<std::size_t>(n_keys), static_cast<std::size_t>(c.head_dim), scale, out);
-          } else {
-            kernels::attend_head_f32(
-                query, static_cast<const float*>(cache_.key_row(layer, 0)) + kv_offset,
-                static_cast<const float*>(cache_.value_row(layer, 0)) + kv_offset, stride,
-                static_cast<std::size_t>(n_keys), static_cast<std::size_t>(c.head_dim), scale, out);
-          }
-        }
-      });
+  // Chunks handed out on demand: later tokens see more keys, so equal contiguous halves would
+  // leave the first thread idle for most of a long prompt. At most one token's heads per chunk,
+  // and about 8 chunks per thread, so one token's heads are still split across the threads.
+  const std::size_t chunk =
+      std::clamp<std::size_t>(n_items / (static_cast<std::size_t>(pool_.size()) * 8), 1,
+                              static_cast<std::size_t>(c.n_heads));
+  pool_.parallel_chunks(n_items, chunk, [&](std::size_t begin, std::size_t end, int) {
+    for (std::size_t item = begin; item < end; ++item) {
+      const int t = static_cast<int>(item) / c.n_heads;
+      const int head = static_cast<int>(item) % c.n_heads;
+      // GQA by index: query head h reads KV head h / n_rep; nothing is copied.
+      const int kv_offset = (head / n_rep) * c.head_dim;
+      const float* query = queries_.data() + t * q_dim + head * c.head_dim;
+      float* out = attended_.data() + t * q_dim + head * c.head_dim;
+      const int n_keys = first_position + t + 1;  // causal: this position and all before it
+      const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+      const auto stride = static_cast<std::size_t>(c.n_kv_heads * c.head_dim);
+      if (cache_.type() == KvCacheType::kF16) {
+        kernels::attend_head_f16(
+            query, static_cast<const std::uint16_t*>(cache_.key_row(layer, 0)) + kv_offset,
+            static_cast<const std::uint16_t*>(cache_.value_row(layer, 0)) + kv_offset, stride,
+            static_cast<std::size_t>(n_keys), static_cast<std::size_t>(c.head_dim), scale, out);
+      } else {
+        kernels::attend_head_f32(
+            query, static_cast<const float*>(cache_.key_row(layer, 0)) + kv_offset,
+            static_cast<const float*>(cache_.value_row(layer, 0)) + kv_offset, stride,
+            static_cast<std::size_t>(n_keys), static_cast<std::size_t>(c.head_dim), scale, out);
+      }
+    }
+  });
 }
 
 }  // namespace llama3::runtime

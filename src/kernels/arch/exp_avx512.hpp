@@ -10,7 +10,8 @@
 namespace llama3::kernels::avx512 {
 
 inline __m512 exp_ps(__m512 x) {
-  // max(x, lo) first: a NaN in x would come out as lo; attention never feeds NaN scores.
+  // Clamped first (vminps returns its second operand for a NaN, so a NaN comes out as +inf);
+  // attention and SwiGLU never feed NaN.
   x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.8f)), _mm512_set1_ps(-104.0f));
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);

@@ -206,27 +206,9 @@ void k_tile(const PackedMatrix& w, const QuantizedActivations& x, std::size_t gr
 template <typename F>
 void k_tiles(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group,
              std::size_t t0, std::size_t n, float* y) {
-  for (; n >= kTokenTile; n -= kTokenTile, t0 += kTokenTile) {
-    k_tile<F, kTokenTile>(w, x, group, t0, y);
-  }
-  switch (n) {
-    case 7:
-      return k_tile<F, 7>(w, x, group, t0, y);
-    case 6:
-      return k_tile<F, 6>(w, x, group, t0, y);
-    case 5:
-      return k_tile<F, 5>(w, x, group, t0, y);
-    case 4:
-      return k_tile<F, 4>(w, x, group, t0, y);
-    case 3:
-      return k_tile<F, 3>(w, x, group, t0, y);
-    case 2:
-      return k_tile<F, 2>(w, x, group, t0, y);
-    case 1:
-      return k_tile<F, 1>(w, x, group, t0, y);
-    default:
-      return;
-  }
+  for_token_tiles<kTokenTile>(t0, n, [&](auto tokens, std::size_t first) {
+    k_tile<F, decltype(tokens)::value>(w, x, group, first, y);
+  });
 }
 
 // The one-token kernel does several vector ops per 64 bytes it loads, so its own loads keep too

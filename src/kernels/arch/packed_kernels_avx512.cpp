@@ -86,27 +86,9 @@ void int_tile(const PackedMatrix& w, const QuantizedActivations& x, std::size_t 
 template <std::size_t kB, bool kNibbles, bool kMins>
 void int_tiles(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group,
                std::size_t t0, std::size_t n, float* y) {
-  for (; n >= kTokenTile; n -= kTokenTile, t0 += kTokenTile) {
-    int_tile<kTokenTile, kB, kNibbles, kMins>(w, x, group, t0, y);
-  }
-  switch (n) {
-    case 7:
-      return int_tile<7, kB, kNibbles, kMins>(w, x, group, t0, y);
-    case 6:
-      return int_tile<6, kB, kNibbles, kMins>(w, x, group, t0, y);
-    case 5:
-      return int_tile<5, kB, kNibbles, kMins>(w, x, group, t0, y);
-    case 4:
-      return int_tile<4, kB, kNibbles, kMins>(w, x, group, t0, y);
-    case 3:
-      return int_tile<3, kB, kNibbles, kMins>(w, x, group, t0, y);
-    case 2:
-      return int_tile<2, kB, kNibbles, kMins>(w, x, group, t0, y);
-    case 1:
-      return int_tile<1, kB, kNibbles, kMins>(w, x, group, t0, y);
-    default:
-      return;
-  }
+  for_token_tiles<kTokenTile>(t0, n, [&](auto tokens, std::size_t first) {
+    int_tile<decltype(tokens)::value, kB, kNibbles, kMins>(w, x, group, first, y);
+  });
 }
 
 // How far ahead of the one-token kernel's reads nibble weights are requested into L2: with the

@@ -1,6 +1,7 @@
-// How the one-token kernels walk a thread's groups: the range is cut into kStreams equal parts read
-// side by side (kStreams long memory streams in flight, independent accumulator chains), and the
-// remainder one group at a time.
+// How the kernels walk their work. One token: a thread's groups are cut into kStreams equal parts
+// read side by side (kStreams long memory streams in flight, independent accumulator chains), the
+// remainder one group at a time. Several tokens: register tiles of kTile tokens, then one tile of
+// the remaining count, each with the count as a compile-time constant.
 #pragma once
 
 #include <cstddef>
@@ -27,5 +28,21 @@ inline void for_groups_side_by_side(std::size_t group_begin, std::size_t group_e
 // N of the groups array a for_groups_side_by_side body was given.
 template <typename Groups>
 inline constexpr std::size_t streams_of = std::extent_v<std::remove_cvref_t<Groups>>;
+
+// Calls body(std::integral_constant<std::size_t, N>{}, t0) for N = the largest of 1..kMax equal
+// to n (n <= kMax).
+template <std::size_t kMax, typename Body>
+inline void with_token_count(std::size_t n, std::size_t t0, Body&& body) {
+  if (n == kMax) return body(std::integral_constant<std::size_t, kMax>{}, t0);
+  if constexpr (kMax > 1) with_token_count<kMax - 1>(n, t0, body);
+}
+
+// Tokens [t0, t0 + n) as tiles of kTile and one shorter tile: body(tile_size_constant, first).
+template <std::size_t kTile, typename Body>
+inline void for_token_tiles(std::size_t t0, std::size_t n, Body&& body) {
+  for (; n >= kTile; n -= kTile, t0 += kTile)
+    body(std::integral_constant<std::size_t, kTile>{}, t0);
+  if (n > 0) with_token_count<kTile - 1>(n, t0, body);
+}
 
 }  // namespace llama3::kernels

@@ -11,8 +11,7 @@ namespace llama3::kernels::avx512 {
 
 void silu_mul(float* gate, const float* up, std::size_t n) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  std::size_t i = 0;
-  for (; i < n; i += 16) {
+  for (std::size_t i = 0; i < n; i += 16) {
     const auto mask = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1u);
     const __m512 g = _mm512_maskz_loadu_ps(mask, gate + i);
     const __m512 u = _mm512_maskz_loadu_ps(mask, up + i);
