@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "commands.hpp"
@@ -18,9 +20,11 @@ namespace llama3::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: llama3 bench -m MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 3] [--no-mmap]\n"
+    "usage: llama3 bench -m MODEL.gguf [-p 512] [-n 128] [-d 0] [-t 2] [-r 3] [--no-mmap]\n"
     "                    [--bw GB/s] [--int8-peak GOP/s] [--fp32-peak GFLOP/s]\n"
     "  -p / -n       prompt tokens processed in one batch / tokens generated one by one\n"
+    "  -d            context depth: tokens already in the KV cache before each test is timed\n"
+    "                (as llama-bench's -d; attention work and KV reads grow with it)\n"
     "  -t, -r        threads, repetitions (medians are reported, with min..max)\n"
     "  --bw          memory read bandwidth for the generation bound (default 75 GB/s, 2 threads)\n"
     "  --int8-peak   int8 dot peak for the prompt bound of quantized files (default 1773 GOP/s)\n"
@@ -58,6 +62,7 @@ int run_bench(Args args) {
   const std::string path = *options.get("-m");
   const int n_prompt = options.get_int("-p", 512);
   const int n_gen = options.get_int("-n", 128);
+  const int depth = std::max(0, options.get_int("-d", 0));
   const int threads = options.get_int("-t", 2);
   const int reps = std::max(1, options.get_int("-r", 3));
   const double bandwidth = options.get_float("--bw", 75.0f) * 1e9;
@@ -73,22 +78,34 @@ int run_bench(Args args) {
   const auto& config = model.config();
   SessionOptions session_options;
   session_options.n_threads = threads;
-  session_options.n_ctx = n_prompt + n_gen + 1;
+  session_options.n_ctx = depth + n_prompt + n_gen + 1;
   std::mt19937 rng(1234);
   std::uniform_int_distribution<TokenId> any_token(0, config.n_vocab - 1);
   std::vector<TokenId> prompt(static_cast<std::size_t>(n_prompt));
   for (auto& token : prompt) token = any_token(rng);
+  std::vector<TokenId> context(static_cast<std::size_t>(depth));
+  for (auto& token : context) token = any_token(rng);
+  // Fills a fresh session's KV cache to `depth` before the clock starts, in prompt-sized batches.
+  const auto fill_context = [&](Session& session) {
+    constexpr std::size_t kFillBatch = 512;
+    for (std::size_t begin = 0; begin < context.size(); begin += kFillBatch) {
+      const std::size_t count = std::min(kFillBatch, context.size() - begin);
+      session.decode(std::span<const TokenId>(context.data() + begin, count));
+    }
+  };
 
   std::vector<double> pp_rates, tg_rates;
   for (int rep = 0; rep < reps + 1; ++rep) {  // the first round warms caches and is not counted
     if (n_prompt > 0) {
       Session session(model, session_options);
+      fill_context(session);
       const auto start = Clock::now();
       session.decode(prompt);
       if (rep > 0) pp_rates.push_back(n_prompt / seconds_since(start));
     }
     if (n_gen > 0) {
       Session session(model, session_options);
+      fill_context(session);
       TokenId token = any_token(rng);
       const auto start = Clock::now();
       for (int i = 0; i < n_gen; ++i) {
@@ -110,13 +127,15 @@ int run_bench(Args args) {
       "| model | size GB | params B | threads | test | t/s (median) | min..max | %% of bound | "
       "load s | peak RSS GB |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  // As llama-bench labels it: "tg128 @ d4096". The bounds ignore the KV reads that depth adds.
+  const std::string depth_label = depth > 0 ? " @ d" + std::to_string(depth) : "";
   const auto row = [&](const char* test, int n, const std::vector<double>& rates, double bound) {
     if (rates.empty()) return;
     const Summary s = summarize(rates);
     std::printf(
-        "| %s | %.2f | %.2f | %d | %s%d | %.1f | %.1f..%.1f | %.0f%% of %.0f | %.2f | %.2f |\n",
-        path.c_str(), bytes / 1e9, params / 1e9, threads, test, n, s.median, s.min, s.max,
-        100.0 * s.median / bound, bound, load_seconds, peak_rss_gb());
+        "| %s | %.2f | %.2f | %d | %s%d%s | %.1f | %.1f..%.1f | %.0f%% of %.0f | %.2f | %.2f |\n",
+        path.c_str(), bytes / 1e9, params / 1e9, threads, test, n, depth_label.c_str(), s.median,
+        s.min, s.max, 100.0 * s.median / bound, bound, load_seconds, peak_rss_gb());
   };
   row("pp", n_prompt, pp_rates, compute_peak / (2.0 * params));
   row("tg", n_gen, tg_rates, bandwidth / bytes);

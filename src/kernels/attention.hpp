@@ -1,7 +1,12 @@
-// One query head attending over cached keys/values, in one pass with an online softmax (running max
-// and denominator, the output rescaled when the max grows): no [n_keys] score buffer, no n x n
-// matrix. Keys/values are rows of an f16 or f32 cache; `stride` is the distance between positions,
-// in elements, so GQA heads read their KV head by offset without copying.
+// The query heads of one GQA group (the heads that share a KV head) attending over cached
+// keys/values, in one pass with an online softmax (running max and denominator, the output
+// rescaled when the max grows): no [n_keys] score buffer, no n x n matrix. Keys/values are rows of
+// an f16 or f32 cache; `stride` is the distance between positions, in elements, so a group reads
+// its KV head by offset without copying.
+//
+// The whole group goes over the keys together, so each key and value row comes from memory once
+// per group instead of once per query head: Llama 3 has 4 (1B-8B) or 8 (70B) query heads per KV
+// head, and at a few thousand tokens of context the cache reads rival the weights'.
 #pragma once
 
 #include <cstddef>
@@ -11,19 +16,24 @@
 
 namespace llama3::kernels {
 
-// out = sum_j softmax_j(scale * query . key_j) * value_j over j < n_keys.
-// query, out: [head_dim]; keys, values: n_keys rows of head_dim at `stride`.
-void attend_head_f16(const float* query, const std::uint16_t* keys, const std::uint16_t* values,
-                     std::size_t stride, std::size_t n_keys, std::size_t head_dim, float scale,
-                     float* out, Arch arch = active_arch());
-void attend_head_f32(const float* query, const float* keys, const float* values, std::size_t stride,
-                     std::size_t n_keys, std::size_t head_dim, float scale, float* out,
-                     Arch arch = active_arch());
+// For each query r < n_queries: out_r = sum_j softmax_j(scale * query_r . key_j) * value_j over
+// j < n_keys.  queries, out: [n_queries, head_dim]; keys, values: n_keys rows of head_dim at
+// `stride`.
+void attend_group_f16(const float* queries, std::size_t n_queries, const std::uint16_t* keys,
+                      const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
+                      std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
+                      const float* values, std::size_t stride, std::size_t n_keys,
+                      std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
 
 namespace avx512 {
-void attend_head_f16(const float* query, const std::uint16_t* keys, const std::uint16_t* values,
-                     std::size_t stride, std::size_t n_keys, std::size_t head_dim, float scale,
-                     float* out);
-}
+// head_dim a multiple of 16, at most 256.
+void attend_group_f16(const float* queries, std::size_t n_queries, const std::uint16_t* keys,
+                      const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
+                      std::size_t head_dim, float scale, float* out);
+void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
+                      const float* values, std::size_t stride, std::size_t n_keys,
+                      std::size_t head_dim, float scale, float* out);
+}  // namespace avx512
 
 }  // namespace llama3::kernels

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <mutex>
 #include <new>
+#include <utility>
 #include <vector>
 
 namespace llama3::kernels {
@@ -92,6 +93,27 @@ std::byte* allocate_huge_page_memory(std::size_t bytes) {
 
 void release_huge_page_memory(std::byte* at, std::size_t bytes) {
   arena().release(at, bytes);
+}
+
+PageBuffer::PageBuffer(std::size_t bytes) : size_(bytes) {
+  if (bytes == 0) return;
+  data_ = allocate_huge_page_memory(bytes);
+}
+
+PageBuffer::~PageBuffer() {
+  if (data_) release_huge_page_memory(data_, size_);
+}
+
+PageBuffer::PageBuffer(PageBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
+  if (this != &other) {
+    if (data_) release_huge_page_memory(data_, size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
 }
 
 }  // namespace llama3::kernels

@@ -16,4 +16,25 @@ std::byte* allocate_huge_page_memory(std::size_t bytes);
 // once; a region's address space is unmapped when nothing in it is in use.
 void release_huge_page_memory(std::byte* at, std::size_t bytes);
 
+// Owns page-aligned memory from allocate_huge_page_memory, zeroed on first touch: pages
+// a buffer never touches cost no memory.
+class PageBuffer {
+ public:
+  PageBuffer() = default;
+  explicit PageBuffer(std::size_t bytes);
+  ~PageBuffer();
+  PageBuffer(PageBuffer&& other) noexcept;
+  PageBuffer& operator=(PageBuffer&& other) noexcept;
+  PageBuffer(const PageBuffer&) = delete;
+  PageBuffer& operator=(const PageBuffer&) = delete;
+
+  std::byte* data() { return data_; }
+  const std::byte* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 }  // namespace llama3::kernels

@@ -133,27 +133,6 @@ void interleave_plain_group(const std::byte* stored, std::size_t row_bytes, std:
 
 }  // namespace
 
-PageBuffer::PageBuffer(std::size_t bytes) : size_(bytes) {
-  if (bytes == 0) return;
-  data_ = allocate_huge_page_memory(bytes);
-}
-
-PageBuffer::~PageBuffer() {
-  if (data_) release_huge_page_memory(data_, size_);
-}
-
-PageBuffer::PageBuffer(PageBuffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-
-PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
-  if (this != &other) {
-    if (data_) release_huge_page_memory(data_, size_);
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
-
 IntBlockFormat int_block_format(io::TensorType type) {
   using io::TensorType;
   switch (type) {

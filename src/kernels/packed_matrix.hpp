@@ -22,30 +22,11 @@
 #include <memory>
 
 #include "io/tensor_type.hpp"
+#include "kernels/huge_page_arena.hpp"
 
 namespace llama3::kernels {
 
 inline constexpr std::size_t kPackedGroupRows = 16;
-
-// Owns page-aligned anonymous memory from the huge-page arena (huge_page_arena.hpp), zeroed.
-class PageBuffer {
- public:
-  PageBuffer() = default;
-  explicit PageBuffer(std::size_t bytes);
-  ~PageBuffer();
-  PageBuffer(PageBuffer&& other) noexcept;
-  PageBuffer& operator=(PageBuffer&& other) noexcept;
-  PageBuffer(const PageBuffer&) = delete;
-  PageBuffer& operator=(const PageBuffer&) = delete;
-
-  std::byte* data() { return data_; }
-  const std::byte* data() const { return data_; }
-  std::size_t size() const { return size_; }
-
- private:
-  std::byte* data_ = nullptr;
-  std::size_t size_ = 0;
-};
 
 // How a quantized type maps onto integer blocks.
 struct IntBlockFormat {

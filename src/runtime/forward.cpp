@@ -132,36 +132,39 @@ void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position,
 
 void ForwardPass::attention(int layer, int n_tokens, int first_position) {
   const auto& c = model_.config();
-  const int n_rep = c.n_heads / c.n_kv_heads;
+  const int n_rep = c.n_heads / c.n_kv_heads;  // query heads per KV head
   const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
-  const auto n_items = static_cast<std::size_t>(n_tokens * c.n_heads);
+  // An item is one token's GQA group: the n_rep query heads that read one KV head, together.
+  const auto n_items = static_cast<std::size_t>(n_tokens * c.n_kv_heads);
   // Chunks handed out on demand: later tokens see more keys, so equal contiguous halves would
-  // leave the first thread idle for most of a long prompt. At most one token's heads per chunk,
-  // and about 8 chunks per thread, so one token's heads are still split across the threads.
+  // leave the first thread idle for most of a long prompt. At most one token's groups per chunk,
+  // and about 8 chunks per thread, so one token's groups are still split across the threads.
   const std::size_t chunk =
       std::clamp<std::size_t>(n_items / (static_cast<std::size_t>(pool_.size()) * 8), 1,
-                              static_cast<std::size_t>(c.n_heads));
+                              static_cast<std::size_t>(c.n_kv_heads));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const auto head_dim = static_cast<std::size_t>(c.head_dim);
   pool_.parallel_chunks(n_items, chunk, [&](std::size_t begin, std::size_t end, int) {
     for (std::size_t item = begin; item < end; ++item) {
-      const int t = static_cast<int>(item) / c.n_heads;
-      const int head = static_cast<int>(item) % c.n_heads;
-      // GQA by index: query head h reads KV head h / n_rep; nothing is copied.
-      const int kv_offset = (head / n_rep) * c.head_dim;
-      const float* query = queries_.data() + t * q_dim + head * c.head_dim;
-      float* out = attended_.data() + t * q_dim + head * c.head_dim;
-      const int n_keys = first_position + t + 1;  // causal: this position and all before it
-      const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-      const auto stride = static_cast<std::size_t>(c.n_kv_heads * c.head_dim);
+      const int t = static_cast<int>(item) / c.n_kv_heads;
+      const int kv_head = static_cast<int>(item) % c.n_kv_heads;
+      // GQA by index: query heads kv_head * n_rep .. + n_rep - 1 are adjacent rows of queries_
+      // and read KV head kv_head of the cache (contiguous rows of head_dim); nothing is copied.
+      const auto first_query = static_cast<std::size_t>(kv_head * n_rep) * head_dim;
+      const float* queries = queries_.data() + t * q_dim + first_query;
+      float* out = attended_.data() + t * q_dim + first_query;
+      const auto n_keys = static_cast<std::size_t>(first_position + t + 1);  // causal
       if (cache_.type() == KvCacheType::kF16) {
-        kernels::attend_head_f16(
-            query, static_cast<const std::uint16_t*>(cache_.key_row(layer, 0)) + kv_offset,
-            static_cast<const std::uint16_t*>(cache_.value_row(layer, 0)) + kv_offset, stride,
-            static_cast<std::size_t>(n_keys), static_cast<std::size_t>(c.head_dim), scale, out);
+        kernels::attend_group_f16(
+            queries, static_cast<std::size_t>(n_rep),
+            static_cast<const std::uint16_t*>(cache_.head_keys(layer, kv_head)),
+            static_cast<const std::uint16_t*>(cache_.head_values(layer, kv_head)), head_dim, n_keys,
+            head_dim, scale, out);
       } else {
-        kernels::attend_head_f32(
-            query, static_cast<const float*>(cache_.key_row(layer, 0)) + kv_offset,
-            static_cast<const float*>(cache_.value_row(layer, 0)) + kv_offset, stride,
-            static_cast<std::size_t>(n_keys), static_cast<std::size_t>(c.head_dim), scale, out);
+        kernels::attend_group_f32(queries, static_cast<std::size_t>(n_rep),
+                                  static_cast<const float*>(cache_.head_keys(layer, kv_head)),
+                                  static_cast<const float*>(cache_.head_values(layer, kv_head)),
+                                  head_dim, n_keys, head_dim, scale, out);
       }
     }
   });

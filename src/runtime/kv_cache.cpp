@@ -2,33 +2,57 @@
 
 #include <cstring>
 
+#include "kernels/half_float.hpp"
+
 namespace llama3::runtime {
 
-KvCache::KvCache(int n_layers, int n_ctx, int kv_dim, KvCacheType type)
+KvCache::KvCache(int n_layers, int n_ctx, int n_kv_heads, int head_dim, KvCacheType type)
     : type_(type),
       n_layers_(n_layers),
       n_ctx_(n_ctx),
-      kv_dim_(kv_dim),
-      row_bytes_(static_cast<std::size_t>(kv_dim) * (type == KvCacheType::kF16 ? 2 : 4)) {
-  const std::size_t total =
-      static_cast<std::size_t>(n_layers) * static_cast<std::size_t>(n_ctx) * row_bytes_;
-  keys_.resize(total);
-  values_.resize(total);
+      n_kv_heads_(n_kv_heads),
+      head_dim_(head_dim),
+      head_bytes_(static_cast<std::size_t>(head_dim) * (type == KvCacheType::kF16 ? 2 : 4)) {
+  const std::size_t total = static_cast<std::size_t>(n_layers) *
+                            static_cast<std::size_t>(n_kv_heads) * static_cast<std::size_t>(n_ctx) *
+                            head_bytes_;
+  keys_ = kernels::PageBuffer(total);
+  values_ = kernels::PageBuffer(total);
 }
 
 void KvCache::store(int layer, int position, const float* key, const float* value) {
-  std::byte* key_out = keys_.data() + offset(layer, position);
-  std::byte* value_out = values_.data() + offset(layer, position);
-  if (type_ == KvCacheType::kF32) {
-    std::memcpy(key_out, key, row_bytes_);
-    std::memcpy(value_out, value, row_bytes_);
-    return;
+  for (int head = 0; head < n_kv_heads_; ++head) {
+    std::byte* key_out = keys_.data() + offset(layer, head, position);
+    std::byte* value_out = values_.data() + offset(layer, head, position);
+    const float* key_in = key + head * head_dim_;
+    const float* value_in = value + head * head_dim_;
+    if (type_ == KvCacheType::kF32) {
+      std::memcpy(key_out, key_in, head_bytes_);
+      std::memcpy(value_out, value_in, head_bytes_);
+      continue;
+    }
+    auto* key_half = reinterpret_cast<std::uint16_t*>(key_out);
+    auto* value_half = reinterpret_cast<std::uint16_t*>(value_out);
+    for (int i = 0; i < head_dim_; ++i) {
+      key_half[i] = kernels::f32_to_f16(key_in[i]);
+      value_half[i] = kernels::f32_to_f16(value_in[i]);
+    }
   }
-  auto* key_half = reinterpret_cast<std::uint16_t*>(key_out);
-  auto* value_half = reinterpret_cast<std::uint16_t*>(value_out);
-  for (int i = 0; i < kv_dim_; ++i) {
-    key_half[i] = kernels::f32_to_f16(key[i]);
-    value_half[i] = kernels::f32_to_f16(value[i]);
+}
+
+void KvCache::gather_row(const kernels::PageBuffer& storage, int layer, int position,
+                         std::byte* out) const {
+  for (int head = 0; head < n_kv_heads_; ++head) {
+    std::memcpy(out + static_cast<std::size_t>(head) * head_bytes_,
+                storage.data() + offset(layer, head, position), head_bytes_);
+  }
+}
+
+void KvCache::scatter_row(kernels::PageBuffer& storage, int layer, int position,
+                          const std::byte* row) {
+  for (int head = 0; head < n_kv_heads_; ++head) {
+    std::memcpy(storage.data() + offset(layer, head, position),
+                row + static_cast<std::size_t>(head) * head_bytes_, head_bytes_);
   }
 }
 

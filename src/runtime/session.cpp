@@ -23,8 +23,8 @@ int choose_context(const Model& model, const SessionOptions& options) {
 SessionImpl::SessionImpl(const Model& model, const SessionOptions& options)
     : model_(model),
       pool_(options.n_threads),
-      cache_(model.config().n_layers, choose_context(model, options),
-             model.config().n_kv_heads * model.config().head_dim, options.kv_cache_type),
+      cache_(model.config().n_layers, choose_context(model, options), model.config().n_kv_heads,
+             model.config().head_dim, options.kv_cache_type),
       forward_(model.impl(), cache_, pool_) {}
 
 void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {

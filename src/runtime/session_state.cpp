@@ -2,11 +2,12 @@
 //
 // Layout (little-endian): "L3ST" | u32 version | u64 model fingerprint | u32 kv cache type |
 // u32 n_layers | u32 kv_dim | u32 n_past | u32 n_vocab | u64 n_logits | f32 logits[n_logits] |
-// for each layer: key rows [n_past], value rows [n_past] | u64 FNV-1a checksum of all bytes before
-// it.
+// for each layer: key rows [n_past], value rows [n_past] (position-major rows of kv_dim) | u64
+// FNV-1a checksum of all bytes before it.
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <vector>
 
 #include "llama3/error.hpp"
 #include "runtime/session_impl.hpp"
@@ -101,11 +102,17 @@ std::vector<std::byte> SessionImpl::save_state() const {
   out.value(static_cast<std::uint32_t>(model_.config().n_vocab));
   out.value(static_cast<std::uint64_t>(logits_.size()));
   out.bytes(logits_.data(), logits_.size() * sizeof(float));
+  // Position-major rows whatever the cache's own layout, so saved states stay readable.
+  std::vector<std::byte> row(cache_.row_bytes());
   for (int layer = 0; layer < cache_.n_layers(); ++layer) {
-    for (int pos = 0; pos < n_past_; ++pos)
-      out.bytes(cache_.key_row(layer, pos), cache_.row_bytes());
-    for (int pos = 0; pos < n_past_; ++pos)
-      out.bytes(cache_.value_row(layer, pos), cache_.row_bytes());
+    for (int pos = 0; pos < n_past_; ++pos) {
+      cache_.copy_key_row(layer, pos, row.data());
+      out.bytes(row.data(), row.size());
+    }
+    for (int pos = 0; pos < n_past_; ++pos) {
+      cache_.copy_value_row(layer, pos, row.data());
+      out.bytes(row.data(), row.size());
+    }
   }
   return out.finish();
 }
@@ -157,12 +164,10 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
   }
   for (int layer = 0; layer < cache_.n_layers(); ++layer) {
     for (std::uint32_t pos = 0; pos < n_past; ++pos) {
-      std::memcpy(cache_.key_row_mut(layer, static_cast<int>(pos)), in.bytes(cache_.row_bytes()),
-                  cache_.row_bytes());
+      cache_.set_key_row(layer, static_cast<int>(pos), in.bytes(cache_.row_bytes()));
     }
     for (std::uint32_t pos = 0; pos < n_past; ++pos) {
-      std::memcpy(cache_.value_row_mut(layer, static_cast<int>(pos)), in.bytes(cache_.row_bytes()),
-                  cache_.row_bytes());
+      cache_.set_value_row(layer, static_cast<int>(pos), in.bytes(cache_.row_bytes()));
     }
   }
   logits_ = std::move(logits);

@@ -1,12 +1,16 @@
-// AVX-512 online-softmax attention over an f16 cache: head_dim a multiple of 16, at most 256, so
-// the query and the output accumulator live in registers while keys and values stream past.
+// AVX-512 online-softmax attention of a GQA group over an f16 or f32 cache: head_dim a multiple of
+// 16, at most 256. Keys go 16 at a time; each block of 16 keys and values is read from memory
+// once and then, from L1, by every query of the group. One instantiation per head size, so a
+// query and its output accumulator live in registers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "kernels/arch/exp_avx512.hpp"
 #include "kernels/attention.hpp"
@@ -17,8 +21,13 @@ namespace {
 constexpr std::size_t kMaxVectors = 16;  // 256 / 16
 constexpr std::size_t kKeyBlock = 16;    // keys per softmax block: one vector of scores
 
-inline __m512 load_f16(const std::uint16_t* at) {
+constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several passes
+
+inline __m512 load16(const std::uint16_t* at) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)));
+}
+inline __m512 load16(const float* at) {
+  return _mm512_loadu_ps(at);
 }
 
 // Lane j of the result = the sum of the 16 lanes of v[j]: a transposing tree of adds, ~3 vector
@@ -45,61 +54,139 @@ inline __m512 sum_each(const __m512 (&v)[16]) {
                        _mm512_shuffle_f32x4(octs[0], octs[1], 0xDD));
 }
 
-}  // namespace
+// One query head's online-softmax state between key blocks.
+struct alignas(64) QueryState {
+  __m512 acc[kMaxVectors];  // unnormalised output, [head_dim]
+  __m512 denominator;       // per-lane partial sums of the weights
+  float running_max;
+};
 
-void attend_head_f16(const float* query, const std::uint16_t* keys, const std::uint16_t* values,
-                     std::size_t stride, std::size_t n_keys, std::size_t head_dim, float scale,
-                     float* out) {
-  const std::size_t n_vectors = head_dim / 16;
-  __m512 q[kMaxVectors];
-  __m512 acc[kMaxVectors];
-  for (std::size_t v = 0; v < n_vectors; ++v) {
-    q[v] = _mm512_mul_ps(_mm512_loadu_ps(query + 16 * v), _mm512_set1_ps(scale));
-    acc[v] = _mm512_setzero_ps();
+// Scores keys [j0, j0 + n) for one query (scaled, masked past n) and folds them into its state:
+// returns the block's softmax weights and sets `correction`, the factor the accumulator must be
+// scaled by before they are added.
+template <std::size_t NV, typename Element>
+__m512 score_block(const float* query, const Element* keys, std::size_t stride, std::size_t n,
+                   float scale, QueryState& state, float& correction) {
+  __m512 q[NV];
+  for (std::size_t v = 0; v < NV; ++v) q[v] = _mm512_loadu_ps(query + 16 * v);
+  __m512 dots[kKeyBlock];
+  for (std::size_t j = 0; j < kKeyBlock; ++j) {
+    dots[j] = _mm512_setzero_ps();
+    if (j >= n) continue;
+    const Element* key = keys + j * stride;
+    for (std::size_t v = 0; v < NV; ++v)
+      dots[j] = _mm512_fmadd_ps(q[v], load16(key + 16 * v), dots[j]);
   }
-  // Keys go 16 at a time: their scores make one vector, so the running maximum moves once per
-  // block and the 16 softmax weights come from one vector exp instead of 16 scalar ones.
-  float running_max = -std::numeric_limits<float>::infinity();
-  __m512 denominator = _mm512_setzero_ps();  // per-lane partial sums of the weights
-  alignas(64) float block[kKeyBlock];
+  const auto valid = static_cast<__mmask16>(n == kKeyBlock ? 0xFFFF : (1u << n) - 1u);
+  const __m512 scores =
+      _mm512_mask_blend_ps(valid, _mm512_set1_ps(-std::numeric_limits<float>::infinity()),
+                           _mm512_mul_ps(sum_each(dots), _mm512_set1_ps(scale)));
+  const float block_max = _mm512_reduce_max_ps(scores);
+  correction = 1.0f;
+  if (block_max > state.running_max) {
+    // exp(-inf) = 0 on the first block: the empty accumulator stays 0.
+    correction = std::exp(state.running_max - block_max);
+    state.denominator = _mm512_mul_ps(state.denominator, _mm512_set1_ps(correction));
+    state.running_max = block_max;
+  }
+  const __m512 weights = exp_ps(_mm512_sub_ps(scores, _mm512_set1_ps(state.running_max)));
+  state.denominator = _mm512_add_ps(state.denominator, weights);
+  return weights;
+}
+
+// acc = acc * correction + sum_j weights[j] * value_j over the block's n values. Even and odd
+// keys go to separate accumulators so twice as many FMA chains are in flight.
+template <std::size_t NV, typename Element>
+void accumulate_block(const Element* values, std::size_t stride, std::size_t n,
+                      const float* weights, float correction, QueryState& state) {
+  __m512 even[NV], odd[NV];
+  const __m512 c = _mm512_set1_ps(correction);
+  for (std::size_t v = 0; v < NV; ++v) {
+    even[v] = _mm512_mul_ps(state.acc[v], c);
+    odd[v] = _mm512_setzero_ps();
+  }
+  std::size_t j = 0;
+  for (; j + 1 < n; j += 2) {
+    const Element* a = values + j * stride;
+    const Element* b = a + stride;
+    const __m512 wa = _mm512_set1_ps(weights[j]), wb = _mm512_set1_ps(weights[j + 1]);
+    for (std::size_t v = 0; v < NV; ++v) {
+      even[v] = _mm512_fmadd_ps(wa, load16(a + 16 * v), even[v]);
+      odd[v] = _mm512_fmadd_ps(wb, load16(b + 16 * v), odd[v]);
+    }
+  }
+  if (j < n) {
+    const Element* a = values + j * stride;
+    const __m512 wa = _mm512_set1_ps(weights[j]);
+    for (std::size_t v = 0; v < NV; ++v) even[v] = _mm512_fmadd_ps(wa, load16(a + 16 * v), even[v]);
+  }
+  for (std::size_t v = 0; v < NV; ++v) state.acc[v] = _mm512_add_ps(even[v], odd[v]);
+}
+
+template <std::size_t NV, typename Element>
+void attend_group_fixed(const float* queries, std::size_t n_queries, const Element* keys,
+                        const Element* values, std::size_t stride, std::size_t n_keys, float scale,
+                        float* out) {
+  constexpr std::size_t head_dim = 16 * NV;
+  QueryState states[kMaxGroup];
+  for (std::size_t r = 0; r < n_queries; ++r) {
+    for (std::size_t v = 0; v < NV; ++v) states[r].acc[v] = _mm512_setzero_ps();
+    states[r].denominator = _mm512_setzero_ps();
+    states[r].running_max = -std::numeric_limits<float>::infinity();
+  }
+  alignas(64) float weights[kKeyBlock];
   for (std::size_t j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
     const std::size_t n = std::min(kKeyBlock, n_keys - j0);
-    __m512 dots[kKeyBlock];
-    for (std::size_t j = 0; j < kKeyBlock; ++j) {
-      dots[j] = _mm512_setzero_ps();
-      if (j >= n) continue;
-      const std::uint16_t* key = keys + (j0 + j) * stride;
-      for (std::size_t v = 0; v < n_vectors; ++v) {
-        dots[j] = _mm512_fmadd_ps(q[v], load_f16(key + 16 * v), dots[j]);
-      }
-    }
-    const auto valid = static_cast<__mmask16>(n == kKeyBlock ? 0xFFFF : (1u << n) - 1u);
-    const __m512 scores = _mm512_mask_blend_ps(
-        valid, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), sum_each(dots));
-    const float block_max = _mm512_reduce_max_ps(scores);
-    if (block_max > running_max) {
-      // exp(-inf) = 0 on the first block: the empty accumulators stay 0.
-      const __m512 correction = _mm512_set1_ps(std::exp(running_max - block_max));
-      denominator = _mm512_mul_ps(denominator, correction);
-      for (std::size_t v = 0; v < n_vectors; ++v) acc[v] = _mm512_mul_ps(acc[v], correction);
-      running_max = block_max;
-    }
-    const __m512 weights = exp_ps(_mm512_sub_ps(scores, _mm512_set1_ps(running_max)));
-    denominator = _mm512_add_ps(denominator, weights);
-    _mm512_store_ps(block, weights);
-    for (std::size_t j = 0; j < n; ++j) {
-      const std::uint16_t* value = values + (j0 + j) * stride;
-      const __m512 w = _mm512_set1_ps(block[j]);
-      for (std::size_t v = 0; v < n_vectors; ++v) {
-        acc[v] = _mm512_fmadd_ps(w, load_f16(value + 16 * v), acc[v]);
-      }
+    for (std::size_t r = 0; r < n_queries; ++r) {
+      float correction;
+      _mm512_store_ps(weights, score_block<NV>(queries + r * head_dim, keys + j0 * stride, stride,
+                                               n, scale, states[r], correction));
+      accumulate_block<NV>(values + j0 * stride, stride, n, weights, correction, states[r]);
     }
   }
-  const float total = _mm512_reduce_add_ps(denominator);
-  const __m512 inverse = _mm512_set1_ps(total > 0.0f ? 1.0f / total : 0.0f);
-  for (std::size_t v = 0; v < n_vectors; ++v) {
-    _mm512_storeu_ps(out + 16 * v, _mm512_mul_ps(acc[v], inverse));
+  for (std::size_t r = 0; r < n_queries; ++r) {
+    const float total = _mm512_reduce_add_ps(states[r].denominator);
+    const __m512 inverse = _mm512_set1_ps(total > 0.0f ? 1.0f / total : 0.0f);
+    for (std::size_t v = 0; v < NV; ++v) {
+      _mm512_storeu_ps(out + r * head_dim + 16 * v, _mm512_mul_ps(states[r].acc[v], inverse));
+    }
   }
+}
+
+template <typename Element>
+using GroupKernel = void (*)(const float*, std::size_t, const Element*, const Element*, std::size_t,
+                             std::size_t, float, float*);
+
+// kernels[NV - 1] handles head_dim = 16 * NV.
+template <typename Element, std::size_t... I>
+constexpr std::array<GroupKernel<Element>, sizeof...(I)> fixed_kernels(std::index_sequence<I...>) {
+  return {&attend_group_fixed<I + 1, Element>...};
+}
+
+template <typename Element>
+void attend_group_any(const float* queries, std::size_t n_queries, const Element* keys,
+                      const Element* values, std::size_t stride, std::size_t n_keys,
+                      std::size_t head_dim, float scale, float* out) {
+  static constexpr auto kernels = fixed_kernels<Element>(std::make_index_sequence<kMaxVectors>());
+  const GroupKernel<Element> kernel = kernels[head_dim / 16 - 1];
+  for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
+    kernel(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), keys, values, stride,
+           n_keys, scale, out + first * head_dim);
+  }
+}
+
+}  // namespace
+
+void attend_group_f16(const float* queries, std::size_t n_queries, const std::uint16_t* keys,
+                      const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
+                      std::size_t head_dim, float scale, float* out) {
+  attend_group_any(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out);
+}
+
+void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
+                      const float* values, std::size_t stride, std::size_t n_keys,
+                      std::size_t head_dim, float scale, float* out) {
+  attend_group_any(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out);
 }
 
 }  // namespace llama3::kernels::avx512
