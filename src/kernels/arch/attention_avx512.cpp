@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/arch/exp_avx512.hpp"
@@ -135,13 +136,32 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const Eleme
     states[r].running_max = -std::numeric_limits<float>::infinity();
   }
   alignas(64) float weights[kKeyBlock];
+  // An f16 block is widened once, here, for all the group's queries: [kKeyBlock, head_dim] each.
+  alignas(64) float wide_keys[kKeyBlock * head_dim];
+  alignas(64) float wide_values[kKeyBlock * head_dim];
   for (std::size_t j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
     const std::size_t n = std::min(kKeyBlock, n_keys - j0);
+    const float* block_keys;
+    const float* block_values;
+    std::size_t block_stride;
+    if constexpr (std::is_same_v<Element, float>) {
+      block_keys = keys + j0 * stride, block_values = values + j0 * stride, block_stride = stride;
+    } else {
+      for (std::size_t j = 0; j < n; ++j) {
+        for (std::size_t v = 0; v < NV; ++v) {
+          _mm512_store_ps(wide_keys + j * head_dim + 16 * v,
+                          load16(keys + (j0 + j) * stride + 16 * v));
+          _mm512_store_ps(wide_values + j * head_dim + 16 * v,
+                          load16(values + (j0 + j) * stride + 16 * v));
+        }
+      }
+      block_keys = wide_keys, block_values = wide_values, block_stride = head_dim;
+    }
     for (std::size_t r = 0; r < n_queries; ++r) {
       float correction;
-      _mm512_store_ps(weights, score_block<NV>(queries + r * head_dim, keys + j0 * stride, stride,
-                                               n, scale, states[r], correction));
-      accumulate_block<NV>(values + j0 * stride, stride, n, weights, correction, states[r]);
+      _mm512_store_ps(weights, score_block<NV>(queries + r * head_dim, block_keys, block_stride, n,
+                                               scale, states[r], correction));
+      accumulate_block<NV>(block_values, block_stride, n, weights, correction, states[r]);
     }
   }
   for (std::size_t r = 0; r < n_queries; ++r) {
