@@ -4,17 +4,19 @@
 # on the given files, so the peer's figures can be reproduced with its own benchmark tool rather than
 # through the prebuilt libraries of ../shared/tools/llama.cpp-peer. Nothing of llama.cpp is committed.
 #
-#   bench/build_llamacpp_bench.sh [-d DIR] [-t THREADS] [-p 512] [-n 128] [-r 3] [MODEL.gguf...]
+#   bench/build_llamacpp_bench.sh [-d DIR] [-t THREADS] [-p 512] [-n 128] [-r 3] [-D 0,4096]
+#                                 [MODEL.gguf...]
 # DIR (default /tmp/llama.cpp-src) receives the checkout and the build; a second call reuses them.
+# -D: context depths (llama-bench's -d), to set beside `llama3 bench -d DEPTH`.
 # Needs npm (the registry), git, cmake and a C++ compiler. Builds with every core (slow on 2 cores:
 # about 10 minutes for the llama-bench target).
 set -euo pipefail
-dir=/tmp/llama.cpp-src threads=2 n_prompt=512 n_gen=128 reps=3
+dir=/tmp/llama.cpp-src threads=2 n_prompt=512 n_gen=128 reps=3 depths=0
 package=node-llama-cpp@3.22.1
-while getopts "d:t:p:n:r:" opt; do
+while getopts "d:t:p:n:r:D:" opt; do
   case $opt in
     d) dir=$OPTARG ;; t) threads=$OPTARG ;; p) n_prompt=$OPTARG ;; n) n_gen=$OPTARG ;;
-    r) reps=$OPTARG ;; *) exit 2 ;;
+    r) reps=$OPTARG ;; D) depths=$OPTARG ;; *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -39,4 +41,5 @@ echo "llama-bench: $bench ($(git -C "$dir/llama.cpp" describe --tags --always 2>
 # Mapped and read into RAM, as the peer table reports both (this llama.cpp spells it --load-mode).
 models=()
 for model in "$@"; do models+=(-m "$model"); done
-"$bench" "${models[@]}" -t "$threads" -p "$n_prompt" -n "$n_gen" -r "$reps" -lm mmap,none
+"$bench" "${models[@]}" -t "$threads" -p "$n_prompt" -n "$n_gen" -r "$reps" -d "$depths" \
+  -lm mmap,none
