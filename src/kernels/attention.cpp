@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/arch/attention_kernels.hpp"
 #include "kernels/half_float.hpp"
 
 namespace llama3::kernels {
@@ -54,14 +55,24 @@ void attend_portable(const float* queries, std::size_t n_queries, const Element*
   }
 }
 
-template <typename Element, typename Avx512Kernel>
+// The widest kernel this CPU (or the forced arch) runs at this head size; the portable loop for
+// head sizes no vector kernel takes.
+template <typename Element, typename Kernel>
 void attend_group(const float* queries, std::size_t n_queries, const Element* keys,
                   const Element* values, std::size_t stride, std::size_t n_keys,
-                  std::size_t head_dim, float scale, float* out, Arch arch,
-                  Avx512Kernel avx512_kernel) {
-  if (arch == Arch::kAvx512 && head_dim % 16 == 0 && head_dim <= 256) {
-    return avx512_kernel(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out);
+                  std::size_t head_dim, float scale, float* out, Arch arch, Kernel avx512_kernel,
+                  Kernel avx2_kernel, Kernel sse4_kernel) {
+  Kernel kernel = nullptr;
+  if (head_dim <= 256) {
+    if (arch >= Arch::kAvx512 && head_dim % 16 == 0) {
+      kernel = avx512_kernel;
+    } else if (arch >= Arch::kAvx2 && head_dim % 8 == 0) {
+      kernel = avx2_kernel;
+    } else if (arch >= Arch::kSse4 && head_dim % 4 == 0) {
+      kernel = sse4_kernel;
+    }
   }
+  if (kernel) return kernel(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out);
   for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
     attend_portable(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), keys,
                     values, stride, n_keys, head_dim, scale, out + first * head_dim);
@@ -74,14 +85,14 @@ void attend_group_f16(const float* queries, std::size_t n_queries, const std::ui
                       const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch) {
   attend_group(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out, arch,
-               avx512::attend_group_f16);
+               &avx512::attend_group_f16, &avx2::attend_group_f16, &sse4::attend_group_f16);
 }
 
 void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
                       const float* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch) {
   attend_group(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out, arch,
-               avx512::attend_group_f32);
+               &avx512::attend_group_f32, &avx2::attend_group_f32, &sse4::attend_group_f32);
 }
 
 }  // namespace llama3::kernels

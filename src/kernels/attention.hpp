@@ -26,14 +26,4 @@ void attend_group_f32(const float* queries, std::size_t n_queries, const float* 
                       const float* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
 
-namespace avx512 {
-// head_dim a multiple of 16, at most 256.
-void attend_group_f16(const float* queries, std::size_t n_queries, const std::uint16_t* keys,
-                      const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
-                      std::size_t head_dim, float scale, float* out);
-void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
-                      const float* values, std::size_t stride, std::size_t n_keys,
-                      std::size_t head_dim, float scale, float* out);
-}  // namespace avx512
-
 }  // namespace llama3::kernels
