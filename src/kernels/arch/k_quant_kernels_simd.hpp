@@ -156,26 +156,23 @@ inline void block_part(const std::uint8_t* sb_data, const F32<Arch> (&scale)[F::
                        std::size_t b, std::size_t b_stride, F32<Arch> (&acc)[kTokens]) {
   constexpr std::size_t kChunksPerSub = 8 / F::kSubsPerBlock;
   for (std::size_t u = 0; u < F::kSubsPerBlock; ++u) {
-    I32<Arch> sum[kTokens];
-    for (std::size_t t = 0; t < kTokens; ++t)
-      sum[t] = F::kZeroPoint ? I32<Arch>(x.block_init[b + t * b_stride + u]) : I32<Arch>(0);
-    for (std::size_t c0 = 0; c0 < kChunksPerSub; c0 += F::kChunksPerWiden) {
-      I16<Arch> pairs[kTokens];
-      for (std::size_t c = c0; c < c0 + F::kChunksPerWiden; ++c) {
-        const std::size_t chunk = u * kChunksPerSub + c;
-        const U8<Arch> w = F::template weights<kBlock>(sb_data, chunk, p);
-        for (std::size_t t = 0; t < kTokens; ++t) {
-          const I16<Arch> dot =
-              dot_byte_pairs<Arch>(w, broadcast_4_bytes<Arch>(q + t * q_stride + 4 * chunk));
-          pairs[t] = c == c0 ? dot : pairs[t] + dot;
-        }
-      }
-      for (std::size_t t = 0; t < kTokens; ++t) sum[t] += sum_word_pairs<Arch>(pairs[t]);
-    }
+    // The sub-block's weights stay in registers while each token's dot runs through them: one
+    // token's s16 sums live at a time, so nothing spills.
+    U8<Arch> w[kChunksPerSub];
+    for (std::size_t c = 0; c < kChunksPerSub; ++c)
+      w[c] = F::template weights<kBlock>(sb_data, u * kChunksPerSub + c, p);
     for (std::size_t t = 0; t < kTokens; ++t) {
+      const std::int8_t* qt = q + t * q_stride + 4 * u * kChunksPerSub;
       const std::size_t bt = b + t * b_stride + u;
+      I32<Arch> sum = F::kZeroPoint ? I32<Arch>(x.block_init[bt]) : I32<Arch>(0);
+      for (std::size_t c0 = 0; c0 < kChunksPerSub; c0 += F::kChunksPerWiden) {
+        I16<Arch> pairs = dot_byte_pairs<Arch>(w[c0], broadcast_4_bytes<Arch>(qt + 4 * c0));
+        for (std::size_t c = c0 + 1; c < c0 + F::kChunksPerWiden; ++c)
+          pairs += dot_byte_pairs<Arch>(w[c], broadcast_4_bytes<Arch>(qt + 4 * c));
+        sum += sum_word_pairs<Arch>(pairs);
+      }
       const F32<Arch> scaled = scale[u] * F32<Arch>(x.block_scales[bt]);
-      acc[t] = xsimd::fma(xsimd::batch_cast<float>(sum[t]), scaled, acc[t]);
+      acc[t] = xsimd::fma(xsimd::batch_cast<float>(sum), scaled, acc[t]);
       if constexpr (F::kMins) acc[t] = xsimd::fma(mins[u], F32<Arch>(x.block_sums[bt]), acc[t]);
     }
   }
@@ -203,6 +200,9 @@ inline void store_group(const PackedMatrix& w, std::size_t group,
 }
 
 // kTokens tokens from t0 against one group: each unpacked weight batch is reused by every token.
+// One pass over the group's data per part (kLanes rows): within a pass nothing is shared between
+// the parts, so GCC keeps no activation broadcasts live across them (it hoisted and spilled them
+// when the parts ran inside the 32-block step).
 template <class Arch, class F, std::size_t kTokens>
 void k_tile(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group, std::size_t t0,
             float* y) {
@@ -210,28 +210,28 @@ void k_tile(const PackedMatrix& w, const QuantizedActivations& x, std::size_t gr
   const std::size_t nb = cols / w.format().block_values;  // activation blocks per token
   const std::uint8_t* scales = w.group_super_scales(group);
   const std::uint8_t* data = w.group_data(group);
-  F32<Arch> acc[kParts<Arch>][kTokens];
-  for (auto& part : acc)
-    for (auto& a : part) a = F32<Arch>(0.0f);
-  for (std::size_t s = 0; s < w.super_blocks_per_row(); ++s) {
-    const std::uint8_t* sb_scales = scales + s * F::kScaleBytes;
-    const std::uint8_t* sb_data = data + s * F::kDataBytes;
-    SuperFactors<Arch> factors;
-    F::super_factors(sb_scales, factors);
-    for_each_block([&]<std::size_t kBlock>() {
-      const std::int8_t* q = x.qs.data() + t0 * cols + s * kKSuperValues + 32 * kBlock;
-      const std::size_t b = t0 * nb + (s * kBlocksPerSuper + kBlock) * F::kSubsPerBlock;
-      for (std::size_t p = 0; p < kParts<Arch>; ++p) {
+  const std::size_t first_row = group * kPackedGroupRows;
+  const std::size_t valid = std::min(kPackedGroupRows, w.rows() - first_row);
+  for (std::size_t p = 0; p < kParts<Arch> && p * kLanes<Arch> < valid; ++p) {
+    F32<Arch> acc[kTokens];
+    for (auto& a : acc) a = F32<Arch>(0.0f);
+    for (std::size_t s = 0; s < w.super_blocks_per_row(); ++s) {
+      const std::uint8_t* sb_scales = scales + s * F::kScaleBytes;
+      const std::uint8_t* sb_data = data + s * F::kDataBytes;
+      SuperFactors<Arch> factors;
+      F::super_factors(sb_scales, factors);
+      for_each_block([&]<std::size_t kBlock>() {
+        const std::int8_t* q = x.qs.data() + t0 * cols + s * kKSuperValues + 32 * kBlock;
+        const std::size_t b = t0 * nb + (s * kBlocksPerSuper + kBlock) * F::kSubsPerBlock;
         F32<Arch> scale[F::kSubsPerBlock], mins[F::kSubsPerBlock];
         F::template scales<kBlock>(sb_scales, factors, p, scale, mins);
-        block_part<Arch, F, kBlock, kTokens>(sb_data, scale, mins, p, x, q, cols, b, nb, acc[p]);
-      }
-    });
-  }
-  for (std::size_t t = 0; t < kTokens; ++t) {
-    F32<Arch> rows[kParts<Arch>];
-    for (std::size_t p = 0; p < kParts<Arch>; ++p) rows[p] = acc[p][t];
-    store_group<Arch>(w, group, rows, y + (t0 + t) * w.rows());
+        block_part<Arch, F, kBlock, kTokens>(sb_data, scale, mins, p, x, q, cols, b, nb, acc);
+      });
+    }
+    const std::size_t row = first_row + p * kLanes<Arch>;
+    const std::size_t lanes = std::min(kLanes<Arch>, valid - p * kLanes<Arch>);
+    for (std::size_t t = 0; t < kTokens; ++t)
+      store_first<Arch>(acc[t], lanes, y + (t0 + t) * w.rows() + row);
   }
 }
 

@@ -59,11 +59,15 @@ inline I32<Arch> sum_word_pairs(I16<Arch> v) {
 }
 
 // The 4 bytes at `at` in every 4-byte lane.
+// (A vector load, not a copy through a general register: GCC staged the memcpy form on the stack.)
 template <class Arch>
 inline I8<Arch> broadcast_4_bytes(const std::int8_t* at) {
-  std::int32_t value;
-  std::memcpy(&value, at, 4);
-  return xsimd::bitwise_cast<I8<Arch>>(I32<Arch>(value));
+  const __m128i value = _mm_loadu_si32(at);
+  if constexpr (kWide<Arch>) {
+    return _mm256_broadcastd_epi32(value);
+  } else {
+    return _mm_shuffle_epi32(value, 0);
+  }
 }
 
 // kLanes bytes widened to f32, unsigned or signed.
