@@ -1,12 +1,13 @@
 // xsimd kernels over the K-quants' super-block layout (k_quant_layout.hpp) for arches without
 // VNNI (AVX2, SSE4), templated on the xsimd arch and instantiated in k_quant_kernels_<arch>.cpp.
-// The structure and arithmetic are the AVX-512 kernels' (k_quant_kernels_avx512.cpp): per 32-value
-// activation block, the weights are unpacked from the bit planes with and/shift/or (the block
-// index is a template parameter, so every shift is an immediate), then per token and sub-block an
-// int32 dot, one convert, one FMA with (d * sub-scale) * activation scale and, for Q4_K/Q5_K, one
-// FMA with -dmin * min times the activation block sum. Only the width differs: a 64-byte VNNI
-// chunk of 16 rows is kParts batches of kLanes rows (2 x 8 on AVX2, 4 x 4 on SSE4), and vpdpbusd
-// becomes pmaddubsw (u8 x s8 pairs to s16) + pmaddwd against ones (pairs to s32).
+// The arithmetic is the AVX-512 kernels' (k_quant_kernels_avx512.cpp): per 32-value activation
+// block, the weights are unpacked from the bit planes with and/shift/or (the block index is a
+// template parameter, so every shift is an immediate), then per token and sub-block an int32 dot,
+// one convert, one FMA with (d * sub-scale) * activation scale and, for Q4_K/Q5_K, one FMA with
+// -dmin * min times the activation block sum. A 64-byte VNNI chunk of 16 rows is kParts batches
+// of kLanes rows (2 x 8 on AVX2, 4 x 4 on SSE4), and vpdpbusd becomes pmaddubsw (u8 x s8 pairs to
+// s16) + pmaddwd against ones (pairs to s32). The one-token path is AVX-512's (4 groups side by
+// side, prefetch ahead); the batch path makes one pass per row batch, with 8-token tiles.
 //
 // pmaddubsw saturates at +-32767, so each format adds its s16 pair sums over only as many chunks
 // as stay below it before widening (kChunksPerWiden): activations are within +-127 (rounded to
@@ -156,8 +157,8 @@ inline void block_part(const std::uint8_t* sb_data, const F32<Arch> (&scale)[F::
                        std::size_t b, std::size_t b_stride, F32<Arch> (&acc)[kTokens]) {
   constexpr std::size_t kChunksPerSub = 8 / F::kSubsPerBlock;
   for (std::size_t u = 0; u < F::kSubsPerBlock; ++u) {
-    // The sub-block's weights stay in registers while each token's dot runs through them: one
-    // token's s16 sums live at a time, so nothing spills.
+    // The sub-block's weights stay in registers while each token's dot runs through them: only
+    // one token's s16 sums are live at a time (all tokens' at once spilled to the stack).
     U8<Arch> w[kChunksPerSub];
     for (std::size_t c = 0; c < kChunksPerSub; ++c)
       w[c] = F::template weights<kBlock>(sb_data, u * kChunksPerSub + c, p);
