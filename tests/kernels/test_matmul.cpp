@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/cpu_arch.hpp"
@@ -96,6 +98,111 @@ TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[k
                 REQUIRE(std::fabs(y[t * rows + r] - expected) <= relative * magnitude + 1e-6);
               }
             }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The K-quant kernels' edges at every arch: a group's last rows filling part of a register (11 and
+// 13 valid rows end inside the second 8-row or the fourth 4-row batch), batches crossing the
+// 64-token chunk and ending in a short tile, and activations at +-127 everywhere, where s16 pair
+// sums kept over too many chunks would saturate pmaddubsw. Same bound as the test above.
+TEST_CASE("K-quant kernels at every arch: partial row batches, token chunks, extreme activations",
+          "[kernels]") {
+  const unsigned seed = 20261131;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  const std::size_t cols = 512;
+  for (const TensorType type : {TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
+    for (const std::size_t rows : {std::size_t{11}, std::size_t{29}}) {
+      const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
+      for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{5}, std::size_t{70}}) {
+        for (const float level : {0.0f, 1.0f, -1.0f}) {  // 0: normal values
+          auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
+          if (level != 0.0f) std::fill(x.begin(), x.end(), level);
+          QuantizedActivations rounded;
+          quantize_activations(x.data(), n_tokens, cols, m.packed->format(), rounded);
+          std::vector<float> seen(x.size());  // what the kernels multiply by
+          dequantize_activations(rounded, seen.data());
+          std::vector<float> dequantized(cols);
+          for (const Arch arch : runnable_arches()) {
+            if (arch == Arch::kScalar) continue;
+            INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", tokens "
+                         << n_tokens << ", level " << level << ", arch " << arch_name(arch));
+            std::vector<float> y(n_tokens * rows, NAN);  // [n_tokens, rows]
+            matmul(m.matrix, x.data(), n_tokens, y.data(), pool, arch);
+            for (std::size_t r = 0; r < rows; ++r) {
+              reference::dequantize_row(type, m.matrix.row(r), dequantized.data(), cols);
+              for (std::size_t t = 0; t < n_tokens; ++t) {
+                const float* xt = seen.data() + t * cols;
+                const double expected = reference::dot_row(type, m.matrix.row(r), xt, cols);
+                double magnitude = 0.0;
+                for (std::size_t c = 0; c < cols; ++c)
+                  magnitude += std::fabs(dequantized[c] * xt[c]);
+                INFO("row " << r << ", token " << t);
+                REQUIRE(std::fabs(y[t * rows + r] - expected) <= 1e-3 * magnitude + 1e-6);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The K-quants' f16 factors (d, dmin) of every class: zeros, subnormals, the extremes. SSE4 has no
+// F16C and converts them with bit arithmetic. One super-block per row, so a row's factors share a
+// magnitude and the bound is relative to that row's own sum (no absolute slack).
+TEST_CASE("K-quant kernels at every arch read every class of f16 factor", "[kernels]") {
+  const unsigned seed = 20261201;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  const std::uint16_t factors[] = {0x0000, 0x8000, 0x0001, 0x03ff, 0x83ff,
+                                   0x0400, 0x7bff, 0xfbff, 0x3c00, 0xc000};
+  const std::size_t cols = 256, rows = 29;
+  for (const TensorType type : {TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
+    RandomWeightMatrix source = random_weight_matrix(rng, type, rows, cols);
+    const std::size_t block_bytes = llama3::io::traits_of(type).block_bytes;
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::uint8_t* block = source.stored.data() + r * source.matrix.row_bytes;
+      const std::uint16_t d = factors[r % std::size(factors)];
+      const std::uint16_t dmin = factors[(r + 3) % std::size(factors)];
+      if (type == TensorType::kQ6_K) {
+        std::memcpy(block + block_bytes - 2, &d, 2);  // d ends a Q6_K block
+      } else {
+        std::memcpy(block, &d, 2);  // d, then dmin, start a Q4_K/Q5_K block
+        std::memcpy(block + 2, &dmin, 2);
+      }
+    }
+    TestMatrix m{std::move(source.stored), source.matrix, nullptr};
+    m.packed = pack_weight_matrix(m.matrix, pool);
+    m.matrix.packed = m.packed.get();
+    for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{5}}) {
+      const auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
+      QuantizedActivations rounded;
+      quantize_activations(x.data(), n_tokens, cols, m.packed->format(), rounded);
+      std::vector<float> seen(x.size());  // what the kernels multiply by
+      dequantize_activations(rounded, seen.data());
+      std::vector<float> dequantized(cols);
+      for (const Arch arch : runnable_arches()) {
+        if (arch == Arch::kScalar) continue;
+        INFO("type " << llama3::io::traits_of(type).name << ", tokens " << n_tokens << ", arch "
+                     << arch_name(arch));
+        std::vector<float> y(n_tokens * rows, NAN);  // [n_tokens, rows]
+        matmul(m.matrix, x.data(), n_tokens, y.data(), pool, arch);
+        for (std::size_t r = 0; r < rows; ++r) {
+          reference::dequantize_row(type, m.matrix.row(r), dequantized.data(), cols);
+          for (std::size_t t = 0; t < n_tokens; ++t) {
+            const float* xt = seen.data() + t * cols;
+            const double expected = reference::dot_row(type, m.matrix.row(r), xt, cols);
+            double magnitude = 0.0;
+            for (std::size_t c = 0; c < cols; ++c) magnitude += std::fabs(dequantized[c] * xt[c]);
+            INFO("row " << r << ", token " << t << ", expected " << expected);
+            REQUIRE(std::fabs(y[t * rows + r] - expected) <= 1e-3 * magnitude);
           }
         }
       }

@@ -1,3 +1,18 @@
-// Portable K-quant kernels compiled with AVX2 + FMA + F16C (flags in src/CMakeLists.txt).
-#define LLAMA3_PACKED_ARCH avx2
-#include "kernels/arch/k_quant_kernels_portable.inl"
+// The xsimd K-quant kernels (k_quant_kernels_simd.hpp) at AVX2 + FMA + F16C (flags in
+// src/CMakeLists.txt).
+#include "kernels/arch/k_quant_kernels.hpp"
+#include "kernels/arch/k_quant_kernels_simd.hpp"
+
+namespace llama3::kernels {
+
+template void k_quant_simd::k_quant_matmul<xsimd::fma3<xsimd::avx2>>(const PackedMatrix&,
+                                                                     const QuantizedActivations&,
+                                                                     std::size_t, std::size_t,
+                                                                     float*);
+
+void avx2::k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,
+                          std::size_t group_begin, std::size_t group_end, float* y) {
+  k_quant_simd::k_quant_matmul<xsimd::fma3<xsimd::avx2>>(w, x, group_begin, group_end, y);
+}
+
+}  // namespace llama3::kernels
