@@ -16,7 +16,7 @@
 #include <cstring>
 
 #include "kernels/arch/side_by_side_groups.hpp"
-#include "kernels/arch/simd_int_ops.hpp"
+#include "kernels/arch/simd_arch_ops.hpp"
 #include "kernels/packed_matrix.hpp"
 #include "kernels/quantized_activations.hpp"
 

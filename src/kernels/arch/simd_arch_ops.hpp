@@ -1,6 +1,6 @@
 // The few operations the xsimd kernels need that xsimd 8.1 does not offer, per arch, on xsimd
 // batches: u8 x s8 byte dot products (pmaddubsw + pmaddwd), the byte sign trick (psignb), 4-byte
-// broadcasts and f16 -> f32 loads (vcvtph2ps where F16C exists, bit arithmetic on SSE4).
+// broadcasts, and f16/bf16 -> f32 loads (vcvtph2ps where F16C exists, bit arithmetic on SSE4).
 // Templated on the xsimd arch and included only from per-arch .cpp files compiled with that arch's
 // flags (see src/CMakeLists.txt), so each instantiation is compiled for its own instructions.
 #pragma once
@@ -87,6 +87,18 @@ inline F32<A> load_f16(const std::uint16_t* at) {
     const __m128i inf_or_nan = _mm_cmpeq_epi32(_mm_and_si128(bits, exponent_bits), exponent_bits);
     return _mm_or_ps(value,
                      _mm_castsi128_ps(_mm_and_si128(inf_or_nan, _mm_set1_epi32(0x7f800000))));
+  }
+}
+
+// F32<A>::size consecutive bf16 values widened to f32 (the upper 16 bits of an f32).
+template <class A>
+inline F32<A> load_bf16(const std::uint16_t* at) {
+  if constexpr (kIs256<A>) {
+    const __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
+  } else {
+    const __m128i bits = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
+    return _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), bits));
   }
 }
 
