@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "kernels/arch/side_by_side_groups.hpp"
 #include "kernels/arch/simd_arch_ops.hpp"
@@ -42,6 +44,15 @@ struct IntFormat {
   static constexpr std::size_t kWiden =
       kSigned ? 1 : std::min<std::size_t>(kChunks, 32767 / (2 * 127 * kMaxWeight));
 };
+
+// body(std::integral_constant<std::size_t, i>{}) for i = 0..N-1, unrolled at compile time.
+template <std::size_t N, typename Body>
+inline void unroll(Body&& body) {
+  [&]<std::size_t... i>(std::index_sequence<i...>) {
+    (body(std::integral_constant<std::size_t, i>{}), ...);
+  }
+  (std::make_index_sequence<N>{});
+}
 
 template <class A>
 inline constexpr std::size_t kPartRows = F32<A>::size;  // rows per vector of bytes
@@ -121,14 +132,16 @@ void int_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
       for (std::size_t p = 0; p < kParts<A>; ++p) {
         I32<A> sum = init;
         I16<A> pairs(0);
-        for (std::size_t c = 0; c < F::kChunks; ++c) {
+        unroll<F::kChunks>([&](auto chunk) {
+          constexpr std::size_t c = decltype(chunk)::value;
           pairs +=
               chunk_pairs<A, F>(weight_part<A, F>(block, c, p), broadcast_4_bytes<A>(q + 4 * c));
-          if ((c + 1) % F::kWiden == 0) {
+          if constexpr ((c + 1) % F::kWiden == 0) {
             sum += sum_word_pairs<A>(pairs);
+            keep_order(sum);
             pairs = I16<A>(0);
           }
-        }
+        });
         const std::size_t row = b * kPackedGroupRows + p * kPartRows<A>;
         const F32<A> scale = load_f16<A>(scales[s] + row);
         acc[s][p] = xsimd::fma(xsimd::batch_cast<float>(sum), scale * d, acc[s][p]);
@@ -156,7 +169,7 @@ template <class A, class F>
 inline constexpr std::size_t kTileTokens = [] {
   const bool both = F::kWiden > 1 && F::kWiden < F::kChunks;  // s16 and s32 sums live at once
   const std::size_t per_token = kPassParts<A> * (both ? 2 : 1);
-  const std::size_t fixed = kPassParts<A> * (F::kSigned ? 2 : 1) + 2;
+  const std::size_t fixed = F::kSigned ? 2 * kPassParts<A> + 4 : kPassParts<A> + 3;
   return std::clamp<std::size_t>((16 - fixed) / per_token, 1, 8);
 }();
 
@@ -191,23 +204,28 @@ void int_tile_pass(const PackedMatrix& w, const QuantizedActivations& x, std::si
         pairs[t][p] = I16<A>(0);
       }
     }
-    for (std::size_t c = 0; c < F::kChunks; ++c) {
+    // Unrolled at compile time: with a run-time chunk index GCC kept the loop, spilled s16 sums
+    // and carried them through the stack (store-forwarding latency on every chunk).
+    unroll<F::kChunks>([&](auto chunk) {
+      constexpr std::size_t c = decltype(chunk)::value;
       U8<A> weights[kPP];
       for (std::size_t p = 0; p < kPP; ++p)
         weights[p] = weight_part<A, F>(block, c, pass * kPP + p);
       for (std::size_t t = 0; t < kTokens; ++t) {
         const I8<A> a = broadcast_4_bytes<A>(q + t * cols + b * F::kB + 4 * c);
-        for (std::size_t p = 0; p < kPP; ++p) pairs[t][p] += chunk_pairs<A, F>(weights[p], a);
+        for (std::size_t p = 0; p < kPP; ++p)
+          pairs[t][p] = add_words<A>(pairs[t][p], chunk_pairs<A, F>(weights[p], a));
       }
-      if ((c + 1) % F::kWiden == 0) {
+      if constexpr ((c + 1) % F::kWiden == 0) {
         for (std::size_t t = 0; t < kTokens; ++t) {
           for (std::size_t p = 0; p < kPP; ++p) {
             sum[t][p] += sum_word_pairs<A>(pairs[t][p]);
+            keep_order(sum[t][p]);
             pairs[t][p] = I16<A>(0);
           }
         }
       }
-    }
+    });
     F32<A> scale[kPP];
     F32<A> min[kPP];
     for (std::size_t p = 0; p < kPP; ++p) {

@@ -40,6 +40,27 @@ inline I16<A> dot_byte_pairs(U8<A> u, I8<A> s) {
   }
 }
 
+// a + b per s16 lane, saturating. The kernels' s16 sums never saturate (see IntFormat::kWiden),
+// so this is a plain add; being non-associative it keeps GCC from rebalancing a chain of sums into
+// a tree whose products all stay live at once (which spilled a tile's sums to the stack).
+template <class A>
+inline I16<A> add_words(I16<A> a, I16<A> b) {
+  if constexpr (kIs256<A>) {
+    return _mm256_adds_epi16(a, b);
+  } else {
+    return _mm_adds_epi16(a, b);
+  }
+}
+
+// Pins v's value to a register at this point of the sum chain it belongs to: the same guard as
+// add_words for s32 chains, where no non-associative add exists.
+template <class A, class T>
+inline void keep_order(xsimd::batch<T, A>& v) {
+  auto reg = static_cast<typename xsimd::batch<T, A>::register_type>(v);
+  asm("" : "+x"(reg));
+  v = reg;
+}
+
 // Adjacent s16 values summed in pairs to s32 (exact).
 template <class A>
 inline I32<A> sum_word_pairs(I16<A> v) {
