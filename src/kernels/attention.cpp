@@ -50,6 +50,12 @@ void attend_head_f16(const float* query, const std::uint16_t* keys, const std::u
   if (arch == Arch::kAvx512 && head_dim % 16 == 0 && head_dim <= 256) {
     return avx512::attend_head_f16(query, keys, values, stride, n_keys, head_dim, scale, out);
   }
+  if (arch == Arch::kAvx2 && head_dim % 8 == 0 && head_dim <= 256) {
+    return avx2::attend_head_f16(query, keys, values, stride, n_keys, head_dim, scale, out);
+  }
+  if (arch == Arch::kSse4 && head_dim % 4 == 0 && head_dim <= 256) {
+    return sse4::attend_head_f16(query, keys, values, stride, n_keys, head_dim, scale, out);
+  }
   attend_portable(query, keys, values, stride, n_keys, head_dim, scale, out);
 }
 

@@ -20,10 +20,17 @@ void attend_head_f32(const float* query, const float* keys, const float* values,
                      std::size_t n_keys, std::size_t head_dim, float scale, float* out,
                      Arch arch = active_arch());
 
-namespace avx512 {
-void attend_head_f16(const float* query, const std::uint16_t* keys, const std::uint16_t* values,
-                     std::size_t stride, std::size_t n_keys, std::size_t head_dim, float scale,
-                     float* out);
-}
+// The per-arch f16 kernels (kernels/arch/attention_*.cpp): head_dim a multiple of 16 (AVX-512),
+// 8 (AVX2) or 4 (SSE4), at most 256.
+#define LLAMA3_DECLARE_ATTENTION_KERNEL(arch)                                                      \
+  namespace arch {                                                                                 \
+  void attend_head_f16(const float* query, const std::uint16_t* keys, const std::uint16_t* values, \
+                       std::size_t stride, std::size_t n_keys, std::size_t head_dim, float scale,  \
+                       float* out);                                                                \
+  }
+LLAMA3_DECLARE_ATTENTION_KERNEL(sse4)
+LLAMA3_DECLARE_ATTENTION_KERNEL(avx2)
+LLAMA3_DECLARE_ATTENTION_KERNEL(avx512)
+#undef LLAMA3_DECLARE_ATTENTION_KERNEL
 
 }  // namespace llama3::kernels

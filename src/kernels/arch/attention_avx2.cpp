@@ -1,0 +1,15 @@
+// AVX2 attention: the xsimd template of attention_simd.hpp for fma3<xsimd::avx2>, compiled for
+// AVX2 + FMA + F16C (flags in src/CMakeLists.txt).
+#include "kernels/arch/attention_simd.hpp"
+#include "kernels/attention.hpp"
+
+namespace llama3::kernels::avx2 {
+
+void attend_head_f16(const float* query, const std::uint16_t* keys, const std::uint16_t* values,
+                     std::size_t stride, std::size_t n_keys, std::size_t head_dim, float scale,
+                     float* out) {
+  simd::attend_head_f16<xsimd::fma3<xsimd::avx2>>(query, keys, values, stride, n_keys, head_dim,
+                                                  scale, out);
+}
+
+}  // namespace llama3::kernels::avx2
