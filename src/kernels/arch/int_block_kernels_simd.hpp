@@ -164,7 +164,9 @@ void int_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
 
 // Tokens a tile holds: its s16 pair sums (and, when a block widens more than once, s32 sums) take
 // kPassParts registers each; the rest of the 16 hold a pass's weight parts (twice for Q8_0:
-// unsigned magnitudes and signs), the broadcast activations and a mask.
+// magnitudes and signed bytes), a broadcast activation, a product and constants (the nibble mask;
+// for Q8_0 the sign flip and pmaddwd's ones). Q4_0/Q4_1 get 5 tokens, Q8_0 4, Q5_0/Q5_1 2; 4-6
+// measured alike, but the larger sizes spilled.
 template <class A, class F>
 inline constexpr std::size_t kTileTokens = [] {
   const bool both = F::kWiden > 1 && F::kWiden < F::kChunks;  // s16 and s32 sums live at once
