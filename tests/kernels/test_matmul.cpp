@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/cpu_arch.hpp"
+#include "kernels/half_float.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quantized_activations.hpp"
 #include "kernels/reference.hpp"
@@ -47,6 +48,35 @@ TestMatrix make_matrix(std::mt19937& rng, TensorType type, std::size_t rows, std
 
 bool is_plain(TensorType type) {
   return block_values(type) == 1;
+}
+
+// y = w x at `arch` against the reference dot of the activations the kernels see (rounded to
+// 8-bit blocks for quantized weights), within the bounds of the first test case below.
+void check_matmul(const TestMatrix& m, const std::vector<float>& x, std::size_t n_tokens,
+                  ThreadPool& pool, Arch arch) {
+  const TensorType type = m.matrix.type;
+  const std::size_t rows = m.matrix.rows, cols = m.matrix.cols;
+  std::vector<float> seen = x;
+  if (!is_plain(type) && arch != Arch::kScalar) {
+    QuantizedActivations rounded;
+    quantize_activations(x.data(), n_tokens, cols, m.packed->format(), rounded);
+    dequantize_activations(rounded, seen.data());
+  }
+  std::vector<float> y(n_tokens * rows, NAN);  // [n_tokens, rows]
+  matmul(m.matrix, x.data(), n_tokens, y.data(), pool, arch);
+  const double relative = is_plain(type) || arch == Arch::kScalar ? 1e-5 : 1e-3;
+  std::vector<float> dequantized(cols);
+  for (std::size_t r = 0; r < rows; ++r) {
+    reference::dequantize_row(type, m.matrix.row(r), dequantized.data(), cols);
+    for (std::size_t t = 0; t < n_tokens; ++t) {
+      const float* xt = seen.data() + t * cols;
+      const double expected = reference::dot_row(type, m.matrix.row(r), xt, cols);
+      double magnitude = 0.0;
+      for (std::size_t c = 0; c < cols; ++c) magnitude += std::fabs(dequantized[c] * xt[c]);
+      INFO("row " << r << ", token " << t);
+      REQUIRE(std::fabs(y[t * rows + r] - expected) <= relative * magnitude + 1e-6);
+    }
+  }
 }
 
 }  // namespace
@@ -324,6 +354,88 @@ TEST_CASE("parallel_chunks runs every index exactly once", "[kernels]") {
       });
       REQUIRE(bad_chunks.load() == 0);
       for (const int count : seen) REQUIRE(count == 1);
+    }
+  }
+}
+
+// Batches longer than the kernels' token blocks (64 tokens for the integer kernels, 48 for the
+// plain ones), at every format, with partial row groups.
+TEST_CASE("matmul at every arch matches the reference past the kernels' token blocks",
+          "[kernels]") {
+  const unsigned seed = 20261130;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  for (const TensorType type : kWeightTypes) {
+    const std::size_t cols = is_plain(type) ? 67 : (block_values(type) == 256 ? 256 : 96);
+    const std::size_t rows = 37, n_tokens = 67;
+    const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
+    const auto x = normal_values(rng, n_tokens * cols);
+    for (const Arch arch : runnable_arches()) {
+      INFO("type " << llama3::io::traits_of(type).name << ", arch " << arch_name(arch));
+      check_matmul(m, x, n_tokens, pool, arch);
+    }
+  }
+}
+
+// Without VNNI the integer kernels multiply u8 x s8 byte pairs into saturating s16 sums: weights at
+// the ends of their range (Q8_0's -128 and 127, all-ones nibbles and fifth bits, random bytes)
+// against activations that all round to +-127 must still give the exact integer sums.
+TEST_CASE("integer kernels stay exact at extreme weights and activations", "[kernels]") {
+  const unsigned seed = 20261131;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  const std::size_t rows = 37, cols = 96, n_tokens = 7;
+  // x: [n_tokens, cols]: all +1, all -1, +-1 alternating, +-1 by pairs, then normal values.
+  std::vector<float> x = normal_values(rng, n_tokens * cols, 3.0f);
+  for (std::size_t c = 0; c < cols; ++c) {
+    x[c] = 1.0f;
+    x[cols + c] = -1.0f;
+    x[2 * cols + c] = c % 2 ? -1.0f : 1.0f;
+    x[3 * cols + c] = c / 2 % 2 ? -1.0f : 1.0f;
+  }
+  for (const TensorType type : {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_1,
+                                TensorType::kQ5_0, TensorType::kQ5_1}) {
+    const bool has_min = type == TensorType::kQ4_1 || type == TensorType::kQ5_1;
+    const std::size_t block_bytes = packed_bytes(type, 32);
+    const std::size_t row_bytes = packed_bytes(type, cols);
+    TestMatrix m;
+    m.stored.resize(rows * row_bytes);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (std::size_t r = 0; r < rows; ++r) {
+      // Quant bytes (and Q5's fifth bits): Q8_0 127 / -128, the others all ones / all zeros, or
+      // random; then the f16 scale (and min) of every block.
+      const std::uint8_t high = type == TensorType::kQ8_0 ? 0x7F : 0xFF;
+      const std::uint8_t low = type == TensorType::kQ8_0 ? 0x80 : 0x00;
+      std::uint8_t* row = m.stored.data() + r * row_bytes;
+      for (std::size_t i = 0; i < row_bytes; ++i) {
+        row[i] = r % 3 == 0 ? high : r % 3 == 1 ? low : static_cast<std::uint8_t>(byte(rng));
+      }
+      for (std::size_t b = 0; b < cols / 32; ++b) {
+        const std::uint16_t d = f32_to_f16(r % 2 ? 0.5f : -0.75f);
+        std::memcpy(row + b * block_bytes, &d, 2);
+        if (has_min) {
+          const std::uint16_t min = f32_to_f16(-0.25f);
+          std::memcpy(row + b * block_bytes + 2, &min, 2);
+        }
+      }
+    }
+    m.matrix.type = type;
+    m.matrix.data = m.stored.data();
+    m.matrix.rows = rows;
+    m.matrix.cols = cols;
+    m.matrix.row_bytes = row_bytes;
+    m.packed = pack_weight_matrix(m.matrix, pool);
+    m.matrix.packed = m.packed.get();
+    for (const Arch arch : runnable_arches()) {
+      INFO("type " << llama3::io::traits_of(type).name << ", arch " << arch_name(arch));
+      check_matmul(m, x, n_tokens, pool, arch);  // the batch kernels
+      for (std::size_t t = 0; t < n_tokens; ++t) {
+        INFO("one token: " << t);
+        const std::vector<float> xt(x.begin() + t * cols, x.begin() + (t + 1) * cols);
+        check_matmul(m, xt, 1, pool, arch);
+      }
     }
   }
 }

@@ -1,3 +1,13 @@
-// Portable packed kernels compiled with AVX2 + FMA + F16C (flags in src/CMakeLists.txt).
-#define LLAMA3_PACKED_ARCH avx2
-#include "kernels/arch/packed_kernels_portable.inl"
+// AVX2 integer-block kernels: the xsimd templates of int_block_kernels_simd.hpp for fma3<avx2>,
+// compiled with AVX2 + FMA + F16C (flags in src/CMakeLists.txt).
+#include "kernels/arch/int_block_kernels_simd.hpp"
+#include "kernels/arch/packed_kernels.hpp"
+
+namespace llama3::kernels::avx2 {
+
+void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
+                      std::size_t group_end, float* y) {
+  simd::int_block_matmul<xsimd::fma3<xsimd::avx2>>(w, x, group_begin, group_end, y);
+}
+
+}  // namespace llama3::kernels::avx2
