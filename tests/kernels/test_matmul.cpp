@@ -51,9 +51,10 @@ bool is_plain(TensorType type) {
 }
 
 // y = w x at `arch` against the reference dot of the activations the kernels see (rounded to
-// 8-bit blocks for quantized weights), within the bounds of the first test case below.
+// 8-bit blocks for quantized weights), within the bounds of the first test case below plus
+// `absolute`.
 void check_matmul(const TestMatrix& m, const std::vector<float>& x, std::size_t n_tokens,
-                  ThreadPool& pool, Arch arch) {
+                  ThreadPool& pool, Arch arch, double absolute = 1e-6) {
   const TensorType type = m.matrix.type;
   const std::size_t rows = m.matrix.rows, cols = m.matrix.cols;
   std::vector<float> seen = x;
@@ -73,8 +74,8 @@ void check_matmul(const TestMatrix& m, const std::vector<float>& x, std::size_t 
       const double expected = reference::dot_row(type, m.matrix.row(r), xt, cols);
       double magnitude = 0.0;
       for (std::size_t c = 0; c < cols; ++c) magnitude += std::fabs(dequantized[c] * xt[c]);
-      INFO("row " << r << ", token " << t);
-      REQUIRE(std::fabs(y[t * rows + r] - expected) <= relative * magnitude + 1e-6);
+      INFO("row " << r << ", token " << t << ", expected " << expected);
+      REQUIRE(std::fabs(y[t * rows + r] - expected) <= relative * magnitude + absolute);
     }
   }
 }
@@ -101,33 +102,10 @@ TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[k
         const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
         for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}, std::size_t{13}}) {
           const auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
-          std::vector<float> seen = x;                         // what the kernels multiply by
-          if (!is_plain(type)) {
-            QuantizedActivations rounded;
-            quantize_activations(x.data(), n_tokens, cols, m.packed->format(), rounded);
-            dequantize_activations(rounded, seen.data());
-          }
-          std::vector<float> dequantized(cols);
           for (const Arch arch : runnable_arches()) {
             INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", cols "
                          << cols << ", tokens " << n_tokens << ", arch " << arch_name(arch));
-            std::vector<float> y(n_tokens * rows, NAN);  // [n_tokens, rows]
-            matmul(m.matrix, x.data(), n_tokens, y.data(), pool, arch);
-            // The scalar arch runs the reference on unrounded activations.
-            const std::vector<float>& expected_x = arch == Arch::kScalar ? x : seen;
-            const double relative = is_plain(type) || arch == Arch::kScalar ? 1e-5 : 1e-3;
-            for (std::size_t r = 0; r < rows; ++r) {
-              reference::dequantize_row(type, m.matrix.row(r), dequantized.data(), cols);
-              for (std::size_t t = 0; t < n_tokens; ++t) {
-                const float* xt = expected_x.data() + t * cols;
-                const double expected = reference::dot_row(type, m.matrix.row(r), xt, cols);
-                double magnitude = 0.0;
-                for (std::size_t c = 0; c < cols; ++c)
-                  magnitude += std::fabs(dequantized[c] * xt[c]);
-                INFO("row " << r << ", token " << t);
-                REQUIRE(std::fabs(y[t * rows + r] - expected) <= relative * magnitude + 1e-6);
-              }
-            }
+            check_matmul(m, x, n_tokens, pool, arch);
           }
         }
       }
@@ -153,29 +131,11 @@ TEST_CASE("K-quant kernels at every arch: partial row batches, token chunks, ext
         for (const float level : {0.0f, 1.0f, -1.0f}) {  // 0: normal values
           auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
           if (level != 0.0f) std::fill(x.begin(), x.end(), level);
-          QuantizedActivations rounded;
-          quantize_activations(x.data(), n_tokens, cols, m.packed->format(), rounded);
-          std::vector<float> seen(x.size());  // what the kernels multiply by
-          dequantize_activations(rounded, seen.data());
-          std::vector<float> dequantized(cols);
           for (const Arch arch : runnable_arches()) {
             if (arch == Arch::kScalar) continue;
             INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", tokens "
                          << n_tokens << ", level " << level << ", arch " << arch_name(arch));
-            std::vector<float> y(n_tokens * rows, NAN);  // [n_tokens, rows]
-            matmul(m.matrix, x.data(), n_tokens, y.data(), pool, arch);
-            for (std::size_t r = 0; r < rows; ++r) {
-              reference::dequantize_row(type, m.matrix.row(r), dequantized.data(), cols);
-              for (std::size_t t = 0; t < n_tokens; ++t) {
-                const float* xt = seen.data() + t * cols;
-                const double expected = reference::dot_row(type, m.matrix.row(r), xt, cols);
-                double magnitude = 0.0;
-                for (std::size_t c = 0; c < cols; ++c)
-                  magnitude += std::fabs(dequantized[c] * xt[c]);
-                INFO("row " << r << ", token " << t);
-                REQUIRE(std::fabs(y[t * rows + r] - expected) <= 1e-3 * magnitude + 1e-6);
-              }
-            }
+            check_matmul(m, x, n_tokens, pool, arch);
           }
         }
       }
@@ -213,28 +173,11 @@ TEST_CASE("K-quant kernels at every arch read every class of f16 factor", "[kern
     m.matrix.packed = m.packed.get();
     for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{5}}) {
       const auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
-      QuantizedActivations rounded;
-      quantize_activations(x.data(), n_tokens, cols, m.packed->format(), rounded);
-      std::vector<float> seen(x.size());  // what the kernels multiply by
-      dequantize_activations(rounded, seen.data());
-      std::vector<float> dequantized(cols);
       for (const Arch arch : runnable_arches()) {
         if (arch == Arch::kScalar) continue;
         INFO("type " << llama3::io::traits_of(type).name << ", tokens " << n_tokens << ", arch "
                      << arch_name(arch));
-        std::vector<float> y(n_tokens * rows, NAN);  // [n_tokens, rows]
-        matmul(m.matrix, x.data(), n_tokens, y.data(), pool, arch);
-        for (std::size_t r = 0; r < rows; ++r) {
-          reference::dequantize_row(type, m.matrix.row(r), dequantized.data(), cols);
-          for (std::size_t t = 0; t < n_tokens; ++t) {
-            const float* xt = seen.data() + t * cols;
-            const double expected = reference::dot_row(type, m.matrix.row(r), xt, cols);
-            double magnitude = 0.0;
-            for (std::size_t c = 0; c < cols; ++c) magnitude += std::fabs(dequantized[c] * xt[c]);
-            INFO("row " << r << ", token " << t << ", expected " << expected);
-            REQUIRE(std::fabs(y[t * rows + r] - expected) <= 1e-3 * magnitude);
-          }
-        }
+        check_matmul(m, x, n_tokens, pool, arch, /*absolute=*/0.0);
       }
     }
   }

@@ -81,12 +81,16 @@ inline I8<A> sign_of(I8<A> s, I8<A> t) {
   }
 }
 
-// The 4 bytes at `at` repeated in every 32-bit lane.
+// The 4 bytes at `at` repeated in every 32-bit lane. A vector load, not a copy through a general
+// register: GCC staged the memcpy form on the stack in the K-quant kernels.
 template <class A>
 inline I8<A> broadcast_4_bytes(const std::int8_t* at) {
-  std::int32_t value;
-  std::memcpy(&value, at, 4);
-  return xsimd::bitwise_cast<I8<A>>(I32<A>(value));
+  const __m128i value = _mm_loadu_si32(at);
+  if constexpr (kIs256<A>) {
+    return _mm256_broadcastd_epi32(value);
+  } else {
+    return _mm_shuffle_epi32(value, 0);
+  }
 }
 
 // F32<A>::size consecutive f16 values widened to f32, bit-exact.
