@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "kernels/arch/grow_only_scratch.hpp"
 #include "kernels/arch/packed_kernels.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 
@@ -109,24 +110,7 @@ struct ColumnSlice {
   std::size_t end;
 };
 
-// Per-thread scratch that grows once. Not std::vector: out-of-line copies of its members compiled
-// with this file's flags could be picked by the linker for baseline code.
-class Scratch {
- public:
-  ~Scratch() { delete[] data_; }
-  float* get(std::size_t n) {
-    if (n > size_) {
-      delete[] data_;
-      data_ = new float[n];
-      size_ = n;
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  std::size_t size_ = 0;
-};
+struct Avx512Tag {};  // GrowOnlyScratch symbols of this file only
 
 // kGroups groups (from `group`) x kTokens tokens (from t0 in the block) of accumulators.
 // xt: the block's activations transposed, [cols][n_block], so a column's tokens are adjacent
@@ -176,7 +160,7 @@ void plain_matmul_of(const PackedMatrix& w, const float* x, std::size_t n_tokens
                      std::size_t group_begin, std::size_t group_end, float* y) {
   if (n_tokens == 1) return plain_matvec<Column>(w, x, group_begin, group_end, y);
   const std::size_t cols = w.cols();
-  thread_local Scratch scratch;
+  thread_local GrowOnlyScratch<Avx512Tag> scratch;
   float* xt = scratch.get(cols * kTokenBlock);  // [cols][n]
   for (std::size_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock) {
     const std::size_t n = std::min(kTokenBlock, n_tokens - t0);

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "kernels/arch/grow_only_scratch.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 #include "kernels/arch/simd_arch_ops.hpp"
 #include "kernels/packed_matrix.hpp"
@@ -98,26 +99,6 @@ inline constexpr std::size_t kPlainTokenBlock = 48;  // tokens whose activations
 // stay in L2 even when a row is long.
 inline constexpr std::size_t kPlainColumnSlice = 1024;
 
-// Per-thread scratch that grows once. Not std::vector: out-of-line copies of its members compiled
-// with this file's flags could be picked by the linker for baseline code.
-template <class A>
-class PlainScratch {
- public:
-  ~PlainScratch() { delete[] data_; }
-  float* get(std::size_t n) {
-    if (n > size_) {
-      delete[] data_;
-      data_ = new float[n];
-      size_ = n;
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  std::size_t size_ = 0;
-};
-
 // kTokens tokens (from t0 in the block) against rows of pass `pass` of one group, columns
 // [c_begin, c_end). xt: the block's activations transposed, [cols][n_block], so a column's tokens
 // are adjacent (token rows of x are a multiple of 4 KB apart: read side by side they share one L1
@@ -160,7 +141,7 @@ void plain_matmul_of(const PackedMatrix& w, const float* x, std::size_t n_tokens
   constexpr std::size_t kPasses = kPlainParts<A> / kPlainPassParts<A>;
   constexpr std::size_t kPassRows = kPlainPassParts<A> * kPlainPartRows<A>;
   const std::size_t cols = w.cols();
-  thread_local PlainScratch<A> scratch;
+  thread_local GrowOnlyScratch<A> scratch;
   float* xt = scratch.get(cols * kPlainTokenBlock);  // [cols][n]
   for (std::size_t t0 = 0; t0 < n_tokens; t0 += kPlainTokenBlock) {
     const std::size_t n = std::min(kPlainTokenBlock, n_tokens - t0);
