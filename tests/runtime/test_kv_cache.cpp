@@ -59,6 +59,14 @@ TEST_CASE("KvCache keeps each KV head's positions contiguous and round-trips row
     for (int layer = 0; layer < n_layers; ++layer) {
       for (int pos = 0; pos < n_ctx; ++pos) {
         cache.copy_key_row(layer, pos, row.data());
+        // The saved row is position-major: element e of [kv_dim] is head e / head_dim's.
+        for (int e = 0; e < kv_dim; ++e) {
+          const float saved = type == KvCacheType::kF32
+                                  ? reinterpret_cast<const float*>(row.data())[e]
+                                  : llama3::kernels::f16_to_f32(
+                                        reinterpret_cast<const std::uint16_t*>(row.data())[e]);
+          REQUIRE(saved == sample_value(layer, pos, e, false));
+        }
         copy.set_key_row(layer, pos, row.data());
         copy.copy_key_row(layer, pos, again.data());
         REQUIRE(std::memcmp(row.data(), again.data(), row.size()) == 0);
