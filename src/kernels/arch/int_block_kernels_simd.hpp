@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "kernels/arch/prefetch_ahead.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 #include "kernels/arch/simd_arch_ops.hpp"
 #include "kernels/packed_matrix.hpp"
@@ -118,16 +119,7 @@ void int_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
     for (std::size_t s = 0; s < kStreams; ++s) {
       const std::uint8_t* block = data[s] + b * F::kBlockBytes;
       if constexpr (F::kNibbles) {
-        // Requested ~16 KB ahead into L2, as the AVX-512 kernel does (see kPrefetchBytes there):
-        // with the unpacking between loads the hardware prefetchers keep too few misses in flight.
-        constexpr std::size_t kPrefetchBytes = 16 << 10;
-        for (std::size_t l = 0; l < F::kBlockBytes; l += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBytes + l), _MM_HINT_T1);
-        if (b % 2 == 0) {
-          _mm_prefetch(
-              reinterpret_cast<const char*>(scales[s] + b * kPackedGroupRows) + kPrefetchBytes / 8,
-              _MM_HINT_T1);
-        }
+        prefetch_nibble_block_ahead<F::kBlockBytes>(block, scales[s], b);  // prefetch_ahead.hpp
       }
       for (std::size_t p = 0; p < kParts<A>; ++p) {
         I32<A> sum = init;

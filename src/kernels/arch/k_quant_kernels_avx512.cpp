@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "kernels/arch/k_quant_kernels.hpp"
+#include "kernels/arch/prefetch_ahead.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 #include "kernels/k_quant_layout.hpp"
 
@@ -211,27 +212,6 @@ void k_tiles(const PackedMatrix& w, const QuantizedActivations& x, std::size_t g
   });
 }
 
-// The one-token kernel does several vector ops per 64 bytes it loads, so its own loads keep too
-// few cache misses in flight to stream from memory at full speed; each 32-block step requests 1/8
-// of the super-block ~16 KB ahead into L2 (past a group's end that is the next group, which
-// the stream reads next). Measured on a 8192 x 2048 matrix at 1 thread: Q4_K 0.54 -> 0.41 ms,
-// Q6_K 0.93 -> 0.68 ms; prefetching into L1 or 8 KB ahead gained less.
-constexpr std::size_t kPrefetchBytes = 16 << 10;
-
-template <typename F, std::size_t A>
-inline void prefetch_ahead(const std::uint8_t* sb_scales, const std::uint8_t* sb_data) {
-  constexpr std::size_t kSupers = (kPrefetchBytes + F::kDataBytes - 1) / F::kDataBytes;
-  constexpr std::size_t kLines = F::kDataBytes / kKChunkBytes / kBlocksPerSuper;
-  const std::uint8_t* data = sb_data + kSupers * F::kDataBytes + A * kLines * kKChunkBytes;
-  for (std::size_t l = 0; l < kLines; ++l) {
-    _mm_prefetch(reinterpret_cast<const char*>(data + l * kKChunkBytes), _MM_HINT_T1);
-  }
-  if constexpr (A * kKChunkBytes < F::kScaleBytes) {
-    const std::uint8_t* scales = sb_scales + kSupers * F::kScaleBytes + A * kKChunkBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(scales), _MM_HINT_T1);
-  }
-}
-
 // One token against kStreams groups read side by side (independent memory streams and vpdpbusd
 // chains; see int_matvec_groups in packed_kernels_avx512.cpp). Per group, k_tile<1>'s arithmetic
 // in its order.
@@ -251,7 +231,7 @@ void k_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
       const std::size_t b = (s * kBlocksPerSuper + A) * F::kSubsPerBlock;
       const std::int8_t* q = x.qs.data() + s * kKSuperValues + 32 * A;
       for (std::size_t i = 0; i < kStreams; ++i) {
-        prefetch_ahead<F, A>(scales[i] + s * F::kScaleBytes, data[i] + s * F::kDataBytes);
+        prefetch_k_quant_ahead<F, A>(scales[i] + s * F::kScaleBytes, data[i] + s * F::kDataBytes);
         __m512i weights[8];
         __m512 scale[F::kSubsPerBlock], mins[F::kSubsPerBlock];
         F::template unpack<A>(data[i] + s * F::kDataBytes, weights);

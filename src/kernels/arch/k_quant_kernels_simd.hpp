@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "kernels/arch/k_quant_simd_ops.hpp"
+#include "kernels/arch/prefetch_ahead.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 #include "kernels/k_quant_layout.hpp"
 #include "kernels/packed_matrix.hpp"
@@ -252,24 +253,6 @@ void k_tiles(const PackedMatrix& w, const QuantizedActivations& x, std::size_t g
   });
 }
 
-// The one-token kernel, like AVX-512's, requests 1/8 of the super-block ~16 KB ahead into L2 at
-// each 32-block step (past a group's end that is the next group, which the stream reads next).
-inline constexpr std::size_t kPrefetchBytes = 16 << 10;
-
-template <class F, std::size_t kBlock>
-inline void prefetch_ahead(const std::uint8_t* sb_scales, const std::uint8_t* sb_data) {
-  constexpr std::size_t kSupers = (kPrefetchBytes + F::kDataBytes - 1) / F::kDataBytes;
-  constexpr std::size_t kLines = F::kDataBytes / kKChunkBytes / kBlocksPerSuper;
-  const std::uint8_t* data = sb_data + kSupers * F::kDataBytes + kBlock * kLines * kKChunkBytes;
-  for (std::size_t l = 0; l < kLines; ++l) {
-    _mm_prefetch(reinterpret_cast<const char*>(data + l * kKChunkBytes), _MM_HINT_T1);
-  }
-  if constexpr (kBlock * kKChunkBytes < F::kScaleBytes) {
-    const std::uint8_t* scales = sb_scales + kSupers * F::kScaleBytes + kBlock * kKChunkBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(scales), _MM_HINT_T1);
-  }
-}
-
 // One token against kStreams groups read side by side (independent memory streams and dot
 // chains; see side_by_side_groups.hpp). Per group, k_tile<1>'s arithmetic in its order.
 template <class Arch, class F, std::size_t kStreams>
@@ -293,7 +276,7 @@ void k_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
       for (std::size_t i = 0; i < kStreams; ++i) {
         const std::uint8_t* sb_scales = scales[i] + s * F::kScaleBytes;
         const std::uint8_t* sb_data = data[i] + s * F::kDataBytes;
-        prefetch_ahead<F, kBlock>(sb_scales, sb_data);
+        prefetch_k_quant_ahead<F, kBlock>(sb_scales, sb_data);
         for (std::size_t p = 0; p < kParts<Arch>; ++p) {
           F32<Arch> scale[F::kSubsPerBlock], mins[F::kSubsPerBlock];
           F::template scales<kBlock>(sb_scales, factors[i], p, scale, mins);

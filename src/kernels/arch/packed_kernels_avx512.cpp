@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "kernels/arch/packed_kernels.hpp"
+#include "kernels/arch/prefetch_ahead.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 
 namespace llama3::kernels::avx512 {
@@ -91,12 +92,6 @@ void int_tiles(const PackedMatrix& w, const QuantizedActivations& x, std::size_t
   });
 }
 
-// How far ahead of the one-token kernel's reads nibble weights are requested into L2: with the
-// unpacking between loads, the hardware prefetchers alone keep too few misses in flight (the
-// K-quant kernel measured the same; see k_quant_kernels_avx512.cpp). Q4_0, 8192 x 2048, 1 thread,
-// alternating runs on a busy host: 0.405-0.47 ms with it, 0.46-0.53 ms without.
-constexpr std::size_t kPrefetchBytes = 16 << 10;
-
 // One token against kStreams weight groups at once, block by block. Each group is two memory
 // streams (scales, data) far apart, so one thread keeps 2 * kStreams streams in flight (a single
 // stream per thread reads ~30 GB/s here, 4-8 reach 42); the groups' sums are independent, which
@@ -127,16 +122,7 @@ void int_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
     for (std::size_t s = 0; s < kStreams; ++s) {
       const std::uint8_t* block = data[s] + b * kBlockBytes;
       if constexpr (kNibbles) {
-        // ~16 KB ahead into L2 (see kPrefetchBytes). Byte-wide blocks (Q8_0) need no unpacking
-        // and measured no gain.
-        for (std::size_t l = 0; l < kBlockBytes; l += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBytes + l), _MM_HINT_T1);
-        }
-        if (b % 2 == 0) {  // scales: 32 bytes a block, one line per two blocks
-          _mm_prefetch(
-              reinterpret_cast<const char*>(scales[s] + b * kPackedGroupRows) + kPrefetchBytes / 8,
-              _MM_HINT_T1);
-        }
+        prefetch_nibble_block_ahead<kBlockBytes>(block, scales[s], b);  // prefetch_ahead.hpp
       }
       const __m512 scale = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales[s] + b * kPackedGroupRows)));
