@@ -301,6 +301,14 @@ LLAMA3_API llama3_status llama3_session_n_past(const llama3_session* session, in
 LLAMA3_API llama3_status llama3_session_n_ctx(const llama3_session* session, int32_t* out);
 /* Forgets the context (n_past becomes 0). */
 LLAMA3_API llama3_status llama3_session_reset(llama3_session* session);
+/* Keeps the first n_tokens positions and drops the rest (0 <= n_tokens <= n_past, else
+ * LLAMA3_ERR_INVALID_ARGUMENT and nothing changes). Dropping any position clears the logits:
+ * decode at least one token before sampling again. */
+LLAMA3_API llama3_status llama3_session_truncate(llama3_session* session, int32_t n_tokens);
+/* The ids in the context, [n_past], owned by the session and valid until its next change. *out_n
+ * is 0 when the context came from a state that did not record its ids. */
+LLAMA3_API llama3_status llama3_session_tokens(const llama3_session* session,
+                                               const llama3_token** out_tokens, size_t* out_n);
 
 /* Called with each piece of generated text as soon as it is complete UTF-8 (`piece` is
  * NUL-terminated, `length` bytes, valid only during the call). Return nonzero to stop. */
@@ -328,11 +336,14 @@ typedef struct llama3_generate_result {
   int32_t n_generated_tokens;
   double prompt_seconds;
   double generate_seconds;
+  int32_t n_cached_tokens; /* prompt tokens reused from the context (a BOS-led prompt) */
 } llama3_generate_result;
 
 LLAMA3_API llama3_status llama3_generate_params_init(llama3_generate_params* params);
 /* Feeds `prompt` (may be empty to continue from the current logits), then samples with `sampler`
  * until an end-of-generation token, max_tokens, a stop string, the callback or a full context.
+ * A prompt that begins with BOS is the whole context: the longest prefix it shares with the
+ * session's tokens is kept and only the rest is decoded; any other prompt is appended. 
  * `params` and `result` may be NULL. */
 LLAMA3_API llama3_status llama3_session_generate(llama3_session* session,
                                                  const llama3_token* prompt, size_t n_prompt,

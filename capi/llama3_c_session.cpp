@@ -208,6 +208,27 @@ llama3_status llama3_session_reset(llama3_session* session) {
   });
 }
 
+llama3_status llama3_session_truncate(llama3_session* session, int32_t n_tokens) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(session != nullptr);
+    session->session.truncate(n_tokens);
+    return LLAMA3_OK;
+  });
+}
+
+llama3_status llama3_session_tokens(const llama3_session* session, const llama3_token** out_tokens,
+                                    size_t* out_n) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(session != nullptr);
+    LLAMA3_REQUIRE(out_tokens != nullptr);
+    LLAMA3_REQUIRE(out_n != nullptr);
+    const auto ids = session->session.tokens();
+    *out_tokens = ids.empty() ? nullptr : ids.data();
+    *out_n = ids.size();
+    return LLAMA3_OK;
+  });
+}
+
 // ---- generation ----
 
 llama3_status llama3_generate_params_init(llama3_generate_params* params) {
@@ -288,6 +309,7 @@ llama3_status llama3_session_generate(llama3_session* session, const llama3_toke
       LLAMA3_WRITE_FIELD(result, static_cast<int32_t>(generated.tokens.size()), n_generated_tokens);
       LLAMA3_WRITE_FIELD(result, generated.prompt_seconds, prompt_seconds);
       LLAMA3_WRITE_FIELD(result, generated.generate_seconds, generate_seconds);
+      LLAMA3_WRITE_FIELD(result, generated.n_cached_tokens, n_cached_tokens);
     }
     return LLAMA3_OK;
   });

@@ -4,7 +4,8 @@
     python3 examples/python/chat.py MODEL.gguf [--system TEXT] [--max-tokens N] [--seed S]
 
 Type a message per line (end with Ctrl-D); each reply streams as it is generated. The whole dialog
-is re-encoded with the Llama 3 chat format every turn, and the session keeps the shared prefix.
+is re-encoded with the Llama 3 chat format every turn; the session reuses the prefix it already
+holds, so each turn costs only its new tokens.
 """
 import argparse
 import sys
@@ -28,7 +29,8 @@ def main():
         for line in sys.stdin:
             dialog.append({"role": "user", "content": line.strip()})
             ids = tokenizer.encode_dialog(dialog)
-            session.reset()  # simple and correct; a longer program would reuse the shared prefix
+            # The dialog starts with BOS, so generate() keeps the prefix the session already holds
+            # and decodes only the new turn.
             reply = ""
             for piece in session.generate(ids, sampler=sampler, max_tokens=args.max_tokens):
                 print(piece, end="", flush=True)

@@ -112,6 +112,11 @@ struct GenerateOptions {
   std::vector<std::string> stop_strings;
   // Receives each piece of text as soon as it is complete UTF-8; return false to stop.
   std::function<bool(std::string_view piece)> on_piece;
+  // When the context fills during generation: false (the default) ends it with kContextFull; true
+  // keeps the first n_keep tokens (and a BOS at position 0 in any case), drops the older half of
+  // the rest, and goes on (Session::shift_context). The model then no longer sees the dropped text.
+  bool context_shift = false;
+  int n_keep = 0;
   // See InputFilter / OutputFilter above. Empty vectors cost nothing.
   std::vector<InputFilter> input_filters;
   std::vector<OutputFilter> output_filters;
@@ -123,7 +128,8 @@ struct GenerateResult {
   // (redactions applied, a withheld piece left out), or the final redaction.
   std::string text;
   StopReason stop_reason = StopReason::kMaxTokens;
-  int n_prompt_tokens = 0;         // prompt tokens fed (0 when an input filter blocked)
+  int n_prompt_tokens = 0;         // prompt tokens given (0 when an input filter blocked)
+  int n_cached_tokens = 0;         // of those, reused from the context instead of decoded
   double prompt_seconds = 0.0;     // time spent in prefill
   double generate_seconds = 0.0;   // time spent producing tokens
   std::string filter_reason;       // kBlocked / kFiltered: the filter's reason
@@ -151,6 +157,13 @@ class Session {
 
   // Runs the input filters, feeds `prompt`, then samples until an end-of-generation token,
   // max_tokens, a stop string, the callback, an output filter's stop, or a full context.
+  //
+  // A prompt that begins with the model's BOS token is the whole context, not a continuation (a BOS
+  // belongs only at position 0): the session keeps the longest common prefix of its tokens() and
+  // the prompt, drops the rest (truncate), and feeds only the prompt's new tail. A chat front end
+  // can therefore pass the whole re-encoded dialog every turn and pay only for the new turn. Any
+  // other prompt is appended after the context, as before. GenerateResult::n_cached_tokens says
+  // how many prompt tokens were reused.
   GenerateResult generate(std::span<const TokenId> prompt, Sampler& sampler,
                           const GenerateOptions& options = {});
 
@@ -173,6 +186,26 @@ class Session {
   int n_past() const;        // tokens in the context
   int context_size() const;  // n_ctx
   void reset();              // forget the context
+
+  // Keeps the first n_tokens positions of the context and drops the rest (their keys and values
+  // are overwritten by the next decode). 0 <= n_tokens <= n_past(), else kInvalidArgument and
+  // nothing changes. Truncating to fewer than n_past() tokens clears logits(): decode at least one
+  // token before sampling again.
+  void truncate(int n_tokens);
+
+  // Drops positions [n_keep, n_keep + n_discard) and moves the later ones down, re-rotating their
+  // cached keys to their new positions, so generation can go on in a full window. It is not a
+  // fresh decode of the kept tokens: the moved positions' keys and values above the first layer
+  // were computed while the dropped tokens were in view, and they keep that. What the shift itself
+  // adds is only rounding (tested on a one-layer model, where a fresh decode is the exact
+  // reference). Throws kInvalidArgument (nothing changed) unless
+  // 0 <= n_keep, 0 < n_discard and n_keep + n_discard <= n_past().
+  void shift_context(int n_keep, int n_discard);
+
+  // The token ids in the context, in order ([n_past]). Empty when the context came from a state
+  // saved by a version that did not record its tokens; generate() then treats a BOS-led prompt as
+  // new (reset, then feed it whole).
+  std::span<const TokenId> tokens() const;
   const Model& model() const;
 
  private:

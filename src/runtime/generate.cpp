@@ -128,12 +128,54 @@ void require_tokenizer(const Model& model, const char* what) {
   }
 }
 
+// A prompt led by BOS is a whole context (BOS belongs only at position 0). Keeps the longest
+// common prefix of the session's tokens and the prompt, drops the rest, and returns how many
+// prompt tokens need no decoding. Any other prompt continues the context: nothing is reused.
+std::size_t reuse_context_prefix(Session& session, std::span<const TokenId> prompt) {
+  const Model& model = session.model();
+  if (session.n_past() == 0 || prompt.empty() || !model.has_tokenizer()) return 0;
+  const TokenId bos = model.tokenizer().bos_id();
+  if (bos < 0 || prompt.front() != bos) return 0;
+  const auto known = session.tokens();
+  const auto mismatch = std::mismatch(known.begin(), known.end(), prompt.begin(), prompt.end());
+  auto common = static_cast<std::size_t>(mismatch.first - known.begin());
+  // The last prompt token's logits are needed to sample: they are at hand only when it is also
+  // the context's last token. Otherwise that token is decoded again.
+  const bool logits_at_hand =
+      common == prompt.size() && common == known.size() && !session.logits().empty();
+  if (common == prompt.size() && !logits_at_hand) --common;
+  session.truncate(static_cast<int>(common));
+  return common;
+}
+
+// With options.context_shift, drops the older half of what follows the kept tokens (llama.cpp's
+// --context-shift rule). Returns false when there is nothing to drop.
+bool make_room(Session& session, const GenerateOptions& options) {
+  if (!options.context_shift) return false;
+  int n_keep = std::max(options.n_keep, 0);
+  const auto tokens = session.tokens();
+  const Model& model = session.model();
+  if (n_keep == 0 && !tokens.empty() && model.has_tokenizer() &&
+      tokens.front() == model.tokenizer().bos_id()) {
+    n_keep = 1;  // the BOS is always kept
+  }
+  const int n_discard = (session.n_past() - n_keep) / 2;
+  if (n_discard <= 0) return false;
+  session.shift_context(n_keep, n_discard);
+  return true;
+}
+
 }  // namespace
 
 GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampler,
                                  const GenerateOptions& options) {
   if (options.max_tokens < 0) {
     throw Error(ErrorCode::kInvalidArgument, "generate: max_tokens must be >= 0");
+  }
+  if (options.n_keep < 0 || (options.context_shift && options.n_keep >= context_size() - 1)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "generate: n_keep must be >= 0 and leave room to shift in a context of " +
+                    std::to_string(context_size()));
   }
   const Model& model = impl_->model();
   GenerateResult result;
@@ -151,8 +193,10 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
   }
   result.n_prompt_tokens = static_cast<int>(prompt.size());
   const auto prompt_start = Clock::now();
-  if (!prompt.empty()) {
-    decode(prompt);
+  const std::size_t reused = reuse_context_prefix(*this, prompt);
+  result.n_cached_tokens = static_cast<int>(reused);
+  if (reused < prompt.size()) {
+    decode(prompt.subspan(reused));
   } else if (logits().empty()) {
     throw Error(ErrorCode::kInvalidArgument,
                 "generate: empty prompt and nothing decoded yet (start with at least BOS)");
@@ -209,7 +253,7 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
       break;
     }
     // Every kept token goes into the context, so a later generate() continues the same text.
-    if (n_past() >= context_size()) {
+    if (n_past() >= context_size() && !make_room(*this, options)) {
       result.stop_reason = StopReason::kContextFull;
       break;
     }

@@ -1,6 +1,7 @@
 #include "runtime/kv_cache.hpp"
 
 #include <cstring>
+#include <vector>
 
 #include "kernels/half_float.hpp"
 
@@ -53,6 +54,40 @@ void KvCache::scatter_row(kernels::PageBuffer& storage, int layer, int position,
   for (int head = 0; head < n_kv_heads_; ++head) {
     std::memcpy(storage.data() + offset(layer, head, position),
                 row + static_cast<std::size_t>(head) * head_bytes_, head_bytes_);
+  }
+}
+
+void KvCache::move_positions(int from, int to, int count) {
+  if (count <= 0 || from == to) return;
+  const std::size_t bytes = static_cast<std::size_t>(count) * head_bytes_;
+  for (int layer = 0; layer < n_layers_; ++layer) {
+    for (int head = 0; head < n_kv_heads_; ++head) {
+      // Each head's positions are one contiguous run, so one memmove moves them all.
+      std::memmove(keys_.data() + offset(layer, head, to), keys_.data() + offset(layer, head, from),
+                   bytes);
+      std::memmove(values_.data() + offset(layer, head, to),
+                   values_.data() + offset(layer, head, from), bytes);
+    }
+  }
+}
+
+void KvCache::rotate_keys(int layer, int first, int count, RopeFunction rope, const float* cos,
+                          const float* sin) {
+  std::vector<float> key(static_cast<std::size_t>(head_dim_));  // [head_dim] one head's key
+  for (int head = 0; head < n_kv_heads_; ++head) {
+    for (int position = first; position < first + count; ++position) {
+      std::byte* stored = keys_.data() + offset(layer, head, position);
+      if (type_ == KvCacheType::kF32) {
+        rope(reinterpret_cast<float*>(stored), 1, static_cast<std::size_t>(head_dim_), cos, sin);
+        continue;
+      }
+      auto* half = reinterpret_cast<std::uint16_t*>(stored);
+      for (int i = 0; i < head_dim_; ++i)
+        key[static_cast<std::size_t>(i)] = kernels::f16_to_f32(half[i]);
+      rope(key.data(), 1, static_cast<std::size_t>(head_dim_), cos, sin);
+      for (int i = 0; i < head_dim_; ++i)
+        half[i] = kernels::f32_to_f16(key[static_cast<std::size_t>(i)]);
+    }
   }
 }
 

@@ -42,6 +42,18 @@ class KvCache {
     return values_.data() + offset(layer, kv_head);
   }
 
+  // Moves the keys and values of positions [from, from + count) to [to, to + count) in every
+  // layer and head (to < from: the context shift closes a gap).
+  void move_positions(int from, int to, int count);
+
+  // Rotates the stored keys of positions [first, first + count) of one layer by one more RoPE
+  // angle per pair, given as cos/sin [head_dim / 2] (the context shift moves keys to earlier
+  // positions by rotating them back). `rope` is the model's pair layout.
+  using RopeFunction = void (*)(float* x, std::size_t n_heads, std::size_t head_dim,
+                                const float* cos, const float* sin);
+  void rotate_keys(int layer, int first, int count, RopeFunction rope, const float* cos,
+                   const float* sin);
+
   // Position-major copies for saved session state: one position's [kv_dim] row as stored.
   void copy_key_row(int layer, int position, std::byte* out) const {
     gather_row(keys_, layer, position, out);

@@ -1,6 +1,8 @@
 #include <algorithm>
+#include <cmath>
 #include <string>
 
+#include "kernels/vector_ops.hpp"
 #include "llama3/error.hpp"
 #include "runtime/session_impl.hpp"
 
@@ -46,6 +48,7 @@ void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
   if (!should_abort_) {
     forward_.run(tokens, n_past_, all_logits, logits_);
     n_past_ += static_cast<int>(tokens.size());
+    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
     return;
   }
   // With an abort callback the batch runs in slices so the callback is asked between them; on abort
@@ -69,6 +72,55 @@ void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
   }
   if (all_logits) logits_ = std::move(all);
   n_past_ = first_position + static_cast<int>(tokens.size());
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+}
+
+void SessionImpl::truncate(int n_tokens) {
+  if (n_tokens < 0 || n_tokens > n_past_) {
+    throw Error(ErrorCode::kInvalidArgument, "truncate: " + std::to_string(n_tokens) +
+                                                 " is outside 0.." + std::to_string(n_past_) +
+                                                 " (the tokens in the context)");
+  }
+  if (n_tokens == n_past_) return;
+  // The cache rows past n_tokens stay as they are: attention reads only positions < n_past, and
+  // the next decode overwrites them.
+  n_past_ = n_tokens;
+  if (n_tokens == 0) tokens_known_ = true;  // an empty context is fully known
+  if (tokens_known_) tokens_.resize(static_cast<std::size_t>(n_tokens));
+  logits_.clear();  // they belonged to the dropped last position
+}
+
+void SessionImpl::shift_context(int n_keep, int n_discard) {
+  if (n_keep < 0 || n_discard <= 0 || n_keep > n_past_ - n_discard) {
+    throw Error(ErrorCode::kInvalidArgument, "shift_context: keeping " + std::to_string(n_keep) +
+                                                 " and dropping " + std::to_string(n_discard) +
+                                                 " does not fit the " + std::to_string(n_past_) +
+                                                 " tokens in the context");
+  }
+  const int moved = n_past_ - n_keep - n_discard;  // positions that slide down by n_discard
+  cache_.move_positions(n_keep + n_discard, n_keep, moved);
+  // RoPE rotates a key by position * frequency, so a key that moves back by n_discard positions is
+  // rotated once more by -n_discard * frequency (rotations compose exactly; only f16 rounding
+  // differs from a fresh decode).
+  const auto& config = model_.config();
+  const auto& inverse = model_.impl().rope_inverse_frequencies();
+  const auto half = static_cast<std::size_t>(config.head_dim / 2);
+  std::vector<float> cos(half);  // [head_dim / 2]
+  std::vector<float> sin(half);  // [head_dim / 2]
+  for (std::size_t i = 0; i < half; ++i) {
+    const double angle = -static_cast<double>(n_discard) * inverse[i];
+    cos[i] = static_cast<float>(std::cos(angle));
+    sin[i] = static_cast<float>(std::sin(angle));
+  }
+  const auto rope = config.rope_layout == RopeLayout::kHalfSplit ? kernels::rope_half_split
+                                                                 : kernels::rope_adjacent_pairs;
+  for (int layer = 0; layer < config.n_layers; ++layer) {
+    cache_.rotate_keys(layer, n_keep, moved, rope, cos.data(), sin.data());
+  }
+  n_past_ -= n_discard;
+  if (tokens_known_) {
+    tokens_.erase(tokens_.begin() + n_keep, tokens_.begin() + n_keep + n_discard);
+  }
 }
 
 }  // namespace detail
@@ -108,6 +160,15 @@ int Session::context_size() const {
 }
 void Session::reset() {
   impl_->reset();
+}
+void Session::truncate(int n_tokens) {
+  impl_->truncate(n_tokens);
+}
+void Session::shift_context(int n_keep, int n_discard) {
+  impl_->shift_context(n_keep, n_discard);
+}
+std::span<const TokenId> Session::tokens() const {
+  return impl_->tokens();
 }
 const Model& Session::model() const {
   return impl_->model();

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "kernels/thread_pool.hpp"
@@ -34,6 +35,17 @@ class SessionImpl {
   void reset() {
     n_past_ = 0;
     logits_.clear();
+    tokens_.clear();
+    tokens_known_ = true;
+  }
+
+  // Drops the positions from n_tokens on (Session::truncate).
+  void truncate(int n_tokens);
+  void shift_context(int n_keep, int n_discard);  // Session::shift_context
+
+  // The ids at positions 0..n_past-1, or nothing when a loaded state did not record them.
+  std::span<const TokenId> tokens() const {
+    return tokens_known_ ? std::span<const TokenId>(tokens_) : std::span<const TokenId>();
   }
 
  private:
@@ -43,6 +55,8 @@ class SessionImpl {
   runtime::ForwardPass forward_;
   std::vector<float> logits_;
   int n_past_ = 0;
+  std::vector<TokenId> tokens_;         // [n_past] the ids in the context, when tokens_known_
+  bool tokens_known_ = true;            // false after loading a state that did not record its ids
   std::function<bool()> should_abort_;  // asked between batches (Session::set_abort_callback)
 };
 

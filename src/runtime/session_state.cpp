@@ -2,6 +2,7 @@
 //
 // Layout (little-endian): "L3ST" | u32 version | u64 model fingerprint | u32 kv cache type |
 // u32 n_layers | u32 kv_dim | u32 n_past | u32 n_vocab | u64 n_logits | f32 logits[n_logits] |
+// (version 2 on) u32 n_ids (n_past, or 0 when the ids are unknown) | i32 ids[n_ids] |
 // for each layer: key rows [n_past], value rows [n_past] (position-major rows of kv_dim) | u64
 // FNV-1a checksum of all bytes before it.
 #include <cstring>
@@ -17,7 +18,9 @@ namespace detail {
 namespace {
 
 constexpr char kMagic[4] = {'L', '3', 'S', 'T'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
+// Version 1 had no token ids; it still loads, with the context's ids unknown.
+constexpr std::uint32_t kOldestVersion = 1;
 
 std::uint64_t fnv1a(const std::byte* data, std::size_t n,
                     std::uint64_t hash = 0xcbf29ce484222325ull) {
@@ -102,6 +105,9 @@ std::vector<std::byte> SessionImpl::save_state() const {
   out.value(static_cast<std::uint32_t>(model_.config().n_vocab));
   out.value(static_cast<std::uint64_t>(logits_.size()));
   out.bytes(logits_.data(), logits_.size() * sizeof(float));
+  const auto ids = tokens();
+  out.value(static_cast<std::uint32_t>(ids.size()));
+  out.bytes(ids.data(), ids.size() * sizeof(TokenId));
   // Position-major rows whatever the cache's own layout, so saved states stay readable.
   std::vector<std::byte> row(cache_.row_bytes());
   for (int layer = 0; layer < cache_.n_layers(); ++layer) {
@@ -129,8 +135,9 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
   expect(std::memcmp(in.bytes(sizeof(kMagic)), kMagic, sizeof(kMagic)) == 0, ErrorCode::kBadFormat,
          "not a llama3 session state");
   const auto version = in.value<std::uint32_t>();
-  expect(version == kVersion, ErrorCode::kBadFormat,
-         "version " + std::to_string(version) + " is not supported (expected 1)");
+  expect(version >= kOldestVersion && version <= kVersion, ErrorCode::kBadFormat,
+         "version " + std::to_string(version) + " is not supported (expected " +
+             std::to_string(kOldestVersion) + " to " + std::to_string(kVersion) + ")");
   expect(in.value<std::uint64_t>() == model_fingerprint(model_.impl()), ErrorCode::kInvalidArgument,
          "saved from a different model");
   expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.type()),
@@ -148,14 +155,28 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
   const auto n_logits = in.value<std::uint64_t>();
   expect(n_logits % n_vocab == 0 && n_logits / sizeof(float) <= in.remaining(),
          ErrorCode::kBadFormat, "bad logits count");
+  const std::byte* logit_bytes = in.bytes(n_logits * sizeof(float));
+  std::vector<TokenId> ids;
+  if (version >= 2) {
+    const auto n_ids = in.value<std::uint32_t>();
+    expect(n_ids == 0 || n_ids == n_past, ErrorCode::kBadFormat,
+           "records " + std::to_string(n_ids) + " token ids for " + std::to_string(n_past) +
+               " positions");
+    expect(n_ids <= in.remaining() / sizeof(TokenId), ErrorCode::kBadFormat, "truncated ids");
+    const std::byte* id_bytes = in.bytes(n_ids * sizeof(TokenId));
+    ids.resize(n_ids);
+    std::memcpy(ids.data(), id_bytes, n_ids * sizeof(TokenId));
+    for (TokenId id : ids) {
+      expect(id >= 0 && static_cast<std::uint32_t>(id) < n_vocab, ErrorCode::kBadFormat,
+             "token id " + std::to_string(id) + " is outside the vocabulary");
+    }
+  }
   const std::size_t kv_bytes =
       static_cast<std::size_t>(cache_.n_layers()) * 2 * n_past * cache_.row_bytes();
-  expect(in.remaining() == n_logits * sizeof(float) + kv_bytes, ErrorCode::kBadFormat,
-         "size does not match its header");
+  expect(in.remaining() == kv_bytes, ErrorCode::kBadFormat, "size does not match its header");
 
   // Everything is checked: now change the session.
   std::vector<float> logits;
-  const std::byte* logit_bytes = in.bytes(n_logits * sizeof(float));
   logits.reserve(n_logits);
   for (std::uint64_t i = 0; i < n_logits; ++i) {
     float value;
@@ -172,6 +193,8 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
   }
   logits_ = std::move(logits);
   n_past_ = static_cast<int>(n_past);
+  tokens_known_ = ids.size() == n_past;
+  tokens_ = tokens_known_ ? std::move(ids) : std::vector<TokenId>{};
 }
 
 }  // namespace detail

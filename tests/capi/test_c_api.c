@@ -66,6 +66,7 @@ static void test_null_handles(void) {
   int32_t value = 0;
   size_t size = 0;
   llama3_token token = 0;
+  const llama3_token* token_view = NULL;
   const float* logits = NULL;
   llama3_model* model = NULL;
   llama3_session* session = NULL;
@@ -90,6 +91,8 @@ static void test_null_handles(void) {
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_logits(NULL, &logits, &size));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_n_past(NULL, &value));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_reset(NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_truncate(NULL, 0));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_tokens(NULL, &token_view, &size));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_state_size(NULL, &size));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_load_state(NULL, row, sizeof(row)));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
@@ -159,6 +162,8 @@ static void test_session_misuse(const char* model_path) {
   int32_t n_vocab = 0, n_past = -1;
   unsigned char garbage[64];
   int abort_calls = 0;
+  const llama3_token* context_ids = NULL;
+  size_t n_context_ids = 0;
   size_t i;
 
   EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
@@ -204,6 +209,20 @@ static void test_session_misuse(const char* model_path) {
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_load_state(session, NULL, 4));
   EXPECT_STATUS(LLAMA3_OK, llama3_session_n_past(session, &n_past));
   EXPECT(n_past == 150);
+
+  /* Truncate: out of range changes nothing; in range keeps the first ids and clears the logits. */
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_truncate(session, 151));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_truncate(session, -1));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_tokens(session, &context_ids, &n_context_ids));
+  EXPECT(n_context_ids == 150 && context_ids[139] == tokens[139] && context_ids[149] == tokens[9]);
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_truncate(session, 100));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_n_past(session, &n_past));
+  EXPECT(n_past == 100);
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_tokens(session, &context_ids, &n_context_ids));
+  EXPECT(n_context_ids == 100 && context_ids[99] == tokens[99]);
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(session, &logits, &n_logits));
+  EXPECT(logits == NULL && n_logits == 0);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_tokens(session, NULL, &n_context_ids));
   llama3_session_free(session);
 
   /* Abort: a 140-token prefill runs in 64-token batches; aborting before the second batch fails

@@ -90,6 +90,19 @@ Raises:
       .def(
           "reset", [](PySession& self) { self.get().reset(); }, "Forgets the context.")
       .def(
+          "truncate", [](PySession& self, int n_tokens) { self.get().truncate(n_tokens); },
+          py::arg("n_tokens"),
+          "Keeps the first n_tokens positions and drops the rest (InvalidArgumentError outside "
+          "0..n_past). Dropping any position clears logits: decode before sampling again.")
+      .def_property_readonly(
+          "tokens",
+          [](PySession& self) {
+            const auto ids = self.get().tokens();
+            return std::vector<llama3::TokenId>(ids.begin(), ids.end());
+          },
+          "The token ids in the context, as a list (empty when a loaded state did not record "
+          "them). generate() keeps the longest prefix a BOS-led prompt shares with them.")
+      .def(
           "save_state",
           [](PySession& self) {
             const auto state = self.get().save_state();

@@ -91,6 +91,30 @@ def test_state_round_trip(stories_path):
         second.load_state(b"\x00" * 64)
 
 
+def test_generate_reuses_the_context_prefix_and_truncate(stories_path):
+    model = llama3.Model(stories_path, n_threads=1)
+    tokenizer = model.tokenizer
+    used = model.session(n_ctx=128)
+    first = tokenizer.encode("Once upon a time, there was a little dog", add_bos=True)
+    second = tokenizer.encode("Once upon a time, there was a little cat who", add_bos=True)
+    "".join(used.generate(first, max_tokens=5, sampler=llama3.Sampler(temperature=0)))
+    reused = used.generate(second, max_tokens=12, sampler=llama3.Sampler(temperature=0))
+    reused_text = "".join(reused)
+    fresh = model.session(n_ctx=128)
+    fresh_text = "".join(fresh.generate(second, max_tokens=12,
+                                        sampler=llama3.Sampler(temperature=0)))
+    assert reused_text == fresh_text
+    np.testing.assert_array_equal(used.logits, fresh.logits)
+    assert used.tokens.count(tokenizer.bos_id) == 1  # replaced, not appended after the first prompt
+    assert used.tokens[:len(second)] == list(second)
+
+    used.truncate(len(second))
+    assert used.n_past == len(second)
+    assert len(used.logits) == 0
+    with pytest.raises(llama3.InvalidArgumentError):
+        used.truncate(len(second) + 1)
+
+
 def test_errors_map_to_exception_classes(stories_path, tiny_path):
     with pytest.raises(llama3.IoError) as raised:
         llama3.Model("/nonexistent/model.gguf")
