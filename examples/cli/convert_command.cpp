@@ -1,5 +1,5 @@
 // `llama3 convert HF_DIR -o OUT.gguf [--type TYPE] [--threads N]`: a Hugging Face Llama folder to a
-// GGUF file in llama.cpp's conventions (FACTS.md §2, §4): llama.* architecture keys, the gpt2/
+// GGUF file in llama.cpp's conventions (docs/facts.md §2, §4): llama.* architecture keys, the gpt2/
 // llama-bpe tokenizer with byte-level tokens, token types, merges, bos/eos and the chat template,
 // rope_freqs.weight for llama3 rope scaling, q/k rows permuted back to Meta's order, aligned data.
 // Streams one tensor at a time.

@@ -19,8 +19,8 @@ class ModelImpl;
 
 // Which elements of a head RoPE rotates together. GGUF and Meta checkpoints keep q/k rows in Meta's
 // order and rotate adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints permute those rows so
-// that the same rotation pairs (x[i], x[i + head_dim/2]) (FACTS.md §4). Loading a HF folder keeps
-// its weights as they are (zero-copy) and rotates half-split instead of un-permuting them.
+// that the same rotation pairs (x[i], x[i + head_dim/2]) (docs/facts.md §4). Loading a HF folder
+// keeps its weights as they are (zero-copy) and rotates half-split instead of un-permuting them.
 enum class RopeLayout { kAdjacentPairs, kHalfSplit };
 
 // Hyperparameters, read from the file's metadata (GGUF `llama.*` keys) or a HF config.json.

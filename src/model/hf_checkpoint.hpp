@@ -1,6 +1,6 @@
 // A Hugging Face Llama checkpoint folder, opened: config.json, the safetensors weights (one file or
 // shards), the tokenizer.json tokenizer with config.json's bos/eos ids, and the optional
-// generation_config.json and tokenizer_config.json chat template (FACTS.md §5).
+// generation_config.json and tokenizer_config.json chat template (docs/facts.md §5).
 #pragma once
 
 #include <filesystem>
