@@ -25,7 +25,7 @@ SessionImpl::SessionImpl(const Model& model, const SessionOptions& options)
       pool_(options.n_threads),
       cache_(model.config().n_layers, choose_context(model, options), model.config().n_kv_heads,
              model.config().head_dim, options.kv_cache_type),
-      forward_(model.impl(), cache_, pool_) {}
+      forward_(detail::ModelAccess::impl(model), cache_, pool_) {}
 
 void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
   if (tokens.empty()) throw Error(ErrorCode::kInvalidArgument, "decode: no tokens given");

@@ -94,7 +94,7 @@ std::vector<std::byte> SessionImpl::save_state() const {
   Writer out;
   out.bytes(kMagic, sizeof(kMagic));
   out.value(kVersion);
-  out.value(model_fingerprint(model_.impl()));
+  out.value(model_fingerprint(detail::ModelAccess::impl(model_)));
   out.value(static_cast<std::uint32_t>(cache_.type()));
   out.value(static_cast<std::uint32_t>(cache_.n_layers()));
   out.value(static_cast<std::uint32_t>(cache_.kv_dim()));
@@ -131,8 +131,8 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
   const auto version = in.value<std::uint32_t>();
   expect(version == kVersion, ErrorCode::kBadFormat,
          "version " + std::to_string(version) + " is not supported (expected 1)");
-  expect(in.value<std::uint64_t>() == model_fingerprint(model_.impl()), ErrorCode::kInvalidArgument,
-         "saved from a different model");
+  expect(in.value<std::uint64_t>() == model_fingerprint(detail::ModelAccess::impl(model_)),
+         ErrorCode::kInvalidArgument, "saved from a different model");
   expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.type()),
          ErrorCode::kInvalidArgument, "saved with a different KV cache type");
   expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.n_layers()) &&

@@ -15,7 +15,7 @@ namespace {
 
 Tokenizer load_stories_tokenizer() {
   const auto gguf = io::GgufFile::open(llama3::testing::require_data_file("stories260K.gguf"));
-  return Tokenizer(detail::make_sentencepiece_from_gguf(gguf));
+  return detail::TokenizerAccess::make(detail::make_sentencepiece_from_gguf(gguf));
 }
 
 std::string read_text(const std::string& name) {
