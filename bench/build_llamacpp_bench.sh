@@ -2,7 +2,7 @@
 # Builds llama.cpp's own llama-bench from the source that the npm package node-llama-cpp@3.22.1
 # ships as a git bundle (llama/gitRelease.bundle), outside this repository, then (optionally) runs it
 # on the given files, so the peer's figures can be reproduced with its own benchmark tool rather than
-# through the prebuilt libraries of ../shared/tools/llama.cpp-peer. Nothing of llama.cpp is committed.
+# through the prebuilt libraries of bench/compare_llamacpp.sh's peer. Nothing of llama.cpp is committed.
 #
 #   bench/build_llamacpp_bench.sh [-d DIR] [-t THREADS] [-p 512] [-n 128] [-r 3] [-D 0,4096]
 #                                 [MODEL.gguf...]

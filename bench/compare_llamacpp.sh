@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs llama.cpp (the peer, v0.5.0 prebuilt CPU libraries from node-llama-cpp, built outside the repo by
-# ../shared/tools/llama.cpp-peer/setup.sh) and `llama3 bench` alternately on the same files with the
-# same threads, then prints a side-by-side table of medians. Nothing of llama.cpp is committed.
+# Runs llama.cpp (the peer: a small `peer_bench` program over llama.h, linked against the v0.5.0
+# prebuilt CPU libraries of the npm package @node-llama-cpp/linux-x64@3.22.1, built outside the repo)
+# and `llama3 bench` alternately on the same files with the same threads, then prints a side-by-side
+# table of medians. Nothing of llama.cpp is committed. `peer_bench MODEL THREADS N_PROMPT N_GEN REPS
+# LOAD_MODE` prints "pp<N> avg X best Y t/s | tg<N> avg X best Y t/s" (LOAD_MODE 1 mmap, 0 into RAM).
 #
 #   bench/compare_llamacpp.sh [-t THREADS] [-p 512] [-n 128] [-r 3] MODEL.gguf...
-# Env: PEER_DIR (default /tmp/llama.cpp-peer), LLAMA3_BIN (default build/bin/llama3).
+# Env: PEER_DIR (default /tmp/llama.cpp-peer) holding peer_bench, PEER_SETUP (a script that builds
+# peer_bench into PEER_DIR when it is missing), LLAMA3_BIN (default build/bin/llama3).
 # The files need a tokenizer (the peer refuses files without one): make them with
-#   build/bin/make_test_model --out F --shape 1b --type q4_0 --vocab ../shared/data/ggml-vocab-llama-bpe.gguf
+#   build/bin/make_test_model --out F --shape 1b --type q4_0 --vocab build/data/ggml-vocab-llama-bpe.gguf
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 threads=2 n_prompt=512 n_gen=128 reps=3
@@ -20,8 +23,13 @@ shift $((OPTIND - 1))
 [ $# -gt 0 ] || { echo "usage: $0 [-t T] [-p P] [-n N] [-r R] MODEL.gguf..." >&2; exit 2; }
 peer_dir=${PEER_DIR:-/tmp/llama.cpp-peer}
 ours=${LLAMA3_BIN:-$root/build/bin/llama3}
-setup=${PEER_SETUP:-$root/../shared/tools/llama.cpp-peer/setup.sh}
-[ -x "$peer_dir/peer_bench" ] || bash "$setup" "$peer_dir" >&2
+if [ ! -x "$peer_dir/peer_bench" ]; then
+  [ -n "${PEER_SETUP:-}" ] || {
+    echo "no $peer_dir/peer_bench: set PEER_DIR to a built peer or PEER_SETUP to its setup script" >&2
+    exit 2
+  }
+  bash "$PEER_SETUP" "$peer_dir" >&2
+fi
 
 # The machine's read bandwidth right now (other users' load moves it a lot): one line per run.
 probe_dir=$(mktemp -d)

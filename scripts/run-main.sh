@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main job: installs what is missing, builds, and generates text with the default model
-# (stories260K, found in ../shared/data or fetched and sha256-checked). Extra arguments go to
+# (stories260K, fetched and sha256-checked by scripts/fetch-data.sh). Extra arguments go to
 # `llama3 generate`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

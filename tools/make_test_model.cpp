@@ -140,7 +140,7 @@ std::filesystem::path default_vocab_path() {
   return data_dir() / "ggml-vocab-llama-bpe.gguf";
 }
 
-// The Llama 3.0 chat template, as in the npm tokenizer_config.json (FACTS.md §3).
+// The Llama 3.0 chat template, as in the npm tokenizer_config.json (docs/facts.md §3).
 constexpr const char* kChatTemplate =
     "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
     "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | "

@@ -1,6 +1,6 @@
 // llama3 bench: prompt-processing and generation speed, like llama.cpp's llama-bench, plus load
-// time, peak RSS and the figures as fractions of this machine's limits (BENCHMARKS.md probes by
-// default).
+// time, peak RSS and the figures as fractions of this machine's limits (docs/performance.md probes
+// by default).
 #include <sys/resource.h>
 
 #include <algorithm>

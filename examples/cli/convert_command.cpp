@@ -1,5 +1,5 @@
 // `llama3 convert HF_DIR -o OUT.gguf [--type TYPE] [--threads N]`: a Hugging Face Llama folder to a
-// GGUF file in llama.cpp's conventions (FACTS.md §2, §4): llama.* architecture keys, the gpt2/
+// GGUF file in llama.cpp's conventions (docs/facts.md §2, §4): llama.* architecture keys, the gpt2/
 // llama-bpe tokenizer with byte-level tokens, token types, merges, bos/eos and the chat template,
 // rope_freqs.weight for llama3 rope scaling, q/k rows permuted back to Meta's order, aligned data.
 // Streams one tensor at a time.
@@ -82,7 +82,7 @@ std::optional<TokenId> tokenizer_config_eos(const std::filesystem::path& path,
 
 void write_tokenizer(io::GgufWriter& writer, const model::HfCheckpoint& checkpoint) {
   const auto& tokenizer = *checkpoint.tokenizer;
-  const auto& info = tokenizer.impl().info();
+  const auto& info = llama3::detail::TokenizerAccess::impl(tokenizer).info();
   writer.set_string("tokenizer.ggml.model", "gpt2");
   writer.set_string("tokenizer.ggml.pre", "llama-bpe");
   // tokenizer.json already spells normal tokens in byte-level form and specials literally, which

@@ -40,7 +40,7 @@ SessionOptions session_options_from(const Options& options) {
 }
 
 SamplerParams sampler_params_from(const Options& options, const Model& model) {
-  SamplerParams params = model.default_sampler_params();
+  SamplerParams params = default_sampler_params(model);
   params.temperature = options.get_float("--temp", params.temperature);
   params.top_k = options.get_int("--top-k", params.top_k);
   params.top_p = options.get_float("--top-p", params.top_p);

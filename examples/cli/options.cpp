@@ -84,14 +84,12 @@ std::string default_model_path() {
   const auto exe = fs::read_symlink("/proc/self/exe", error);
   if (!error) candidates.push_back(exe.parent_path().parent_path() / "data");
   candidates.emplace_back("build/data");
-  candidates.emplace_back("../shared/data");
   for (const auto& dir : candidates) {
     if (fs::exists(dir / "stories260K.gguf")) return (dir / "stories260K.gguf").string();
   }
   throw Error(ErrorCode::kIo,
               "no model given (-m FILE) and the default stories260K.gguf was not found in "
-              "$LLAMA3_DATA_DIR, the build's data folder or ../shared/data; run "
-              "scripts/fetch-data.sh");
+              "$LLAMA3_DATA_DIR or the build's data folder; run scripts/fetch-data.sh");
 }
 
 }  // namespace llama3::cli

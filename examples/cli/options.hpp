@@ -30,7 +30,7 @@ class Options {
   std::vector<std::string> positional_;
 };
 
-// The default model: stories260K.gguf in $LLAMA3_DATA_DIR, build/data or ../shared/data.
+// The default model: stories260K.gguf in $LLAMA3_DATA_DIR or build/data.
 std::string default_model_path();
 
 }  // namespace llama3::cli

@@ -6,21 +6,22 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
-#include "llama3/sampler.hpp"
 #include "llama3/tokenizer.hpp"
 
 namespace llama3 {
 
 namespace detail {
 class ModelImpl;
-}
+struct ModelAccess;
+}  // namespace detail
 
 // Which elements of a head RoPE rotates together. GGUF and Meta checkpoints keep q/k rows in Meta's
 // order and rotate adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints permute those rows so
-// that the same rotation pairs (x[i], x[i + head_dim/2]) (FACTS.md §4). Loading a HF folder keeps
-// its weights as they are (zero-copy) and rotates half-split instead of un-permuting them.
+// that the same rotation pairs (x[i], x[i + head_dim/2]) (docs/facts.md §4). Loading a HF folder
+// keeps its weights as they are (zero-copy) and rotates half-split instead of un-permuting them.
 enum class RopeLayout { kAdjacentPairs, kHalfSplit };
 
 // Hyperparameters, read from the file's metadata (GGUF `llama.*` keys) or a HF config.json.
@@ -40,6 +41,15 @@ struct ModelConfig {
       false;                    // no output.weight: the token embedding doubles as the output layer
   bool has_rope_freqs = false;  // rope_freqs.weight present (Llama 3.1+ long-context scaling)
   RopeLayout rope_layout = RopeLayout::kAdjacentPairs;  // kHalfSplit for HF checkpoints
+};
+
+// The sampling a checkpoint recommends (a HF folder's generation_config.json); each field is empty
+// when the checkpoint says nothing. GGUF files carry no such defaults.
+// `default_sampler_params(model)` (sampler.hpp) turns them into SamplerParams.
+struct GenerationDefaults {
+  std::optional<float> temperature;  // 0 when generation_config.json has do_sample: false
+  std::optional<float> top_p;
+  std::optional<std::int32_t> top_k;
 };
 
 struct LoadOptions {
@@ -70,16 +80,13 @@ class Model {
   // Metadata value as text (for keys such as "tokenizer.chat_template"), empty when absent. A HF
   // folder answers general.name and tokenizer.chat_template (from tokenizer_config.json).
   std::string metadata_string(const std::string& key) const;
-  // The sampling the checkpoint recommends: SamplerParams{} with temperature, top_p and top_k from
-  // a HF folder's generation_config.json (do_sample false there means greedy, temperature 0).
-  // GGUF files carry no such defaults and get SamplerParams{}.
-  SamplerParams default_sampler_params() const;
+  // The sampling the checkpoint recommends (see GenerationDefaults).
+  const GenerationDefaults& generation_defaults() const;
   std::uint64_t n_params() const;
   std::uint64_t weight_bytes() const;
 
-  const detail::ModelImpl& impl() const { return *impl_; }
-
  private:
+  friend struct detail::ModelAccess;  // the library's own view of the internals (src/model)
   explicit Model(std::shared_ptr<const detail::ModelImpl> impl);
   std::shared_ptr<const detail::ModelImpl> impl_;
 };

@@ -8,12 +8,12 @@
 // draw uses our own xoshiro256** generator and builds its uniform double from the generator's bits,
 // never the implementation-defined std:: distributions.
 //
-// A Sampler is cheap, owns per-call scratch buffers (no allocation per call once sized) and is not
-// safe to use from two threads at once; give each Session its own.
+// A Sampler is cheap, owns per-call scratch space (no allocation per call once sized) and is not
+// safe to use from two threads at once; give each Session its own. Copies are independent.
 #pragma once
 
-#include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -21,14 +21,11 @@
 
 namespace llama3 {
 
+class Model;
+
 namespace detail {
-// A token still in the running, with its logit after bias and penalties
-// (src/runtime/sampler_steps).
-struct ScoredToken {
-  TokenId id;
-  float logit;
-};
-}  // namespace detail
+struct SamplerState;
+}
 
 // Adds `bias` to the logit of `token` before anything else. -infinity bans the token. Several
 // entries for one token add up.
@@ -61,6 +58,10 @@ struct SamplerParams {
   std::uint64_t seed = 0x5EED'1A3A'3000'0001ULL;
 };
 
+// The sampling `model`'s checkpoint recommends (Model::generation_defaults(), from a HF folder's
+// generation_config.json) on top of SamplerParams{}; GGUF files carry none and get SamplerParams{}.
+SamplerParams default_sampler_params(const Model& model);
+
 // A token that survived the chain, with its final probability (after temperature).
 struct TokenProbability {
   TokenId id = 0;
@@ -73,6 +74,12 @@ class Sampler {
   // top_p or min_p outside [0, 1], repeat_penalty <= 0, penalty_last_n < -1, a negative bias token,
   // a bias that is neither finite nor -infinity).
   explicit Sampler(SamplerParams params = {});
+  ~Sampler();
+  Sampler(const Sampler& other);
+  Sampler& operator=(const Sampler& other);
+  // A moved-from Sampler is fresh: its parameters, an empty history and the generator at the seed.
+  Sampler(Sampler&& other);
+  Sampler& operator=(Sampler&& other);
 
   // Picks the next token from one row of logits (one per vocabulary entry). The caller's logits are
   // not modified. Throws Error(kInvalidArgument) on a NaN or +inf logit, a bias or history token
@@ -91,25 +98,10 @@ class Sampler {
   // ones.
   void reset();
 
-  const SamplerParams& params() const { return params_; }
+  const SamplerParams& params() const;
 
  private:
-  // Bias and penalties applied to a copy of `logits` in working_logits_; throws on NaN / +inf.
-  void prepare_logits(std::span<const float> logits);
-  // top-k, top-p and min-p over working_logits_ into candidates_ (or only the argmax when greedy).
-  void build_candidates();
-  // Fills weights_ with the unnormalised tempered probabilities of candidates_; returns their sum.
-  double tempered_weights();
-
-  SamplerParams params_;
-  std::vector<TokenId> history_;  // accepted tokens, oldest first; trimmed to the penalty window
-  std::array<std::uint64_t, 4> rng_state_{};  // xoshiro256** (src/runtime/random.hpp)
-
-  // Scratch, reused across calls.
-  std::vector<float> working_logits_;            // [n_vocab]
-  std::vector<detail::ScoredToken> candidates_;  // [<= n_vocab]
-  std::vector<TokenId> window_scratch_;
-  std::vector<double> weights_;  // [candidates_.size()]
+  std::unique_ptr<detail::SamplerState> state_;  // history, generator and scratch (src/runtime)
 };
 
 }  // namespace llama3

@@ -18,7 +18,8 @@ using TokenId = std::int32_t;
 
 namespace detail {
 class TokenizerImpl;
-}
+struct TokenizerAccess;
+}  // namespace detail
 
 // What a vocabulary entry is (the GGUF token_type enum, 1-based there).
 enum class TokenKind : std::uint8_t { kNormal, kUnknown, kControl, kUserDefined, kUnused, kByte };
@@ -40,8 +41,6 @@ class Tokenizer {
   // tokenizer metadata of a `.gguf` file, chosen by content. Throws llama3::Error on a missing or
   // malformed file.
   static Tokenizer load(const std::filesystem::path& path);
-
-  explicit Tokenizer(std::shared_ptr<const detail::TokenizerImpl> impl);
 
   std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const;
 
@@ -65,9 +64,9 @@ class Tokenizer {
   // The id of a token whose text is exactly `text` (e.g. "<|eot_id|>"), if any.
   std::optional<TokenId> find(std::string_view text) const;
 
-  const detail::TokenizerImpl& impl() const { return *impl_; }
-
  private:
+  friend struct detail::TokenizerAccess;  // the library's own view of the internals (src/tokenizer)
+  explicit Tokenizer(std::shared_ptr<const detail::TokenizerImpl> impl);
   std::shared_ptr<const detail::TokenizerImpl> impl_;
 };
 

@@ -1,5 +1,5 @@
 // GGUF files (v2 and v3): a validating reader over a memory-mapped file, and a writer.
-// Layout and value types: ../shared FACTS.md §4. Every count, length, offset and size is checked
+// Layout and value types: docs/facts.md §4. Every count, length, offset and size is checked
 // before use; a malformed file is a llama3::Error (kBadFormat) whose message names the key or
 // tensor at fault.
 #pragma once

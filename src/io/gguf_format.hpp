@@ -1,5 +1,5 @@
 // Constants and little-endian helpers shared by the GGUF reader and writer (internal to src/io).
-// Values follow ggml's gguf.cpp so files round-trip with llama.cpp: see ../shared FACTS.md §4.
+// Values follow ggml's gguf.cpp so files round-trip with llama.cpp: see docs/facts.md §4.
 #pragma once
 
 #include <cstddef>

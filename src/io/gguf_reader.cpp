@@ -16,7 +16,8 @@ using namespace gguf_format;
 
 namespace {
 
-// ggml type ids (FACTS.md §4) that tensor_type.hpp has no traits for: IQ*, TQ*, MXFP4 and newer.
+// ggml type ids (docs/facts.md §4) that tensor_type.hpp has no traits for: IQ*, TQ*, MXFP4 and
+// newer.
 bool is_ggml_type_id(std::uint32_t id) {
   return (id >= 16 && id <= 23) || id == 29 || id == 34 || id == 35 || (id >= 39 && id <= 42);
 }

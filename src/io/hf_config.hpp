@@ -1,4 +1,4 @@
-// Hugging Face checkpoint configuration files (FACTS.md §1, §5): config.json,
+// Hugging Face checkpoint configuration files (docs/facts.md §1, §5): config.json,
 // generation_config.json and the chat template of tokenizer_config.json, read into plain structs.
 // Every field is checked for type and range here; a malformed value is llama3::Error kBadFormat
 // "<file>: <key>: <what>", a well-formed but foreign one (another architecture, another rope

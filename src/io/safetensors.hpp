@@ -1,5 +1,5 @@
-// Hugging Face safetensors files (FACTS.md §5): a validating reader over a memory-mapped file, the
-// sharded-checkpoint index (model.safetensors.index.json), and a streaming writer.
+// Hugging Face safetensors files (docs/facts.md §5): a validating reader over a memory-mapped file,
+// the sharded-checkpoint index (model.safetensors.index.json), and a streaming writer.
 //
 // Layout: u64 little-endian header length N, N bytes of JSON, then the byte buffer. The reader is
 // as strict as the reference implementation (huggingface/safetensors tensor.rs): the header must

@@ -1,7 +1,7 @@
-// Packed quant blocks, byte for byte as ggml lays them out (ggml-common.h; FACTS.md §4 "Quant block
-// layouts"). Scales are IEEE binary16 kept as raw bits, so every struct is plain bytes with no
-// padding; the static_asserts pin sizes and offsets to the file format. Kernels copy a block out of
-// (possibly unaligned, memory-mapped) storage with memcpy rather than casting the pointer.
+// Packed quant blocks, byte for byte as ggml lays them out (ggml-common.h; docs/facts.md §4 "Quant
+// block layouts"). Scales are IEEE binary16 kept as raw bits, so every struct is plain bytes with
+// no padding; the static_asserts pin sizes and offsets to the file format. Kernels copy a block out
+// of (possibly unaligned, memory-mapped) storage with memcpy rather than casting the pointer.
 #pragma once
 
 #include <array>

@@ -1,6 +1,6 @@
 // Scalar reference kernels: the plainest correct code for each weight type. Fast kernels are tested
 // against these; the model can also run on them alone (LLAMA3_ARCH=scalar).
-// Block layouts: ../shared FACTS.md §4 "Quant block layouts".
+// Block layouts: docs/facts.md §4 "Quant block layouts".
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// dequantize_row: the formulas of FACTS.md §4, evaluated in the same order as ggml's
+// dequantize_row: the formulas of docs/facts.md §4, evaluated in the same order as ggml's
 // dequantize_row_* (e.g. (d * sc) * q - dmin * m) so results match ggml bit for bit, including
 // where f32 rounds.
 #include <cstring>

@@ -32,8 +32,8 @@ void rope_adjacent_pairs(float* x, std::size_t n_heads, std::size_t head_dim, co
 void axpy(float a, const float* x, float* y, std::size_t n);
 
 // Rotates half-split pairs (x[i], x[i + head_dim/2]) of each head by cos[i], sin[i]: the HF/NEOX
-// form, equal to rope_adjacent_pairs on rows in Hugging Face's permuted q/k order (FACTS.md §4).
-// x: [n_heads, head_dim]
+// form, equal to rope_adjacent_pairs on rows in Hugging Face's permuted q/k order (docs/facts.md
+// §4). x: [n_heads, head_dim]
 void rope_half_split(float* x, std::size_t n_heads, std::size_t head_dim, const float* cos,
                      const float* sin);
 

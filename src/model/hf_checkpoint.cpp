@@ -52,7 +52,8 @@ HfCheckpoint HfCheckpoint::open(const std::filesystem::path& folder,
       spec.extra_end_of_generation.insert(spec.extra_end_of_generation.end(), more.begin(),
                                           more.end());
     }
-    checkpoint.tokenizer.emplace(detail::make_llama3_bpe(std::move(spec)));
+    checkpoint.tokenizer.emplace(
+        detail::TokenizerAccess::make(detail::make_llama3_bpe(std::move(spec))));
   }
   return checkpoint;
 }
@@ -110,8 +111,8 @@ std::vector<float> hf_rope_divisors(const io::HfConfig& config) {
   return llama3_rope_divisors(config.head_dim, config.rope_theta, scaling);
 }
 
-SamplerParams hf_sampler_params(const std::optional<io::HfGenerationConfig>& generation) {
-  SamplerParams params;
+GenerationDefaults hf_generation_defaults(const std::optional<io::HfGenerationConfig>& generation) {
+  GenerationDefaults params;
   if (!generation) return params;
   if (generation->temperature) params.temperature = static_cast<float>(*generation->temperature);
   if (generation->top_p) params.top_p = static_cast<float>(*generation->top_p);

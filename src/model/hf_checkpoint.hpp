@@ -1,6 +1,6 @@
 // A Hugging Face Llama checkpoint folder, opened: config.json, the safetensors weights (one file or
 // shards), the tokenizer.json tokenizer with config.json's bos/eos ids, and the optional
-// generation_config.json and tokenizer_config.json chat template (FACTS.md §5).
+// generation_config.json and tokenizer_config.json chat template (docs/facts.md §5).
 #pragma once
 
 #include <filesystem>
@@ -33,7 +33,7 @@ ModelConfig config_from_hf(const HfCheckpoint& checkpoint, const WeightSource& w
 // rope_freqs divisors for the config's llama3 rope_scaling; empty when it has none.
 std::vector<float> hf_rope_divisors(const io::HfConfig& config);
 
-// SamplerParams{} with generation_config.json's temperature, top_p and top_k applied.
-SamplerParams hf_sampler_params(const std::optional<io::HfGenerationConfig>& generation);
+// generation_config.json's temperature, top_p and top_k (do_sample false: temperature 0).
+GenerationDefaults hf_generation_defaults(const std::optional<io::HfGenerationConfig>& generation);
 
 }  // namespace llama3::model

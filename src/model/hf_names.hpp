@@ -1,4 +1,4 @@
-// Hugging Face Llama tensor names <-> GGUF names (FACTS.md §4 "Tensor names").
+// Hugging Face Llama tensor names <-> GGUF names (docs/facts.md §4 "Tensor names").
 #pragma once
 
 #include <cstddef>
@@ -17,7 +17,7 @@ std::optional<std::string> gguf_name_from_hf(std::string_view hf_name);
 std::optional<std::string> hf_name_from_gguf(std::string_view gguf_name);
 
 // Whether a GGUF tensor's rows are in HF's permuted q/k order when it comes from a HF checkpoint
-// (attn_q and attn_k; FACTS.md §4 "The Q/K permutation").
+// (attn_q and attn_k; docs/facts.md §4 "The Q/K permutation").
 bool is_hf_permuted(std::string_view gguf_name);
 
 // HF's q/k row permutation within each head of head_dim rows: Meta row 2j + p (p = 0, 1) is HF

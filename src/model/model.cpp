@@ -54,7 +54,9 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
     : gguf_(std::move(gguf)),
       weights_(model::WeightSource::from_gguf(*gguf_)),
       config_(model::config_from_gguf(*gguf_)) {
-  if (auto impl = make_tokenizer_from_gguf(*gguf_)) tokenizer_.emplace(std::move(impl));
+  if (auto impl = make_tokenizer_from_gguf(*gguf_)) {
+    tokenizer_.emplace(detail::TokenizerAccess::make(std::move(impl)));
+  }
   bind_weights({});
   if (options.repack_weights) {
     std::vector<std::span<const std::byte>> mapped;
@@ -68,7 +70,7 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
 ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options)
     : hf_(std::move(checkpoint)),
       weights_(model::WeightSource::from_safetensors(hf_->files, hf_->folder.string())),
-      default_sampler_params_(model::hf_sampler_params(hf_->generation)),
+      generation_defaults_(model::hf_generation_defaults(hf_->generation)),
       config_(model::config_from_hf(*hf_, weights_)),
       tokenizer_(hf_->tokenizer) {
   hf_metadata_["general.name"] = config_.name;
@@ -272,8 +274,8 @@ std::string Model::metadata_string(const std::string& key) const {
   return impl_->metadata_string(key);
 }
 
-SamplerParams Model::default_sampler_params() const {
-  return impl_->default_sampler_params();
+const GenerationDefaults& Model::generation_defaults() const {
+  return impl_->generation_defaults();
 }
 
 std::uint64_t Model::n_params() const {

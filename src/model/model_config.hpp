@@ -1,4 +1,5 @@
-// ModelConfig from GGUF metadata (FACTS §4 "llama architecture keys"), validated for consistency.
+// ModelConfig from GGUF metadata (docs/facts.md §4 "llama architecture keys"), validated for
+// consistency.
 #pragma once
 
 #include "io/gguf.hpp"

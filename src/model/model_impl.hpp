@@ -36,7 +36,7 @@ class ModelImpl {
   const std::string& origin() const { return weights_.origin(); }
   const model::WeightSource& weights() const { return weights_; }
   std::string metadata_string(const std::string& key) const;
-  const SamplerParams& default_sampler_params() const { return default_sampler_params_; }
+  const GenerationDefaults& generation_defaults() const { return generation_defaults_; }
 
   const ModelConfig& config() const { return config_; }
   const kernels::WeightMatrix& token_embedding() const {
@@ -67,7 +67,7 @@ class ModelImpl {
   std::optional<model::HfCheckpoint> hf_;
   model::WeightSource weights_;
   std::unordered_map<std::string, std::string> hf_metadata_;
-  SamplerParams default_sampler_params_;
+  GenerationDefaults generation_defaults_;
   ModelConfig config_;
   kernels::WeightMatrix token_embedding_;
   std::vector<LayerWeights> layers_;
@@ -79,6 +79,12 @@ class ModelImpl {
   std::uint64_t weight_bytes_ = 0;
   std::vector<std::unique_ptr<kernels::PackedMatrix>>
       packed_;  // the kernels' copies of the matrices
+};
+
+// The library's own view of a Model's inside, which the public header keeps private.
+struct ModelAccess {
+  static const ModelImpl& impl(const Model& model) { return *model.impl_; }
+  static Model make(std::shared_ptr<const ModelImpl> impl) { return Model(std::move(impl)); }
 };
 
 }  // namespace llama3::detail

@@ -22,7 +22,7 @@ struct QuantMix {
   std::string name;         // "q4_k_m", "q8_0", "f16", ...
   io::TensorType base;      // the type most matrices get
   bool more_bits_for_some;  // the _M rule above
-  std::uint32_t file_type;  // general.file_type (FACTS.md §4)
+  std::uint32_t file_type;  // general.file_type (docs/facts.md §4)
 };
 
 // "Q4_K_M", "q4_k_m", "q8_0", "bf16", ... -> the mix; nothing for an unknown name or a type the

@@ -1,4 +1,5 @@
-// Rotary position embedding frequencies, including Llama 3.1's long-context scaling (FACTS §1).
+// Rotary position embedding frequencies, including Llama 3.1's long-context scaling (docs/facts.md
+// §1).
 #pragma once
 
 #include <span>

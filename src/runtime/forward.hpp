@@ -1,5 +1,6 @@
-// The Llama forward pass over a batch of tokens (FACTS §1): embedding, n_layers pre-norm blocks of
-// grouped-query attention with RoPE and a SwiGLU feed-forward, final RMSNorm, output layer.
+// The Llama forward pass over a batch of tokens (docs/facts.md §1): embedding, n_layers pre-norm
+// blocks of grouped-query attention with RoPE and a SwiGLU feed-forward, final RMSNorm, output
+// layer.
 #pragma once
 
 #include <span>

@@ -2,10 +2,12 @@
 #include "llama3/sampler.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
 #include "llama3/error.hpp"
+#include "llama3/model.hpp"
 #include "runtime/random.hpp"
 #include "runtime/sampler_steps.hpp"
 
@@ -43,17 +45,38 @@ bool penalties_on(const SamplerParams& p) {
 
 }  // namespace
 
-Sampler::Sampler(SamplerParams params) : params_(std::move(params)) {
-  validate(params_);
-  reset();
-}
+namespace detail {
 
-void Sampler::reset() {
-  history_.clear();
-  rng_state_ = detail::seed_random_state(params_.seed);
-}
+// Everything of a Sampler but its interface: parameters, history, generator and scratch.
+struct SamplerState {
+  explicit SamplerState(SamplerParams params) : params_(std::move(params)) { reset(); }
 
-void Sampler::accept(TokenId token) {
+  void reset() {
+    history_.clear();
+    rng_state_ = seed_random_state(params_.seed);
+  }
+  void accept(TokenId token);
+  // Bias and penalties applied to a copy of `logits` in working_logits_; throws on NaN / +inf.
+  void prepare_logits(std::span<const float> logits);
+  // top-k, top-p and min-p over working_logits_ into candidates_ (or only the argmax when greedy).
+  void build_candidates();
+  // Fills weights_ with the unnormalised tempered probabilities of candidates_; returns their sum.
+  double tempered_weights();
+  TokenId sample(std::span<const float> logits);
+  std::vector<TokenProbability> candidates(std::span<const float> logits);
+
+  SamplerParams params_;
+  std::vector<TokenId> history_;  // accepted tokens, oldest first; trimmed to the penalty window
+  std::array<std::uint64_t, 4> rng_state_{};  // xoshiro256** (random.hpp)
+
+  // Scratch, reused across calls.
+  std::vector<float> working_logits_;    // [n_vocab]
+  std::vector<ScoredToken> candidates_;  // [<= n_vocab]
+  std::vector<TokenId> window_scratch_;
+  std::vector<double> weights_;  // [candidates_.size()]
+};
+
+void SamplerState::accept(TokenId token) {
   if (!penalties_on(params_)) return;  // nothing reads the history
   history_.push_back(token);
   // Trim lazily (at twice the window) so accepting stays amortised O(1).
@@ -63,7 +86,7 @@ void Sampler::accept(TokenId token) {
   }
 }
 
-void Sampler::prepare_logits(std::span<const float> logits) {
+void SamplerState::prepare_logits(std::span<const float> logits) {
   if (logits.empty()) throw Error(ErrorCode::kInvalidArgument, "Sampler: empty logits row");
   working_logits_.assign(logits.begin(), logits.end());
   for (std::size_t i = 0; i < working_logits_.size(); ++i) {
@@ -72,21 +95,20 @@ void Sampler::prepare_logits(std::span<const float> logits) {
                   "Sampler: logit of token " + std::to_string(i) + " is NaN or +infinity");
     }
   }
-  detail::apply_logit_bias(working_logits_, params_.logit_bias);
+  apply_logit_bias(working_logits_, params_.logit_bias);
   if (penalties_on(params_)) {
     std::span<const TokenId> recent(history_);
     if (params_.penalty_last_n > 0 &&
         recent.size() > static_cast<std::size_t>(params_.penalty_last_n)) {
       recent = recent.last(static_cast<std::size_t>(params_.penalty_last_n));
     }
-    detail::apply_penalties(
-        working_logits_, recent,
-        {params_.repeat_penalty, params_.frequency_penalty, params_.presence_penalty},
-        window_scratch_);
+    apply_penalties(working_logits_, recent,
+                    {params_.repeat_penalty, params_.frequency_penalty, params_.presence_penalty},
+                    window_scratch_);
   }
 }
 
-void Sampler::build_candidates() {
+void SamplerState::build_candidates() {
   candidates_.clear();
   if (params_.temperature <= 0.0f) {
     // Greedy: the first maximum, i.e. the lowest id among equal logits.
@@ -105,9 +127,9 @@ void Sampler::build_candidates() {
       }
     }
     bool sorted = false;
-    detail::keep_top_k(candidates_, params_.top_k, sorted);
-    detail::keep_top_p(candidates_, params_.top_p, sorted);
-    detail::keep_min_p(candidates_, params_.min_p);
+    keep_top_k(candidates_, params_.top_k, sorted);
+    keep_top_p(candidates_, params_.top_p, sorted);
+    keep_min_p(candidates_, params_.min_p);
   }
   if (candidates_.empty()) {
     throw Error(
@@ -116,7 +138,7 @@ void Sampler::build_candidates() {
   }
 }
 
-double Sampler::tempered_weights() {
+double SamplerState::tempered_weights() {
   if (params_.temperature <= 0.0f) {
     weights_.assign(1, 1.0);
     return 1.0;
@@ -124,18 +146,18 @@ double Sampler::tempered_weights() {
   return detail::tempered_weights(candidates_, params_.temperature, weights_);
 }
 
-TokenId Sampler::sample(std::span<const float> logits) {
+TokenId SamplerState::sample(std::span<const float> logits) {
   prepare_logits(logits);
   build_candidates();
   if (params_.temperature <= 0.0f) return candidates_.front().id;
   // One draw per sampled token, even when one candidate is left, so the random stream stays aligned
   // with the token count whatever the truncation did.
-  const double u = detail::next_uniform(rng_state_);
+  const double u = next_uniform(rng_state_);
   const double total = tempered_weights();
-  return candidates_[detail::draw_index(weights_, total, u)].id;
+  return candidates_[draw_index(weights_, total, u)].id;
 }
 
-std::vector<TokenProbability> Sampler::candidates(std::span<const float> logits) {
+std::vector<TokenProbability> SamplerState::candidates(std::span<const float> logits) {
   prepare_logits(logits);
   build_candidates();
   const double total = tempered_weights();
@@ -148,6 +170,56 @@ std::vector<TokenProbability> Sampler::candidates(std::span<const float> logits)
     return a.probability > b.probability || (a.probability == b.probability && a.id < b.id);
   });
   return result;
+}
+
+}  // namespace detail
+
+Sampler::Sampler(SamplerParams params) {
+  validate(params);
+  state_ = std::make_unique<detail::SamplerState>(std::move(params));
+}
+Sampler::~Sampler() = default;
+Sampler::Sampler(const Sampler& other)
+    : state_(std::make_unique<detail::SamplerState>(*other.state_)) {}
+Sampler& Sampler::operator=(const Sampler& other) {
+  if (this != &other) state_ = std::make_unique<detail::SamplerState>(*other.state_);
+  return *this;
+}
+Sampler::Sampler(Sampler&& other)
+    : state_(std::make_unique<detail::SamplerState>(other.state_->params_)) {
+  std::swap(state_, other.state_);
+}
+Sampler& Sampler::operator=(Sampler&& other) {
+  if (this != &other) {
+    state_ = std::move(other.state_);
+    other.state_ = std::make_unique<detail::SamplerState>(state_->params_);
+  }
+  return *this;
+}
+
+TokenId Sampler::sample(std::span<const float> logits) {
+  return state_->sample(logits);
+}
+std::vector<TokenProbability> Sampler::candidates(std::span<const float> logits) {
+  return state_->candidates(logits);
+}
+void Sampler::accept(TokenId token) {
+  state_->accept(token);
+}
+void Sampler::reset() {
+  state_->reset();
+}
+const SamplerParams& Sampler::params() const {
+  return state_->params_;
+}
+
+SamplerParams default_sampler_params(const Model& model) {
+  SamplerParams params;
+  const auto& recommended = model.generation_defaults();
+  if (recommended.temperature) params.temperature = *recommended.temperature;
+  if (recommended.top_p) params.top_p = *recommended.top_p;
+  if (recommended.top_k) params.top_k = *recommended.top_k;
+  return params;
 }
 
 }  // namespace llama3

@@ -11,6 +11,12 @@
 
 namespace llama3::detail {
 
+// A token still in the running, with its logit after bias and penalties.
+struct ScoredToken {
+  TokenId id;
+  float logit;
+};
+
 // Adds each bias to its token's logit. Throws kInvalidArgument for a token outside `logits`.
 void apply_logit_bias(std::span<float> logits, std::span<const LogitBias> biases);
 

@@ -27,7 +27,7 @@ SessionImpl::SessionImpl(const Model& model, const SessionOptions& options)
       pool_(options.n_threads),
       cache_(model.config().n_layers, choose_context(model, options), model.config().n_kv_heads,
              model.config().head_dim, options.kv_cache_type),
-      forward_(model.impl(), cache_, pool_) {}
+      forward_(detail::ModelAccess::impl(model), cache_, pool_) {}
 
 void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
   if (tokens.empty()) throw Error(ErrorCode::kInvalidArgument, "decode: no tokens given");
@@ -103,7 +103,7 @@ void SessionImpl::shift_context(int n_keep, int n_discard) {
   // rotated once more by -n_discard * frequency (rotations compose exactly; only f16 rounding
   // differs from a fresh decode).
   const auto& config = model_.config();
-  const auto& inverse = model_.impl().rope_inverse_frequencies();
+  const auto& inverse = detail::ModelAccess::impl(model_).rope_inverse_frequencies();
   const auto half = static_cast<std::size_t>(config.head_dim / 2);
   std::vector<float> cos(half);  // [head_dim / 2]
   std::vector<float> sin(half);  // [head_dim / 2]

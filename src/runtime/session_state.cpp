@@ -97,7 +97,7 @@ std::vector<std::byte> SessionImpl::save_state() const {
   Writer out;
   out.bytes(kMagic, sizeof(kMagic));
   out.value(kVersion);
-  out.value(model_fingerprint(model_.impl()));
+  out.value(model_fingerprint(detail::ModelAccess::impl(model_)));
   out.value(static_cast<std::uint32_t>(cache_.type()));
   out.value(static_cast<std::uint32_t>(cache_.n_layers()));
   out.value(static_cast<std::uint32_t>(cache_.kv_dim()));
@@ -138,8 +138,8 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
   expect(version >= kOldestVersion && version <= kVersion, ErrorCode::kBadFormat,
          "version " + std::to_string(version) + " is not supported (expected " +
              std::to_string(kOldestVersion) + " to " + std::to_string(kVersion) + ")");
-  expect(in.value<std::uint64_t>() == model_fingerprint(model_.impl()), ErrorCode::kInvalidArgument,
-         "saved from a different model");
+  expect(in.value<std::uint64_t>() == model_fingerprint(detail::ModelAccess::impl(model_)),
+         ErrorCode::kInvalidArgument, "saved from a different model");
   expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.type()),
          ErrorCode::kInvalidArgument, "saved with a different KV cache type");
   expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.n_layers()) &&

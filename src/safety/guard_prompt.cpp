@@ -1,5 +1,6 @@
-// Llama Guard 2/3 prompt text (FACTS.md §6). Every space and newline is part of what the classifier
-// was trained on, so the template is spelled out here piece by piece rather than assembled loosely.
+// Llama Guard 2/3 prompt text (docs/facts.md §6). Every space and newline is part of what the
+// classifier was trained on, so the template is spelled out here piece by piece rather than
+// assembled loosely.
 #include <iterator>
 #include <set>
 #include <string>

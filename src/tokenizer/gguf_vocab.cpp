@@ -1,4 +1,5 @@
-// GGUF tokenizer metadata -> Llama3VocabSpec (keys: FACTS.md §2 "GGUF tokenizer representation").
+// GGUF tokenizer metadata -> Llama3VocabSpec (keys: docs/facts.md §2 "GGUF tokenizer
+// representation").
 #include "tokenizer/gguf_vocab.hpp"
 
 #include <algorithm>

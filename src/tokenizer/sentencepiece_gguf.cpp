@@ -1,4 +1,4 @@
-// Reads a SentencePiece-style vocabulary from GGUF tokenizer.ggml.* metadata (FACTS.md §2).
+// Reads a SentencePiece-style vocabulary from GGUF tokenizer.ggml.* metadata (docs/facts.md §2).
 // Optional keys take llama.cpp's defaults for its SPM vocabularies: scores 0, token types normal,
 // bos 1, eos 2, unknown 0, add_bos_token true, add_space_prefix true.
 #include <optional>

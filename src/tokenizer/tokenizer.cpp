@@ -204,7 +204,8 @@ StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool render_special, bo
 std::string StreamDecoder::push(TokenId id) {
   std::string bytes = tokenizer_->piece(id, render_special_);
   if (at_start_ && !bytes.empty()) {
-    if (tokenizer_->impl().strips_leading_space() && bytes.front() == ' ') bytes.erase(0, 1);
+    if (detail::TokenizerAccess::impl(*tokenizer_).strips_leading_space() && bytes.front() == ' ')
+      bytes.erase(0, 1);
     at_start_ = false;
   }
   pending_ += bytes;

@@ -3,6 +3,7 @@
 // SentencePiece) derives from TokenizerImpl and supplies plain-text encoding and token bytes.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,14 @@ class TokenizerImpl {
   VocabInfo info_;
   std::vector<TokenId> matchable_special_ids_;
   std::unordered_map<std::string_view, TokenId> id_of_text_;  // views into info_.token_text
+};
+
+// The library's own view of a Tokenizer's inside, which the public header keeps private.
+struct TokenizerAccess {
+  static const TokenizerImpl& impl(const Tokenizer& tokenizer) { return *tokenizer.impl_; }
+  static Tokenizer make(std::shared_ptr<const TokenizerImpl> impl) {
+    return Tokenizer(std::move(impl));
+  }
 };
 
 }  // namespace llama3::detail

@@ -22,15 +22,15 @@ Tokenizer Tokenizer::load(const std::filesystem::path& path) {
         throw Error(ErrorCode::kBadFormat,
                     origin + ": has no tokenizer (no tokenizer.ggml.model key)");
       }
-      return Tokenizer(std::move(impl));
+      return detail::TokenizerAccess::make(std::move(impl));
     }
   }
   const std::string content = io::read_file_contents(path);
   const std::size_t first = content.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && content[first] == '{') {
-    return Tokenizer(detail::parse_tokenizer_json(content, origin));
+    return detail::TokenizerAccess::make(detail::parse_tokenizer_json(content, origin));
   }
-  return Tokenizer(detail::parse_tiktoken_model(content, origin));
+  return detail::TokenizerAccess::make(detail::parse_tiktoken_model(content, origin));
 }
 
 }  // namespace llama3

@@ -116,8 +116,8 @@ TEST_CASE("convert writes the tokenizer in llama.cpp's form, equal to tokenizer.
   // The GGUF tokenizer is the tokenizer.json tokenizer.
   const Model hf = Model::load(hf_dir);
   const Model gguf = Model::load(out);
-  const auto& a = hf.tokenizer().impl().info();
-  const auto& b = gguf.tokenizer().impl().info();
+  const auto& a = detail::TokenizerAccess::impl(hf.tokenizer()).info();
+  const auto& b = detail::TokenizerAccess::impl(gguf.tokenizer()).info();
   CHECK(a.token_text == b.token_text);
   CHECK(a.kinds == b.kinds);
   for (const char* text : {"Hello world", " grabbed 🦙.cpp", "<|eot_id|> 3333333 Cửa Việt\n\n"}) {

@@ -92,7 +92,7 @@ TEST_CASE("quantize dequantizes an already quantized input and warns", "[convert
   const std::string warnings(std::istreambuf_iterator<char>(in), {});
   CHECK_THAT(warnings, Catch::Contains("already q8_0"));
   const Model model = Model::load(out);
-  CHECK(model.impl().layers()[0].attn_q.type == io::TensorType::kQ4_0);
+  CHECK(detail::ModelAccess::impl(model).layers()[0].attn_q.type == io::TensorType::kQ4_0);
 }
 
 TEST_CASE("quantize refuses an unknown type and a missing input", "[convert]") {

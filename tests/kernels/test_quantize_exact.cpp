@@ -25,7 +25,7 @@ std::uint16_t random_half(std::mt19937& rng, unsigned max_exponent) {
   return static_cast<std::uint16_t>(sign << 15 | exponent << 10 | mantissa);
 }
 
-// Byte offsets of the f16 scale fields (FACTS.md §4).
+// Byte offsets of the f16 scale fields (docs/facts.md §4).
 std::vector<std::size_t> half_fields(TensorType type) {
   switch (type) {
     case TensorType::kQ4_1:

@@ -1,4 +1,4 @@
-// Hand-made blocks, written byte by byte at the offsets of FACTS.md §4 (not through
+// Hand-made blocks, written byte by byte at the offsets of docs/facts.md §4 (not through
 // quant_blocks.hpp), with expected values computed here from the published formulas. Scales are
 // powers of two and small integers, so every expected value is exact in f32 and compared with ==.
 #include <catch2/catch.hpp>

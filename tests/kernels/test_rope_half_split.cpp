@@ -45,7 +45,7 @@ TEST_CASE("rope_half_split on HF-permuted rows equals adjacent pairs on Meta row
     cos[i] = std::cos(0.3f * static_cast<float>(i + 1));
     sin[i] = std::sin(0.3f * static_cast<float>(i + 1));
   }
-  // HF row j < half is Meta row 2j; HF row half + j is Meta row 2j + 1 (FACTS.md §4).
+  // HF row j < half is Meta row 2j; HF row half + j is Meta row 2j + 1 (docs/facts.md §4).
   for (std::size_t h = 0; h < n_heads; ++h) {
     for (std::size_t j = 0; j < half; ++j) {
       hf[h * head_dim + j] = meta[h * head_dim + 2 * j];

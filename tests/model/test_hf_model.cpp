@@ -10,6 +10,7 @@
 
 #include "llama3/error.hpp"
 #include "llama3/model.hpp"
+#include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
 #include "support/hf_test_models.hpp"
 #include "support/model_logits.hpp"
@@ -48,12 +49,12 @@ TEST_CASE("a HF folder and the GGUF of the same weights give the same logits", "
 
 TEST_CASE("a HF folder's generation_config.json becomes the default sampling", "[model]") {
   const auto dir = testing::make_test_hf_model("--seed 2", "sampling");
-  CHECK(Model::load(dir).default_sampler_params().temperature == Approx(0.6f));
-  CHECK(Model::load(dir).default_sampler_params().top_p == Approx(0.9f));
+  CHECK(default_sampler_params(Model::load(dir)).temperature == Approx(0.6f));
+  CHECK(default_sampler_params(Model::load(dir)).top_p == Approx(0.9f));
   std::ofstream(dir / "generation_config.json") << R"({"do_sample": false, "temperature": 0.7})";
-  CHECK(Model::load(dir).default_sampler_params().temperature == 0.0f);
+  CHECK(default_sampler_params(Model::load(dir)).temperature == 0.0f);
   std::filesystem::remove(dir / "generation_config.json");
-  CHECK(Model::load(dir).default_sampler_params().temperature == SamplerParams{}.temperature);
+  CHECK(default_sampler_params(Model::load(dir)).temperature == SamplerParams{}.temperature);
 }
 
 TEST_CASE("a HF folder's tokenizer.json and config eos ids make the tokenizer", "[model]") {

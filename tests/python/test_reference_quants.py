@@ -1,9 +1,9 @@
-"""Reference dequantizers checked on hand-made blocks (FACTS.md §4 "Quant block layouts").
+"""Reference dequantizers checked on hand-made blocks (docs/facts.md §4 "Quant block layouts").
 
 Each test builds block bytes field by field and states the expected values directly, so a layout
 mistake in ``reference.quants`` (nibble order, high-bit position, scale packing) shows up here
 before it can hide in a logits comparison. The K-quant tests also compare against a scalar,
-one-element-at-a-time transcription of the FACTS formulas on seeded random blocks.
+one-element-at-a-time transcription of the docs/facts.md formulas on seeded random blocks.
 """
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def test_q6_k_known_block() -> None:
     assert y[255] == 0.5 * 4 * ((0 | 3 << 4) - 32)  # half 1, quarter 3, l=31 -> scale 15
 
 
-# --- scalar transcriptions of FACTS §4, one element at a time, for random blocks ---------------
+# --- scalar transcriptions of docs/facts.md §4, one element at a time, for random blocks ---------------
 
 def _scalar_scale_min(s: bytes, j: int) -> tuple[int, int]:
     if j < 4:

@@ -358,3 +358,23 @@ TEST_CASE("invalid parameters are rejected, naming the field", "[sampler]") {
   CHECK(defaults.top_p == 0.9f);
   CHECK(Sampler(defaults).params().top_p == 0.9f);
 }
+
+TEST_CASE("a copied Sampler continues independently and a moved-from one starts afresh",
+          "[sampler]") {
+  const auto logits = logits_of({0.1, 0.2, 0.3, 0.4});
+  Sampler original(plain());
+  std::vector<TokenId> first;
+  for (int i = 0; i < 5; ++i) first.push_back(original.sample(logits));
+
+  Sampler copy = original;  // same generator position from here on
+  std::vector<TokenId> from_original, from_copy;
+  for (int i = 0; i < 20; ++i) from_original.push_back(original.sample(logits));
+  for (int i = 0; i < 20; ++i) from_copy.push_back(copy.sample(logits));
+  CHECK(from_copy == from_original);
+
+  Sampler moved = std::move(copy);
+  CHECK(moved.params().seed == plain().seed);
+  std::vector<TokenId> after_move;
+  for (int i = 0; i < 5; ++i) after_move.push_back(copy.sample(logits));  // NOLINT: fresh state
+  CHECK(after_move == first);  // the moved-from sampler is back at the seed
+}

@@ -1,6 +1,6 @@
 // The Llama Guard runner: the token ids it feeds the model, version detection, and the verdict on a
 // random-weight tiny model with the real Llama 3 vocabulary. The expected ids are derived
-// independently of the code under test: the reference template text (FACTS.md §6) written out
+// independently of the code under test: the reference template text (docs/facts.md §6) written out
 // literally, split at its special tokens, plain parts encoded as plain text and special tokens
 // looked up by name — so a wrong encode option (special tokens read as text, a doubled BOS) or a
 // wrong byte in the template both show.

@@ -1,4 +1,4 @@
-// Llama Guard prompts must equal the reference template text (FACTS.md §6) byte for byte: the
+// Llama Guard prompts must equal the reference template text (docs/facts.md §6) byte for byte: the
 // expected strings below are written out from that text, not built by the code under test.
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
-// The trained stories260K model (../shared/data; the test is skipped when it is missing), loaded
-// once per test process, and the greedy sampler the stories tests decode with.
+// The trained stories260K model (scripts/fetch-data.sh; the test is skipped when it is missing),
+// loaded once per test process, and the greedy sampler the stories tests decode with.
 #pragma once
 
 #include "llama3/model.hpp"

@@ -45,7 +45,8 @@ TEST_CASE("chat: Llama 3.1 system block, ipython role and tool calls", "[tokeniz
   const auto& base = llama3_tokenizer();
   // The same vocabulary with the 3.1 token names, as Meta's tokenizer.model loads it.
   std::string model;
-  const auto& impl = dynamic_cast<const detail::Llama3BpeTokenizer&>(base.impl());
+  const auto& impl =
+      dynamic_cast<const detail::Llama3BpeTokenizer&>(detail::TokenizerAccess::impl(base));
   detail::Llama3VocabSpec spec;
   spec.origin = "test";
   for (std::size_t id = 0; id < 128000; ++id) {
@@ -56,7 +57,7 @@ TEST_CASE("chat: Llama 3.1 system block, ipython role and tool calls", "[tokeniz
     spec.token_text.push_back(name);
     spec.kinds.push_back(TokenKind::kControl);
   }
-  const Tokenizer tok31(detail::make_llama3_bpe(std::move(spec)));
+  const Tokenizer tok31 = detail::TokenizerAccess::make(detail::make_llama3_bpe(std::move(spec)));
   CHECK(tok31.end_of_generation_ids() == Ids{128001, 128008, 128009});
 
   const ChatFormat chat(tok31);

@@ -16,7 +16,9 @@ using Ids = std::vector<TokenId>;
 
 namespace {
 const llama3::detail::TokenRanks& real_ranks() {
-  return dynamic_cast<const llama3::detail::Llama3BpeTokenizer&>(llama3_tokenizer().impl()).ranks();
+  return dynamic_cast<const llama3::detail::Llama3BpeTokenizer&>(
+             llama3::detail::TokenizerAccess::impl(llama3_tokenizer()))
+      .ranks();
 }
 }  // namespace
 

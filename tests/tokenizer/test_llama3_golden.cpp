@@ -1,5 +1,6 @@
-// Published Llama 3 token id lists (FACTS.md §2): Meta's test_tokenizer.py, llama3-tokenizer-js's
-// runTests() and llama.cpp's ggml-vocab-llama-bpe vectors, encoded with the real vocabulary.
+// Published Llama 3 token id lists (docs/facts.md §2): Meta's test_tokenizer.py,
+// llama3-tokenizer-js's runTests() and llama.cpp's ggml-vocab-llama-bpe vectors, encoded with the
+// real vocabulary.
 #include <catch2/catch.hpp>
 
 #include "tokenizer/llama3_vocab.hpp"

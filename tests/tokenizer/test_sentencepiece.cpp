@@ -48,7 +48,7 @@ SentencePieceVocab make_vocab(std::initializer_list<Entry> extra = {}) {
 }
 
 Tokenizer make_tokenizer(SentencePieceVocab vocab) {
-  return Tokenizer(std::make_shared<SentencePieceTokenizer>(std::move(vocab)));
+  return detail::TokenizerAccess::make(std::make_shared<SentencePieceTokenizer>(std::move(vocab)));
 }
 
 using Ids = std::vector<TokenId>;

@@ -15,7 +15,7 @@ namespace {
 
 Tokenizer load_stories_tokenizer() {
   const auto gguf = io::GgufFile::open(llama3::testing::require_data_file("stories260K.gguf"));
-  return Tokenizer(detail::make_sentencepiece_from_gguf(gguf));
+  return detail::TokenizerAccess::make(detail::make_sentencepiece_from_gguf(gguf));
 }
 
 std::string read_text(const std::string& name) {
@@ -41,8 +41,8 @@ TEST_CASE("stories260K tokenizer reads the GGUF vocabulary facts", "[tokenizer][
 
 TEST_CASE("stories260K tokenizer matches llama.cpp's token ids", "[tokenizer][data]") {
   // Expected ids printed by llama.cpp v0.5.0 (prebuilt libraries of
-  // @node-llama-cpp/linux-x64@3.22.1) through /work/shared/tools/llama.cpp-peer: `peer_logits
-  // stories260K.gguf PROMPT_FILE OUT 1 0`, i.e. add BOS, no special-token parsing.
+  // @node-llama-cpp/linux-x64@3.22.1) through a small program over llama.h (`peer_logits
+  // stories260K.gguf PROMPT_FILE OUT 1 0`), i.e. add BOS, no special-token parsing.
   const auto tok = load_stories_tokenizer();
   const EncodeOptions with_bos{.add_bos = true};
   CHECK(tok.encode("Once upon a time", with_bos) == std::vector<TokenId>{1, 403, 407, 261, 378});

@@ -39,7 +39,7 @@ Tokenizer make_tokenizer(bool strip = false) {
   info.bos = 256;
   info.eos = 257;
   info.end_of_generation = {258, 257, 258};
-  return Tokenizer(std::make_shared<ByteVocab>(std::move(info), strip));
+  return detail::TokenizerAccess::make(std::make_shared<ByteVocab>(std::move(info), strip));
 }
 
 }  // namespace

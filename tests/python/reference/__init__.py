@@ -1,6 +1,6 @@
 """Independent NumPy reference for the llama3 C++ library.
 
-Written from ``FACTS.md`` only and sharing no code with the C++ side, so that a bug in one is not
+Written from ``docs/facts.md`` only and sharing no code with the C++ side, so that a bug in one is not
 silently repeated in the other. Everything computes in float64: the reference is meant to be slow and
 obviously right, and the C++ float32 results are compared against it with stated tolerances.
 

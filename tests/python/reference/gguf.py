@@ -1,4 +1,4 @@
-"""A minimal GGUF v2/v3 reader (FACTS.md §4), independent of the C++ reader.
+"""A minimal GGUF v2/v3 reader (docs/facts.md §4), independent of the C++ reader.
 
 It parses the header, every metadata value type (including nested arrays), the tensor infos, the
 alignment and the data section, and hands out each tensor's raw bytes as a zero-copy view of a
@@ -16,7 +16,7 @@ import numpy as np
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 
-# Metadata value type ids (FACTS §4).
+# Metadata value type ids (docs/facts.md §4).
 UINT8, INT8, UINT16, INT16, UINT32, INT32, FLOAT32, BOOL, STRING, ARRAY, UINT64, INT64, FLOAT64 = range(13)
 
 # Fixed-width scalar metadata types: struct format (little-endian).
@@ -30,7 +30,7 @@ _SCALAR_DTYPES = {
     FLOAT32: "<f4", BOOL: "<u1", UINT64: "<u8", INT64: "<i8", FLOAT64: "<f8",
 }
 
-# ggml tensor type ids (FACTS §4) -> name, and (values per block, bytes per block).
+# ggml tensor type ids (docs/facts.md §4) -> name, and (values per block, bytes per block).
 GGML_TYPE_NAMES = {
     0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
     10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 30: "BF16",
@@ -175,5 +175,5 @@ class GGUFFile:
 
 
 def align(offset: int, alignment: int) -> int:
-    """Round ``offset`` up to a multiple of ``alignment`` (FACTS §4 formula)."""
+    """Round ``offset`` up to a multiple of ``alignment`` (docs/facts.md §4 formula)."""
     return offset + (alignment - offset % alignment) % alignment

@@ -1,4 +1,4 @@
-"""The llama-architecture forward pass in float64 (FACTS.md §1 and §4), for checking the C++ logits.
+"""The llama-architecture forward pass in float64 (docs/facts.md §1 and §4), for checking the C++ logits.
 
 Plain and slow on purpose: every weight is dequantized to float64 once, and each step is the textbook
 formula. GGUF stores Q/K rows in Meta's interleaved order, so RoPE rotates adjacent pairs

@@ -1,6 +1,6 @@
 """Imitate the C++ number formats on top of the float64 reference, to choose comparison tolerances.
 
-The C++ side keeps activations in float32, stores the KV cache as f16 by default, and (DESIGN.md)
+The C++ side keeps activations in float32, stores the KV cache as f16 by default, and (docs/design.md)
 its fast kernels round the activation row to 8-bit blocks before a quantized dot product (Q8_0
 blocks of 32 for the 32-value formats, Q8_K blocks of 256 for the K-quants) or to f16/bf16 for
 those weight types. This module applies the same roundings to the reference, so

@@ -1,4 +1,4 @@
-"""Dequantize ggml tensor formats to float64 (FACTS.md §4 "Quant block layouts").
+"""Dequantize ggml tensor formats to float64 (docs/facts.md §4 "Quant block layouts").
 
 Each dequantizer takes the raw bytes of a whole tensor, views them as ``[n_blocks, type_size]``
 and decodes every block at once with array arithmetic: no Python loop runs per block, so a
