@@ -158,11 +158,14 @@ std::vector<TokenId> ChatFormat::encode_dialog_prompt(const Dialog& dialog,
     if (options_.ipython_environment || !options_.builtin_tools.empty())
       system += "Environment: ipython\n";
     if (!options_.builtin_tools.empty()) {
-      system += "Tools: ";
-      for (std::size_t i = 0; i < options_.builtin_tools.size(); ++i) {
-        system += (i ? ", " : "") + options_.builtin_tools[i];
+      // code_interpreter is enabled by "Environment: ipython" alone; the templates leave it out of
+      // this line (reject('equalto', 'code_interpreter')).
+      std::string listed;
+      for (const std::string& tool : options_.builtin_tools) {
+        if (tool == "code_interpreter") continue;
+        listed += (listed.empty() ? "" : ", ") + tool;
       }
-      system += "\n\n";
+      system += "Tools: " + listed + "\n\n";
     }
     system += "Cutting Knowledge Date: December 2023\nToday Date: " + options_.today_date + "\n\n";
     if (!dialog.empty() && dialog.front().role == Role::kSystem) {

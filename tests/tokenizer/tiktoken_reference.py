@@ -85,16 +85,18 @@ def write_tokenizer_model(tokenizer_json: Path, out: Path) -> None:
     out.write_text("".join(lines), encoding="ascii")
 
 
-def meta_encoding(tokenizer_json: Path, scratch: Path) -> tiktoken.Encoding:
-    """tiktoken.Encoding made as Meta's tokenizer.py makes it (from a reconstructed tokenizer.model)."""
+def meta_encoding(tokenizer_json: Path, scratch: Path,
+                  special_tokens: list[str] | None = None) -> tiktoken.Encoding:
+    """tiktoken.Encoding made as Meta's tokenizer.py makes it (from a reconstructed tokenizer.model).
+    special_tokens: the 256 names in id order (default: Llama 3's, meta_special_tokens())."""
     model_path = scratch / "tokenizer.model"
     if not model_path.is_file():
         write_tokenizer_model(tokenizer_json, model_path)
     mergeable_ranks = load_tiktoken_bpe(str(model_path))
     num_base = len(mergeable_ranks)
-    special_tokens = {name: num_base + i for i, name in enumerate(meta_special_tokens())}
+    names = special_tokens if special_tokens is not None else meta_special_tokens()
     return tiktoken.Encoding(name="llama3", pat_str=PAT_STR, mergeable_ranks=mergeable_ranks,
-                             special_tokens=special_tokens)
+                             special_tokens={name: num_base + i for i, name in enumerate(names)})
 
 
 def main(argv: list[str]) -> int:

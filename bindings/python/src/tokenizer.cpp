@@ -38,7 +38,12 @@ Dialog to_dialog(const py::iterable& messages) {
       role = pair[0];
       content = pair[1];
     }
-    dialog.push_back(Message{parse_role(role.cast<std::string>()), content.cast<std::string>()});
+    bool tool_call = false;
+    if (py::isinstance<py::dict>(item)) {
+      tool_call = py::bool_(item.attr("get")("tool_call", false));
+    }
+    dialog.push_back(
+        Message{parse_role(role.cast<std::string>()), content.cast<std::string>(), tool_call});
   }
   return dialog;
 }
@@ -103,9 +108,13 @@ Example:
       .def(
           "encode_dialog",
           [](const PyTokenizer& self, const py::iterable& messages, bool add_generation_prompt,
-             std::optional<std::string> style) {
+             std::optional<std::string> style, std::optional<std::string> today_date,
+             bool ipython_environment, std::vector<std::string> builtin_tools) {
             ChatOptions options;
             options.chat_template = self.chat_template;
+            if (today_date) options.today_date = *today_date;
+            options.ipython_environment = ipython_environment;
+            options.builtin_tools = std::move(builtin_tools);
             if (style) {
               if (*style == "llama3.0") {
                 options.style = ChatStyle::kLlama30;
@@ -120,14 +129,20 @@ Example:
             return format.encode_dialog_prompt(to_dialog(messages), add_generation_prompt);
           },
           py::arg("messages"), py::kw_only(), py::arg("add_generation_prompt") = true,
-          py::arg("style") = py::none(), R"doc(
+          py::arg("style") = py::none(), py::arg("today_date") = py::none(),
+          py::arg("ipython_environment") = false,
+          py::arg("builtin_tools") = std::vector<std::string>{}, R"doc(
 Encodes a dialog in the Llama 3 chat format.
 
 Arguments:
   messages: dicts {"role": ..., "content": ...} or (role, content) pairs; roles are system, user,
-    assistant and ipython.
+    assistant and ipython. An assistant dict with "tool_call": True is a tool call (3.1+:
+    <|python_tag|> content <|eom_id|>).
   add_generation_prompt: end with the open assistant header.
   style: "llama3.0" or "llama3.1"; None detects it from the model's chat template / vocabulary.
+  today_date: 3.1+: the "Today Date:" line (default "26 Jul 2024", as the templates).
+  ipython_environment: 3.1+: the "Environment: ipython" line (tools enabled).
+  builtin_tools: 3.1+: the "Tools: ..." line, e.g. ["brave_search", "wolfram_alpha"].
 
 Returns:
   list[int], starting with <|begin_of_text|>.
