@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Creates BUILD_DIR/venv from the default `python3` and installs the pinned test packages
-# (requirements-test.txt; with --torch also requirements-torch.txt). CMake builds the Python binding
+# (requirements-test.txt). CMake builds the Python binding
 # for this venv's interpreter and runs every Python test with it. Idempotent: a stamp holding the
 # requirements' sha256 skips the work when nothing changed. When PyPI cannot be reached the venv is
 # left without the package, and the tests that import it are reported as skipped (exit 77).
-#   usage: python-env.sh [--torch] [BUILD_DIR]
+#   usage: python-env.sh [BUILD_DIR]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 files=("$here/requirements-test.txt")
-if [ "${1:-}" = "--torch" ]; then files+=("$here/requirements-torch.txt"); shift; fi
 build=${1:-${LLAMA3_BUILD_DIR:-$root/build}}
 venv=$build/venv
 python=${LLAMA3_PYTHON_BASE:-python3}

@@ -22,6 +22,7 @@ seconds spent encoding, --time-each the seconds of each string on a line of its 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sys
 import tempfile
@@ -36,6 +37,8 @@ PAT_STR = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
            r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 NUM_RESERVED_SPECIAL_TOKENS = 256
 NUM_BASE_TOKENS = 128000
+# sha256 of Meta's published Llama 3 tokenizer.model; the file we write must be byte-identical.
+TOKENIZER_MODEL_SHA256 = "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55"
 
 
 def meta_special_tokens() -> list[str]:
@@ -82,7 +85,10 @@ def write_tokenizer_model(tokenizer_json: Path, out: Path) -> None:
         lines.append(f"{base64.b64encode(raw).decode()} {rank}\n")
     if len(lines) != NUM_BASE_TOKENS:
         raise ValueError(f"{tokenizer_json}: {len(lines)} base tokens, expected {NUM_BASE_TOKENS}")
-    out.write_text("".join(lines), encoding="ascii")
+    data = "".join(lines).encode("ascii")
+    if hashlib.sha256(data).hexdigest() != TOKENIZER_MODEL_SHA256:
+        raise ValueError(f"{tokenizer_json}: the tokenizer.model rebuilt from it is not Meta's")
+    out.write_bytes(data)
 
 
 def meta_encoding(tokenizer_json: Path, scratch: Path,
