@@ -198,9 +198,7 @@ def test_llama31_builtin_tools_call_and_ipython_result(name: str, tools: list[st
 @pytest.mark.parametrize("name", TEMPLATES_31)
 def test_llama31_custom_tool_call_and_result(name: str, vocab31: Vocab) -> None:
     """A JSON tool call (no built-in tools) is an ordinary assistant turn ending in <|eot_id|>; its
-    result comes back as an ipython turn. The tool definitions themselves go into the first user
-    message; rendering those is not ChatFormat's job yet, so this dialog has none (tools=None) and
-    only the call and result formats are compared."""
+    result comes back as an ipython turn (here without tool definitions: see below for those)."""
     call = {"role": "assistant", "tool_calls": [{"type": "function", "function": {
         "name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}}],
         "content": '{"name": "get_weather", "parameters": {"city": "Paris", "unit": "celsius"}}'}
@@ -243,3 +241,71 @@ def test_special_token_text_in_content_stays_text(name: str, vocab30: Vocab, voc
                vocab.template_ids(after))
     assert vocab.template_ids(text) != as_text  # the template way reads the special token
     assert ours(vocab, messages, style, True, **options) == as_text
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city — «quoted» and ünïcode",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "e.g. Paris"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+                "hourly": {"type": "boolean"}, "ratio": {"type": "number", "default": 0.5},
+            },
+            "required": ["city"],
+        },
+    },
+}
+TIME_TOOL = {"type": "function", "function": {"name": "get_time", "parameters": {}}}
+
+
+@pytest.mark.parametrize("name", TEMPLATES_31)
+@pytest.mark.parametrize("in_user", [True, False])
+@pytest.mark.parametrize("with_system", [True, False])
+@pytest.mark.parametrize("generation", [True, False])
+def test_llama31_custom_tool_definitions(name: str, in_user: bool, with_system: bool,
+                                         generation: bool, vocab31: Vocab) -> None:
+    """Custom tools as JSON definitions: "Environment: ipython", the templates' instructions and each
+    definition as tojson(indent=4), in the first user message or the system block; then a JSON call
+    and its result."""
+    tools = [WEATHER_TOOL, TIME_TOOL]
+    call = {"role": "assistant", "tool_calls": [{"type": "function", "function": {
+        "name": "get_weather", "arguments": {"city": "Paris"}}}],
+        "content": '{"name": "get_weather", "parameters": {"city": "Paris"}}'}
+    head = [SYSTEM] if with_system else []
+    messages = head + [USER, call, IPYTHON_TEMPLATE, USER2]
+    text = render(template(name), messages, add_generation_prompt=generation, date_string=DATE,
+                  tools=tools, tools_in_user_message=in_user)
+    assert "Environment: ipython\n" in text and '"name": "get_weather"' in text
+    ours_messages = head + [USER, call, IPYTHON_OURS, USER2]
+    assert ours(vocab31, ours_messages, "llama3.1", generation, today_date=DATE, tools=tools,
+                tools_in_user_message=in_user) == vocab31.template_ids(text)
+
+
+@pytest.mark.parametrize("name", TEMPLATES_31)
+def test_tool_calls_as_the_templates_write_them_parse_back(name: str) -> None:
+    """The assistant turns the templates render for tool calls parse back into the same calls."""
+    arguments = {"city": "Paris", "days": 3, "hourly": False}
+    call = {"role": "assistant", "tool_calls": [{"type": "function", "function": {
+        "name": "get_weather", "arguments": arguments}}]}
+    text = render(template(name), [USER, call], date_string=DATE)
+    answer = text.rsplit("<|start_header_id|>assistant<|end_header_id|>\n\n", 1)[1]
+    assert llama3.parse_tool_calls(answer) == {
+        "content": "", "tool_calls": [{"name": "get_weather", "arguments": arguments}]}
+    if "builtin_tools" in template(name):
+        builtin = builtin_call("brave_search")
+        text = render(template(name), [USER, builtin], date_string=DATE,
+                      builtin_tools=["brave_search"])
+        answer = text.rsplit("<|start_header_id|>assistant<|end_header_id|>\n\n", 1)[1]
+        assert answer.startswith("<|python_tag|>") and answer.endswith("<|eom_id|>")
+        assert llama3.parse_tool_calls(answer)["tool_calls"] == [
+            {"name": "brave_search", "arguments": {"query": "weather in Menlo Park"}}]
+
+
+def test_malformed_answers_stay_text() -> None:
+    for answer in ['{"name": "f", "parameters": {"x": 1}', "Sure: [f(x=1)]", "plain text"]:
+        assert llama3.parse_tool_calls(answer) == {"content": answer, "tool_calls": []}
