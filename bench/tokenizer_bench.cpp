@@ -1,7 +1,8 @@
 // Tokenizer benchmark: encodes a 1 MB mixed text (words in many scripts, code, numbers, white
-// space; tests/tokenizer/text_generator.hpp, fixed seed) with our Llama 3 tokenizer and with
-// llama3-tokenizer-js in node, checks both give the same ids, and prints tokens/s and MB/s side by
-// side.
+// space; tests/tokenizer/text_generator.hpp, fixed seed) with our Llama 3 tokenizer, with
+// llama3-tokenizer-js in node and with tiktoken (Meta's tokenizer.py encoding, the build's test
+// venv python), all on one thread; checks they give the same ids, and prints tokens/s and MB/s side
+// by side.
 //   tokenizer_bench [tokenizer.json [llama3-tokenizer-js dir]]   (defaults: build/data)
 #include <algorithm>
 #include <chrono>
@@ -58,23 +59,33 @@ int main(int argc, char** argv) {
   const std::string input = "/tmp/llama3_tokenizer_bench_input.json";
   const std::string output = "/tmp/llama3_tokenizer_bench_output.json";
   std::ofstream(input) << nlohmann::json(std::vector<std::string>(kRepeats, text)).dump();
-  const std::string command = "node '" + std::string(LLAMA3_SOURCE_DIR) +
-                              "/tests/tokenizer/js_reference_encode.cjs' '" + js_dir + "' '" +
-                              input + "' '" + output + "' --time-each";
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    Result js{"llama3-tokenizer-js 1.2.0", 1e30, 0};
+  // A reference encoder reads INPUT.json and writes OUTPUT.json; with --time-each it prints the
+  // seconds of each string (encoding only, startup excluded).
+  const auto run_reference = [&](const std::string& name, const std::string& command_prefix) {
+    const std::string command =
+        command_prefix + " '" + input + "' '" + output + "' --time-each 2>/dev/null";
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return;
+    Result result{name, 1e30, 0};
     double seconds = 0;
-    while (std::fscanf(pipe, "%lf", &seconds) == 1) js.seconds = std::min(js.seconds, seconds);
-    if (pclose(pipe) == 0 && js.seconds < 1e30) {
-      const auto js_ids = nlohmann::json::parse(std::ifstream(output))
-                              .get<std::vector<std::vector<llama3::TokenId>>>();
-      js.tokens = js_ids.at(0).size();
-      if (js_ids.at(0) != ids) std::printf("WARNING: llama3-tokenizer-js ids differ from ours\n");
-      results.push_back(js);
-    } else {
-      std::printf("(llama3-tokenizer-js not run: node or %s missing)\n", js_dir.c_str());
+    while (std::fscanf(pipe, "%lf", &seconds) == 1)
+      result.seconds = std::min(result.seconds, seconds);
+    if (pclose(pipe) != 0 || result.seconds >= 1e30) {
+      std::printf("(%s not run: its runtime or package is missing)\n", name.c_str());
+      return;
     }
-  }
+    const auto reference_ids = nlohmann::json::parse(std::ifstream(output))
+                                   .get<std::vector<std::vector<llama3::TokenId>>>();
+    result.tokens = reference_ids.at(0).size();
+    if (reference_ids.at(0) != ids) std::printf("WARNING: %s ids differ from ours\n", name.c_str());
+    results.push_back(result);
+  };
+  run_reference("llama3-tokenizer-js 1.2.0", "node '" + std::string(LLAMA3_SOURCE_DIR) +
+                                                 "/tests/tokenizer/js_reference_encode.cjs' '" +
+                                                 js_dir + "'");
+  run_reference("tiktoken (Meta's encoding)",
+                "'" + std::string(LLAMA3_PYTHON) + "' '" + std::string(LLAMA3_SOURCE_DIR) +
+                    "/tests/tokenizer/tiktoken_reference.py' '" + vocab + "'");
 
   std::printf(
       "Encoding %zu bytes of mixed text (%zu tokens), best of %d; vocabulary loaded in %.0f ms\n\n",

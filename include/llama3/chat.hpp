@@ -45,12 +45,40 @@ struct ChatOptions {
   std::string today_date = "26 Jul 2024";    // the date the 3.1/3.3 templates hard-code
   bool ipython_environment = false;          // 3.1+: "Environment: ipython\n" (tools enabled)
   std::vector<std::string> builtin_tools{};  // 3.1+: "Tools: brave_search, wolfram_alpha\n\n"
+  // 3.1+: custom tool definitions, each a JSON object (e.g. {"type": "function", "function":
+  // {"name": ..., "description": ..., "parameters": {JSON Schema}}}). Rendered as Meta's templates
+  // do: "Environment: ipython" in the system block and each definition as 4-space-indented JSON
+  // (keys in the given order) after the templates' instructions, in the first user message (or in
+  // the system block when tools_in_user_message is false). Invalid JSON throws kInvalidArgument.
+  std::vector<std::string> tools{};
+  bool tools_in_user_message = true;
 };
 
 // 3.1+ when the template mentions "Cutting Knowledge Date" or "<|eom_id|>"; 3.0 when a template is
 // given without them; with no template, 3.1+ when the vocabulary names <|eom_id|> (3.1 token
 // names).
 ChatStyle detect_chat_style(const Tokenizer& tokenizer, std::string_view chat_template = {});
+
+// A tool call read from a model's answer.
+struct ToolCall {
+  std::string name;
+  std::string arguments;  // a JSON object, compact (e.g. {"city":"Paris"})
+};
+
+struct ParsedReply {
+  std::string content;               // the answer as text when it holds no tool call, else ""
+  std::vector<ToolCall> tool_calls;  // in order
+};
+
+// Reads tool calls from an assistant answer decoded with special tokens rendered (a trailing
+// <|eom_id|> / <|eot_id|> is ignored). Recognised, optionally after <|python_tag|>:
+//   {"name": "f", "parameters": {...}}   (also "arguments"), several separated by ';' or newlines;
+//   [f(a=1, b="x"), g()]                 Llama 3.2's pythonic list;
+//   brave_search.call(query="...")       a built-in tool (name before ".call");
+//   <|python_tag|> any other text        code for code_interpreter: {"code": text}.
+// Anything else, or a call that does not parse completely, is returned as content with no calls:
+// a malformed answer is never guessed into a call.
+ParsedReply parse_tool_calls(std::string_view answer);
 
 class ChatFormat {
  public:

@@ -4,6 +4,7 @@
 #include "llama3/chat.hpp"
 
 #include "llama3/error.hpp"
+#include "tokenizer/tool_calls.hpp"
 #include "tokenizer/unicode_tables.hpp"
 
 namespace llama3 {
@@ -155,16 +156,27 @@ std::vector<TokenId> ChatFormat::encode_dialog_prompt(const Dialog& dialog,
   std::size_t first = 0;
   if (style_ == ChatStyle::kLlama31) {
     std::string system;
-    if (options_.ipython_environment || !options_.builtin_tools.empty())
+    if (options_.ipython_environment || !options_.builtin_tools.empty() || !options_.tools.empty())
       system += "Environment: ipython\n";
     if (!options_.builtin_tools.empty()) {
-      system += "Tools: ";
-      for (std::size_t i = 0; i < options_.builtin_tools.size(); ++i) {
-        system += (i ? ", " : "") + options_.builtin_tools[i];
+      // code_interpreter is enabled by "Environment: ipython" alone; the templates leave it out of
+      // this line (reject('equalto', 'code_interpreter')).
+      std::string listed;
+      for (const std::string& tool : options_.builtin_tools) {
+        if (tool == "code_interpreter") continue;
+        listed += (listed.empty() ? "" : ", ") + tool;
       }
-      system += "\n\n";
+      system += "Tools: " + listed + "\n\n";
     }
     system += "Cutting Knowledge Date: December 2023\nToday Date: " + options_.today_date + "\n\n";
+    const std::string tool_list = detail::render_tool_definitions(options_.tools);
+    const bool tools_in_user = !options_.tools.empty() && options_.tools_in_user_message;
+    if (!options_.tools.empty() && !options_.tools_in_user_message) {
+      system +=
+          "You have access to the following functions. To call a function, please respond "
+          "with JSON for a function call." +
+          std::string(detail::kToolCallFormat) + tool_list;
+    }
     if (!dialog.empty() && dialog.front().role == Role::kSystem) {
       system += python_strip(dialog.front().content);
       first = 1;
@@ -174,6 +186,25 @@ std::vector<TokenId> ChatFormat::encode_dialog_prompt(const Dialog& dialog,
     ids.push_back(end_header_);
     append_text("\n\n" + system, ids);
     ids.push_back(eot_);
+    if (tools_in_user) {
+      // The templates put the definitions before the first message after the system one, as a
+      // user turn (whatever that message's role).
+      if (first >= dialog.size()) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "ChatFormat: tools in the user message need a first user message");
+      }
+      ids.push_back(start_header_);
+      append_text(role_name(Role::kUser), ids);
+      ids.push_back(end_header_);
+      append_text(
+          "\n\nGiven the following functions, please respond with a JSON for a function "
+          "call with its proper arguments that best answers the given prompt.\n\n" +
+              std::string(detail::kToolCallFormat) + tool_list +
+              std::string(python_strip(dialog[first].content)),
+          ids);
+      ids.push_back(eot_);
+      ++first;
+    }
   }
   for (std::size_t i = first; i < dialog.size(); ++i) {
     const auto message = encode_message(dialog[i]);

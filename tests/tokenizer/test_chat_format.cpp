@@ -98,6 +98,17 @@ TEST_CASE("chat: Llama 3.1 system block, ipython role and tool calls", "[tokeniz
   // would.
   const Ids ids = tools.encode_dialog_prompt(dialog);
   CHECK(tok31.encode(tok31.decode(ids, true), {.parse_special = true}) == ids);
+
+  // code_interpreter is switched on by "Environment: ipython" and, as in the 3.1 template, never
+  // listed on the Tools line.
+  options.builtin_tools = {"code_interpreter", "wolfram_alpha"};
+  const std::string with_code =
+      tok31.decode(ChatFormat(tok31, options).encode_dialog_prompt({{Role::kUser, "x"}}), true);
+  CHECK(with_code.find("Environment: ipython\nTools: wolfram_alpha\n\n") != std::string::npos);
+  options.builtin_tools = {"code_interpreter"};
+  const std::string only_code =
+      tok31.decode(ChatFormat(tok31, options).encode_dialog_prompt({{Role::kUser, "x"}}), true);
+  CHECK(only_code.find("Environment: ipython\nTools: \n\n") != std::string::npos);
 }
 
 TEST_CASE("chat: style detection from the chat template", "[tokenizer][data]") {

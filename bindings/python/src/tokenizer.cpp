@@ -38,7 +38,12 @@ Dialog to_dialog(const py::iterable& messages) {
       role = pair[0];
       content = pair[1];
     }
-    dialog.push_back(Message{parse_role(role.cast<std::string>()), content.cast<std::string>()});
+    bool tool_call = false;
+    if (py::isinstance<py::dict>(item)) {
+      tool_call = py::bool_(item.attr("get")("tool_call", false));
+    }
+    dialog.push_back(
+        Message{parse_role(role.cast<std::string>()), content.cast<std::string>(), tool_call});
   }
   return dialog;
 }
@@ -46,6 +51,34 @@ Dialog to_dialog(const py::iterable& messages) {
 }  // namespace
 
 void register_tokenizer(py::module_& m) {
+  m.def(
+      "parse_tool_calls",
+      [](const std::string& answer) {
+        const ParsedReply parsed = parse_tool_calls(answer);
+        const py::object loads = py::module_::import("json").attr("loads");
+        py::list calls;
+        for (const ToolCall& call : parsed.tool_calls) {
+          py::dict item;
+          item["name"] = call.name;
+          item["arguments"] = loads(call.arguments);
+          calls.append(item);
+        }
+        py::dict result;
+        result["content"] = to_text(parsed.content);
+        result["tool_calls"] = calls;
+        return result;
+      },
+      py::arg("answer"), R"doc(
+Reads tool calls from an assistant answer decoded with render_special=True.
+
+Recognises JSON {"name", "parameters"} calls (several separated by ';' or newlines), Llama 3.2's
+pythonic [f(a=1), g()] list, built-in <|python_tag|>name.call(k="v") calls and
+<|python_tag|> code (code_interpreter). Anything malformed is returned as content with no calls.
+
+Returns:
+  {"content": str, "tool_calls": [{"name": str, "arguments": dict}, ...]}
+)doc");
+
   py::class_<PyTokenizer>(m, "Tokenizer", R"doc(
 Text <-> token ids (Llama 3 BPE, exact to Meta's tokenizer; or a SentencePiece vocabulary).
 Immutable and safe to use from many threads. Get one from Model.tokenizer or Tokenizer.load(path).
@@ -103,9 +136,22 @@ Example:
       .def(
           "encode_dialog",
           [](const PyTokenizer& self, const py::iterable& messages, bool add_generation_prompt,
-             std::optional<std::string> style) {
+             std::optional<std::string> style, std::optional<std::string> today_date,
+             bool ipython_environment, std::vector<std::string> builtin_tools,
+             const py::iterable& tools, bool tools_in_user_message) {
             ChatOptions options;
+            const py::object dumps = py::module_::import("json").attr("dumps");
+            for (py::handle tool : tools) {
+              options.tools.push_back(
+                  py::isinstance<py::str>(tool)
+                      ? tool.cast<std::string>()
+                      : dumps(tool, py::arg("ensure_ascii") = false).cast<std::string>());
+            }
+            options.tools_in_user_message = tools_in_user_message;
             options.chat_template = self.chat_template;
+            if (today_date) options.today_date = *today_date;
+            options.ipython_environment = ipython_environment;
+            options.builtin_tools = std::move(builtin_tools);
             if (style) {
               if (*style == "llama3.0") {
                 options.style = ChatStyle::kLlama30;
@@ -120,14 +166,24 @@ Example:
             return format.encode_dialog_prompt(to_dialog(messages), add_generation_prompt);
           },
           py::arg("messages"), py::kw_only(), py::arg("add_generation_prompt") = true,
-          py::arg("style") = py::none(), R"doc(
+          py::arg("style") = py::none(), py::arg("today_date") = py::none(),
+          py::arg("ipython_environment") = false,
+          py::arg("builtin_tools") = std::vector<std::string>{}, py::arg("tools") = py::tuple(),
+          py::arg("tools_in_user_message") = true, R"doc(
 Encodes a dialog in the Llama 3 chat format.
 
 Arguments:
   messages: dicts {"role": ..., "content": ...} or (role, content) pairs; roles are system, user,
-    assistant and ipython.
+    assistant and ipython. An assistant dict with "tool_call": True is a tool call (3.1+:
+    <|python_tag|> content <|eom_id|>).
   add_generation_prompt: end with the open assistant header.
   style: "llama3.0" or "llama3.1"; None detects it from the model's chat template / vocabulary.
+  today_date: 3.1+: the "Today Date:" line (default "26 Jul 2024", as the templates).
+  ipython_environment: 3.1+: the "Environment: ipython" line (tools enabled).
+  builtin_tools: 3.1+: the "Tools: ..." line, e.g. ["brave_search", "wolfram_alpha"].
+  tools: 3.1+: custom tool definitions (dicts or JSON strings), rendered as Meta's templates do.
+  tools_in_user_message: put the definitions in the first user message (the templates' default)
+    rather than in the system block.
 
 Returns:
   list[int], starting with <|begin_of_text|>.
