@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build git ca-certificates curl
   libeigen3-dev libxsimd-dev catch2 nlohmann-json3-dev
-  pybind11-dev python3-dev python3-numpy python3-pytest
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-jsonschema
   libre2-dev unicode-data nodejs npm
   golang-go openjdk-17-jdk-headless)
 missing=()

@@ -50,10 +50,21 @@ Sampler::Sampler(SamplerParams params) : params_(std::move(params)) {
 
 void Sampler::reset() {
   history_.clear();
+  if (params_.grammar) {
+    grammar_.emplace(*params_.grammar);
+  }
   rng_state_ = detail::seed_random_state(params_.seed);
 }
 
 void Sampler::accept(TokenId token) {
+  if (grammar_ && !grammar_->accept(token)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "Sampler: token " + std::to_string(token) + " is not allowed by the grammar here");
+  }
+  accept_prompt(token);
+}
+
+void Sampler::accept_prompt(TokenId token) {
   if (!penalties_on(params_)) return;  // nothing reads the history
   history_.push_back(token);
   // Trim lazily (at twice the window) so accepting stays amortised O(1).
@@ -84,6 +95,7 @@ void Sampler::prepare_logits(std::span<const float> logits) {
         {params_.repeat_penalty, params_.frequency_penalty, params_.presence_penalty},
         window_scratch_);
   }
+  if (grammar_) grammar_->mask_logits(working_logits_);
 }
 
 void Sampler::build_candidates() {
@@ -112,7 +124,8 @@ void Sampler::build_candidates() {
   if (candidates_.empty()) {
     throw Error(
         ErrorCode::kInvalidArgument,
-        "Sampler: every token is banned (all logits are -infinity after bias and penalties)");
+        "Sampler: every token is banned (all logits are -infinity after bias, penalties and "
+        "grammar)");
   }
 }
 
