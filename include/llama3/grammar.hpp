@@ -1,6 +1,7 @@
 // Structured output: constrain generation to a grammar, a JSON Schema or a regular expression.
 //
-//   llama3::Grammar grammar = llama3::Grammar::from_json_schema(schema_text, model.tokenizer());
+//   llama3::GrammarVocabulary vocabulary(model.tokenizer());      // once per model
+//   llama3::Grammar grammar = llama3::Grammar::from_json_schema(schema_text, vocabulary);
 //   llama3::SamplerParams params;
 //   params.grammar = grammar;               // every sampled token keeps the output valid
 //   llama3::Sampler sampler(params);
@@ -24,20 +25,39 @@ namespace llama3 {
 namespace detail {
 class CompiledGrammar;
 class GrammarMatcherState;
+class TokenBytes;
 }  // namespace detail
+
+// A vocabulary prepared for grammars: every token's bytes in a byte trie, and the
+// end-of-generation ids. Building it walks the whole vocabulary, so build it once per tokenizer and
+// compile every grammar against it. Immutable; copies share it.
+class GrammarVocabulary {
+ public:
+  explicit GrammarVocabulary(const Tokenizer& tokenizer);
+
+ private:
+  friend class Grammar;
+  std::shared_ptr<const detail::TokenBytes> tokens_;
+};
 
 class Grammar {
  public:
   // GBNF, llama.cpp's grammar notation; `root` names the start rule. Throws
   // Error(kInvalidArgument) with the line and column of a syntax error, or naming the rule at
   // fault (undefined, left-recursive, never finishing).
-  static Grammar from_gbnf(std::string_view gbnf, const Tokenizer& vocabulary,
+  static Grammar from_gbnf(std::string_view gbnf, const GrammarVocabulary& vocabulary,
                            std::string_view root = "root");
   // A JSON Schema (as JSON text); "{}" allows any JSON value. A keyword this library does not
   // enforce is an error naming it, never silently ignored.
-  static Grammar from_json_schema(std::string_view schema, const Tokenizer& vocabulary);
+  static Grammar from_json_schema(std::string_view schema, const GrammarVocabulary& vocabulary);
   // A regular expression the whole output must match (the subset in docs/structured-output.md).
-  static Grammar from_regex(std::string_view pattern, const Tokenizer& vocabulary);
+  static Grammar from_regex(std::string_view pattern, const GrammarVocabulary& vocabulary);
+  // The same, preparing a GrammarVocabulary for this grammar alone (slower: prefer one shared
+  // GrammarVocabulary when compiling several grammars).
+  static Grammar from_gbnf(std::string_view gbnf, const Tokenizer& tokenizer,
+                           std::string_view root = "root");
+  static Grammar from_json_schema(std::string_view schema, const Tokenizer& tokenizer);
+  static Grammar from_regex(std::string_view pattern, const Tokenizer& tokenizer);
 
   // The GBNF a schema or a regular expression compiles to, for inspection and reuse.
   static std::string json_schema_to_gbnf(std::string_view schema);

@@ -1,5 +1,6 @@
 // llama3::Grammar and llama3::GrammarMatcher over the grammar layer.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "grammar/byte_matcher.hpp"
@@ -31,11 +32,13 @@ std::shared_ptr<const grammar::VocabTrie> build_trie(const Tokenizer& vocabulary
 
 }  // namespace
 
-CompiledGrammar::CompiledGrammar(grammar::GrammarIr ir, const Tokenizer& vocabulary)
+TokenBytes::TokenBytes(const Tokenizer& tokenizer)
+    : trie_(build_trie(tokenizer)), end_of_generation_ids_(tokenizer.end_of_generation_ids()) {}
+
+CompiledGrammar::CompiledGrammar(grammar::GrammarIr ir, std::shared_ptr<const TokenBytes> tokens)
     : ir_(std::make_shared<const grammar::GrammarIr>(std::move(ir))),
-      vocab_(build_trie(vocabulary)),
-      end_of_generation_ids_(vocabulary.end_of_generation_ids()),
-      masks_(ir_, vocab_) {
+      tokens_(std::move(tokens)),
+      masks_(ir_, tokens_->trie()) {
   // Precompute the masks of the start positions, so the first token costs no trie walk.
   grammar::ByteMatcher start(ir_);
   for (grammar::StackId stack : start.positions()) {
@@ -44,8 +47,8 @@ CompiledGrammar::CompiledGrammar(grammar::GrammarIr ir, const Tokenizer& vocabul
 }
 
 bool CompiledGrammar::is_end_of_generation(TokenId id) const {
-  return std::find(end_of_generation_ids_.begin(), end_of_generation_ids_.end(), id) !=
-         end_of_generation_ids_.end();
+  const auto& ids = end_of_generation_ids();
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
 class GrammarMatcherState {
@@ -82,8 +85,24 @@ class GrammarMatcherState {
 
   void mask_logits(std::span<float> logits) {
     compute_mask();
-    for (std::size_t i = 0; i < logits.size(); ++i) {
-      if (!is_allowed(static_cast<std::int32_t>(i))) logits[i] = -INFINITY;
+    // A word at a time: most words of a mask are all allowed or all forbidden.
+    const std::size_t n = logits.size();
+    for (std::size_t base = 0; base < n; base += 64) {
+      const std::size_t end = std::min(base + 64, n);
+      const std::uint64_t bits = base / 64 < allowed_.size() ? allowed_[base / 64] : 0;
+      if (bits == ~std::uint64_t{0}) continue;
+      if (bits == 0) {
+        std::fill(logits.begin() + static_cast<std::ptrdiff_t>(base),
+                  logits.begin() + static_cast<std::ptrdiff_t>(end), -INFINITY);
+        continue;
+      }
+      // Only the forbidden ones, lowest first.
+      std::uint64_t forbidden = ~bits;
+      if (end - base < 64) forbidden &= (std::uint64_t{1} << (end - base)) - 1;
+      while (forbidden != 0) {
+        logits[base + static_cast<std::size_t>(std::countr_zero(forbidden))] = -INFINITY;
+        forbidden &= forbidden - 1;
+      }
     }
   }
 
@@ -130,18 +149,34 @@ Grammar::Grammar(std::shared_ptr<const detail::CompiledGrammar> compiled)
   if (!compiled_) throw Error(ErrorCode::kInvalidArgument, "Grammar: null compiled grammar");
 }
 
-Grammar Grammar::from_gbnf(std::string_view gbnf, const Tokenizer& vocabulary,
+GrammarVocabulary::GrammarVocabulary(const Tokenizer& tokenizer)
+    : tokens_(std::make_shared<const detail::TokenBytes>(tokenizer)) {}
+
+Grammar Grammar::from_gbnf(std::string_view gbnf, const GrammarVocabulary& vocabulary,
                            std::string_view root) {
-  return Grammar(
-      std::make_shared<const detail::CompiledGrammar>(grammar::parse_gbnf(gbnf, root), vocabulary));
+  return Grammar(std::make_shared<const detail::CompiledGrammar>(grammar::parse_gbnf(gbnf, root),
+                                                                 vocabulary.tokens_));
 }
 
-Grammar Grammar::from_json_schema(std::string_view schema, const Tokenizer& vocabulary) {
+Grammar Grammar::from_json_schema(std::string_view schema, const GrammarVocabulary& vocabulary) {
   return from_gbnf(json_schema_to_gbnf(schema), vocabulary);
 }
 
-Grammar Grammar::from_regex(std::string_view pattern, const Tokenizer& vocabulary) {
+Grammar Grammar::from_regex(std::string_view pattern, const GrammarVocabulary& vocabulary) {
   return from_gbnf(regex_to_gbnf(pattern), vocabulary);
+}
+
+Grammar Grammar::from_gbnf(std::string_view gbnf, const Tokenizer& tokenizer,
+                           std::string_view root) {
+  return from_gbnf(gbnf, GrammarVocabulary(tokenizer), root);
+}
+
+Grammar Grammar::from_json_schema(std::string_view schema, const Tokenizer& tokenizer) {
+  return from_gbnf(json_schema_to_gbnf(schema), GrammarVocabulary(tokenizer));
+}
+
+Grammar Grammar::from_regex(std::string_view pattern, const Tokenizer& tokenizer) {
+  return from_gbnf(regex_to_gbnf(pattern), GrammarVocabulary(tokenizer));
 }
 
 std::string Grammar::json_schema_to_gbnf(std::string_view schema) {

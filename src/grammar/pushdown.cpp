@@ -4,28 +4,54 @@
 #include <algorithm>
 #include <string>
 
+#include <unordered_map>
+
 #include "llama3/error.hpp"
 
 namespace llama3::grammar {
 
-StackPool::StackPool() {
+namespace {
+std::size_t slot_of(StackId below, std::uint32_t position, std::size_t mask) {
+  std::uint64_t h = (std::uint64_t{below} << 32) | position;
+  h *= 0x9E3779B97F4A7C15ULL;
+  return static_cast<std::size_t>(h >> 20) & mask;
+}
+}  // namespace
+
+StackPool::StackPool() : index_(1024, 0) {
   nodes_.push_back({0, kAccepted, 0});  // kAccepted
   nodes_.push_back({0, kBottom, 0});    // kBottom
 }
 
-StackId StackPool::push(StackId below, std::uint32_t position) {
-  const std::uint64_t key = (std::uint64_t{below} << 32) | position;
-  auto [it, inserted] = index_.try_emplace(key, static_cast<StackId>(nodes_.size()));
-  if (inserted) {
-    const std::uint32_t depth = nodes_[below].depth + 1;
-    if (depth > kMaxStackDepth) {
-      index_.erase(it);
-      throw Error(ErrorCode::kInvalidArgument,
-                  "grammar: input nested deeper than " + std::to_string(kMaxStackDepth) + " rules");
-    }
-    nodes_.push_back({position, below, depth});
+void StackPool::grow_index() {
+  std::vector<StackId> bigger(index_.size() * 2, 0);
+  const std::size_t mask = bigger.size() - 1;
+  for (StackId id = 2; id < nodes_.size(); ++id) {
+    std::size_t slot = slot_of(nodes_[id].below, nodes_[id].position, mask);
+    while (bigger[slot] != 0) slot = (slot + 1) & mask;
+    bigger[slot] = id;
   }
-  return it->second;
+  index_ = std::move(bigger);
+}
+
+StackId StackPool::push(StackId below, std::uint32_t position) {
+  const std::size_t mask = index_.size() - 1;
+  std::size_t slot = slot_of(below, position, mask);
+  while (index_[slot] != 0) {
+    const Node& node = nodes_[index_[slot]];
+    if (node.below == below && node.position == position) return index_[slot];
+    slot = (slot + 1) & mask;
+  }
+  const std::uint32_t depth = nodes_[below].depth + 1;
+  if (depth > kMaxStackDepth) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "grammar: input nested deeper than " + std::to_string(kMaxStackDepth) + " rules");
+  }
+  const auto id = static_cast<StackId>(nodes_.size());
+  nodes_.push_back({position, below, depth});
+  index_[slot] = id;
+  if (nodes_.size() * 2 > index_.size()) grow_index();
+  return id;
 }
 
 void Pushdown::sort_unique(std::vector<StackId>& stacks) {

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "grammar/grammar_ir.hpp"
@@ -42,8 +41,12 @@ class StackPool {
     StackId below;
     std::uint32_t depth;
   };
+  void grow_index();
+
   std::vector<Node> nodes_;
-  std::unordered_map<std::uint64_t, StackId> index_;
+  // Open addressing over (below, position) -> id; 0 marks an empty slot (ids 0 and 1 are the
+  // sentinels and never stored). Trie walks push millions of nodes, where a node-based map is slow.
+  std::vector<StackId> index_;
 };
 
 // A limit on simultaneous parse positions, so a wildly ambiguous grammar fails clearly instead of

@@ -23,7 +23,7 @@ namespace llama3::grammar {
 
 // How many stack entries key a mask. Deeper keys decide more tokens up front (fewer uncertain ones)
 // but make more distinct keys to compute.
-inline constexpr std::size_t kMaskContextDepth = 8;
+inline constexpr std::size_t kMaskContextDepth = 4;
 // Past this many cached entries (each n_vocab bits) the cache starts over.
 inline constexpr std::size_t kMaxCachedMasks = 4096;
 
