@@ -14,9 +14,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "llama3/grammar.hpp"
 #include "llama3/tokenizer.hpp"
 
 namespace llama3 {
@@ -56,6 +58,10 @@ struct SamplerParams {
   std::int32_t penalty_last_n = 64;  // window of accepted tokens; 0: off, -1: the whole history
   std::vector<LogitBias> logit_bias;
   std::uint64_t seed = 0x5EED'1A3A'3000'0001ULL;
+  // Structured output: when set, every token the grammar forbids is masked (after bias and
+  // penalties, before top-k), and end-of-generation is allowed only once the output is complete.
+  // The sampler follows the output through accept(); prompt tokens go through accept_prompt().
+  std::optional<Grammar> grammar;
 };
 
 // The sampling `model`'s checkpoint recommends (Model::generation_defaults(), from a HF folder's
@@ -91,8 +97,12 @@ class Sampler {
   // probabilities; greedy sampling gives the argmax with probability 1. Advances no random state.
   std::vector<TokenProbability> candidates(std::span<const float> logits);
 
-  // Records a token that was emitted (or fed as prompt) so the penalties can see it.
+  // Records a token that was emitted so the penalties can see it, and advances the grammar if
+  // there is one. Throws Error(kInvalidArgument) when the grammar forbids the token.
   void accept(TokenId token);
+  // Records a prompt token for the penalties only (a grammar constrains the output, not the
+  // prompt).
+  void accept_prompt(TokenId token);
 
   // Forgets the history and rewinds the generator to the seed: the next samples repeat the first
   // ones.

@@ -201,7 +201,7 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
     throw Error(ErrorCode::kInvalidArgument,
                 "generate: empty prompt and nothing decoded yet (start with at least BOS)");
   }
-  for (TokenId id : prompt) sampler.accept(id);
+  for (TokenId id : prompt) sampler.accept_prompt(id);
   result.prompt_seconds = seconds_since(prompt_start);
 
   std::optional<StreamDecoder> stream;

@@ -53,9 +53,11 @@ struct SamplerState {
 
   void reset() {
     history_.clear();
+    if (params_.grammar) grammar_.emplace(*params_.grammar);
     rng_state_ = seed_random_state(params_.seed);
   }
   void accept(TokenId token);
+  void accept_prompt(TokenId token);
   // Bias and penalties applied to a copy of `logits` in working_logits_; throws on NaN / +inf.
   void prepare_logits(std::span<const float> logits);
   // top-k, top-p and min-p over working_logits_ into candidates_ (or only the argmax when greedy).
@@ -66,6 +68,7 @@ struct SamplerState {
   std::vector<TokenProbability> candidates(std::span<const float> logits);
 
   SamplerParams params_;
+  std::optional<GrammarMatcher> grammar_;  // follows the output when params_.grammar is set
   std::vector<TokenId> history_;  // accepted tokens, oldest first; trimmed to the penalty window
   std::array<std::uint64_t, 4> rng_state_{};  // xoshiro256** (random.hpp)
 
@@ -77,6 +80,14 @@ struct SamplerState {
 };
 
 void SamplerState::accept(TokenId token) {
+  if (grammar_ && !grammar_->accept(token)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "Sampler: token " + std::to_string(token) + " is not allowed by the grammar here");
+  }
+  accept_prompt(token);
+}
+
+void SamplerState::accept_prompt(TokenId token) {
   if (!penalties_on(params_)) return;  // nothing reads the history
   history_.push_back(token);
   // Trim lazily (at twice the window) so accepting stays amortised O(1).
@@ -106,6 +117,7 @@ void SamplerState::prepare_logits(std::span<const float> logits) {
                     {params_.repeat_penalty, params_.frequency_penalty, params_.presence_penalty},
                     window_scratch_);
   }
+  if (grammar_) grammar_->mask_logits(working_logits_);
 }
 
 void SamplerState::build_candidates() {
@@ -134,7 +146,8 @@ void SamplerState::build_candidates() {
   if (candidates_.empty()) {
     throw Error(
         ErrorCode::kInvalidArgument,
-        "Sampler: every token is banned (all logits are -infinity after bias and penalties)");
+        "Sampler: every token is banned (all logits are -infinity after bias, penalties and "
+        "grammar)");
   }
 }
 
@@ -205,6 +218,9 @@ std::vector<TokenProbability> Sampler::candidates(std::span<const float> logits)
 }
 void Sampler::accept(TokenId token) {
   state_->accept(token);
+}
+void Sampler::accept_prompt(TokenId token) {
+  state_->accept_prompt(token);
 }
 void Sampler::reset() {
   state_->reset();

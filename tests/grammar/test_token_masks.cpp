@@ -1,0 +1,118 @@
+// Token masks over the real Llama 3 vocabulary (no model): the cached, stack-top-keyed masks agree
+// with checking every token byte by byte against the full parse state, tokens may end inside a
+// UTF-8 character, and end-of-generation is allowed exactly where the output is complete.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "grammar/grammar_test_support.hpp"
+#include "grammar/json_schema.hpp"
+#include "llama3/grammar.hpp"
+#include "tokenizer/llama3_vocab.hpp"
+
+using namespace llama3;
+
+namespace {
+
+std::vector<TokenId> allowed_tokens(GrammarMatcher& matcher, std::size_t n_vocab) {
+  std::vector<float> logits(n_vocab, 0.0f);
+  matcher.mask_logits(logits);
+  std::vector<TokenId> allowed;
+  for (std::size_t i = 0; i < n_vocab; ++i) {
+    if (logits[i] == 0.0f) allowed.push_back(static_cast<TokenId>(i));
+  }
+  return allowed;
+}
+
+// Every token checked one by one against the reference byte matcher.
+std::vector<TokenId> brute_force(grammar::ByteMatcher& reference, const Tokenizer& vocab) {
+  std::vector<TokenId> allowed;
+  for (std::size_t i = 0; i < vocab.vocab_size(); ++i) {
+    const auto id = static_cast<TokenId>(i);
+    if (vocab.is_end_of_generation(id)) {
+      if (reference.is_accepting()) allowed.push_back(id);
+      continue;
+    }
+    const TokenKind kind = vocab.kind(id);
+    if (kind != TokenKind::kNormal && kind != TokenKind::kUserDefined && kind != TokenKind::kByte) {
+      continue;
+    }
+    if (reference.allows(vocab.piece(id))) allowed.push_back(id);
+  }
+  return allowed;
+}
+
+}  // namespace
+
+TEST_CASE("token masks equal a token-by-token check along random walks", "[grammar][vocab]") {
+  const Tokenizer& vocab = testing::llama3_tokenizer();
+  const std::string gbnf = grammar::json_schema_to_gbnf(R"({"type": "object",
+      "properties": {"name": {"type": "string", "maxLength": 12},
+                     "kind": {"enum": ["cat", "dog"]},
+                     "n": {"type": "array", "items": {"type": "integer"}, "maxItems": 3}},
+      "required": ["name", "kind"]})");
+  const Grammar grammar = Grammar::from_gbnf(gbnf, vocab);
+  const std::uint64_t seed = 20261203;
+  std::printf("token mask walk seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  for (int walk = 0; walk < 2; ++walk) {
+    GrammarMatcher matcher(grammar);
+    grammar::ByteMatcher reference(testing::gbnf(gbnf));
+    for (int step = 0; step < 12; ++step) {
+      const auto allowed = allowed_tokens(matcher, vocab.vocab_size());
+      REQUIRE(allowed == brute_force(reference, vocab));
+      REQUIRE_FALSE(allowed.empty());
+      const TokenId pick = allowed[rng() % allowed.size()];
+      if (vocab.is_end_of_generation(pick)) break;
+      REQUIRE(matcher.accept(pick));
+      REQUIRE(reference.feed(vocab.piece(pick)));
+    }
+  }
+}
+
+TEST_CASE("tokens may end inside a UTF-8 character", "[grammar][vocab]") {
+  const Tokenizer& vocab = testing::llama3_tokenizer();
+  const Grammar grammar = Grammar::from_gbnf(R"(root ::= "é" "x")", vocab);
+  GrammarMatcher matcher(grammar);
+  auto allowed_piece = [&](std::string_view piece) {
+    for (TokenId id : allowed_tokens(matcher, vocab.vocab_size())) {
+      if (vocab.piece(id) == piece) return true;
+    }
+    return false;
+  };
+  CHECK(allowed_piece("\xC3"));  // the first byte of é alone
+  CHECK(allowed_piece("é"));
+  CHECK_FALSE(allowed_piece("x"));
+  TokenId lead_byte = -1;
+  for (std::size_t i = 0; i < vocab.vocab_size() && lead_byte < 0; ++i) {
+    if (vocab.piece(static_cast<TokenId>(i)) == "\xC3") lead_byte = static_cast<TokenId>(i);
+  }
+  REQUIRE(matcher.accept(lead_byte));
+  CHECK(allowed_piece("\xA9"));
+  CHECK_FALSE(allowed_piece("\xC3"));
+  CHECK_FALSE(allowed_piece("x"));
+}
+
+TEST_CASE("end of generation is allowed only where the output is complete", "[grammar][vocab]") {
+  const Tokenizer& vocab = testing::llama3_tokenizer();
+  const Grammar grammar = Grammar::from_gbnf(R"(root ::= "ab" | "abc")", vocab);
+  GrammarMatcher matcher(grammar);
+  const TokenId eot = *vocab.find("<|eot_id|>");
+  const TokenId bos = vocab.bos_id();
+  auto is_allowed = [&](TokenId id) {
+    const auto allowed = allowed_tokens(matcher, vocab.vocab_size());
+    return std::find(allowed.begin(), allowed.end(), id) != allowed.end();
+  };
+  CHECK_FALSE(is_allowed(eot));
+  CHECK_FALSE(matcher.accept(eot));
+  REQUIRE(matcher.accept(vocab.encode("ab")[0]));
+  CHECK(matcher.is_accepting());
+  CHECK(is_allowed(eot));
+  CHECK(is_allowed(vocab.encode("c")[0]));
+  CHECK_FALSE(is_allowed(bos));  // other control tokens never
+  REQUIRE(matcher.accept(eot));
+  CHECK(matcher.is_finished());
+  CHECK(allowed_tokens(matcher, vocab.vocab_size()).empty());
+}
