@@ -365,6 +365,43 @@ LLAMA3_API llama3_status llama3_session_save_state_file(const llama3_session* se
                                                         const char* path);
 LLAMA3_API llama3_status llama3_session_load_state_file(llama3_session* session, const char* path);
 
+/* ---------------------------------------------------------------------------------------------
+ * Converting and quantizing model files. Each call is independent and may run on any thread; the
+ * progress callback runs on the calling thread.
+ *
+ * The output appears under its name only once it is complete and flushed; on any failure or
+ * cancellation an existing output is untouched and no temporary file remains. Refused before any
+ * work (LLAMA3_ERR_INVALID_ARGUMENT): an output that is one of the inputs (also through links) and
+ * an existing output that is not a regular file (FIFO, device, folder); a symbolic link as output
+ * is written through. Weights that disagree with config.json, or NaN/infinite weights, are
+ * LLAMA3_ERR_BAD_FORMAT naming the tensor. Warnings (an input already quantized, no tokenizer.json)
+ * go to the log callback at LLAMA3_LOG_WARN; the per-type error at LLAMA3_LOG_INFO.
+ * ------------------------------------------------------------------------------------------- */
+/* Called before each tensor is written and once at the end (tensor_name ""); return nonzero to
+ * cancel (LLAMA3_ERR_CANCELLED). */
+typedef int (*llama3_convert_progress_callback)(size_t tensors_done, size_t tensors_total,
+                                                const char* tensor_name, void* user_data);
+
+typedef struct llama3_convert_params {
+  size_t struct_size;
+  /* Output type or mix: "f16" (default), "f32", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1",
+   * "q4_k", "q5_k", "q6_k", "q4_k_m", "q5_k_m". The string is read during the call only. */
+  const char* type;
+  int32_t n_threads;                         /* 0 (default): one per hardware thread */
+  llama3_convert_progress_callback progress; /* NULL (default): no reports */
+  void* progress_user_data;
+} llama3_convert_params;
+
+/* Fills defaults and sets struct_size = sizeof(llama3_convert_params). */
+LLAMA3_API llama3_status llama3_convert_params_init(llama3_convert_params* params);
+/* A Hugging Face Llama folder (config.json, *.safetensors, tokenizer.json, ...) to a GGUF file.
+ * `params` may be NULL. */
+LLAMA3_API llama3_status llama3_convert_hf_to_gguf(const char* hf_folder, const char* out_path,
+                                                   const llama3_convert_params* params);
+/* A GGUF model with its weights in params->type, all metadata copied. `params` may be NULL. */
+LLAMA3_API llama3_status llama3_quantize_gguf(const char* in_path, const char* out_path,
+                                              const llama3_convert_params* params);
+
 #ifdef __cplusplus
 }
 #endif

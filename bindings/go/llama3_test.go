@@ -80,6 +80,25 @@ func TestGenerationMatchesTheCppAPI(t *testing.T) {
 	if err := other.LoadState(state); err != nil || other.NPast() != session.NPast() {
 		t.Fatalf("state did not round-trip: %v", err)
 	}
+	// The restored session continues exactly as the saved one: the same next token gives the same
+	// logits, bit for bit (the KV cache came back, not only the position).
+	next := []Token{ids[len(ids)-1]}
+	want, err := session.Decode(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := other.Decode(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("restored session gave %d logits, the saved one %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("restored session's logit %d is %v, the saved one's %v", i, got[i], want[i])
+		}
+	}
 	if err := other.LoadState([]byte("garbage bytes, not a state")); !errors.Is(err, ErrBadFormat) {
 		t.Fatalf("damaged state gave %v", err)
 	}

@@ -173,6 +173,9 @@ class Session {
   // for a mismatch, kBadFormat for damaged bytes) and leaves the session unchanged.
   std::vector<std::byte> save_state() const;
   void load_state(std::span<const std::byte> state);
+  // Writes a temporary file beside `path`, flushes it and renames it into place, so a failure
+  // leaves any old file intact. A symbolic link is written through (the file it names is replaced);
+  // a FIFO, device or folder at `path` is refused (kInvalidArgument).
   void save_state_file(const std::filesystem::path& path) const;
   void load_state_file(const std::filesystem::path& path);
 

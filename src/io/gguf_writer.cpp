@@ -1,14 +1,12 @@
 // The GGUF v3 writer: metadata and tensor infos are encoded in memory, tensor data is streamed one
 // tensor at a time, and the file only appears under its name once it is complete.
 #include <bit>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <limits>
 #include <string>
 
 #include "io/gguf.hpp"
 #include "io/gguf_format.hpp"
+#include "io/output_file.hpp"
 #include "llama3/error.hpp"
 
 namespace llama3::io {
@@ -40,61 +38,6 @@ std::vector<std::byte> encode_scalar(GgufValueType type, std::uint64_t bits) {
 [[noreturn]] void invalid(const std::string& message) {
   throw Error(ErrorCode::kInvalidArgument, "GgufWriter: " + message);
 }
-
-// Owns the ".tmp" file while it is written; removes it unless the write completed.
-class TempFile {
- public:
-  TempFile(std::filesystem::path final_path)
-      : final_path_(std::move(final_path)), temp_path_(final_path_.string() + ".tmp") {
-    file_ = std::fopen(temp_path_.c_str(), "wb");
-    if (!file_) fail("cannot create " + temp_path_.string());
-  }
-  ~TempFile() {
-    if (file_) std::fclose(file_);
-    if (!committed_) {
-      std::error_code ignored;
-      std::filesystem::remove(temp_path_, ignored);
-    }
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const std::byte* data, std::size_t n) {
-    if (n != 0 && std::fwrite(data, 1, n, file_) != n) fail("write failed");
-    written_ += n;
-  }
-  void pad_to(std::uint64_t alignment) {
-    static constexpr std::byte kZeros[256] = {};
-    std::uint64_t pad = *align_up(written_, alignment) - written_;
-    while (pad > 0) {
-      const std::size_t chunk = pad < sizeof(kZeros) ? pad : sizeof(kZeros);
-      write(kZeros, chunk);
-      pad -= chunk;
-    }
-  }
-  void commit() {
-    const int rc = std::fclose(file_);
-    file_ = nullptr;
-    if (rc != 0) fail("write failed");
-    std::error_code ec;
-    std::filesystem::rename(temp_path_, final_path_, ec);
-    if (ec) {
-      throw Error(ErrorCode::kIo, final_path_.string() + ": cannot rename from " +
-                                      temp_path_.string() + ": " + ec.message());
-    }
-    committed_ = true;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error(ErrorCode::kIo, final_path_.string() + ": " + what + ": " + std::strerror(errno));
-  }
-  std::filesystem::path final_path_;
-  std::filesystem::path temp_path_;
-  std::FILE* file_ = nullptr;
-  std::uint64_t written_ = 0;
-  bool committed_ = false;
-};
 
 }  // namespace
 
@@ -330,9 +273,12 @@ void GgufWriter::write(const std::filesystem::path& path,
     offset = *align_up(offset + t.n_bytes, alignment_);
   }
 
-  TempFile file(path);
-  file.write(head.data(), head.size());
-  file.pad_to(alignment_);
+  OutputFile file(path);
+  const auto pad_to_alignment = [&] {
+    file.write_zeros(*align_up(file.size(), alignment_) - file.size());
+  };
+  file.write(head);
+  pad_to_alignment();
   std::vector<std::byte> data;
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
     data.clear();
@@ -343,8 +289,8 @@ void GgufWriter::write(const std::filesystem::path& path,
                                             std::to_string(data.size()) + " bytes, expected " +
                                             std::to_string(tensors_[i].n_bytes));
     }
-    file.write(data.data(), data.size());
-    file.pad_to(alignment_);
+    file.write(data);
+    pad_to_alignment();
   }
   file.commit();
 }

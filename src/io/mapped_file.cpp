@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
+#include "io/system_memory.hpp"
 #include "llama3/error.hpp"
 
 namespace llama3::io {
@@ -71,6 +73,14 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
     // Read-ahead is only a hint: a kernel that refuses it still serves the pages on demand.
     if (options.prefetch) (void)::madvise(addr, file->size_, MADV_WILLNEED);
   } else {
+    // Reading a file larger than the memory left would end in an allocation failure or the OOM
+    // killer: say so first (mapping needs no such check; pages come and go with the file).
+    const auto available = available_memory_bytes();
+    if (available && file->size_ > *available) {
+      throw Error(ErrorCode::kOutOfMemory,
+                  path.string() + ": reading it into memory needs " + gib_text(file->size_) +
+                      ", but only " + gib_text(*available) + " is available (map it instead)");
+    }
     file->owned_.resize(file->size_);
     read_all(fd.get(), file->owned_.data(), file->size_, path);
     file->data_ = file->owned_.data();
@@ -86,6 +96,20 @@ std::shared_ptr<const MappedFile> MappedFile::from_bytes(std::vector<std::byte> 
   file->size_ = file->owned_.size();
   file->name_ = std::move(name);
   return file;
+}
+
+void MappedFile::release_pages(std::span<const std::byte> range) const {
+  if (!mapped_ || range.empty() || range.data() < data_ ||
+      range.data() + range.size() > data_ + size_) {
+    return;
+  }
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  // Inward rounding: a page shared with a neighbouring range stays, and nothing outside the
+  // mapping is ever touched.
+  const auto begin = (reinterpret_cast<std::uintptr_t>(range.data()) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(range.data()) + range.size()) / page * page;
+  // Only a hint: the mapping is read-only and file-backed, so dropping its pages loses nothing.
+  if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

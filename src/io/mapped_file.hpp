@@ -31,6 +31,10 @@ class MappedFile {
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   const std::string& name() const { return name_; }
   bool is_mapped() const { return mapped_; }
+  // Drops the whole pages inside `range` from this process's resident set (they fault in again from
+  // the file when read). Does nothing for bytes read into memory or a range outside the file:
+  // MADV_DONTNEED on anonymous memory would zero it, not release it.
+  void release_pages(std::span<const std::byte> range) const;
 
  private:
   MappedFile() = default;

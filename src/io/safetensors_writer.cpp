@@ -1,8 +1,9 @@
 // The safetensors writer: header from the declared tensors, then their data streamed in order.
-#include <cstdio>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
+#include "io/output_file.hpp"
 #include "io/safetensors.hpp"
 #include "llama3/error.hpp"
 
@@ -44,44 +45,23 @@ void SafetensorsWriter::write(
   // Padded with spaces to a multiple of 8 so the buffer (and every tensor in it) stays aligned.
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  const auto tmp = path.string() + ".tmp";
-  std::FILE* out = std::fopen(tmp.c_str(), "wb");
-  if (!out) throw Error(ErrorCode::kIo, tmp + ": cannot open for writing");
-  auto fail = [&](ErrorCode code, const std::string& what) {
-    std::fclose(out);
-    std::remove(tmp.c_str());
-    throw Error(code, tmp + ": " + what);
-  };
+  OutputFile out(path);
   std::byte length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<std::byte>((text.size() >> (8 * i)) & 0xFF);
-  if (std::fwrite(length, 1, 8, out) != 8 ||
-      std::fwrite(text.data(), 1, text.size(), out) != text.size()) {
-    fail(ErrorCode::kIo, "write failed");
-  }
+  out.write(length);
+  out.write(std::as_bytes(std::span(text)));
   std::vector<std::byte> data;
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
     data.clear();
-    try {
-      write_data(i, data);
-    } catch (...) {
-      std::fclose(out);
-      std::remove(tmp.c_str());
-      throw;
-    }
+    write_data(i, data);
     if (data.size() != tensors_[i].n_bytes) {
-      fail(ErrorCode::kInternal, tensors_[i].name + ": wrote " + std::to_string(data.size()) +
-                                     " bytes, expected " + std::to_string(tensors_[i].n_bytes));
+      throw Error(ErrorCode::kInternal, path.string() + ": " + tensors_[i].name + ": wrote " +
+                                            std::to_string(data.size()) + " bytes, expected " +
+                                            std::to_string(tensors_[i].n_bytes));
     }
-    if (std::fwrite(data.data(), 1, data.size(), out) != data.size())
-      fail(ErrorCode::kIo, "write failed");
+    out.write(data);
   }
-  if (std::fclose(out) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(ErrorCode::kIo, tmp + ": close failed");
-  }
-  std::error_code error;
-  std::filesystem::rename(tmp, path, error);
-  if (error) throw Error(ErrorCode::kIo, path.string() + ": rename failed: " + error.message());
+  out.commit();
 }
 
 }  // namespace llama3::io

@@ -4,6 +4,7 @@
 
 #include "io/file_contents.hpp"
 #include "llama3/error.hpp"
+#include "model/expected_tensors.hpp"
 #include "model/rope_frequencies.hpp"
 #include "tokenizer/llama3_bpe.hpp"
 #include "tokenizer/vocab_files.hpp"
@@ -98,6 +99,7 @@ ModelConfig config_from_hf(const HfCheckpoint& checkpoint, const WeightSource& w
   if (!config.tied_embeddings && !weights.find("output.weight")) {
     bad(weights.origin(), "missing tensor lm_head.weight (and tie_word_embeddings is false)");
   }
+  check_weights_match_config(weights, config, {origin, "config.json", "num_hidden_layers", true});
   return config;
 }
 

@@ -10,6 +10,7 @@
 #include "kernels/reference.hpp"
 #include "kernels/thread_pool.hpp"
 #include "llama3/error.hpp"
+#include "model/expected_tensors.hpp"
 #include "model/model_config.hpp"
 #include "model/model_impl.hpp"
 #include "model/rope_frequencies.hpp"
@@ -54,6 +55,10 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
     : gguf_(std::move(gguf)),
       weights_(model::WeightSource::from_gguf(*gguf_)),
       config_(model::config_from_gguf(*gguf_)) {
+  // Before anything is sized by the config: a block count of 2^31-1 in a small file is an error,
+  // not an allocation.
+  model::check_weights_match_config(weights_, config_,
+                                    {origin(), "the metadata", "llama.block_count", false});
   if (auto impl = make_tokenizer_from_gguf(*gguf_)) {
     tokenizer_.emplace(detail::TokenizerAccess::make(std::move(impl)));
   }

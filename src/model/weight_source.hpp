@@ -26,6 +26,8 @@ struct TensorView {
   std::array<std::uint64_t, 4> ne{1, 1, 1, 1};  // innermost first: ne[0] is the row length
   const std::byte* data = nullptr;
   std::uint64_t n_bytes = 0;
+  // The file `data` points into; nullptr when the bytes were copied (realigned) instead.
+  const io::MappedFile* file = nullptr;
 
   std::uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
 };
@@ -35,6 +37,9 @@ class WeightSource {
   const std::string& origin() const { return origin_; }  // file or folder, for messages
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const TensorView* find(std::string_view name) const;  // nullptr when absent
+  // Gives a converted tensor's file pages back to the OS, so a converter that streams a mapped
+  // model tensor by tensor keeps its resident set near one tensor. Copies are left alone.
+  static void release_pages(const TensorView& view);
 
   // Every tensor of a GGUF file, as stored.
   static WeightSource from_gguf(const io::GgufFile& gguf);
@@ -47,6 +52,7 @@ class WeightSource {
 
  private:
   void add(TensorView view);
+  void add_safetensors(const io::SafetensorsTensor& tensor, const io::MappedFile& file);
   std::string origin_;
   std::vector<TensorView> tensors_;
   std::unordered_map<std::string, std::size_t> index_;

@@ -23,11 +23,11 @@ class ForwardPass {
   void run(std::span<const TokenId> tokens, int first_position, bool all_logits,
            std::vector<float>& logits);
 
- private:
   // At most this many tokens go through the layers together; longer prompts run in chunks, which
   // bounds the scratch memory without changing any result.
   static constexpr int kMaxBatch = 64;
 
+ private:
   void run_chunk(std::span<const TokenId> tokens, int first_position, bool all_logits,
                  float* logits_out);
   void attention(int layer, int n_tokens, int first_position);

@@ -4,6 +4,7 @@
 
 #include "kernels/vector_ops.hpp"
 #include "llama3/error.hpp"
+#include "runtime/memory_budget.hpp"
 #include "runtime/session_impl.hpp"
 
 namespace llama3 {
@@ -16,8 +17,13 @@ int choose_context(const Model& model, const SessionOptions& options) {
     throw Error(ErrorCode::kInvalidArgument,
                 "n_ctx must be >= 0 (0 picks the model's), got " + std::to_string(options.n_ctx));
   }
-  if (options.n_ctx > 0) return options.n_ctx;
-  return std::min(model.config().context_length, kDefaultContextCap);
+  const int n_ctx = options.n_ctx > 0 ? options.n_ctx
+                                      : std::min(model.config().context_length, kDefaultContextCap);
+  // Before the cache is allocated: its pages are only reserved at first, so a context far larger
+  // than memory would otherwise fail later, one page at a time.
+  runtime::check_session_memory(model.config(), n_ctx, options.kv_cache_type,
+                                runtime::ForwardPass::kMaxBatch);
+  return n_ctx;
 }
 
 }  // namespace

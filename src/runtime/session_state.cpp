@@ -10,6 +10,7 @@
 #include <iterator>
 #include <vector>
 
+#include "io/output_file.hpp"
 #include "llama3/error.hpp"
 #include "runtime/session_impl.hpp"
 
@@ -208,16 +209,9 @@ void Session::load_state(std::span<const std::byte> state) {
 
 void Session::save_state_file(const std::filesystem::path& path) const {
   const auto state = save_state();
-  const auto temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(state.data()),
-              static_cast<std::streamsize>(state.size()));
-    if (!out) throw Error(ErrorCode::kIo, "cannot write session state to " + temporary);
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) throw Error(ErrorCode::kIo, "cannot rename " + temporary + ": " + error.message());
+  io::OutputFile out(path);
+  out.write(state);
+  out.commit();
 }
 
 void Session::load_state_file(const std::filesystem::path& path) {

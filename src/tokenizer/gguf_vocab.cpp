@@ -8,6 +8,7 @@
 #include "llama3/error.hpp"
 #include "tokenizer/gguf_token_fields.hpp"
 #include "tokenizer/llama3_bpe.hpp"
+#include "tokenizer/merge_order.hpp"
 #include "tokenizer/sentencepiece.hpp"
 
 namespace llama3::detail {
@@ -39,13 +40,21 @@ std::shared_ptr<const TokenizerImpl> make_llama3_from_gguf(const io::GgufFile& f
   }
 
   spec.kinds = read_token_kinds(file, tokens.size());
-  // With tiktoken semantics the merge ranks are the token ids, so merges are only checked for
-  // shape.
+  // With tiktoken semantics the merge ranks are the token ids: a file's merges must agree
+  // (tokenizer/merge_order.hpp). llama.cpp writes them for every gpt2 vocabulary; a file without
+  // them (hand-made test vocabularies) is taken at the id order.
   if (const auto* merges = file.find("tokenizer.ggml.merges")) {
     if (!merges->is_array() || merges->element_type() != io::GgufValueType::kString) {
       throw Error(ErrorCode::kBadFormat,
                   origin + ": tokenizer.ggml.merges is not an array of strings");
     }
+    const auto& listed = merges->strings("tokenizer.ggml.merges");
+    std::vector<bool> mergeable(spec.kinds.size());
+    for (std::size_t id = 0; id < mergeable.size(); ++id) {
+      mergeable[id] = spec.kinds[id] == TokenKind::kNormal;
+    }
+    check_merges_follow_ids(std::vector<std::string>(listed.begin(), listed.end()), spec.token_text,
+                            mergeable, origin + ": tokenizer.ggml.merges");
   }
   auto id_key = [&](const char* key) -> std::optional<TokenId> {
     const TokenId id = read_token_id(file, key, -1, tokens.size());

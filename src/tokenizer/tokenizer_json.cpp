@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llama3/error.hpp"
+#include "tokenizer/merge_order.hpp"
 #include "tokenizer/vocab_files.hpp"
 
 namespace llama3::detail {
@@ -39,6 +40,35 @@ void check_split_patterns(const nlohmann::json& node, const std::string& origin)
   for (const auto& [key, child] : node.items()) check_split_patterns(child, origin);
 }
 
+nlohmann::json parse_json(std::string_view json, const std::string& origin) {
+  try {
+    return nlohmann::json::parse(json);
+  } catch (const nlohmann::json::exception& error) {
+    bad(origin, std::string("not valid JSON: ") + error.what());
+  }
+}
+
+std::vector<std::string> merges_of(const nlohmann::json& model, const std::string& origin) {
+  if (!model.contains("merges")) {
+    bad(origin,
+        "model.merges is missing, so the merge order cannot be checked against the token ids");
+  }
+  if (!model["merges"].is_array()) bad(origin, "model.merges is not an array");
+  std::vector<std::string> merges;
+  merges.reserve(model["merges"].size());
+  for (const auto& merge : model["merges"]) {
+    if (merge.is_string() && merge.get_ref<const std::string&>().find(' ') != std::string::npos) {
+      merges.push_back(merge.get<std::string>());
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() &&
+               merge[1].is_string()) {
+      merges.push_back(merge[0].get<std::string>() + " " + merge[1].get<std::string>());
+    } else {
+      bad(origin, "model.merges entry " + merge.dump() + " is neither \"a b\" nor [a, b]");
+    }
+  }
+  return merges;
+}
+
 }  // namespace
 
 std::shared_ptr<const Llama3BpeTokenizer> parse_tokenizer_json(std::string_view json,
@@ -46,13 +76,16 @@ std::shared_ptr<const Llama3BpeTokenizer> parse_tokenizer_json(std::string_view 
   return make_llama3_bpe(tokenizer_json_spec(json, origin));
 }
 
-Llama3VocabSpec tokenizer_json_spec(std::string_view json, const std::string& origin) {
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::exception& error) {
-    bad(origin, std::string("not valid JSON: ") + error.what());
+std::vector<std::string> tokenizer_json_merges(std::string_view json, const std::string& origin) {
+  const auto root = parse_json(json, origin);
+  if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
+    bad(origin, "no \"model\" object");
   }
+  return merges_of(root["model"], origin);
+}
+
+Llama3VocabSpec tokenizer_json_spec(std::string_view json, const std::string& origin) {
+  const auto root = parse_json(json, origin);
   if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
     bad(origin, "no \"model\" object");
   }
@@ -63,17 +96,7 @@ Llama3VocabSpec tokenizer_json_spec(std::string_view json, const std::string& or
   }
   if (!model.contains("vocab") || !model["vocab"].is_object())
     bad(origin, "model.vocab is not an object");
-  if (model.contains("merges")) {
-    const auto& merges = model["merges"];
-    if (!merges.is_array()) bad(origin, "model.merges is not an array");
-    for (const auto& merge : merges) {
-      const bool ok = merge.is_string()
-                          ? merge.get_ref<const std::string&>().find(' ') != std::string::npos
-                          : merge.is_array() && merge.size() == 2 && merge[0].is_string() &&
-                                merge[1].is_string();
-      if (!ok) bad(origin, "model.merges entry " + merge.dump() + " is neither \"a b\" nor [a, b]");
-    }
-  }
+  const auto merges = merges_of(model, origin);
   if (root.contains("pre_tokenizer")) check_split_patterns(root["pre_tokenizer"], origin);
 
   Llama3VocabSpec spec;
@@ -117,6 +140,11 @@ Llama3VocabSpec tokenizer_json_spec(std::string_view json, const std::string& or
     if (!seen[id])
       bad(origin, "no token has id " + std::to_string(id) + " (ids must be contiguous)");
   }
+  std::vector<bool> mergeable(spec.kinds.size());
+  for (std::size_t id = 0; id < mergeable.size(); ++id) {
+    mergeable[id] = spec.kinds[id] == TokenKind::kNormal;
+  }
+  check_merges_follow_ids(merges, spec.token_text, mergeable, origin);
   return spec;
 }
 

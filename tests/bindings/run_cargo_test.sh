@@ -3,6 +3,7 @@
 # Exits 77 (skipped) when cargo is not installed.
 #   run_cargo_test.sh WORKSPACE TARGET_DIR
 set -euo pipefail
+source "$(dirname "$0")/require_test_data.sh"
 workspace=$1
 export CARGO_TARGET_DIR=$2
 [ -x "$HOME/.cargo/bin/cargo" ] && PATH="$HOME/.cargo/bin:$PATH"

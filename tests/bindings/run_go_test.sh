@@ -3,6 +3,7 @@
 # Exits 77 (skipped) when go is not installed.
 #   run_go_test.sh PACKAGE_DIR CAPI_DIR LIB_DIR CACHE_DIR
 set -euo pipefail
+source "$(dirname "$0")/require_test_data.sh"
 package=$1 capi=$2 lib=$3 cache=$4
 if ! command -v go >/dev/null 2>&1; then
   echo "skipped: go is not installed (apt-get install golang-go)" >&2

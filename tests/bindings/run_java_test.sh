@@ -3,6 +3,7 @@
 # libllama3_jni.so / libllama3.so. Exits 77 (skipped) without a JDK.
 #   run_java_test.sh JAVAC JAVA ANDROID_DIR LIB_DIR CLASSES_DIR
 set -euo pipefail
+source "$(dirname "$0")/require_test_data.sh"
 javac=$1 java=$2 android=$3 lib=$4 classes=$5
 if [ ! -x "$javac" ] || [ ! -x "$java" ]; then
   echo "skipped: no JDK (javac/java)" >&2

@@ -1,6 +1,7 @@
 /* ABI guards of llama3.h, in C: version, status names, NULL handles, struct_size, buffer-too-small,
  * out-of-range ids, decode past the context, cancelled loads and decodes, damaged state, chat
- * encoding and the log callback. Every misuse must return its documented code and never crash.
+ * encoding, the log callback, and quantize/convert (cancel, refusals). Every misuse must return its
+ * documented code and never crash.
  *
  *   test_c_api TINY_MODEL.gguf VOCAB.gguf     (exits 77 = skipped when VOCAB.gguf is missing) */
 #include <math.h>
@@ -312,6 +313,59 @@ static void test_log_callback(void) {
   EXPECT(log_messages == 0);
 }
 
+static size_t convert_reports = 0;
+static int count_convert_progress(size_t done, size_t total, const char* name, void* user_data) {
+  (void)total;
+  (void)name;
+  ++convert_reports;
+  return user_data != NULL && done >= *(const size_t*)user_data; /* stop at the given count */
+}
+
+static void test_quantize_and_convert(const char* model_path) {
+  char out_path[4096];
+  llama3_convert_params params;
+  llama3_model* model = NULL;
+  int32_t n_vocab = 0;
+  size_t stop_at = 1;
+  snprintf(out_path, sizeof out_path, "%s.c-api-q4_0.gguf", model_path);
+  remove(out_path);
+
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_convert_params_init(NULL));
+  EXPECT_STATUS(LLAMA3_OK, llama3_convert_params_init(&params));
+  EXPECT(params.struct_size == sizeof(params) && strcmp(params.type, "f16") == 0 &&
+         params.n_threads == 0 && params.progress == NULL);
+  params.type = "q4_0";
+  params.progress = count_convert_progress;
+  EXPECT_STATUS(LLAMA3_OK, llama3_quantize_gguf(model_path, out_path, &params));
+  EXPECT(convert_reports >= 2);
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(out_path, NULL, &model));
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_n_vocab(model, &n_vocab));
+  EXPECT(n_vocab > 0);
+  llama3_model_free(model);
+
+  /* Cancelled: the file written above stays as it was (it still loads). */
+  params.progress_user_data = &stop_at;
+  EXPECT_STATUS(LLAMA3_ERR_CANCELLED, llama3_quantize_gguf(model_path, out_path, &params));
+  model = NULL;
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(out_path, NULL, &model));
+  llama3_model_free(model);
+
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_quantize_gguf(model_path, model_path, NULL));
+  EXPECT(strstr(llama3_last_error_message(), "is the input") != NULL);
+  params.progress = NULL;
+  params.type = "q3_xs";
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_quantize_gguf(model_path, out_path, &params));
+  params.type = NULL;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_quantize_gguf(model_path, out_path, &params));
+  params.type = "q8_0";
+  params.struct_size = 0;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_quantize_gguf(model_path, out_path, &params));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_quantize_gguf(NULL, out_path, NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_quantize_gguf(model_path, "/dev/null", NULL));
+  EXPECT_STATUS(LLAMA3_ERR_IO, llama3_convert_hf_to_gguf("/nonexistent/hf", out_path, NULL));
+  remove(out_path);
+}
+
 int main(int argc, char** argv) {
   FILE* vocab;
   if (argc < 3) {
@@ -331,6 +385,7 @@ int main(int argc, char** argv) {
   test_session_misuse(argv[1]);
   test_tokenizer_and_chat(argv[2]);
   test_log_callback();
+  test_quantize_and_convert(argv[1]);
   if (failures) {
     fprintf(stderr, "%d failures\n", failures);
     return 1;

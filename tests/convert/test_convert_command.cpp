@@ -124,5 +124,11 @@ TEST_CASE("convert writes the tokenizer in llama.cpp's form, equal to tokenizer.
     CHECK(hf.tokenizer().encode(text, {true, false, true}) ==
           gguf.tokenizer().encode(text, {true, false, true}));
   }
-  CHECK(testing::max_abs_difference(testing::model_logits(hf), testing::model_logits(gguf)) < 1.0f);
+  // The GGUF is q8_0: its logits differ from the BF16 folder's by the q8_0 error, bounded as in
+  // kTypes (derived there for 4 layers; this model has 1, so fewer perturbed matrices and a smaller
+  // error). A layout or tokenizer mistake gives a relative error near 1.
+  const double error =
+      testing::relative_difference(testing::model_logits(gguf), testing::model_logits(hf));
+  INFO("relative logit error " << error);
+  CHECK(error < 0.025);
 }

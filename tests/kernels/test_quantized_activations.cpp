@@ -33,3 +33,38 @@ TEST_CASE("activation rounding is identical at every arch", "[kernels]") {
     }
   }
 }
+
+TEST_CASE("scalar activation rounding gives the hand-computed blocks", "[kernels]") {
+  // Three 32-blocks whose scales are powers of two, so every q is exact arithmetic: d = max|x| /
+  // 127, q = round-half-to-even(x / d). Expected values worked out by hand, not by the code.
+  std::vector<float> x(96, 0.0f);
+  // Block 0: max 127 -> d = 1.
+  const float block0[] = {127.0f, 2.5f, 3.5f, -2.5f, -0.5f, 0.5f, 1.5f, 0.49f, -126.6f};
+  std::copy(std::begin(block0), std::end(block0), x.begin());
+  // Block 1: all zero -> d = 0, q = 0.
+  // Block 2: max 254 -> d = 2.
+  const float block2[] = {254.0f, -254.0f, 5.0f, 3.0f, -3.0f, 1.0f, 7.0f};
+  std::copy(std::begin(block2), std::end(block2), x.begin() + 64);
+
+  std::vector<std::int8_t> expected_q(96, 0);
+  const std::int8_t q0[] = {127, 2, 4, -2, 0, 0, 2, 0, -127};
+  const std::int8_t q2[] = {127, -127, 2, 2, -2, 0, 4};
+  std::copy(std::begin(q0), std::end(q0), expected_q.begin());
+  std::copy(std::begin(q2), std::end(q2), expected_q.begin() + 64);
+
+  QuantizedActivations got;
+  // Q4_0's format: 32-value weight blocks with zero point 8.
+  quantize_activations(x.data(), 1, 96, IntBlockFormat{32, true, false, 8}, got, Arch::kScalar);
+  CHECK(got.qs == expected_q);
+  CHECK(got.block_scales == std::vector<float>{1.0f, 0.0f, 2.0f});
+  // sum(q): 127 + 2 + 4 - 2 + 2 - 127 = 6 and 127 - 127 + 2 + 2 - 2 + 4 = 6.
+  CHECK(got.block_init == std::vector<std::int32_t>{-8 * 6, 0, -8 * 6});
+  CHECK(got.block_sums == std::vector<float>{6.0f, 0.0f, 12.0f});
+
+  // 16-value weight blocks split each 32-block's sums in two; the scale is shared.
+  quantize_activations(x.data(), 1, 96, IntBlockFormat{16, false, false, 32}, got, Arch::kScalar);
+  CHECK(got.block_scales == std::vector<float>{1.0f, 1.0f, 0.0f, 0.0f, 2.0f, 2.0f});
+  // First half of block 0 holds all nine values (sum 6); block 2's first half all seven (sum 6).
+  CHECK(got.block_init == std::vector<std::int32_t>{-32 * 6, 0, 0, 0, -32 * 6, 0});
+  CHECK(got.block_sums == std::vector<float>{6.0f, 0.0f, 0.0f, 0.0f, 12.0f, 0.0f});
+}

@@ -103,7 +103,8 @@ TEST_CASE("inconsistent HF folders fail with the file and key at fault", "[model
   expect(replace("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3"), ErrorCode::kBadFormat,
          "num_key_value_heads");
   expect(replace("\"hidden_size\": 256", "\"hidden_size\": 128"), ErrorCode::kBadFormat,
-         "expected shape");
+         "model.embed_tokens.weight: config.json gives shape [512, 128], the weights have [512, "
+         "256]");
   expect("{", ErrorCode::kBadFormat, "config.json: not valid JSON");
   std::filesystem::remove(dir / "config.json");
   CHECK_THROWS_AS(Model::load(dir), Error);

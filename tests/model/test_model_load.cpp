@@ -132,4 +132,33 @@ TEST_CASE("inconsistent model files are rejected with an error naming the cause"
     spec.u32.erase("llama.block_count");
     check_load_error(spec, "key", ErrorCode::kBadFormat, "llama.block_count");
   }
+  SECTION("a tensor of the wrong shape names both shapes") {
+    TinySpec spec;
+    spec.tensors["blk.0.ffn_down.weight"] = {16, 4};
+    check_load_error(spec, "both-shapes", ErrorCode::kBadFormat,
+                     "blk.0.ffn_down.weight: the metadata gives shape [16, 8], the weights have "
+                     "[16, 4]");
+  }
+}
+
+TEST_CASE("a block count the tensors do not match fails before anything is sized by it",
+          "[model]") {
+  // 2^31-1 blocks once threw std::bad_alloc, 10^7 took seconds and gigabytes before "missing
+  // tensor": the count is now checked against the tensor names first.
+  for (const std::uint32_t blocks : {2147483647u, 10000000u, 2u}) {
+    INFO("llama.block_count " << blocks);
+    TinySpec spec;
+    spec.u32["llama.block_count"] = blocks;
+    check_load_error(spec, "blocks-" + std::to_string(blocks), ErrorCode::kBadFormat,
+                     "llama.block_count = " + std::to_string(blocks) +
+                         " but the weights have tensors for 1 block");
+  }
+  SECTION("fewer blocks in the metadata than in the tensors") {
+    TinySpec spec;
+    for (const auto& [name, ne] : TinySpec{}.tensors) {
+      if (name.rfind("blk.0.", 0) == 0) spec.tensors["blk.1." + name.substr(6)] = ne;
+    }
+    check_load_error(spec, "fewer-blocks", ErrorCode::kBadFormat,
+                     "llama.block_count = 1 but the weights have tensors for 2 blocks");
+  }
 }

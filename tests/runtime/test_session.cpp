@@ -1,11 +1,17 @@
 // Session: prefill versus token-by-token, context limits, bad ids, KV cache types.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "llama3/error.hpp"
 #include "llama3/session.hpp"
+#include "support/error_code.hpp"
+#include "support/test_data.hpp"
 #include "support/test_models.hpp"
 
 using namespace llama3;
@@ -137,4 +143,30 @@ TEST_CASE("saved state restores the same continuation and rejects damage", "[run
   CHECK_THROWS_AS(small.load_state(state), Error);
   std::vector<std::byte> truncated(state.begin(), state.begin() + 10);
   CHECK_THROWS_AS(fresh.load_state(truncated), Error);
+}
+
+TEST_CASE("a state file is written safely: through a link, never over a FIFO or a half file",
+          "[runtime]") {
+  const auto dir = testing::scratch_dir("session-state-file");
+  Session session(tiny_model(), {.n_ctx = 16});
+  session.decode(some_tokens(5));
+
+  std::filesystem::create_directories(dir / "states");
+  std::ofstream(dir / "states" / "real.state") << "an older state";
+  std::filesystem::create_symlink("states/real.state", dir / "link.state");
+  session.save_state_file(dir / "link.state");
+  CHECK(std::filesystem::is_symlink(dir / "link.state"));
+  Session restored(tiny_model(), {.n_ctx = 16});
+  restored.load_state_file(dir / "states" / "real.state");
+  CHECK(restored.n_past() == 5);
+
+  REQUIRE(::mkfifo((dir / "fifo.state").c_str(), 0600) == 0);
+  CHECK(testing::code_of([&] { session.save_state_file(dir / "fifo.state"); }) ==
+        ErrorCode::kInvalidArgument);
+  CHECK(std::filesystem::is_fifo(dir / "fifo.state"));
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "states")) {
+    names.push_back(entry.path().filename().string());
+  }
+  CHECK(names == std::vector<std::string>{"real.state"});
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "llama3/error.hpp"
 
@@ -14,6 +15,16 @@ inline ErrorCode code_of(const std::function<void()>& call) {
     return error.code();
   }
   return ErrorCode::kOk;
+}
+
+// The message of the llama3::Error a call throws ("" when it returns).
+inline std::string message_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return {};
 }
 
 }  // namespace llama3::testing

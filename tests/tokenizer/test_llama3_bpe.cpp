@@ -42,7 +42,8 @@ TEST_CASE("BPE: the scan and heap merge loops give the same ids", "[tokenizer][d
   }
 }
 
-TEST_CASE("BPE: a 100 KB run of one letter is linear-ish and exact", "[tokenizer][data]") {
+TEST_CASE("BPE: a 100 KB run of one letter round-trips and starts as the short run does",
+          "[tokenizer][data]") {
   const auto& tok = llama3_tokenizer();
   const std::string run(100000, 'a');
   const Ids ids = tok.encode(run);

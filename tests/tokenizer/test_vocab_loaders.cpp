@@ -4,9 +4,14 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+
+#include <nlohmann/json.hpp>
 
 #include "io/gguf.hpp"
+#include "io/gguf_copy.hpp"
 #include "llama3/error.hpp"
+#include "tokenizer/byte_level.hpp"
 #include "tokenizer/llama3_vocab.hpp"
 #include "tokenizer/text_generator.hpp"
 
@@ -125,17 +130,51 @@ TEST_CASE("malformed tokenizer.json files name the file and field", "[tokenizer]
              Catch::Contains("Unigram"));
   const auto gpt2_split = write_file(
       "gpt2.json",
-      R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "Sequence",
+      R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Sequence",
           "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\s+"}}]}})");
   CHECK_THAT(error_of([&] { Tokenizer::load(gpt2_split); }, ErrorCode::kUnsupported),
              Catch::Contains("split pattern"));
-  const auto bad_text =
-      write_file("badtext.json", R"({"model": {"type": "BPE", "vocab": {"\u4e2d": 0}}})");
+  const auto bad_text = write_file(
+      "badtext.json", R"({"model": {"type": "BPE", "vocab": {"\u4e2d": 0}, "merges": []}})");
   CHECK_THAT(error_of([&] { Tokenizer::load(bad_text); }, ErrorCode::kBadFormat),
              Catch::Contains("byte-level"));
-  const auto hole = write_file("hole.json", R"({"model": {"type": "BPE", "vocab": {"a": 1}}})");
+  const auto hole =
+      write_file("hole.json", R"({"model": {"type": "BPE", "vocab": {"a": 1}, "merges": []}})");
   CHECK_THAT(error_of([&] { Tokenizer::load(hole); }, ErrorCode::kBadFormat),
              Catch::Contains("id 0"));
+}
+
+TEST_CASE("a tokenizer.json whose merges are not the id order is refused", "[tokenizer]") {
+  // Every byte (id = byte value, in byte-level spelling), then "ab" (256) and "bc" (257): ids as
+  // ranks merge "ab" first in "abc".
+  auto vocab_with = [](const std::string& merges_field) {
+    nlohmann::json vocab = nlohmann::json::object();
+    for (int byte = 0; byte < 256; ++byte) {
+      vocab[detail::byte_level_encode(std::string(1, static_cast<char>(byte)))] = byte;
+    }
+    vocab["ab"] = 256;
+    vocab["bc"] = 257;
+    return R"({"model": {"type": "BPE", )" + merges_field + R"("vocab": )" + vocab.dump() + "}}";
+  };
+  const auto in_order = write_file("in-order.json", vocab_with(R"("merges": ["a b", "b c"], )"));
+  CHECK(Tokenizer::load(in_order).encode("abc", {false, false, false}) ==
+        std::vector<TokenId>{256, 'c'});
+
+  const auto missing = write_file("no-merges.json", vocab_with(""));
+  CHECK_THAT(error_of([&] { Tokenizer::load(missing); }, ErrorCode::kBadFormat),
+             Catch::Contains("model.merges is missing"));
+  // HF would merge "b c" first in "abc" and give [a, bc]; ids as ranks give [ab, c].
+  const auto reversed = write_file("reversed.json", vocab_with(R"("merges": ["b c", "a b"], )"));
+  CHECK_THAT(error_of([&] { Tokenizer::load(reversed); }, ErrorCode::kUnsupported),
+             Catch::Contains("merge 1 'a b' makes id 256 after a merge that made id 257"));
+  // HF would never make "bc"; ids as ranks would.
+  const auto unlisted = write_file("unlisted.json", vocab_with(R"("merges": ["a b"], )"));
+  CHECK_THAT(error_of([&] { Tokenizer::load(unlisted); }, ErrorCode::kUnsupported),
+             Catch::Contains("'b' + 'c', but no merge lists that pair"));
+  const auto not_a_token =
+      write_file("not-token.json", vocab_with(R"("merges": ["a b", "b c", "c d"], )"));
+  CHECK_THAT(error_of([&] { Tokenizer::load(not_a_token); }, ErrorCode::kUnsupported),
+             Catch::Contains("makes 'cd', which is not a token"));
 }
 
 TEST_CASE("the GGUF vocabulary loads into the same tokenizer as tokenizer.json",
@@ -180,4 +219,38 @@ TEST_CASE("GGUF vocabularies of other kinds are refused or sent to SentencePiece
   CHECK_THAT(error_of([&] { Tokenizer::load(write_vocab("few.gguf", "gpt2", "llama-bpe")); },
                       ErrorCode::kBadFormat),
              Catch::Contains("single byte"));
+}
+
+TEST_CASE("a GGUF vocabulary with an out-of-range bos id or unordered merges is refused",
+          "[tokenizer]") {
+  const auto source = io::GgufFile::open(testing::require_data_file("ggml-vocab-llama-bpe.gguf"));
+  // The same vocabulary with `replaced` set anew by `edit`.
+  auto rewrite = [&](const std::string& name, const std::string& replaced,
+                     const std::function<void(io::GgufWriter&)>& edit) {
+    io::GgufWriter writer;
+    for (const auto& kv : source.metadata()) {
+      const std::string key(kv.key);
+      if (key != "general.alignment" && key != replaced) {
+        io::copy_gguf_value(writer, key, kv.value);
+      }
+    }
+    edit(writer);
+    const auto path = testing::scratch_dir("vocab-loaders-" + name) / "vocab.gguf";
+    writer.write(path, [](std::size_t, std::vector<std::byte>&) {});
+    return path;
+  };
+  const auto bos = rewrite("bos", "tokenizer.ggml.bos_token_id", [](io::GgufWriter& writer) {
+    writer.set_uint32("tokenizer.ggml.bos_token_id", 999999);
+  });
+  CHECK_THAT(error_of([&] { Tokenizer::load(bos); }, ErrorCode::kBadFormat),
+             Catch::Contains("tokenizer.ggml.bos_token_id") && Catch::Contains("999999"));
+
+  auto merges = source.get("tokenizer.ggml.merges").strings("merges");
+  std::vector<std::string> swapped(merges.begin(), merges.end());
+  std::swap(swapped[0], swapped[1000]);
+  const auto unordered = rewrite("unordered", "tokenizer.ggml.merges", [&](io::GgufWriter& writer) {
+    writer.set_string_array("tokenizer.ggml.merges", swapped);
+  });
+  CHECK_THAT(error_of([&] { Tokenizer::load(unordered); }, ErrorCode::kUnsupported),
+             Catch::Contains("tokenizer.ggml.merges: merge 1 "));
 }

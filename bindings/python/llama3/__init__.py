@@ -11,11 +11,13 @@ from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, Cancell
                       ContextFullError, Error, InternalError, InvalidArgumentError, IoError,
                       OutOfMemoryError, UnsupportedError)
 from ._llama3 import (GenerationStream, KvCacheType, Model, Sampler, Session, Tokenizer,
-                      __version__, error_code_name, parse_tool_calls)
+                      __version__, convert_hf_to_gguf, error_code_name,
+                      parse_tool_calls, quantize_gguf)
 
 __all__ = [
     "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType",
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
-    "BufferTooSmallError", "error_code_name", "parse_tool_calls", "__version__",
+    "BufferTooSmallError", "error_code_name", "parse_tool_calls", "convert_hf_to_gguf",
+    "quantize_gguf", "__version__",
 ]

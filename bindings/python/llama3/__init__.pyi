@@ -2,6 +2,7 @@
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 import enum
+import os
 
 import numpy as np
 import numpy.typing as npt
@@ -112,3 +113,12 @@ class Model:
     def close(self) -> None: ...
     def __enter__(self) -> "Model": ...
     def __exit__(self, *args: object) -> None: ...
+
+ConvertProgress = Callable[[int, int, str], Optional[bool]]
+
+def convert_hf_to_gguf(hf_folder: Union[str, "os.PathLike[str]"], out: Union[str, "os.PathLike[str]"],
+                       *, type: str = "f16", n_threads: int = 0,
+                       progress: Optional[ConvertProgress] = None) -> dict: ...
+def quantize_gguf(in_gguf: Union[str, "os.PathLike[str]"], out: Union[str, "os.PathLike[str]"],
+                  *, type: str, n_threads: int = 0,
+                  progress: Optional[ConvertProgress] = None) -> dict: ...

@@ -43,21 +43,26 @@ def test_generate_stops_at_a_stop_string_and_on_close(stories_path, reference):
     session.decode([1])  # usable again
 
 
-def test_generate_runs_without_the_gil(stories_path):
+def test_sessions_on_three_threads_give_the_single_thread_text(stories_path):
+    """One model shared by three threads, each generating with its own session and seed, gives
+    each seed exactly the text a lone session gives it. (That generation releases the GIL is not
+    observable here without timing; this checks that sharing the model across threads is safe.)"""
     model = llama3.Model(stories_path)
-    results = {}
 
-    def worker(name, seed):
+    def generate(seed):
         session = model.session(n_ctx=128)
-        results[name] = "".join(session.generate("Once", max_tokens=20,
-                                                 sampler=llama3.Sampler(seed=seed)))
+        return "".join(session.generate("Once", max_tokens=20, sampler=llama3.Sampler(seed=seed)))
 
-    threads = [threading.Thread(target=worker, args=(i, i)) for i in range(3)]
+    expected = {seed: generate(seed) for seed in range(3)}
+    results = {}
+    threads = [threading.Thread(target=lambda s=seed: results.__setitem__(s, generate(s)))
+               for seed in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(results) == 3 and all(results.values())
+    assert results == expected
+    assert all(expected.values())
 
 
 def test_decode_returns_a_read_only_view_tied_to_the_session(stories_path):
@@ -174,3 +179,40 @@ def test_tokenizer_and_chat(vocab_path):
 
 def test_version():
     assert llama3.__version__.count(".") == 2
+
+
+def test_quantize_gguf_writes_a_model_that_loads_and_reports_its_error(tiny_path, tmp_path):
+    out = tmp_path / "tiny-q4_0.gguf"
+    calls = []
+    result = llama3.quantize_gguf(tiny_path, out, type="q4_0",
+                                  progress=lambda done, total, name: calls.append((done, total)))
+    assert [entry["type"] for entry in result["types"]] == ["f32", "q4_0"]
+    q4 = result["types"][1]
+    assert q4["tensors"] > 0 and q4["bytes"] > 0 and 0.0 < q4["relative_rmse"] < 0.2
+    assert any("already q8_0" in warning for warning in result["warnings"])
+    total = calls[0][1]
+    assert calls == [(done, total) for done in range(total + 1)]
+    assert llama3.Model(str(out)).n_vocab == llama3.Model(tiny_path).n_vocab
+
+
+def test_quantize_gguf_refuses_its_input_and_cancels_cleanly(tiny_path, tmp_path):
+    source = tmp_path / "in.gguf"
+    source.write_bytes(open(tiny_path, "rb").read())
+    before = source.read_bytes()
+    with pytest.raises(llama3.InvalidArgumentError, match="is the input"):
+        llama3.quantize_gguf(source, source, type="q8_0")
+    assert source.read_bytes() == before
+
+    out = tmp_path / "out.gguf"
+    out.write_bytes(b"old")
+    with pytest.raises(llama3.CancelledError):
+        llama3.quantize_gguf(source, out, type="q4_0", progress=lambda done, total, name: done < 2)
+
+    def failing(done, total, name):
+        raise KeyError("from the callback")
+    with pytest.raises(KeyError, match="from the callback"):
+        llama3.quantize_gguf(source, out, type="q4_0", progress=failing)
+    with pytest.raises(llama3.InvalidArgumentError, match="unknown output type"):
+        llama3.quantize_gguf(source, out, type="q3_xs")
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.gguf", "out.gguf"]

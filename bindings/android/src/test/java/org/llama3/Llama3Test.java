@@ -50,6 +50,11 @@ public final class Llama3Test {
       try (Llama3Session other = model.newSession(0, 1)) {
         other.loadState(state);
         check(other.nPast() == session.nPast(), "state round trip");
+        // The restored session continues exactly as the saved one: the same next token gives the
+        // same logits, bit for bit (the KV cache came back, not only the position).
+        int[] next = {ids[ids.length - 1]};
+        check(java.util.Arrays.equals(other.decode(next), session.decode(next)),
+            "state round trip: the restored session's next logits equal the saved one's");
         try {
           other.loadState(new byte[16]);
           check(false, "damaged state is refused");

@@ -1,15 +1,40 @@
-#include "tensor_conversion.hpp"
+#include "convert/tensor_conversion.hpp"
 
+#include <atomic>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
-
-#include <sys/mman.h>
-#include <unistd.h>
+#include <limits>
 
 #include "kernels/reference.hpp"
+#include "llama3/error.hpp"
 
-namespace llama3::cli {
+namespace llama3::convert {
+namespace {
+
+// The first non-finite value any thread saw, as row * cols + column (max: none yet).
+class FirstNonFinite {
+ public:
+  void note(std::uint64_t index) {
+    std::uint64_t seen = first_.load();
+    while (index < seen && !first_.compare_exchange_weak(seen, index)) {
+    }
+  }
+  void throw_if_any(const SourceTensor& source) const {
+    const std::uint64_t index = first_.load();
+    if (index == kNone) return;
+    throw Error(ErrorCode::kBadFormat,
+                source.name + ": weight [" + std::to_string(index / source.row_length) + ", " +
+                    std::to_string(index % source.row_length) +
+                    "] is NaN or infinite; the checkpoint is damaged (or was saved after training "
+                    "diverged), so it is not converted");
+  }
+
+ private:
+  static constexpr std::uint64_t kNone = std::numeric_limits<std::uint64_t>::max();
+  std::atomic<std::uint64_t> first_{kNone};
+};
+
+}  // namespace
 
 void QuantizationError::add(io::TensorType type, double squared_error, double squared_value,
                             std::uint64_t bytes) {
@@ -26,12 +51,13 @@ double QuantizationError::relative_rmse(io::TensorType type) const {
   return std::sqrt(it->second.squared_error / it->second.squared_value);
 }
 
-void QuantizationError::print(std::FILE* out) const {
-  std::fprintf(out, "%-6s %8s %12s %s\n", "type", "tensors", "MiB", "relative RMSE");
+std::vector<ConvertedType> QuantizationError::summary() const {
+  std::vector<ConvertedType> types;
   for (const auto& [type, sums] : by_type_) {
-    std::fprintf(out, "%-6s %8d %12.2f %.6f\n", std::string(io::traits_of(type).name).c_str(),
-                 sums.tensors, static_cast<double>(sums.bytes) / (1 << 20), relative_rmse(type));
+    types.push_back(
+        {std::string(io::traits_of(type).name), sums.tensors, sums.bytes, relative_rmse(type)});
   }
+  return types;
 }
 
 void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::ThreadPool& pool,
@@ -40,14 +66,11 @@ void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::
   const std::size_t in_row = *io::row_bytes(source.type, cols);
   const std::size_t out_row = *io::row_bytes(target, cols);
   const std::size_t start = out.size();
+  const bool copy = target == source.type && !source.source_row;
   out.resize(start + source.n_rows * out_row);
-  if (target == source.type && !source.source_row) {
-    std::memcpy(out.data() + start, source.data, source.n_rows * out_row);
-    error.add(target, 0.0, 0.0, source.n_rows * out_row);
-    return;
-  }
   std::vector<double> squared_error(static_cast<std::size_t>(pool.size()), 0.0);
   std::vector<double> squared_value(static_cast<std::size_t>(pool.size()), 0.0);
+  FirstNonFinite non_finite;
   pool.parallel_for(source.n_rows, 16, [&](std::size_t begin, std::size_t end, int thread) {
     std::vector<float> values(cols), round_trip(cols);  // [cols]
     double err = 0.0, sum = 0.0;
@@ -55,7 +78,17 @@ void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::
       const std::size_t from = source.source_row ? source.source_row(r) : r;
       kernels::reference::dequantize_row(source.type, source.data + from * in_row, values.data(),
                                          cols);
+      for (std::size_t c = 0; c < cols; ++c) {
+        if (!std::isfinite(values[c])) {
+          non_finite.note(std::uint64_t{r} * cols + c);
+          return;
+        }
+      }
       std::byte* packed = out.data() + start + r * out_row;
+      if (copy) {
+        std::memcpy(packed, source.data + r * in_row, out_row);
+        continue;
+      }
       kernels::reference::quantize_row(target, values.data(), packed, cols);
       kernels::reference::dequantize_row(target, packed, round_trip.data(), cols);
       for (std::size_t c = 0; c < cols; ++c) {
@@ -67,32 +100,13 @@ void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::
     squared_error[static_cast<std::size_t>(thread)] += err;
     squared_value[static_cast<std::size_t>(thread)] += sum;
   });
+  non_finite.throw_if_any(source);
   double err = 0.0, sum = 0.0;
   for (std::size_t t = 0; t < squared_error.size(); ++t) {
     err += squared_error[t];
     sum += squared_value[t];
   }
-  error.add(target, err, sum, source.n_rows * out_row);
+  error.add(target, copy ? 0.0 : err, copy ? 0.0 : sum, source.n_rows * out_row);
 }
 
-void release_input_pages(const std::byte* data, std::size_t n_bytes) {
-  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<std::uintptr_t>(data) / page * page;
-  const auto end = reinterpret_cast<std::uintptr_t>(data) + n_bytes;
-  // Only a hint: the pages are file-backed and read-only, so dropping them loses nothing.
-  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
-
-void print_progress(std::size_t done, std::size_t total, const std::string& name) {
-  // Only on a terminal, like the loading bar: a redirected log should not fill with frames.
-  static const bool on_terminal = ::isatty(2) != 0;
-  if (!on_terminal) return;
-  constexpr int kWidth = 30;
-  const int filled = total ? static_cast<int>(done * kWidth / total) : kWidth;
-  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu %-40.40s", filled, "##############################",
-               kWidth - filled, "", done, total, name.c_str());
-  if (done == total) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
-}
-
-}  // namespace llama3::cli
+}  // namespace llama3::convert

@@ -1,7 +1,7 @@
-// Rewriting one tensor in another type, shared by `llama3 quantize` and `llama3 convert`: rows are
-// dequantized to f32 (permuted on the way when asked), quantized to the target type on every thread
-// of a pool, and the round-trip error is accumulated per target type. One tensor at a time, so a
-// converter holds a tensor, never a model.
+// Rewriting one tensor in another type, shared by quantize and convert: rows are dequantized to f32
+// (permuted on the way when asked), checked to be finite, quantized to the target type on every
+// thread of a pool, and the round-trip error is accumulated per target type. One tensor at a time,
+// so a converter holds a tensor, never a model.
 #pragma once
 
 #include <cstddef>
@@ -13,8 +13,9 @@
 
 #include "io/tensor_type.hpp"
 #include "kernels/thread_pool.hpp"
+#include "llama3/convert.hpp"
 
-namespace llama3::cli {
+namespace llama3::convert {
 
 struct SourceTensor {
   std::string name;
@@ -30,9 +31,9 @@ struct SourceTensor {
 class QuantizationError {
  public:
   void add(io::TensorType type, double squared_error, double squared_value, std::uint64_t bytes);
-  // One line per type: tensors, bytes, relative RMSE sqrt(sum err^2 / sum x^2).
-  void print(std::FILE* out) const;
   double relative_rmse(io::TensorType type) const;
+  // One entry per output type, in type order: tensors, bytes, sqrt(sum err^2 / sum x^2).
+  std::vector<ConvertedType> summary() const;
 
  private:
   struct Sums {
@@ -46,14 +47,9 @@ class QuantizationError {
 
 // Appends `source` in `target` to `out`. When the types are equal and no rows move, the bytes are
 // copied as they are (no error). Otherwise the error is measured against the f32 source values.
+// Either way a NaN or infinite weight is an error (kBadFormat naming the tensor, row and column):
+// quantizing it would spread it over its whole block, and the model would only print garbage.
 void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::ThreadPool& pool,
                     std::vector<std::byte>& out, QuantizationError& error);
 
-// Drops the pages of a mapped input range from this process's resident set once it has been
-// converted, so peak RSS stays near one tensor even though the whole input is mapped.
-void release_input_pages(const std::byte* data, std::size_t n_bytes);
-
-// "\r[#####     ] 12/147 blk.3.ffn_up.weight" on stderr, when stderr is a terminal.
-void print_progress(std::size_t done, std::size_t total, const std::string& name);
-
-}  // namespace llama3::cli
+}  // namespace llama3::convert
