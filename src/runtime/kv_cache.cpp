@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
 
 namespace llama3::runtime {
@@ -37,6 +38,23 @@ void KvCache::store(int layer, int position, const float* key, const float* valu
       key_half[i] = kernels::f32_to_f16(key_in[i]);
       value_half[i] = kernels::f32_to_f16(value_in[i]);
     }
+  }
+}
+
+void KvCache::attend(int layer, const ForwardRow& row, int kv_head, const float* queries,
+                     int n_queries, float scale, float* out) const {
+  const auto head_dim = static_cast<std::size_t>(head_dim_);
+  const auto n_keys = static_cast<std::size_t>(row.position + 1);  // causal
+  if (type_ == KvCacheType::kF16) {
+    kernels::attend_group_f16(queries, static_cast<std::size_t>(n_queries),
+                              static_cast<const std::uint16_t*>(head_keys(layer, kv_head)),
+                              static_cast<const std::uint16_t*>(head_values(layer, kv_head)),
+                              head_dim, n_keys, head_dim, scale, out);
+  } else {
+    kernels::attend_group_f32(queries, static_cast<std::size_t>(n_queries),
+                              static_cast<const float*>(head_keys(layer, kv_head)),
+                              static_cast<const float*>(head_values(layer, kv_head)), head_dim,
+                              n_keys, head_dim, scale, out);
   }
 }
 
