@@ -10,11 +10,12 @@ Example:
 from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, CancelledError,
                       ContextFullError, Error, InternalError, InvalidArgumentError, IoError,
                       OutOfMemoryError, UnsupportedError)
-from ._llama3 import (GenerationStream, KvCacheType, Model, Sampler, Session, Tokenizer,
-                      __version__, error_code_name)
+from ._llama3 import (Engine, EngineRequest, GenerationStream, KvCacheType, Model, Sampler,
+                      Session, Tokenizer, __version__, error_code_name)
 
 __all__ = [
-    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType",
+    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType", "Engine",
+    "EngineRequest",
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
     "BufferTooSmallError", "error_code_name", "__version__",

@@ -46,6 +46,7 @@ void register_tokenizer(py::module_& m);
 void register_sampler(py::module_& m);
 void register_session(py::module_& m);
 void register_generation(py::module_& m);
+void register_engine(py::module_& m);
 
 // Raises the llama3.Error subclass for `code` (defined in llama3/_errors.py).
 [[noreturn]] void raise_error(ErrorCode code, const std::string& message);
