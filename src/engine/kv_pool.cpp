@@ -3,8 +3,8 @@
 #include <cstring>
 #include <string>
 
-#include "kernels/half_float.hpp"
 #include "llama3/error.hpp"
+#include "runtime/kv_cache.hpp"
 
 namespace llama3::engine {
 
@@ -46,25 +46,13 @@ void KvPool::release(BlockId block) {
 }
 
 void KvPool::store(BlockId block, int slot, int layer, const float* key, const float* value) {
-  const std::size_t row_bytes = static_cast<std::size_t>(head_dim_) * element_bytes_;
+  const auto head_dim = static_cast<std::size_t>(head_dim_);
+  const std::size_t row_offset = static_cast<std::size_t>(slot) * head_dim * element_bytes_;
   for (int head = 0; head < n_kv_heads_; ++head) {
-    std::byte* key_out = storage_.data() + offset(block, layer, 0, head) +
-                         static_cast<std::size_t>(slot) * row_bytes;
-    std::byte* value_out = storage_.data() + offset(block, layer, 1, head) +
-                           static_cast<std::size_t>(slot) * row_bytes;
-    const float* key_in = key + head * head_dim_;
-    const float* value_in = value + head * head_dim_;
-    if (type_ == KvCacheType::kF32) {
-      std::memcpy(key_out, key_in, row_bytes);
-      std::memcpy(value_out, value_in, row_bytes);
-      continue;
-    }
-    auto* key_half = reinterpret_cast<std::uint16_t*>(key_out);
-    auto* value_half = reinterpret_cast<std::uint16_t*>(value_out);
-    for (int i = 0; i < head_dim_; ++i) {
-      key_half[i] = kernels::f32_to_f16(key_in[i]);
-      value_half[i] = kernels::f32_to_f16(value_in[i]);
-    }
+    runtime::store_kv_row(type_, key + head * head_dim_, head_dim,
+                          storage_.data() + offset(block, layer, 0, head) + row_offset);
+    runtime::store_kv_row(type_, value + head * head_dim_, head_dim,
+                          storage_.data() + offset(block, layer, 1, head) + row_offset);
   }
 }
 

@@ -19,6 +19,9 @@
 
 namespace llama3::runtime {
 
+// Stores one head's row [n] as the cache keeps it: f32 as is, or rounded to f16 bits.
+void store_kv_row(KvCacheType type, const float* row, std::size_t n, std::byte* out);
+
 class KvCache final : public KvMemory {
  public:
   KvCache(int n_layers, int n_ctx, int n_kv_heads, int head_dim, KvCacheType type);

@@ -100,10 +100,7 @@ state, stop_reason and tokens describe it. cancel() ends it early; dropping it c
            [](PyEngineRequest& self) {
              auto piece = self.next();
              if (!piece) throw py::stop_iteration();
-             PyObject* text = PyUnicode_DecodeUTF8(
-                 piece->data(), static_cast<Py_ssize_t>(piece->size()), "replace");
-             if (!text) throw py::error_already_set();
-             return py::reinterpret_steal<py::str>(text);
+             return piece_to_str(*piece);
            })
       .def("cancel", &PyEngineRequest::cancel, "Ends the request at the next engine step.")
       .def_property_readonly(
