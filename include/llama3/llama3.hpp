@@ -2,6 +2,7 @@
 #pragma once
 
 #include "llama3/chat.hpp"
+#include "llama3/engine.hpp"
 #include "llama3/error.hpp"
 #include "llama3/model.hpp"
 #include "llama3/perplexity.hpp"
