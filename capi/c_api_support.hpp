@@ -89,6 +89,12 @@ inline bool covers(std::size_t struct_size, std::size_t offset, std::size_t fiel
       (out)->field = (value);                                                          \
   } while (0)
 
+// The C structs as their C++ options (c_api_conversions.cpp). NULL params: the defaults.
+SamplerParams sampler_params(const llama3_sampler_params* params, const char* function);
+GenerateOptions generate_options(const llama3_generate_params* params, const char* function);
+// Writes the fields `result->struct_size` covers (checked by the caller).
+void write_generate_result(const GenerateResult& generated, llama3_generate_result* result);
+
 // Copies `bytes` into a caller buffer with the buffer-too-small protocol; `terminate` adds a NUL.
 llama3_status copy_out(const void* bytes, std::size_t size, std::size_t element_size, void* buffer,
                        std::size_t capacity, std::size_t* out_count, bool terminate,

@@ -402,6 +402,67 @@ LLAMA3_API llama3_status llama3_convert_hf_to_gguf(const char* hf_folder, const 
 LLAMA3_API llama3_status llama3_quantize_gguf(const char* in_path, const char* out_path,
                                               const llama3_convert_params* params);
 
+/* ---------------------------------------------------------------------------------------------
+ * Engine: many generations at once over one model (batched steps, shared paged KV memory, prefix
+ * cache). Every function may be called from any thread at any time; a worker thread owned by the
+ * engine runs the steps, and a request's on_piece callback runs on that thread.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct llama3_engine llama3_engine;
+typedef uint64_t llama3_request_id;
+
+#define LLAMA3_POOL_FULL_WAIT 0   /* a request waits in the queue for KV blocks */
+#define LLAMA3_POOL_FULL_REFUSE 1 /* a request that finds too few blocks ends REFUSED */
+
+#define LLAMA3_REQUEST_QUEUED 0
+#define LLAMA3_REQUEST_RUNNING 1
+#define LLAMA3_REQUEST_FINISHED 2  /* see llama3_generate_result.stop_reason */
+#define LLAMA3_REQUEST_CANCELLED 3 /* llama3_engine_cancel ended it */
+#define LLAMA3_REQUEST_REFUSED 4   /* the KV pool could not take its prompt */
+#define LLAMA3_REQUEST_FAILED 5
+
+typedef struct llama3_engine_params {
+  size_t struct_size;
+  int32_t n_threads;       /* default 0: one per hardware thread */
+  int32_t n_ctx;           /* per sequence; default 0: the model's, capped at 4096 */
+  int32_t kv_tokens;       /* KV pool size in positions; default 0: 4 sequences' context */
+  int32_t max_step_tokens; /* rows per step (generating sequences + prompt chunks); default 256 */
+  int32_t kv_cache_type;   /* LLAMA3_KV_CACHE_*; default F16 */
+  int32_t when_pool_full;  /* LLAMA3_POOL_FULL_*; default WAIT */
+  int32_t prefix_cache;    /* nonzero (default): reuse finished prompts' KV blocks */
+} llama3_engine_params;
+
+LLAMA3_API llama3_status llama3_engine_params_init(llama3_engine_params* params);
+/* `params` may be NULL (defaults). The engine keeps the model's weights alive. */
+LLAMA3_API llama3_status llama3_engine_create(const llama3_model* model,
+                                              const llama3_engine_params* params,
+                                              llama3_engine** out_engine);
+/* Cancels every request and joins the worker thread. NULL is a no-op. */
+LLAMA3_API void llama3_engine_free(llama3_engine* engine);
+
+/* Queues a generation of `prompt` (at least one token) with its own sampler (`sampling` may be
+ * NULL: defaults) and options (`params` may be NULL; on_piece runs on the engine's thread).
+ * LLAMA3_ERR_INVALID_ARGUMENT for an empty prompt or an id outside the vocabulary;
+ * LLAMA3_ERR_CONTEXT_FULL for a prompt longer than n_ctx. */
+LLAMA3_API llama3_status llama3_engine_submit(llama3_engine* engine, const llama3_token* prompt,
+                                              size_t n_prompt,
+                                              const llama3_sampler_params* sampling,
+                                              const llama3_generate_params* params,
+                                              llama3_request_id* out_id);
+/* Ends a queued or running request (CANCELLED); its KV blocks are freed at the next step. A
+ * request that already ended is left as it is (still LLAMA3_OK). LLAMA3_ERR_INVALID_ARGUMENT for an
+ * unknown id. */
+LLAMA3_API llama3_status llama3_engine_cancel(llama3_engine* engine, llama3_request_id id);
+/* Copies the text produced since the last poll into `buffer` (NUL-terminated; buffer rules as
+ * llama3_tokenize, in bytes: on LLAMA3_ERR_BUFFER_TOO_SMALL nothing is consumed) and the request's
+ * LLAMA3_REQUEST_* state into *out_state (may be NULL). */
+LLAMA3_API llama3_status llama3_engine_poll(llama3_engine* engine, llama3_request_id id,
+                                            char* buffer, size_t capacity, size_t* out_length,
+                                            int32_t* out_state);
+/* Blocks until the request has ended, fills `result` (may be NULL) and *out_state (may be NULL),
+ * then forgets the request (its id becomes unknown). Text not yet polled is dropped. */
+LLAMA3_API llama3_status llama3_engine_wait(llama3_engine* engine, llama3_request_id id,
+                                            llama3_generate_result* result, int32_t* out_state);
+
 #ifdef __cplusplus
 }
 #endif

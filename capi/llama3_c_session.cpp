@@ -34,37 +34,8 @@ llama3_status llama3_sampler_create(const llama3_sampler_params* params,
                                     llama3_sampler** out_sampler) {
   return guarded(__func__, [&] {
     LLAMA3_REQUIRE(out_sampler != nullptr);
-    llama3_sampler_params p{};
-    llama3_sampler_params_init(&p);
-    if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), __func__);
-      LLAMA3_READ_FIELD(p, params, temperature);
-      LLAMA3_READ_FIELD(p, params, top_k);
-      LLAMA3_READ_FIELD(p, params, top_p);
-      LLAMA3_READ_FIELD(p, params, min_p);
-      LLAMA3_READ_FIELD(p, params, repeat_penalty);
-      LLAMA3_READ_FIELD(p, params, frequency_penalty);
-      LLAMA3_READ_FIELD(p, params, presence_penalty);
-      LLAMA3_READ_FIELD(p, params, penalty_last_n);
-      LLAMA3_READ_FIELD(p, params, seed);
-      LLAMA3_READ_FIELD(p, params, logit_bias);
-      LLAMA3_READ_FIELD(p, params, n_logit_bias);
-    }
-    LLAMA3_REQUIRE(p.logit_bias != nullptr || p.n_logit_bias == 0);
-    llama3::SamplerParams sp;
-    sp.temperature = p.temperature;
-    sp.top_k = p.top_k;
-    sp.top_p = p.top_p;
-    sp.min_p = p.min_p;
-    sp.repeat_penalty = p.repeat_penalty;
-    sp.frequency_penalty = p.frequency_penalty;
-    sp.presence_penalty = p.presence_penalty;
-    sp.penalty_last_n = p.penalty_last_n;
-    sp.seed = p.seed;
-    for (size_t i = 0; i < p.n_logit_bias; ++i) {
-      sp.logit_bias.push_back(llama3::LogitBias{p.logit_bias[i].token, p.logit_bias[i].bias});
-    }
-    *out_sampler = new llama3_sampler{llama3::Sampler(std::move(sp))};
+    *out_sampler =
+        new llama3_sampler{llama3::Sampler(llama3::capi::sampler_params(params, __func__))};
     return LLAMA3_OK;
   });
 }
@@ -241,31 +212,6 @@ llama3_status llama3_generate_params_init(llama3_generate_params* params) {
   });
 }
 
-namespace {
-
-int32_t stop_reason_code(llama3::StopReason reason) {
-  switch (reason) {
-    case llama3::StopReason::kEndOfGeneration:
-      return LLAMA3_STOP_END_OF_GENERATION;
-    case llama3::StopReason::kMaxTokens:
-      return LLAMA3_STOP_MAX_TOKENS;
-    case llama3::StopReason::kStopString:
-      return LLAMA3_STOP_STOP_STRING;
-    case llama3::StopReason::kCallback:
-      return LLAMA3_STOP_CALLBACK;
-    case llama3::StopReason::kContextFull:
-      return LLAMA3_STOP_CONTEXT_FULL;
-    // Filters are not exposed through the C ABI yet, so these cannot occur here; a caller-side
-    // stop is the nearest meaning until the C ABI grows its own codes for them.
-    case llama3::StopReason::kBlocked:
-    case llama3::StopReason::kFiltered:
-      return LLAMA3_STOP_CALLBACK;
-  }
-  return LLAMA3_STOP_MAX_TOKENS;
-}
-
-}  // namespace
-
 llama3_status llama3_session_generate(llama3_session* session, const llama3_token* prompt,
                                       size_t n_prompt, llama3_sampler* sampler,
                                       const llama3_generate_params* params,
@@ -274,43 +220,14 @@ llama3_status llama3_session_generate(llama3_session* session, const llama3_toke
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(sampler != nullptr);
     LLAMA3_REQUIRE(prompt != nullptr || n_prompt == 0);
-    llama3_generate_params p{};
-    llama3_generate_params_init(&p);
-    if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), __func__);
-      LLAMA3_READ_FIELD(p, params, max_tokens);
-      LLAMA3_READ_FIELD(p, params, stop_strings);
-      LLAMA3_READ_FIELD(p, params, n_stop_strings);
-      LLAMA3_READ_FIELD(p, params, on_piece);
-      LLAMA3_READ_FIELD(p, params, user_data);
-    }
+    const llama3::GenerateOptions options = llama3::capi::generate_options(params, __func__);
     if (result != nullptr) {
       llama3::capi::check_struct_size(result->struct_size, sizeof(llama3_generate_result),
                                       __func__);
     }
-    LLAMA3_REQUIRE(p.stop_strings != nullptr || p.n_stop_strings == 0);
-    llama3::GenerateOptions options;
-    options.max_tokens = p.max_tokens;
-    for (size_t i = 0; i < p.n_stop_strings; ++i) {
-      LLAMA3_REQUIRE(p.stop_strings[i] != nullptr);
-      options.stop_strings.emplace_back(p.stop_strings[i]);
-    }
-    if (p.on_piece != nullptr) {
-      options.on_piece = [callback = p.on_piece, user_data = p.user_data](std::string_view piece) {
-        const std::string terminated(piece);
-        return callback(terminated.c_str(), terminated.size(), user_data) == 0;
-      };
-    }
     const auto generated = session->session.generate(
         std::span<const llama3::TokenId>(prompt, n_prompt), sampler->sampler, options);
-    if (result != nullptr) {
-      LLAMA3_WRITE_FIELD(result, stop_reason_code(generated.stop_reason), stop_reason);
-      LLAMA3_WRITE_FIELD(result, generated.n_prompt_tokens, n_prompt_tokens);
-      LLAMA3_WRITE_FIELD(result, static_cast<int32_t>(generated.tokens.size()), n_generated_tokens);
-      LLAMA3_WRITE_FIELD(result, generated.prompt_seconds, prompt_seconds);
-      LLAMA3_WRITE_FIELD(result, generated.generate_seconds, generate_seconds);
-      LLAMA3_WRITE_FIELD(result, generated.n_cached_tokens, n_cached_tokens);
-    }
+    if (result != nullptr) llama3::capi::write_generate_result(generated, result);
     return LLAMA3_OK;
   });
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_parallel.hpp"
 #include "commands.hpp"
 #include "llama3/error.hpp"
 #include "llama3/session.hpp"
@@ -28,7 +29,13 @@ constexpr const char* kHelp =
     "  -t, -r        threads, repetitions (medians are reported, with min..max)\n"
     "  --bw          memory read bandwidth for the generation bound (default 75 GB/s, 2 threads)\n"
     "  --int8-peak   int8 dot peak for the prompt bound of quantized files (default 1773 GOP/s)\n"
-    "  --fp32-peak   fp32 FMA peak for the prompt bound of F16/F32 files (default 432 GFLOP/s)\n";
+    "  --fp32-peak   fp32 FMA peak for the prompt bound of F16/F32 files (default 432 GFLOP/s)\n"
+    "  --parallel 1,2,4,8,16  instead: that many sequences at once through the engine, each with\n"
+    "                a -p token prompt and -n generated tokens (aggregate and per-sequence t/s,\n"
+    "                time to first token, peak RSS)\n"
+    "  --shared-prefix N  with --parallel: also 8 requests sharing an N-token prompt prefix (TTFT\n"
+    "                of request 1, which computes it, against requests 2-8, which reuse it)\n"
+    "  -o md|json    output: a markdown table (default) or one JSON object per row\n";
 
 using Clock = std::chrono::steady_clock;
 
@@ -69,11 +76,27 @@ int run_bench(Args args) {
   const double int8_peak = options.get_float("--int8-peak", 1773.0f) * 1e9;
   const double fp32_peak = options.get_float("--fp32-peak", 432.0f) * 1e9;
 
+  const std::string output = options.get_or("-o", "md");
+  if (output != "md" && output != "json") {
+    throw Error(ErrorCode::kInvalidArgument, "-o: expected md or json, got '" + output + "'");
+  }
+
   LoadOptions load;
   load.use_mmap = !options.has("--no-mmap");
   const auto load_start = Clock::now();
   const Model model = Model::load(path, load);
   const double load_seconds = seconds_since(load_start);
+  if (options.get("--parallel")) {
+    ParallelBenchConfig parallel;
+    parallel.model_label = path;
+    parallel.n_parallel = parse_int_list(*options.get("--parallel"), "--parallel");
+    parallel.n_prompt = n_prompt;
+    parallel.n_gen = n_gen;
+    parallel.n_threads = threads;
+    parallel.shared_prefix = std::max(0, options.get_int("--shared-prefix", 0));
+    parallel.json = output == "json";
+    return run_parallel_bench(model, parallel);
+  }
 
   const auto& config = model.config();
   SessionOptions session_options;

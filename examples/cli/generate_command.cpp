@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "generate_parallel.hpp"
 #include "llama3/error.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
@@ -18,7 +19,7 @@ constexpr const char* kHelp =
     "                       [--top-p P] [--min-p P] [--seed S] [--threads N] [--ctx N]\n"
     "                       [--no-mmap] [--raw] [--dump-logits FILE]\n"
     "                       [--guard GUARD.gguf [--guard-version V] [--guard-threshold P]]\n"
-    "                       [--scan-code]\n"
+    "                       [--scan-code] [--parallel N [--kv-tokens N]]\n"
     "  -m            model file (default: stories260K.gguf from the test data)\n"
     "  -p / -f       prompt text, or a file holding it (default: empty; BOS is added)\n"
     "  -n            tokens to generate at most (default 256)\n"
@@ -27,7 +28,9 @@ constexpr const char* kHelp =
     "  --dump-logits write the float32 logits after the prompt to FILE (n_vocab values)\n"
     "  --guard       classify the prompt (block it) and the answer with this Llama Guard model\n"
     "  --scan-code   stop when the answer's code blocks hold insecure code (error findings)\n"
-    "                (what the filters blocked or noted goes to stderr)\n";
+    "                (what the filters blocked or noted goes to stderr)\n"
+    "  --parallel    with -f: one prompt per line, N at a time through the engine; each answer\n"
+    "                is printed when complete, in order (--kv-tokens: its KV memory)\n";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -50,6 +53,9 @@ int run_generate(Args args) {
                 "unexpected argument '" + options.positional()[0] + "' (the prompt goes after -p)");
   }
   const Model model = load_model_from_options(options);
+  if (options.get("--parallel")) {
+    return run_generate_parallel(model, options, options.get_int("--parallel", 1));
+  }
   SafetyFilters filters = load_safety_filters(options);
   const Tokenizer& tokenizer = model.tokenizer();
   const std::string prompt =

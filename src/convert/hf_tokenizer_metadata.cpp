@@ -33,7 +33,7 @@ std::optional<TokenId> tokenizer_config_eos(const std::filesystem::path& path,
 
 void write_tokenizer_metadata(io::GgufWriter& writer, const model::HfCheckpoint& checkpoint) {
   const auto& tokenizer = *checkpoint.tokenizer;
-  const auto& info = tokenizer.impl().info();
+  const auto& info = llama3::detail::TokenizerAccess::impl(tokenizer).info();
   writer.set_string("tokenizer.ggml.model", "gpt2");
   writer.set_string("tokenizer.ggml.pre", "llama-bpe");
   // tokenizer.json already spells normal tokens in byte-level form and specials literally, which

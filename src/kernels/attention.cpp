@@ -22,16 +22,15 @@ constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups ta
 
 // Key-major: every query of the group takes key j while its row is in L1.
 template <typename Element>
-void attend_portable(const float* queries, std::size_t n_queries, const Element* keys,
-                     const Element* values, std::size_t stride, std::size_t n_keys,
-                     std::size_t head_dim, float scale, float* out) {
+void attend_portable(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
+                     std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
   std::array<float, kMaxGroup> running_max, denominator;
   running_max.fill(-std::numeric_limits<float>::infinity());
   denominator.fill(0.0f);
   std::fill(out, out + n_queries * head_dim, 0.0f);
   for (std::size_t j = 0; j < n_keys; ++j) {
-    const Element* key = keys + j * stride;
-    const Element* value = values + j * stride;
+    const Element* key = kv.key_row(j);
+    const Element* value = kv.value_row(j);
     for (std::size_t r = 0; r < n_queries; ++r) {
       const float* query = queries + r * head_dim;
       float* acc = out + r * head_dim;
@@ -58,10 +57,9 @@ void attend_portable(const float* queries, std::size_t n_queries, const Element*
 // The widest kernel this CPU (or the forced arch) runs at this head size; the portable loop for
 // head sizes no vector kernel takes.
 template <typename Element, typename Kernel>
-void attend_group(const float* queries, std::size_t n_queries, const Element* keys,
-                  const Element* values, std::size_t stride, std::size_t n_keys,
-                  std::size_t head_dim, float scale, float* out, Arch arch, Kernel avx512_kernel,
-                  Kernel avx2_kernel, Kernel sse4_kernel) {
+void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
+                  std::size_t n_keys, std::size_t head_dim, float scale, float* out, Arch arch,
+                  Kernel avx512_kernel, Kernel avx2_kernel, Kernel sse4_kernel) {
   Kernel kernel = nullptr;
   if (head_dim <= 256) {
     if (arch >= Arch::kAvx512 && head_dim % 16 == 0) {
@@ -72,11 +70,18 @@ void attend_group(const float* queries, std::size_t n_queries, const Element* ke
       kernel = sse4_kernel;
     }
   }
-  if (kernel) return kernel(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out);
+  if (kernel) return kernel(queries, n_queries, kv, n_keys, head_dim, scale, out);
   for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
-    attend_portable(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), keys,
-                    values, stride, n_keys, head_dim, scale, out + first * head_dim);
+    attend_portable(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), kv, n_keys,
+                    head_dim, scale, out + first * head_dim);
   }
+}
+
+// A contiguous cache is one block that holds every key.
+template <typename Element>
+KvBlocks<Element> one_block(const Element* const& keys, const Element* const& values,
+                            std::size_t stride, std::size_t n_keys) {
+  return {&keys, &values, std::max<std::size_t>(n_keys, 1), stride};
 }
 
 }  // namespace
@@ -84,14 +89,30 @@ void attend_group(const float* queries, std::size_t n_queries, const Element* ke
 void attend_group_f16(const float* queries, std::size_t n_queries, const std::uint16_t* keys,
                       const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch) {
-  attend_group(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out, arch,
-               &avx512::attend_group_f16, &avx2::attend_group_f16, &sse4::attend_group_f16);
+  attend_group(queries, n_queries, one_block(keys, values, stride, n_keys), n_keys, head_dim, scale,
+               out, arch, &avx512::attend_group_f16, &avx2::attend_group_f16,
+               &sse4::attend_group_f16);
 }
 
 void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
                       const float* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch) {
-  attend_group(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out, arch,
+  attend_group(queries, n_queries, one_block(keys, values, stride, n_keys), n_keys, head_dim, scale,
+               out, arch, &avx512::attend_group_f32, &avx2::attend_group_f32,
+               &sse4::attend_group_f32);
+}
+
+void attend_group_blocks_f16(const float* queries, std::size_t n_queries,
+                             const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,
+                             std::size_t head_dim, float scale, float* out, Arch arch) {
+  attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch,
+               &avx512::attend_group_f16, &avx2::attend_group_f16, &sse4::attend_group_f16);
+}
+
+void attend_group_blocks_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
+                             std::size_t n_keys, std::size_t head_dim, float scale, float* out,
+                             Arch arch) {
+  attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch,
                &avx512::attend_group_f32, &avx2::attend_group_f32, &sse4::attend_group_f32);
 }
 

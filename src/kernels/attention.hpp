@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "kernels/cpu_arch.hpp"
+#include "kernels/kv_blocks.hpp"
 
 namespace llama3::kernels {
 
@@ -25,5 +26,16 @@ void attend_group_f16(const float* queries, std::size_t n_queries, const std::ui
 void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
                       const float* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+
+// The same over keys/values split into blocks (kv_blocks.hpp): the engine's paged memory. With
+// block_positions a multiple of kAttentionKeyBlock the result is bit-identical to the contiguous
+// call over the same keys in order.
+void attend_group_blocks_f16(const float* queries, std::size_t n_queries,
+                             const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,
+                             std::size_t head_dim, float scale, float* out,
+                             Arch arch = active_arch());
+void attend_group_blocks_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
+                             std::size_t n_keys, std::size_t head_dim, float scale, float* out,
+                             Arch arch = active_arch());
 
 }  // namespace llama3::kernels

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/attention.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/vector_ops.hpp"
 
@@ -16,8 +15,9 @@ constexpr std::size_t kElementGrain = 16384;
 
 }  // namespace
 
-ForwardPass::ForwardPass(const detail::ModelImpl& model, KvCache& cache, kernels::ThreadPool& pool)
-    : model_(model), cache_(cache), pool_(pool) {
+ForwardPass::ForwardPass(const detail::ModelImpl& model, KvMemory& memory,
+                         kernels::ThreadPool& pool)
+    : model_(model), memory_(memory), pool_(pool) {
   const auto& c = model_.config();
   const auto batch = static_cast<std::size_t>(kMaxBatch);
   const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
@@ -39,20 +39,26 @@ void ForwardPass::run(std::span<const TokenId> tokens, int first_position, bool 
                       std::vector<float>& logits) {
   const auto n_vocab = static_cast<std::size_t>(model_.config().n_vocab);
   logits.resize((all_logits ? tokens.size() : 1) * n_vocab);
-  for (std::size_t begin = 0; begin < tokens.size(); begin += kMaxBatch) {
-    const std::size_t count = std::min<std::size_t>(kMaxBatch, tokens.size() - begin);
-    const bool last_chunk = begin + count == tokens.size();
-    float* out =
-        all_logits ? logits.data() + begin * n_vocab : (last_chunk ? logits.data() : nullptr);
-    run_chunk(tokens.subspan(begin, count), first_position + static_cast<int>(begin), all_logits,
-              out);
+  rows_.resize(tokens.size());
+  for (std::size_t t = 0; t < tokens.size(); ++t) {
+    rows_[t] = {tokens[t], first_position + static_cast<int>(t), 0,
+                all_logits || t + 1 == tokens.size()};
+  }
+  run_rows(rows_, logits.data());
+}
+
+void ForwardPass::run_rows(std::span<const ForwardRow> rows, float* logits) {
+  const auto n_vocab = static_cast<std::size_t>(model_.config().n_vocab);
+  for (std::size_t begin = 0; begin < rows.size(); begin += kMaxBatch) {
+    const std::size_t count = std::min<std::size_t>(kMaxBatch, rows.size() - begin);
+    const int written = run_chunk(rows.subspan(begin, count), logits);
+    logits += static_cast<std::size_t>(written) * n_vocab;
   }
 }
 
-void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position, bool all_logits,
-                            float* logits_out) {
+int ForwardPass::run_chunk(std::span<const ForwardRow> rows, float* logits_out) {
   const auto& c = model_.config();
-  const int n = static_cast<int>(tokens.size());
+  const int n = static_cast<int>(rows.size());
   const auto dim = static_cast<std::size_t>(c.dim);
   const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
   const auto kv_dim = static_cast<std::size_t>(c.n_kv_heads * c.head_dim);
@@ -60,12 +66,13 @@ void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position,
   const auto half = static_cast<std::size_t>(c.head_dim / 2);
 
   for (int t = 0; t < n; ++t) {
-    kernels::dequantize_matrix_row(model_.token_embedding(), static_cast<std::size_t>(tokens[t]),
+    kernels::dequantize_matrix_row(model_.token_embedding(),
+                                   static_cast<std::size_t>(rows[t].token),
                                    hidden_.data() + t * dim);
     // Angles in double: position * frequency loses precision in f32 at long contexts.
     const auto& inverse = model_.rope_inverse_frequencies();
     for (std::size_t i = 0; i < half; ++i) {
-      const double angle = static_cast<double>(first_position + t) * inverse[i];
+      const double angle = static_cast<double>(rows[t].position) * inverse[i];
       rope_cos_[t * half + i] = static_cast<float>(std::cos(angle));
       rope_sin_[t * half + i] = static_cast<float>(std::sin(angle));
     }
@@ -92,10 +99,9 @@ void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position,
            rope_sin_.data() + t * half);
       rope(keys_.data() + t * kv_dim, c.n_kv_heads, c.head_dim, rope_cos_.data() + t * half,
            rope_sin_.data() + t * half);
-      cache_.store(layer_index, first_position + t, keys_.data() + t * kv_dim,
-                   values_.data() + t * kv_dim);
+      memory_.store(layer_index, rows[t], keys_.data() + t * kv_dim, values_.data() + t * kv_dim);
     }
-    attention(layer_index, n, first_position);
+    attention(layer_index, rows);
     kernels::matmul(layer.attn_output, attended_.data(), n, projected_.data(), pool_);
     for (std::size_t i = 0; i < static_cast<std::size_t>(n) * dim; ++i) hidden_[i] += projected_[i];
 
@@ -119,18 +125,23 @@ void ForwardPass::run_chunk(std::span<const TokenId> tokens, int first_position,
     for (std::size_t i = 0; i < static_cast<std::size_t>(n) * dim; ++i) hidden_[i] += projected_[i];
   }
 
-  if (!logits_out) return;
   // Only the rows whose logits are wanted go through the (large) output layer.
-  const int first_row = all_logits ? 0 : n - 1;
-  const int n_rows = n - first_row;
-  for (int t = first_row; t < n; ++t) {
+  int n_wanting = 0;
+  for (int t = 0; t < n; ++t) {
+    if (!rows[t].wants_logits) continue;
     kernels::rms_norm(hidden_.data() + t * dim, model_.output_norm().data(),
-                      normed_.data() + (t - first_row) * dim, dim, c.norm_eps);
+                      normed_.data() + static_cast<std::size_t>(n_wanting) * dim, dim, c.norm_eps);
+    ++n_wanting;
   }
-  kernels::matmul(model_.output(), normed_.data(), n_rows, logits_out, pool_);
+  if (n_wanting > 0) {
+    kernels::matmul(model_.output(), normed_.data(), static_cast<std::size_t>(n_wanting),
+                    logits_out, pool_);
+  }
+  return n_wanting;
 }
 
-void ForwardPass::attention(int layer, int n_tokens, int first_position) {
+void ForwardPass::attention(int layer, std::span<const ForwardRow> rows) {
+  const int n_tokens = static_cast<int>(rows.size());
   const auto& c = model_.config();
   const int n_rep = c.n_heads / c.n_kv_heads;  // query heads per KV head
   const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
@@ -153,19 +164,7 @@ void ForwardPass::attention(int layer, int n_tokens, int first_position) {
       const auto first_query = static_cast<std::size_t>(kv_head * n_rep) * head_dim;
       const float* queries = queries_.data() + t * q_dim + first_query;
       float* out = attended_.data() + t * q_dim + first_query;
-      const auto n_keys = static_cast<std::size_t>(first_position + t + 1);  // causal
-      if (cache_.type() == KvCacheType::kF16) {
-        kernels::attend_group_f16(
-            queries, static_cast<std::size_t>(n_rep),
-            static_cast<const std::uint16_t*>(cache_.head_keys(layer, kv_head)),
-            static_cast<const std::uint16_t*>(cache_.head_values(layer, kv_head)), head_dim, n_keys,
-            head_dim, scale, out);
-      } else {
-        kernels::attend_group_f32(queries, static_cast<std::size_t>(n_rep),
-                                  static_cast<const float*>(cache_.head_keys(layer, kv_head)),
-                                  static_cast<const float*>(cache_.head_values(layer, kv_head)),
-                                  head_dim, n_keys, head_dim, scale, out);
-      }
+      memory_.attend(layer, rows[static_cast<std::size_t>(t)], kv_head, queries, n_rep, scale, out);
     }
   });
 }

@@ -1,6 +1,11 @@
 // The Llama forward pass over a batch of tokens (docs/facts.md §1): embedding, n_layers pre-norm
 // blocks of grouped-query attention with RoPE and a SwiGLU feed-forward, final RMSNorm, output
 // layer.
+//
+// A batch is a list of rows, each a token at a position of some sequence (kv_memory.hpp): one
+// Session's prompt, or the engine's step over many sequences. Every matmul runs once over all rows
+// (the kernels compute each row independently of the others), attention runs per row over its own
+// sequence's keys, so a row's result never depends on which other rows share its batch.
 #pragma once
 
 #include <span>
@@ -8,13 +13,17 @@
 
 #include "kernels/thread_pool.hpp"
 #include "model/model_impl.hpp"
-#include "runtime/kv_cache.hpp"
+#include "runtime/kv_memory.hpp"
 
 namespace llama3::runtime {
 
 class ForwardPass {
  public:
-  ForwardPass(const detail::ModelImpl& model, KvCache& cache, kernels::ThreadPool& pool);
+  // At most this many tokens go through the layers together; longer prompts run in chunks, which
+  // bounds the scratch memory without changing any result.
+  static constexpr int kMaxBatch = 64;
+
+  ForwardPass(const detail::ModelImpl& model, KvMemory& memory, kernels::ThreadPool& pool);
 
   // Runs `tokens` at positions first_position.. and appends their keys/values to the cache. Writes
   // the logits of every position ([n_tokens, n_vocab]) when all_logits, else of the last
@@ -23,18 +32,21 @@ class ForwardPass {
   void run(std::span<const TokenId> tokens, int first_position, bool all_logits,
            std::vector<float>& logits);
 
-  // At most this many tokens go through the layers together; longer prompts run in chunks, which
-  // bounds the scratch memory without changing any result.
-  static constexpr int kMaxBatch = 64;
+  // Runs `rows` in order (a row may attend to keys stored by earlier rows of the same call) and
+  // writes the logits of the rows that want them, in row order: [n_wanting, n_vocab]. The caller
+  // has checked ids and positions, and that each row's sequence holds keys for every position
+  // before the row's (from earlier calls or earlier rows).
+  void run_rows(std::span<const ForwardRow> rows, float* logits);
 
  private:
-  void run_chunk(std::span<const TokenId> tokens, int first_position, bool all_logits,
-                 float* logits_out);
-  void attention(int layer, int n_tokens, int first_position);
+  // At most kMaxBatch rows; returns the number of logits rows written.
+  int run_chunk(std::span<const ForwardRow> rows, float* logits_out);
+  void attention(int layer, std::span<const ForwardRow> rows);
 
   const detail::ModelImpl& model_;
-  KvCache& cache_;
+  KvMemory& memory_;
   kernels::ThreadPool& pool_;
+  std::vector<ForwardRow> rows_;  // run()'s rows, reused
 
   // Scratch, sized once for kMaxBatch tokens.
   std::vector<float> hidden_;     // [batch, dim] residual stream

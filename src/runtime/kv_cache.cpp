@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
 
 namespace llama3::runtime {
@@ -21,23 +22,39 @@ KvCache::KvCache(int n_layers, int n_ctx, int n_kv_heads, int head_dim, KvCacheT
   values_ = kernels::PageBuffer(total);
 }
 
+void store_kv_row(KvCacheType type, const float* row, std::size_t n, std::byte* out) {
+  if (type == KvCacheType::kF32) {
+    std::memcpy(out, row, n * sizeof(float));
+    return;
+  }
+  auto* half = reinterpret_cast<std::uint16_t*>(out);
+  for (std::size_t i = 0; i < n; ++i) half[i] = kernels::f32_to_f16(row[i]);
+}
+
 void KvCache::store(int layer, int position, const float* key, const float* value) {
+  const auto head_dim = static_cast<std::size_t>(head_dim_);
   for (int head = 0; head < n_kv_heads_; ++head) {
-    std::byte* key_out = keys_.data() + offset(layer, head, position);
-    std::byte* value_out = values_.data() + offset(layer, head, position);
-    const float* key_in = key + head * head_dim_;
-    const float* value_in = value + head * head_dim_;
-    if (type_ == KvCacheType::kF32) {
-      std::memcpy(key_out, key_in, head_bytes_);
-      std::memcpy(value_out, value_in, head_bytes_);
-      continue;
-    }
-    auto* key_half = reinterpret_cast<std::uint16_t*>(key_out);
-    auto* value_half = reinterpret_cast<std::uint16_t*>(value_out);
-    for (int i = 0; i < head_dim_; ++i) {
-      key_half[i] = kernels::f32_to_f16(key_in[i]);
-      value_half[i] = kernels::f32_to_f16(value_in[i]);
-    }
+    store_kv_row(type_, key + head * head_dim_, head_dim,
+                 keys_.data() + offset(layer, head, position));
+    store_kv_row(type_, value + head * head_dim_, head_dim,
+                 values_.data() + offset(layer, head, position));
+  }
+}
+
+void KvCache::attend(int layer, const ForwardRow& row, int kv_head, const float* queries,
+                     int n_queries, float scale, float* out) const {
+  const auto head_dim = static_cast<std::size_t>(head_dim_);
+  const auto n_keys = static_cast<std::size_t>(row.position + 1);  // causal
+  if (type_ == KvCacheType::kF16) {
+    kernels::attend_group_f16(queries, static_cast<std::size_t>(n_queries),
+                              static_cast<const std::uint16_t*>(head_keys(layer, kv_head)),
+                              static_cast<const std::uint16_t*>(head_values(layer, kv_head)),
+                              head_dim, n_keys, head_dim, scale, out);
+  } else {
+    kernels::attend_group_f32(queries, static_cast<std::size_t>(n_queries),
+                              static_cast<const float*>(head_keys(layer, kv_head)),
+                              static_cast<const float*>(head_values(layer, kv_head)), head_dim,
+                              n_keys, head_dim, scale, out);
   }
 }
 

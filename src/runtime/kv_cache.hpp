@@ -15,12 +15,23 @@
 
 #include "kernels/huge_page_arena.hpp"
 #include "llama3/session.hpp"
+#include "runtime/kv_memory.hpp"
 
 namespace llama3::runtime {
 
-class KvCache {
+// Stores one head's row [n] as the cache keeps it: f32 as is, or rounded to f16 bits.
+void store_kv_row(KvCacheType type, const float* row, std::size_t n, std::byte* out);
+
+class KvCache final : public KvMemory {
  public:
   KvCache(int n_layers, int n_ctx, int n_kv_heads, int head_dim, KvCacheType type);
+
+  // KvMemory: one sequence, rows at their positions.
+  void store(int layer, const ForwardRow& row, const float* key, const float* value) override {
+    store(layer, row.position, key, value);
+  }
+  void attend(int layer, const ForwardRow& row, int kv_head, const float* queries, int n_queries,
+              float scale, float* out) const override;
 
   KvCacheType type() const { return type_; }
   int n_ctx() const { return n_ctx_; }

@@ -243,6 +243,71 @@ static void test_session_misuse(const char* model_path) {
   llama3_model_free(model);
 }
 
+static void test_engine(const char* model_path) {
+  llama3_model* model = NULL;
+  llama3_engine* engine = NULL;
+  llama3_engine_params params;
+  llama3_generate_params generate;
+  llama3_generate_result result;
+  llama3_request_id ids[3] = {0, 0, 0}, unknown = 987654;
+  llama3_token tokens[80];
+  char text[8];
+  size_t length = 0, i;
+  int32_t state = -1;
+
+  llama3_engine_free(NULL);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_engine_params_init(NULL));
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_params_init(&params));
+  params.n_threads = 1;
+  params.n_ctx = 64;
+  params.when_pool_full = 9;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_engine_create(model, &params, &engine));
+  params.when_pool_full = LLAMA3_POOL_FULL_WAIT;
+  params.struct_size = sizeof(params) + 8;
+  EXPECT_STATUS(LLAMA3_ERR_UNSUPPORTED, llama3_engine_create(model, &params, &engine));
+  params.struct_size = sizeof(params);
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(model, &params, &engine));
+  llama3_model_free(model); /* the engine keeps the weights alive */
+
+  for (i = 0; i < 80; ++i) tokens[i] = (llama3_token)(i * 7 % 100);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_engine_submit(engine, tokens, 0, NULL, NULL, &ids[0]));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_engine_submit(engine, tokens, 10, NULL, NULL, NULL));
+  EXPECT_STATUS(LLAMA3_ERR_CONTEXT_FULL,
+                llama3_engine_submit(engine, tokens, 65, NULL, NULL, &ids[0]));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_engine_cancel(engine, unknown));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_engine_poll(engine, unknown, text, sizeof(text), &length, &state));
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_generate_params_init(&generate));
+  for (i = 0; i < 3; ++i) {
+    /* The last runs until its context is full unless the cancel below ends it first. */
+    generate.max_tokens = i < 2 ? 5 + (int32_t)i : 1000;
+    EXPECT_STATUS(LLAMA3_OK,
+                  llama3_engine_submit(engine, tokens, 10 + 10 * i, NULL, &generate, &ids[i]));
+  }
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_cancel(engine, ids[2]));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_poll(engine, ids[0], text, sizeof(text), &length, &state));
+  EXPECT(state >= LLAMA3_REQUEST_QUEUED && state <= LLAMA3_REQUEST_FINISHED);
+  for (i = 0; i < 3; ++i) {
+    memset(&result, 0, sizeof(result));
+    result.struct_size = sizeof(result);
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, ids[i], &result, &state));
+    if (i < 2) {
+      EXPECT(state == LLAMA3_REQUEST_FINISHED);
+      EXPECT(result.n_generated_tokens == 5 + (int32_t)i);
+      EXPECT(result.n_prompt_tokens == 10 + 10 * (int32_t)i);
+    } else {
+      EXPECT(state == LLAMA3_REQUEST_CANCELLED || state == LLAMA3_REQUEST_FINISHED);
+    }
+  }
+  /* A waited-for request is forgotten. */
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_engine_wait(engine, ids[0], NULL, NULL));
+  llama3_engine_free(engine);
+}
+
 static void test_tokenizer_and_chat(const char* vocab_path) {
   llama3_tokenizer* tokenizer = NULL;
   llama3_token tokens[64];
@@ -383,6 +448,7 @@ int main(int argc, char** argv) {
   test_struct_sizes(argv[1]);
   test_load_errors(argv[1]);
   test_session_misuse(argv[1]);
+  test_engine(argv[1]);
   test_tokenizer_and_chat(argv[2]);
   test_log_callback();
   test_quantize_and_convert(argv[1]);

@@ -10,12 +10,13 @@ Example:
 from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, CancelledError,
                       ContextFullError, Error, InternalError, InvalidArgumentError, IoError,
                       OutOfMemoryError, UnsupportedError)
-from ._llama3 import (GenerationStream, KvCacheType, Model, Sampler, Session, Tokenizer,
-                      __version__, convert_hf_to_gguf, error_code_name,
+from ._llama3 import (Engine, EngineRequest, GenerationStream, KvCacheType, Model, Sampler,
+                      Session, Tokenizer, __version__, convert_hf_to_gguf, error_code_name,
                       parse_tool_calls, quantize_gguf)
 
 __all__ = [
-    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType",
+    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType", "Engine",
+    "EngineRequest",
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
     "BufferTooSmallError", "error_code_name", "parse_tool_calls", "convert_hf_to_gguf",

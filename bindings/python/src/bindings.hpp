@@ -47,6 +47,10 @@ void register_sampler(py::module_& m);
 void register_session(py::module_& m);
 void register_generation(py::module_& m);
 void register_convert(py::module_& m);
+void register_engine(py::module_& m);
+
+// A generated piece as str (invalid UTF-8, which a piece never holds, becomes U+FFFD).
+py::str piece_to_str(const std::string& piece);
 
 // Raises the llama3.Error subclass for `code` (defined in llama3/_errors.py).
 [[noreturn]] void raise_error(ErrorCode code, const std::string& message);

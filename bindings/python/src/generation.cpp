@@ -120,6 +120,13 @@ class GenerationStream {
 
 }  // namespace
 
+py::str piece_to_str(const std::string& piece) {
+  PyObject* text =
+      PyUnicode_DecodeUTF8(piece.data(), static_cast<Py_ssize_t>(piece.size()), "replace");
+  if (!text) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(text);
+}
+
 void register_generation(py::module_& m) {
   py::class_<GenerationStream>(m, "GenerationStream", R"doc(
 The iterator Session.generate() returns: yields text pieces (str) as they complete. After it is
@@ -130,10 +137,7 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
            [](GenerationStream& self) {
              auto piece = self.next();
              if (!piece) throw py::stop_iteration();
-             PyObject* text = PyUnicode_DecodeUTF8(
-                 piece->data(), static_cast<Py_ssize_t>(piece->size()), "replace");
-             if (!text) throw py::error_already_set();
-             return py::reinterpret_steal<py::str>(text);
+             return piece_to_str(*piece);
            })
       .def("close", &GenerationStream::close, "Stops the generation (at the next piece).")
       .def_property_readonly(

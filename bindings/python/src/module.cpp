@@ -13,4 +13,5 @@ PYBIND11_MODULE(_llama3, m) {
   llama3::python::register_session(m);
   llama3::python::register_generation(m);
   llama3::python::register_convert(m);
+  llama3::python::register_engine(m);
 }

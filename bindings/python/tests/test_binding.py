@@ -216,3 +216,35 @@ def test_quantize_gguf_refuses_its_input_and_cancels_cleanly(tiny_path, tmp_path
         llama3.quantize_gguf(source, out, type="q3_xs")
     assert out.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.gguf", "out.gguf"]
+
+
+def test_engine_requests_match_sessions_and_run_from_threads(stories_path):
+    model = llama3.Model(stories_path, n_threads=2)
+    prompts = ["Once upon a time", "The little dog", "Lily and Tom"]
+    expected = []
+    for i, prompt in enumerate(prompts):
+        session = model.session(n_ctx=256)
+        stream = session.generate(prompt, max_tokens=24, sampler=llama3.Sampler(seed=i))
+        expected.append(("".join(stream), stream.stop_reason))
+    engine = llama3.Engine(model, n_ctx=256)
+    results = [None] * len(prompts)
+
+    def consume(i):
+        request = engine.submit(prompts[i], max_tokens=24, sampler=llama3.Sampler(seed=i))
+        results[i] = ("".join(request), request.stop_reason)
+
+    threads = [threading.Thread(target=consume, args=(i,)) for i in range(len(prompts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == expected
+
+    request = engine.submit("Once upon a time", max_tokens=200)
+    next(request)
+    request.cancel()
+    rest = list(request)
+    assert request.state in ("cancelled", "finished")
+    assert len(request.tokens) <= 200 and isinstance(rest, list)
+    with pytest.raises(llama3.InvalidArgumentError):
+        engine.submit([])

@@ -19,18 +19,17 @@ void widen_f16(const std::uint16_t* in, float* out, std::size_t n) {
 
 }  // namespace
 
-void attend_group_f16(const float* queries, std::size_t n_queries, const std::uint16_t* keys,
-                      const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
-                      std::size_t head_dim, float scale, float* out) {
-  simd_attention::attend_group<SimdArch>(queries, n_queries, keys, values, stride, n_keys, head_dim,
-                                         scale, out, widen_f16);
+void attend_group_f16(const float* queries, std::size_t n_queries,
+                      const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
+                      float scale, float* out) {
+  simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
+                                         widen_f16);
 }
 
-void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
-                      const float* values, std::size_t stride, std::size_t n_keys,
-                      std::size_t head_dim, float scale, float* out) {
-  simd_attention::attend_group<SimdArch>(queries, n_queries, keys, values, stride, n_keys, head_dim,
-                                         scale, out, widen_f16);
+void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
+                      std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
+  simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
+                                         widen_f16);
 }
 
 }  // namespace llama3::kernels::avx2

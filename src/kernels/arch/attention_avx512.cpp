@@ -19,8 +19,8 @@
 namespace llama3::kernels::avx512 {
 namespace {
 
-constexpr std::size_t kMaxVectors = 16;  // 256 / 16
-constexpr std::size_t kKeyBlock = 16;    // keys per softmax block: one vector of scores
+constexpr std::size_t kMaxVectors = 16;                // 256 / 16
+constexpr std::size_t kKeyBlock = kAttentionKeyBlock;  // keys per softmax block: one vector
 
 constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several passes
 
@@ -125,9 +125,8 @@ void accumulate_block(const Element* values, std::size_t stride, std::size_t n,
 }
 
 template <std::size_t NV, typename Element>
-void attend_group_fixed(const float* queries, std::size_t n_queries, const Element* keys,
-                        const Element* values, std::size_t stride, std::size_t n_keys, float scale,
-                        float* out) {
+void attend_group_fixed(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
+                        std::size_t n_keys, float scale, float* out) {
   constexpr std::size_t head_dim = 16 * NV;
   QueryState states[kMaxGroup];
   for (std::size_t r = 0; r < n_queries; ++r) {
@@ -144,15 +143,18 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const Eleme
     const float* block_keys;
     const float* block_values;
     std::size_t block_stride;
+    // The group of kKeyBlock keys lies inside one KV block (kv_blocks.hpp).
+    const Element* keys = kv.key_row(j0);
+    const Element* values = kv.value_row(j0);
+    const std::size_t stride = kv.stride;
     if constexpr (std::is_same_v<Element, float>) {
-      block_keys = keys + j0 * stride, block_values = values + j0 * stride, block_stride = stride;
+      block_keys = keys, block_values = values, block_stride = stride;
     } else {
       for (std::size_t j = 0; j < n; ++j) {
         for (std::size_t v = 0; v < NV; ++v) {
-          _mm512_store_ps(wide_keys + j * head_dim + 16 * v,
-                          load16(keys + (j0 + j) * stride + 16 * v));
+          _mm512_store_ps(wide_keys + j * head_dim + 16 * v, load16(keys + j * stride + 16 * v));
           _mm512_store_ps(wide_values + j * head_dim + 16 * v,
-                          load16(values + (j0 + j) * stride + 16 * v));
+                          load16(values + j * stride + 16 * v));
         }
       }
       block_keys = wide_keys, block_values = wide_values, block_stride = head_dim;
@@ -174,8 +176,8 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const Eleme
 }
 
 template <typename Element>
-using GroupKernel = void (*)(const float*, std::size_t, const Element*, const Element*, std::size_t,
-                             std::size_t, float, float*);
+using GroupKernel = void (*)(const float*, std::size_t, const KvBlocks<Element>&, std::size_t,
+                             float, float*);
 
 // kernels[NV - 1] handles head_dim = 16 * NV.
 template <typename Element, std::size_t... I>
@@ -184,29 +186,27 @@ constexpr std::array<GroupKernel<Element>, sizeof...(I)> fixed_kernels(std::inde
 }
 
 template <typename Element>
-void attend_group_any(const float* queries, std::size_t n_queries, const Element* keys,
-                      const Element* values, std::size_t stride, std::size_t n_keys,
-                      std::size_t head_dim, float scale, float* out) {
+void attend_group_any(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
+                      std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
   static constexpr auto kernels = fixed_kernels<Element>(std::make_index_sequence<kMaxVectors>());
   const GroupKernel<Element> kernel = kernels[head_dim / 16 - 1];
   for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
-    kernel(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), keys, values, stride,
-           n_keys, scale, out + first * head_dim);
+    kernel(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), kv, n_keys, scale,
+           out + first * head_dim);
   }
 }
 
 }  // namespace
 
-void attend_group_f16(const float* queries, std::size_t n_queries, const std::uint16_t* keys,
-                      const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
-                      std::size_t head_dim, float scale, float* out) {
-  attend_group_any(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out);
+void attend_group_f16(const float* queries, std::size_t n_queries,
+                      const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
+                      float scale, float* out) {
+  attend_group_any(queries, n_queries, kv, n_keys, head_dim, scale, out);
 }
 
-void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
-                      const float* values, std::size_t stride, std::size_t n_keys,
-                      std::size_t head_dim, float scale, float* out) {
-  attend_group_any(queries, n_queries, keys, values, stride, n_keys, head_dim, scale, out);
+void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
+                      std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
+  attend_group_any(queries, n_queries, kv, n_keys, head_dim, scale, out);
 }
 
 }  // namespace llama3::kernels::avx512

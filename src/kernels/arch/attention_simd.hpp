@@ -15,18 +15,20 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/kv_blocks.hpp"
+
 namespace llama3::kernels::simd_attention {
 
-constexpr std::size_t kKeyBlock = 16;     // keys per softmax block
-constexpr std::size_t kMaxHeadDim = 256;  // callers check head_dim <= this
-constexpr std::size_t kMaxGroup = 16;     // query heads per pass; larger groups take several
+constexpr std::size_t kKeyBlock = kAttentionKeyBlock;  // keys per softmax block
+constexpr std::size_t kMaxHeadDim = 256;               // callers check head_dim <= this
+constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several
 
 // out_r = softmax(scale * q_r . keys) . values for r < n_queries <= kMaxGroup.
 // head_dim a multiple of the batch width, at most kMaxHeadDim. queries, out: [n_queries, head_dim].
 template <class A, class Element, class WidenF16>
-void attend_pass(const float* queries, std::size_t n_queries, const Element* keys,
-                 const Element* values, std::size_t stride, std::size_t n_keys,
-                 std::size_t head_dim, float scale, float* out, WidenF16 widen_f16) {
+void attend_pass(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
+                 std::size_t n_keys, std::size_t head_dim, float scale, float* out,
+                 WidenF16 widen_f16) {
   using Batch = xsimd::batch<float, A>;
   constexpr std::size_t kWidth = Batch::size;
   const std::size_t n_batches = head_dim / kWidth;
@@ -42,12 +44,15 @@ void attend_pass(const float* queries, std::size_t n_queries, const Element* key
     const float* block_keys = wide_keys;
     const float* block_values = wide_values;
     std::size_t block_stride = head_dim;
+    // The group of kKeyBlock keys lies inside one KV block (kv_blocks.hpp).
+    const Element* keys = kv.key_row(j0);
+    const Element* values = kv.value_row(j0);
     if constexpr (std::is_same_v<Element, float>) {
-      block_keys = keys + j0 * stride, block_values = values + j0 * stride, block_stride = stride;
+      block_keys = keys, block_values = values, block_stride = kv.stride;
     } else {
       for (std::size_t j = 0; j < n; ++j) {
-        widen_f16(keys + (j0 + j) * stride, wide_keys + j * head_dim, head_dim);
-        widen_f16(values + (j0 + j) * stride, wide_values + j * head_dim, head_dim);
+        widen_f16(keys + j * kv.stride, wide_keys + j * head_dim, head_dim);
+        widen_f16(values + j * kv.stride, wide_values + j * head_dim, head_dim);
       }
     }
     for (std::size_t r = 0; r < n_queries; ++r) {
@@ -109,12 +114,12 @@ void attend_pass(const float* queries, std::size_t n_queries, const Element* key
 }
 
 template <class A, class Element, class WidenF16>
-void attend_group(const float* queries, std::size_t n_queries, const Element* keys,
-                  const Element* values, std::size_t stride, std::size_t n_keys,
-                  std::size_t head_dim, float scale, float* out, WidenF16 widen_f16) {
+void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
+                  std::size_t n_keys, std::size_t head_dim, float scale, float* out,
+                  WidenF16 widen_f16) {
   for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
-    attend_pass<A>(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), keys, values,
-                   stride, n_keys, head_dim, scale, out + first * head_dim, widen_f16);
+    attend_pass<A>(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), kv, n_keys,
+                   head_dim, scale, out + first * head_dim, widen_f16);
   }
 }
 

@@ -1,0 +1,200 @@
+// llama3.Engine: many generations at once. submit() returns an EngineRequest, an iterator of text
+// pieces fed by the engine's worker thread through a mailbox; a waiter thread per request takes
+// the result when it ends. The GIL is released while an iterator waits, so several Python threads
+// can each consume their own request.
+#include <pybind11/stl.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "bindings.hpp"
+#include "llama3/engine.hpp"
+
+namespace llama3::python {
+namespace {
+
+// Pieces from the engine thread to the Python iterator, and the end of the request.
+struct Mailbox {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::string> pieces;
+  bool ended = false;
+  EngineResult result;
+};
+
+struct PyEngine {
+  std::shared_ptr<Engine> engine;
+  Engine& get() {
+    if (!engine) throw Error(ErrorCode::kInvalidArgument, "the engine is closed");
+    return *engine;
+  }
+};
+
+class PyEngineRequest {
+ public:
+  PyEngineRequest(std::shared_ptr<Engine> engine, EngineRequest request)
+      : engine_(std::move(engine)), mailbox_(std::make_shared<Mailbox>()) {
+    request.generate.on_piece = [mailbox = mailbox_](std::string_view piece) {
+      std::lock_guard<std::mutex> lock(mailbox->mutex);
+      mailbox->pieces.emplace_back(piece);
+      mailbox->changed.notify_all();
+      return true;
+    };
+    id_ = engine_->submit(std::move(request));
+    waiter_ = std::thread([engine = engine_, mailbox = mailbox_, id = id_] {
+      EngineResult result = engine->wait(id);
+      std::lock_guard<std::mutex> lock(mailbox->mutex);
+      mailbox->result = std::move(result);
+      mailbox->ended = true;
+      mailbox->changed.notify_all();
+    });
+  }
+
+  ~PyEngineRequest() {
+    engine_->cancel(id_);
+    if (waiter_.joinable()) {
+      py::gil_scoped_release release;
+      waiter_.join();
+    }
+  }
+
+  std::optional<std::string> next() {
+    std::unique_lock<std::mutex> lock(mailbox_->mutex);
+    {
+      py::gil_scoped_release release;
+      mailbox_->changed.wait(lock, [&] { return !mailbox_->pieces.empty() || mailbox_->ended; });
+    }
+    if (mailbox_->pieces.empty()) return std::nullopt;
+    std::string piece = std::move(mailbox_->pieces.front());
+    mailbox_->pieces.pop_front();
+    return piece;
+  }
+
+  void cancel() { engine_->cancel(id_); }
+
+  // The result once ended, else nullptr.
+  const EngineResult* result() {
+    std::lock_guard<std::mutex> lock(mailbox_->mutex);
+    return mailbox_->ended ? &mailbox_->result : nullptr;
+  }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+  std::shared_ptr<Mailbox> mailbox_;
+  Engine::RequestId id_ = 0;
+  std::thread waiter_;
+};
+
+}  // namespace
+
+void register_engine(py::module_& m) {
+  py::class_<PyEngineRequest>(m, "EngineRequest", R"doc(
+One request of an Engine: iterate it for text pieces (str) as they complete. Once it has ended,
+state, stop_reason and tokens describe it. cancel() ends it early; dropping it cancels it too.
+)doc")
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__",
+           [](PyEngineRequest& self) {
+             auto piece = self.next();
+             if (!piece) throw py::stop_iteration();
+             return piece_to_str(*piece);
+           })
+      .def("cancel", &PyEngineRequest::cancel, "Ends the request at the next engine step.")
+      .def_property_readonly(
+          "state",
+          [](PyEngineRequest& self) -> py::object {
+            const EngineResult* result = self.result();
+            if (!result) return py::none();
+            return py::str(request_state_name(result->state));
+          },
+          "'finished', 'cancelled', 'refused' or 'failed' once ended; None before.")
+      .def_property_readonly(
+          "stop_reason",
+          [](PyEngineRequest& self) -> py::object {
+            const EngineResult* result = self.result();
+            if (!result || result->state != RequestState::kFinished) return py::none();
+            return py::str(stop_reason_name(result->generation.stop_reason));
+          },
+          "Why a finished request stopped (as GenerationStream.stop_reason); None otherwise.")
+      .def_property_readonly(
+          "tokens",
+          [](PyEngineRequest& self) {
+            const EngineResult* result = self.result();
+            return result ? result->generation.tokens : std::vector<TokenId>{};
+          },
+          "The generated token ids (once ended).");
+
+  py::class_<PyEngine>(m, "Engine", R"doc(
+Many generations at once over one model: each step runs the next token of every request (and
+chunks of new prompts) through the model together, so N requests cost far less than N sessions.
+Requests may be submitted and consumed from several threads.
+
+Arguments:
+  model: a llama3.Model.
+  n_threads: 0 uses the model's default.   n_ctx: per request, 0 for the model's (capped at 4096).
+  kv_tokens: KV memory in positions over all requests (0: four requests' context).
+  max_step_tokens: rows per step (256).   prefix_cache: reuse finished prompts' KV (True).
+  refuse_when_full: refuse a request the KV memory cannot take now instead of queueing it.
+
+Example:
+  >>> engine = llama3.Engine(model)
+  >>> requests = [engine.submit(p, max_tokens=32) for p in ["Once upon", "The dog"]]
+  >>> texts = ["".join(r) for r in requests]
+)doc")
+      .def(py::init([](py::object model_object, int n_threads, int n_ctx, int kv_tokens,
+                       int max_step_tokens, bool prefix_cache, bool refuse_when_full) {
+             auto& model = model_object.cast<PyModel&>();
+             EngineOptions options;
+             options.n_threads = n_threads > 0 ? n_threads : model.n_threads;
+             options.n_ctx = n_ctx;
+             options.kv_tokens = kv_tokens;
+             options.max_step_tokens = max_step_tokens;
+             options.prefix_cache = prefix_cache;
+             options.when_pool_full =
+                 refuse_when_full ? WhenPoolFull::kRefuse : WhenPoolFull::kWait;
+             return PyEngine{std::make_shared<Engine>(model.get(), options)};
+           }),
+           py::arg("model"), py::kw_only(), py::arg("n_threads") = 0, py::arg("n_ctx") = 0,
+           py::arg("kv_tokens") = 0, py::arg("max_step_tokens") = 256,
+           py::arg("prefix_cache") = true, py::arg("refuse_when_full") = false)
+      .def(
+          "submit",
+          [](PyEngine& self, py::object prompt, py::object sampler, int max_tokens,
+             std::vector<std::string> stop) {
+            Engine& engine = self.get();
+            EngineRequest request;
+            if (py::isinstance<py::str>(prompt)) {
+              EncodeOptions encode;
+              encode.add_bos = true;
+              encode.parse_special = true;
+              request.prompt =
+                  engine.model().tokenizer().encode(prompt.cast<std::string>(), encode);
+            } else {
+              request.prompt = prompt.cast<std::vector<TokenId>>();
+            }
+            if (!sampler.is_none()) request.sampling = sampler.cast<Sampler&>().params();
+            request.generate.max_tokens = max_tokens;
+            request.generate.stop_strings = std::move(stop);
+            return std::make_unique<PyEngineRequest>(self.engine, std::move(request));
+          },
+          py::arg("prompt"), py::kw_only(), py::arg("sampler") = py::none(),
+          py::arg("max_tokens") = 256, py::arg("stop") = std::vector<std::string>{}, R"doc(
+Queues a generation and returns its EngineRequest (an iterator of str).
+
+Arguments:
+  prompt: text (encoded with BOS, special-token text parsed) or a list of ids.
+  sampler: a llama3.Sampler whose settings (not history) the request samples with (default:
+    Sampler()).
+  max_tokens: at most this many tokens.   stop: strings that end the generation.
+)doc")
+      .def(
+          "close", [](PyEngine& self) { self.engine.reset(); },
+          "Drops this handle's reference (running requests keep the engine alive).")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](PyEngine& self, py::args) { self.engine.reset(); });
+}
+
+}  // namespace llama3::python

@@ -1,0 +1,168 @@
+// The C ABI (llama3.h): the engine — submit, poll, wait and cancel generations from any thread.
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "c_api_support.hpp"
+#include "llama3/engine.hpp"
+
+using llama3::capi::guarded;
+
+struct llama3_engine {
+  llama3_engine(const llama3::Model& model, const llama3::EngineOptions& options)
+      : engine(model, options) {}
+  llama3::Engine engine;
+  // Text polled from the engine but not yet taken by a caller whose buffer was too small.
+  std::mutex mutex;
+  std::unordered_map<llama3_request_id, std::string> unread;
+};
+
+namespace {
+
+int32_t state_code(llama3::RequestState state) {
+  switch (state) {
+    case llama3::RequestState::kQueued:
+      return LLAMA3_REQUEST_QUEUED;
+    case llama3::RequestState::kRunning:
+      return LLAMA3_REQUEST_RUNNING;
+    case llama3::RequestState::kFinished:
+      return LLAMA3_REQUEST_FINISHED;
+    case llama3::RequestState::kCancelled:
+      return LLAMA3_REQUEST_CANCELLED;
+    case llama3::RequestState::kRefused:
+      return LLAMA3_REQUEST_REFUSED;
+    case llama3::RequestState::kFailed:
+      return LLAMA3_REQUEST_FAILED;
+  }
+  return LLAMA3_REQUEST_FAILED;
+}
+
+}  // namespace
+
+extern "C" {
+
+llama3_status llama3_engine_params_init(llama3_engine_params* params) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(params != nullptr);
+    const llama3::EngineOptions defaults;
+    *params = llama3_engine_params{};
+    params->struct_size = sizeof(llama3_engine_params);
+    params->n_threads = defaults.n_threads;
+    params->n_ctx = defaults.n_ctx;
+    params->kv_tokens = defaults.kv_tokens;
+    params->max_step_tokens = defaults.max_step_tokens;
+    params->kv_cache_type = LLAMA3_KV_CACHE_F16;
+    params->when_pool_full = LLAMA3_POOL_FULL_WAIT;
+    params->prefix_cache = defaults.prefix_cache ? 1 : 0;
+    return LLAMA3_OK;
+  });
+}
+
+llama3_status llama3_engine_create(const llama3_model* model, const llama3_engine_params* params,
+                                   llama3_engine** out_engine) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(model != nullptr);
+    LLAMA3_REQUIRE(out_engine != nullptr);
+    llama3_engine_params p{};
+    llama3_engine_params_init(&p);
+    if (params != nullptr) {
+      llama3::capi::check_struct_size(params->struct_size, sizeof(p), __func__);
+      LLAMA3_READ_FIELD(p, params, n_threads);
+      LLAMA3_READ_FIELD(p, params, n_ctx);
+      LLAMA3_READ_FIELD(p, params, kv_tokens);
+      LLAMA3_READ_FIELD(p, params, max_step_tokens);
+      LLAMA3_READ_FIELD(p, params, kv_cache_type);
+      LLAMA3_READ_FIELD(p, params, when_pool_full);
+      LLAMA3_READ_FIELD(p, params, prefix_cache);
+    }
+    LLAMA3_REQUIRE(p.kv_cache_type == LLAMA3_KV_CACHE_F16 ||
+                   p.kv_cache_type == LLAMA3_KV_CACHE_F32);
+    LLAMA3_REQUIRE(p.when_pool_full == LLAMA3_POOL_FULL_WAIT ||
+                   p.when_pool_full == LLAMA3_POOL_FULL_REFUSE);
+    llama3::EngineOptions options;
+    options.n_threads = p.n_threads;
+    options.n_ctx = p.n_ctx;
+    options.kv_tokens = p.kv_tokens;
+    options.max_step_tokens = p.max_step_tokens;
+    options.kv_cache_type = p.kv_cache_type == LLAMA3_KV_CACHE_F32 ? llama3::KvCacheType::kF32
+                                                                   : llama3::KvCacheType::kF16;
+    options.when_pool_full = p.when_pool_full == LLAMA3_POOL_FULL_REFUSE
+                                 ? llama3::WhenPoolFull::kRefuse
+                                 : llama3::WhenPoolFull::kWait;
+    options.prefix_cache = p.prefix_cache != 0;
+    *out_engine = new llama3_engine(model->model, options);
+    return LLAMA3_OK;
+  });
+}
+
+void llama3_engine_free(llama3_engine* engine) {
+  delete engine;
+}
+
+llama3_status llama3_engine_submit(llama3_engine* engine, const llama3_token* prompt,
+                                   size_t n_prompt, const llama3_sampler_params* sampling,
+                                   const llama3_generate_params* params,
+                                   llama3_request_id* out_id) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(engine != nullptr);
+    LLAMA3_REQUIRE(out_id != nullptr);
+    LLAMA3_REQUIRE(prompt != nullptr || n_prompt == 0);
+    llama3::EngineRequest request;
+    request.prompt.assign(prompt, prompt + n_prompt);
+    request.sampling = llama3::capi::sampler_params(sampling, __func__);
+    request.generate = llama3::capi::generate_options(params, __func__);
+    *out_id = engine->engine.submit(std::move(request));
+    return LLAMA3_OK;
+  });
+}
+
+llama3_status llama3_engine_cancel(llama3_engine* engine, llama3_request_id id) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(engine != nullptr);
+    engine->engine.state(id);  // throws for an unknown id
+    engine->engine.cancel(id);
+    return LLAMA3_OK;
+  });
+}
+
+llama3_status llama3_engine_poll(llama3_engine* engine, llama3_request_id id, char* buffer,
+                                 size_t capacity, size_t* out_length, int32_t* out_state) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(engine != nullptr);
+    std::lock_guard<std::mutex> lock(engine->mutex);
+    std::string& unread = engine->unread[id];
+    llama3::RequestState state;
+    try {
+      state = engine->engine.poll(id, unread);
+    } catch (...) {
+      engine->unread.erase(id);
+      throw;
+    }
+    if (out_state != nullptr) *out_state = state_code(state);
+    const llama3_status status = llama3::capi::copy_out(unread.data(), unread.size(), 1, buffer,
+                                                        capacity, out_length, true, __func__);
+    if (status == LLAMA3_OK) unread.clear();
+    return status;
+  });
+}
+
+llama3_status llama3_engine_wait(llama3_engine* engine, llama3_request_id id,
+                                 llama3_generate_result* result, int32_t* out_state) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(engine != nullptr);
+    if (result != nullptr) {
+      llama3::capi::check_struct_size(result->struct_size, sizeof(llama3_generate_result),
+                                      __func__);
+    }
+    const llama3::EngineResult ended = engine->engine.wait(id);
+    {
+      std::lock_guard<std::mutex> lock(engine->mutex);
+      engine->unread.erase(id);
+    }
+    if (result != nullptr) llama3::capi::write_generate_result(ended.generation, result);
+    if (out_state != nullptr) *out_state = state_code(ended.state);
+    return LLAMA3_OK;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,82 @@
+// llama3 generate --parallel N -f prompts.txt: one prompt per line, N at a time through the engine
+// (a new one starts as soon as one ends); each answer is printed when it is complete, in order.
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "generate_parallel.hpp"
+#include "llama3/engine.hpp"
+#include "llama3/error.hpp"
+#include "model_loading.hpp"
+
+namespace llama3::cli {
+namespace {
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorCode::kIo, "cannot read prompt file " + path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace
+
+int run_generate_parallel(const Model& model, const Options& options, int n_parallel) {
+  if (n_parallel < 1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--parallel: expected at least 1, got " + std::to_string(n_parallel));
+  }
+  if (!options.get("-f")) {
+    throw Error(ErrorCode::kInvalidArgument, "--parallel needs -f FILE with one prompt per line");
+  }
+  if (options.get("--guard") || options.has("--scan-code") || options.get("--dump-logits")) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--parallel does not take --guard, --scan-code or --dump-logits yet");
+  }
+  const std::vector<std::string> prompts = read_lines(*options.get("-f"));
+  const SessionOptions session = session_options_from(options);
+  EngineOptions engine_options;
+  engine_options.n_threads = session.n_threads;
+  engine_options.n_ctx = session.n_ctx;
+  engine_options.kv_tokens = options.get_int("--kv-tokens", 0);
+  Engine engine(model, engine_options);
+
+  EncodeOptions encode;
+  encode.add_bos = true;
+  encode.parse_special = !options.has("--raw");
+  const auto submit = [&](std::size_t i) {
+    EngineRequest request;
+    request.prompt = model.tokenizer().encode(prompts[i], encode);
+    request.sampling = sampler_params_from(options, model);
+    request.generate.max_tokens = options.get_int("-n", 256);
+    return engine.submit(std::move(request));
+  };
+  std::deque<Engine::RequestId> in_flight;
+  std::size_t next = 0;
+  for (; next < prompts.size() && in_flight.size() < static_cast<std::size_t>(n_parallel); ++next)
+    in_flight.push_back(submit(next));
+  std::size_t total_tokens = 0;
+  for (std::size_t done = 0; done < prompts.size(); ++done) {
+    const EngineResult result = engine.wait(in_flight.front());
+    in_flight.pop_front();
+    if (next < prompts.size()) in_flight.push_back(submit(next++));
+    std::printf("[%zu] %s%s\n", done + 1, prompts[done].c_str(), result.generation.text.c_str());
+    std::fflush(stdout);
+    if (result.state != RequestState::kFinished) {
+      std::fprintf(stderr, "[%zu] %s: %s\n", done + 1, request_state_name(result.state),
+                   result.error.c_str());
+    }
+    total_tokens += result.generation.tokens.size();
+  }
+  std::fprintf(stderr, "%zu prompts, %d at a time: %zu tokens generated\n", prompts.size(),
+               n_parallel, total_tokens);
+  return 0;
+}
+
+}  // namespace llama3::cli

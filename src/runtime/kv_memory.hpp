@@ -1,0 +1,34 @@
+// What a forward pass needs of the memory that holds past keys and values: where a row's key and
+// value go, and attention of a row's queries over its sequence's keys up to its own position. A
+// Session's contiguous KvCache and the engine's paged pool both provide it, so one forward pass
+// serves both.
+#pragma once
+
+#include "llama3/tokenizer.hpp"
+
+namespace llama3::runtime {
+
+// One row of a forward pass: `token` at `position` of sequence `sequence` (an index the memory
+// understands; a Session has only sequence 0). `wants_logits`: the row goes through the output
+// layer.
+struct ForwardRow {
+  TokenId token = 0;
+  int position = 0;
+  int sequence = 0;
+  bool wants_logits = false;
+};
+
+class KvMemory {
+ public:
+  virtual ~KvMemory() = default;
+
+  // Stores the row's key and value [kv_dim] (heads in order) of `layer` at its position.
+  virtual void store(int layer, const ForwardRow& row, const float* key, const float* value) = 0;
+
+  // out[r] = softmax(scale * queries[r] . keys) . values over KV head `kv_head` of the row's
+  // sequence, positions 0..row.position (causal). queries, out: [n_queries, head_dim].
+  virtual void attend(int layer, const ForwardRow& row, int kv_head, const float* queries,
+                      int n_queries, float scale, float* out) const = 0;
+};
+
+}  // namespace llama3::runtime

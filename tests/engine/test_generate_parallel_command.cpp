@@ -1,0 +1,37 @@
+// llama3 generate --parallel N -f FILE: every line's answer equals what `llama3 generate -p LINE`
+// prints for it alone.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "support/run_tool.hpp"
+
+using namespace llama3::testing;
+
+TEST_CASE("generate --parallel answers each prompt line as a lone generate does", "[engine]") {
+  const std::string model = require_data_file("stories260K.gguf").string();
+  const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Lily and Tom",
+                                            "One day"};
+  const auto file = scratch_dir("generate-parallel-prompts") / "prompts.txt";
+  {
+    std::ofstream out(file);
+    for (const auto& prompt : prompts) out << prompt << "\n\n";  // blank lines are skipped
+  }
+  const std::string common = "-m " + model + " -n 12 --temp 0.8 --seed 5 --threads 2";
+  const ToolRun together =
+      run_tool("generate " + common + " --parallel 3 -f " + file.string(), "generate-parallel");
+  REQUIRE(together.exit_code == 0);
+  std::string expected;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    const ToolRun alone =
+        run_tool("generate " + common + " -p '" + prompts[i] + "'", "generate-parallel-alone");
+    REQUIRE(alone.exit_code == 0);
+    expected.append("[").append(std::to_string(i + 1)).append("] ").append(alone.out);
+  }
+  CHECK(together.out == expected);
+
+  const ToolRun without_file =
+      run_tool("generate " + common + " --parallel 2", "generate-parallel");
+  CHECK(without_file.exit_code != 0);
+  CHECK(without_file.err.find("-f FILE") != std::string::npos);
+}
