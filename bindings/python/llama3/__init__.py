@@ -12,9 +12,10 @@ from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, Cancell
                       OutOfMemoryError, UnsupportedError)
 from ._llama3 import (GenerationStream, KvCacheType, Model, Sampler, Session, Tokenizer,
                       __version__, error_code_name)
+from ._completion import Completion  # also adds Session.complete and Model.create_*completion
 
 __all__ = [
-    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType",
+    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType", "Completion",
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
     "BufferTooSmallError", "error_code_name", "__version__",
