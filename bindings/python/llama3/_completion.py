@@ -44,15 +44,24 @@ def _rate(count, seconds):
     return count / seconds if seconds > 0 else 0.0
 
 
+def _finish_reason(stream):
+    return _FINISH_REASONS.get(stream.stop_reason, "stop")
+
+
+def _usage(stream):
+    n_prompt, n_generated = stream.n_prompt_tokens, len(stream.tokens)
+    return {"prompt_tokens": n_prompt, "completion_tokens": n_generated,
+            "total_tokens": n_prompt + n_generated}
+
+
 def _completion_of(stream):
     n_prompt, n_generated = stream.n_prompt_tokens, len(stream.tokens)
     return Completion(
         text=stream.text,
-        finish_reason=_FINISH_REASONS.get(stream.stop_reason, "stop"),
+        finish_reason=_finish_reason(stream),
         stop_reason=stream.stop_reason,
         tokens=list(stream.tokens),
-        usage={"prompt_tokens": n_prompt, "completion_tokens": n_generated,
-               "total_tokens": n_prompt + n_generated},
+        usage=_usage(stream),
         timings={"prompt_ms": stream.prompt_seconds * 1e3,
                  "predicted_ms": stream.generate_seconds * 1e3,
                  "prompt_per_second": _rate(n_prompt, stream.prompt_seconds),
@@ -91,12 +100,6 @@ def _run(model, ids, max_tokens, stop, sampler, n_threads):
         n_ctx = min(n_ctx, model.context_length)
     session = model.session(n_ctx=max(n_ctx, 1), n_threads=n_threads)
     return session, session.generate(ids, sampler=sampler, max_tokens=max_tokens, stop=stop)
-
-
-def _usage(stream):
-    n_prompt, n_generated = stream.n_prompt_tokens, len(stream.tokens)
-    return {"prompt_tokens": n_prompt, "completion_tokens": n_generated,
-            "total_tokens": n_prompt + n_generated}
 
 
 def _check_str(name, value):
@@ -139,13 +142,13 @@ def create_completion(self, prompt, *, max_tokens=16, temperature=0.8, top_p=0.9
             with session:
                 for piece in pieces:
                     yield chunk(piece, None)
-                yield dict(chunk("", _FINISH_REASONS.get(pieces.stop_reason, "stop")),
+                yield dict(chunk("", _finish_reason(pieces)),
                            usage=_usage(pieces))
         return chunks()
     with session:
         for _ in pieces:
             pass
-        return dict(chunk(pieces.text, _FINISH_REASONS.get(pieces.stop_reason, "stop")),
+        return dict(chunk(pieces.text, _finish_reason(pieces)),
                     usage=_usage(pieces))
 
 
@@ -193,7 +196,7 @@ def create_chat_completion(self, messages, *, max_tokens=None, temperature=0.2, 
                 yield chunk({"role": "assistant"}, None)
                 for piece in pieces:
                     yield chunk({"content": piece}, None)
-                yield dict(chunk({}, _FINISH_REASONS.get(pieces.stop_reason, "stop")),
+                yield dict(chunk({}, _finish_reason(pieces)),
                            usage=_usage(pieces))
         return chunks()
     with session:
@@ -203,7 +206,7 @@ def create_chat_completion(self, messages, *, max_tokens=None, temperature=0.2, 
                     choices=[{"index": 0,
                               "message": {"role": "assistant", "content": pieces.text},
                               "logprobs": None,
-                              "finish_reason": _FINISH_REASONS.get(pieces.stop_reason, "stop")}],
+                              "finish_reason": _finish_reason(pieces)}],
                     usage=_usage(pieces))
 
 
