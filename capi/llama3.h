@@ -8,7 +8,8 @@
  *     Callers fill defaults with the matching *_params_init() (which sets struct_size to the
  *     sizeof the caller was compiled with); the library reads and writes only the fields that
  *     struct_size covers, so programs built against an older header keep working.
- *   - Every exported symbol starts with `llama3_`; everything else in the shared library is hidden.
+ *   - Every exported C symbol starts with `llama3_`. libllama3.so also exports the C++ API
+ *     (namespace llama3, include/llama3/); everything else in the shared library is hidden.
  *
  * Conventions:
  *   - Functions that can fail return llama3_status (numerically the same codes as the C++

@@ -5,7 +5,9 @@
 // A Model and a Tokenizer may be shared between goroutines; a Session or Sampler is used by one
 // goroutine at a time.
 //
-// Build: CGO_CFLAGS=-I<repo>/capi CGO_LDFLAGS=-L<build>/lib, and LD_LIBRARY_PATH=<build>/lib to run.
+// Build: against an installed library (cmake --install) nothing is needed in the default prefixes,
+// else CGO_CFLAGS/CGO_LDFLAGS from `pkg-config --cflags/--libs llama3`; against the build tree,
+// CGO_CFLAGS=-I<repo>/capi CGO_LDFLAGS=-L<build>/lib, and LD_LIBRARY_PATH=<build>/lib to run.
 package llama3
 
 /*
@@ -25,6 +27,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 )
 
@@ -375,9 +378,25 @@ func goPieceCallback(piece *C.char, length C.size_t, handle C.uintptr_t) C.int {
 	return 1
 }
 
-// Generate feeds prompt, then samples, calling onPiece with each complete piece of text (return
-// false to stop). It returns the number of generated tokens.
-func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOptions, onPiece func(string) bool) (int, error) {
+// GenerateResult tells what a generation produced and why it stopped.
+type GenerateResult struct {
+	Text            string // every piece handed to onPiece, cut before a stop string
+	StopReason      string // "end_of_generation", "max_tokens", "stop_string", "callback" or "context_full"
+	PromptTokens    int
+	GeneratedTokens int
+}
+
+var stopReasonNames = map[C.int32_t]string{
+	C.LLAMA3_STOP_END_OF_GENERATION: "end_of_generation",
+	C.LLAMA3_STOP_MAX_TOKENS:        "max_tokens",
+	C.LLAMA3_STOP_STOP_STRING:       "stop_string",
+	C.LLAMA3_STOP_CALLBACK:          "callback",
+	C.LLAMA3_STOP_CONTEXT_FULL:      "context_full",
+}
+
+// Generate feeds prompt, then samples, calling onPiece (if not nil) with each complete piece of
+// text (return false to stop). It returns the text and why generation stopped.
+func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOptions, onPiece func(string) bool) (GenerateResult, error) {
 	var params C.llama3_generate_params
 	C.llama3_generate_params_init(&params)
 	if options.MaxTokens > 0 {
@@ -394,7 +413,12 @@ func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOpt
 		params.stop_strings = stops
 		params.n_stop_strings = C.size_t(len(options.StopStrings))
 	}
-	handle := cgo.NewHandle(onPiece)
+	var text strings.Builder
+	collect := func(piece string) bool {
+		text.WriteString(piece)
+		return onPiece == nil || onPiece(piece)
+	}
+	handle := cgo.NewHandle(collect)
 	defer handle.Delete()
 	var result C.llama3_generate_result
 	result.struct_size = C.size_t(unsafe.Sizeof(result))
@@ -403,5 +427,13 @@ func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOpt
 			return C.llama3go_generate(s.raw, ids, C.size_t(len(prompt)), sampler.raw, &params, &result, C.uintptr_t(handle))
 		})
 	})
-	return int(result.n_generated_tokens), err
+	if err != nil {
+		return GenerateResult{}, err
+	}
+	return GenerateResult{
+		Text:            text.String(),
+		StopReason:      stopReasonNames[result.stop_reason],
+		PromptTokens:    int(result.n_prompt_tokens),
+		GeneratedTokens: int(result.n_generated_tokens),
+	}, nil
 }

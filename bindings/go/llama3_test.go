@@ -61,11 +61,18 @@ func TestGenerationMatchesTheCppAPI(t *testing.T) {
 	}
 	defer sampler.Close()
 	var text strings.Builder
-	if _, err := session.Generate(ids, sampler, GenerateOptions{MaxTokens: nTokens}, func(piece string) bool {
+	result, err := session.Generate(ids, sampler, GenerateOptions{MaxTokens: nTokens}, func(piece string) bool {
 		text.WriteString(piece)
 		return true
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if result.Text != text.String() || result.GeneratedTokens == 0 || result.PromptTokens != len(ids) {
+		t.Fatalf("result %+v does not carry the text the callback saw (%q)", result, text.String())
+	}
+	if result.StopReason != "max_tokens" && result.StopReason != "end_of_generation" {
+		t.Fatalf("stop reason %q", result.StopReason)
 	}
 	if got := prompt + text.String() + "\n"; got != string(reference) {
 		t.Fatalf("got %q, the C++ API produced %q", got, reference)

@@ -21,6 +21,9 @@
 
 #include "llama3/tokenizer.hpp"
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
 enum class Role { kSystem, kUser, kAssistant, kIpython };
@@ -105,3 +108,5 @@ class ChatFormat {
 };
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

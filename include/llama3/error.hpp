@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <string>
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
 enum class ErrorCode : int {
@@ -62,3 +65,5 @@ class Error : public std::runtime_error {
 };
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

@@ -11,12 +11,18 @@
 
 #include "llama3/tokenizer.hpp"
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
+// Internal types stay hidden in the library (they are named here only as opaque pointers).
+#pragma GCC visibility pop
 namespace detail {
 class ModelImpl;
 struct ModelAccess;
 }  // namespace detail
+#pragma GCC visibility push(default)
 
 // Which elements of a head RoPE rotates together. GGUF and Meta checkpoints keep q/k rows in Meta's
 // order and rotate adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints permute those rows so
@@ -92,3 +98,5 @@ class Model {
 };
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

@@ -8,6 +8,9 @@
 
 #include "llama3/session.hpp"
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
 struct PerplexityOptions {
@@ -32,3 +35,5 @@ PerplexityResult evaluate_perplexity(Session& session, std::span<const TokenId> 
                                      const PerplexityOptions& options = {});
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

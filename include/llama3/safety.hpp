@@ -20,6 +20,9 @@
 #include "llama3/session.hpp"
 #include "llama3/tokenizer.hpp"
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
 // ---------------------------------------------------------------------------------------------------
@@ -53,9 +56,12 @@ struct CodeScanResult {
   bool is_insecure() const { return !findings.empty(); }
 };
 
+// Internal types stay hidden in the library (they are named here only as opaque pointers).
+#pragma GCC visibility pop
 namespace detail {
 class CodeScannerImpl;
 }
+#pragma GCC visibility push(default)
 
 class CodeScanner {
  public:
@@ -184,9 +190,12 @@ struct GuardOptions {
   int n_ctx = 0;                                 // 0: the model's, capped at 4096
 };
 
+// Internal types stay hidden in the library (they are named here only as opaque pointers).
+#pragma GCC visibility pop
 namespace detail {
 class GuardImpl;
 }
+#pragma GCC visibility push(default)
 
 // Runs a loaded Llama Guard 2/3 model over a conversation. Each call builds the exact prompt
 // (build_guard_prompt), decodes it in a fresh context, takes P(unsafe) = softmax over the whole
@@ -256,3 +265,5 @@ OutputFilter guard_output_filter(Guard& guard, std::vector<ChatTurn> prompt,
 OutputFilter code_scanner_output_filter(const CodeScanner& scanner);
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

@@ -21,13 +21,19 @@
 #include "llama3/grammar.hpp"
 #include "llama3/tokenizer.hpp"
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
 class Model;
 
+// Internal types stay hidden in the library (they are named here only as opaque pointers).
+#pragma GCC visibility pop
 namespace detail {
 struct SamplerState;
 }
+#pragma GCC visibility push(default)
 
 // Adds `bias` to the logit of `token` before anything else. -infinity bans the token. Several
 // entries for one token add up.
@@ -115,3 +121,5 @@ class Sampler {
 };
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

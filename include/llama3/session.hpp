@@ -16,13 +16,19 @@
 #include "llama3/model.hpp"
 #include "llama3/tokenizer.hpp"
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
 class Sampler;
 
+// Internal types stay hidden in the library (they are named here only as opaque pointers).
+#pragma GCC visibility pop
 namespace detail {
 class SessionImpl;
 }
+#pragma GCC visibility push(default)
 
 enum class KvCacheType { kF16, kF32 };
 
@@ -216,3 +222,5 @@ class Session {
 };
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

@@ -12,14 +12,20 @@
 #include <string_view>
 #include <vector>
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
 using TokenId = std::int32_t;
 
+// Internal types stay hidden in the library (they are named here only as opaque pointers).
+#pragma GCC visibility pop
 namespace detail {
 class TokenizerImpl;
 struct TokenizerAccess;
 }  // namespace detail
+#pragma GCC visibility push(default)
 
 // What a vocabulary entry is (the GGUF token_type enum, 1-based there).
 enum class TokenKind : std::uint8_t { kNormal, kUnknown, kControl, kUserDefined, kUnused, kByte };
@@ -91,3 +97,5 @@ class StreamDecoder {
 };
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

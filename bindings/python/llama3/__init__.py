@@ -13,10 +13,11 @@ from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, Cancell
 from ._llama3 import (Engine, EngineRequest, GenerationStream, KvCacheType, Model, Sampler,
                       Session, Tokenizer, __version__, convert_hf_to_gguf, error_code_name,
                       parse_tool_calls, quantize_gguf)
+from ._completion import Completion  # also adds Session.complete and Model.create_*completion
 
 __all__ = [
-    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType", "Engine",
-    "EngineRequest",
+    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType", "Completion",
+    "Engine", "EngineRequest",
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
     "BufferTooSmallError", "error_code_name", "parse_tool_calls", "convert_hf_to_gguf",

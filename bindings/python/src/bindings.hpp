@@ -23,6 +23,7 @@ namespace py = pybind11;
 struct PyModel {
   std::optional<Model> model;
   int n_threads = 0;  // default for sessions made from this model
+  std::string path;   // as given to load, for repr and completion results
 
   const Model& get() const;
 };

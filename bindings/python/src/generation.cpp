@@ -118,6 +118,41 @@ class GenerationStream {
   std::exception_ptr error_;
 };
 
+std::string type_name(const py::handle& value) {
+  return py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>();
+}
+
+// A list (or other sequence) of int token ids; TypeError naming what was given otherwise.
+std::vector<TokenId> token_ids(const py::object& prompt) {
+  const auto fail = [&] {
+    return py::type_error("prompt must be str or a list of int token ids, not " +
+                          type_name(prompt));
+  };
+  if (!py::isinstance<py::sequence>(prompt) || py::isinstance<py::bytes>(prompt)) throw fail();
+  std::vector<TokenId> ids;
+  for (const auto& item : prompt.cast<py::sequence>()) {
+    if (!py::isinstance<py::int_>(item) || py::isinstance<py::bool_>(item)) throw fail();
+    ids.push_back(item.cast<TokenId>());
+  }
+  return ids;
+}
+
+// None, one string or a list of strings.
+std::vector<std::string> stop_strings(const py::object& stop) {
+  if (stop.is_none()) return {};
+  if (py::isinstance<py::str>(stop)) return {stop.cast<std::string>()};
+  const auto fail = [&] {
+    return py::type_error("stop must be a str or a list of str, not " + type_name(stop));
+  };
+  if (!py::isinstance<py::sequence>(stop)) throw fail();
+  std::vector<std::string> strings;
+  for (const auto& item : stop.cast<py::sequence>()) {
+    if (!py::isinstance<py::str>(item)) throw fail();
+    strings.push_back(item.cast<std::string>());
+  }
+  return strings;
+}
+
 }  // namespace
 
 py::str piece_to_str(const std::string& piece) {
@@ -150,12 +185,41 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
           "finished; None before.")
       .def_property_readonly(
           "tokens", [](const GenerationStream& self) { return self.result().tokens; },
-          "The generated token ids (once finished).");
+          "The generated token ids (once finished).")
+      .def_property_readonly(
+          "text",
+          [](const GenerationStream& self) -> py::object {
+            if (!self.finished()) return py::none();
+            const auto& text = self.result().text;
+            PyObject* decoded =
+                PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+            if (!decoded) throw py::error_already_set();
+            return py::reinterpret_steal<py::str>(decoded);
+          },
+          "The whole generated text, cut before a stop string (once finished; None before).")
+      .def_property_readonly(
+          "n_prompt_tokens",
+          [](const GenerationStream& self) { return self.result().n_prompt_tokens; },
+          "Prompt tokens fed (once finished).")
+      .def_property_readonly(
+          "prompt_seconds",
+          [](const GenerationStream& self) { return self.result().prompt_seconds; },
+          "Seconds spent on the prompt (once finished).")
+      .def_property_readonly(
+          "generate_seconds",
+          [](const GenerationStream& self) { return self.result().generate_seconds; },
+          "Seconds spent producing tokens (once finished).")
+      .def("__repr__", [](const GenerationStream& self) {
+        if (!self.finished()) return std::string("<llama3.GenerationStream (running)>");
+        return std::string("<llama3.GenerationStream finished: ") +
+               stop_reason_name(self.result().stop_reason) + ", " +
+               std::to_string(self.result().tokens.size()) + " tokens>";
+      });
 
   auto session_class = py::reinterpret_borrow<py::object>(m.attr("Session"));
   session_class.attr("generate") = py::cpp_function(
       [](py::object self_object, py::object prompt, py::object sampler, int max_tokens,
-         std::vector<std::string> stop) {
+         py::object stop) {
         auto& self = self_object.cast<PySession&>();
         Session& session = self.get();
         std::vector<TokenId> ids;
@@ -165,18 +229,24 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
           encode.parse_special = true;
           ids = session.model().tokenizer().encode(prompt.cast<std::string>(), encode);
         } else {
-          ids = prompt.cast<std::vector<TokenId>>();
+          ids = token_ids(prompt);
         }
-        if (sampler.is_none()) sampler = py::module_::import("llama3").attr("Sampler")();
+        if (sampler.is_none()) {
+          sampler = py::module_::import("llama3").attr("Sampler")();
+        } else if (!py::isinstance<Sampler>(sampler)) {
+          throw py::type_error("sampler must be a llama3.Sampler or None, not " +
+                               type_name(sampler));
+        }
+        if (max_tokens < 0) throw Error(ErrorCode::kInvalidArgument, "max_tokens must be >= 0");
         GenerateOptions options;
         options.max_tokens = max_tokens;
-        options.stop_strings = std::move(stop);
+        options.stop_strings = stop_strings(stop);
         return std::make_unique<GenerationStream>(self_object, std::move(ids), sampler,
                                                   std::move(options));
       },
       py::name("generate"), py::is_method(session_class), py::arg("prompt"), py::kw_only(),
-      py::arg("sampler") = py::none(), py::arg("max_tokens") = 256,
-      py::arg("stop") = std::vector<std::string>{}, R"doc(
+      py::arg("sampler") = py::none(), py::arg("max_tokens") = 256, py::arg("stop") = py::none(),
+      R"doc(
 Feeds the prompt, then samples until an end-of-generation token, max_tokens, a stop string or a
 full context, yielding text pieces as they complete. The GIL is released while tokens are computed.
 
@@ -185,7 +255,10 @@ Arguments:
     of ids (an empty list continues from the current logits).
   sampler: a llama3.Sampler (default: Sampler()); it records the prompt and generated tokens.
   max_tokens: at most this many tokens.
-  stop: strings that end the generation; the text is cut before them.
+  stop: a string or a list of strings that end the generation; the text is cut before them.
+
+Raises:
+  TypeError when prompt is neither str nor a list of int, or stop neither str nor a list of str.
 
 Returns:
   GenerationStream, an iterator of str.

@@ -1,6 +1,7 @@
 // llama3.Model: a loaded GGUF model, usable as a context manager.
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
 
 #include "bindings.hpp"
 #include "llama3/error.hpp"
@@ -14,7 +15,7 @@ const Model& PyModel::get() const {
 
 namespace {
 
-PyModel load(const std::string& path, int n_threads, bool use_mmap, py::object progress) {
+PyModel load(const std::filesystem::path& path, int n_threads, bool use_mmap, py::object progress) {
   if (n_threads < 0) throw Error(ErrorCode::kInvalidArgument, "n_threads must be >= 0");
   LoadOptions options;
   options.use_mmap = use_mmap;
@@ -33,6 +34,7 @@ PyModel load(const std::string& path, int n_threads, bool use_mmap, py::object p
   }
   PyModel result;
   result.n_threads = n_threads;
+  result.path = path.string();
   try {
     py::gil_scoped_release release;
     result.model.emplace(Model::load(path, options));
@@ -51,7 +53,7 @@ A Llama model loaded from a GGUF file: weights, configuration and tokenizer. Imm
 and safe to share between threads and sessions.
 
 Arguments:
-  path: the .gguf file.
+  path: the .gguf file or Hugging Face folder (str or os.PathLike).
   n_threads: threads of the sessions made from this model (0: one per hardware thread).
   use_mmap: map the file (True) or read it into memory.
   progress: called as progress(fraction) while loading; return False to cancel
@@ -72,6 +74,17 @@ Example:
           "Drops this handle's reference to the weights; sessions and tokenizers made from the "
           "model keep working.")
       .def_property_readonly("closed", [](const PyModel& self) { return !self.model; })
+      .def("__repr__",
+           [](const PyModel& self) {
+             if (!self.model) return "<llama3.Model " + self.path + " (closed)>";
+             const auto& config = self.model->config();
+             return "<llama3.Model '" + config.name + "' " +
+                    std::to_string(self.model->n_params()) +
+                    " params, n_vocab=" + std::to_string(config.n_vocab) +
+                    ", context_length=" + std::to_string(config.context_length) + ">";
+           })
+      .def_property_readonly(
+          "path", [](const PyModel& self) { return self.path; }, "The path it was loaded from.")
       .def_property_readonly(
           "tokenizer",
           [](const PyModel& self) {

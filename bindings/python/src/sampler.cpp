@@ -3,6 +3,8 @@
 #include <pybind11/stl.h>
 
 #include <map>
+#include <random>
+#include <sstream>
 
 #include "bindings.hpp"
 #include "llama3/error.hpp"
@@ -21,14 +23,15 @@ Arguments (keyword-only):
   top_p: 0.9; 1 is off.   top_k: 0 (off).   min_p: 0 (off).
   repeat_penalty: 1 (off).  frequency_penalty, presence_penalty: 0.  penalty_last_n: 64.
   logit_bias: {token_id: bias}; -inf bans a token.
-  seed: the generator's seed.
+  seed: the generator's seed (an int >= 0); None draws a random one (see the seed property).
 
 Example:
   >>> sampler = llama3.Sampler(temperature=0.8, seed=42)
 )doc")
       .def(py::init([](float temperature, float top_p, int top_k, float min_p, float repeat_penalty,
                        float frequency_penalty, float presence_penalty, int penalty_last_n,
-                       const std::map<TokenId, float>& logit_bias, std::uint64_t seed) {
+                       const std::map<TokenId, float>& logit_bias,
+                       std::optional<std::uint64_t> seed) {
              SamplerParams params;
              params.temperature = temperature;
              params.top_p = top_p;
@@ -40,7 +43,13 @@ Example:
              params.penalty_last_n = penalty_last_n;
              for (const auto& [token, bias] : logit_bias)
                params.logit_bias.push_back({token, bias});
-             params.seed = seed;
+             if (seed) {
+               params.seed = *seed;
+             } else {
+               // A fresh seed per sampler, for varied output (the seed property tells which).
+               std::random_device device;
+               params.seed = (std::uint64_t{device()} << 32) ^ device();
+             }
              return Sampler(std::move(params));
            }),
            py::kw_only(), py::arg("temperature") = defaults.temperature,
@@ -49,7 +58,8 @@ Example:
            py::arg("frequency_penalty") = defaults.frequency_penalty,
            py::arg("presence_penalty") = defaults.presence_penalty,
            py::arg("penalty_last_n") = defaults.penalty_last_n,
-           py::arg("logit_bias") = std::map<TokenId, float>{}, py::arg("seed") = defaults.seed)
+           py::arg("logit_bias") = std::map<TokenId, float>{},
+           py::arg("seed") = py::int_(defaults.seed))
       .def(
           "sample",
           [](Sampler& self, py::array_t<float, py::array::c_style | py::array::forcecast> logits) {
@@ -63,7 +73,18 @@ Example:
       .def("reset", &Sampler::reset, "Forgets the history and rewinds the generator to the seed.")
       .def_property_readonly("seed", [](const Sampler& self) { return self.params().seed; })
       .def_property_readonly("temperature",
-                             [](const Sampler& self) { return self.params().temperature; });
+                             [](const Sampler& self) { return self.params().temperature; })
+      .def("__repr__", [](const Sampler& self) {
+        const auto& p = self.params();
+        std::ostringstream text;
+        text << "llama3.Sampler(temperature=" << p.temperature << ", top_p=" << p.top_p
+             << ", top_k=" << p.top_k << ", min_p=" << p.min_p
+             << ", repeat_penalty=" << p.repeat_penalty
+             << ", frequency_penalty=" << p.frequency_penalty
+             << ", presence_penalty=" << p.presence_penalty
+             << ", penalty_last_n=" << p.penalty_last_n << ", seed=" << p.seed << ")";
+        return text.str();
+      });
 }
 
 }  // namespace llama3::python

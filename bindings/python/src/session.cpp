@@ -119,6 +119,12 @@ Raises:
           py::arg("state"),
           "Restores state saved from a session of the same model (BadFormatError for damaged "
           "bytes, InvalidArgumentError for another model's; the session is then unchanged).")
+      .def("__repr__",
+           [](const PySession& self) {
+             if (!self.session) return std::string("<llama3.Session (closed)>");
+             return "<llama3.Session n_past=" + std::to_string(self.session->n_past()) +
+                    " n_ctx=" + std::to_string(self.session->context_size()) + ">";
+           })
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PySession& self, py::args) { close_session(self); })
       .def("close", &close_session, "Frees the KV cache (not while a generate() iterator runs).");
@@ -132,6 +138,18 @@ Raises:
         options.kv_cache_type = kv_cache_type;
         if (options.n_threads < 0)
           throw Error(ErrorCode::kInvalidArgument, "n_threads must be >= 0");
+        if (n_ctx < 0) throw Error(ErrorCode::kInvalidArgument, "n_ctx must be >= 0");
+        const int trained = model.get().config().context_length;
+        if (trained > 0 && n_ctx > trained) {
+          // Allowed (the KV cache is sized as asked), but positions past the trained context give
+          // text of falling quality: say so, as llama.cpp does.
+          const std::string message = "n_ctx=" + std::to_string(n_ctx) +
+                                      " is beyond the context the model was trained for (" +
+                                      std::to_string(trained) + " tokens)";
+          if (PyErr_WarnEx(PyExc_RuntimeWarning, message.c_str(), 2) != 0) {
+            throw py::error_already_set();
+          }
+        }
         PySession session;
         session.session.emplace(model.get(), options);
         return session;
@@ -141,7 +159,9 @@ Raises:
 A new session (KV cache) on this model.
 
 Arguments:
-  n_ctx: context window in tokens (0: the model's, capped at 4096).
+  n_ctx: context window in tokens (0: the model's, capped at 4096). Beyond the context the model
+    was trained for (Model.context_length) it is allowed but warns (RuntimeWarning): text past
+    that point degrades.
   n_threads: compute threads (None: the model's n_threads; 0: one per hardware thread).
   kv_cache_type: KvCacheType.F16 (default) or KvCacheType.F32.
 

@@ -1,5 +1,6 @@
 // llama3.Tokenizer: text <-> ids and the Llama 3 chat format.
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
 
 #include "bindings.hpp"
 #include "llama3/chat.hpp"
@@ -85,11 +86,18 @@ Immutable and safe to use from many threads. Get one from Model.tokenizer or Tok
 )doc")
       .def_static(
           "load",
-          [](const std::string& path) {
+          [](const std::filesystem::path& path) {
             return PyTokenizer{Tokenizer::load(path), {}};
           },
           py::arg("path"),
-          "Loads tokenizer.json, tokenizer.model (tiktoken) or a .gguf's tokenizer.")
+          "Loads tokenizer.json, tokenizer.model (tiktoken) or a .gguf's tokenizer (str or "
+          "os.PathLike).")
+      .def("__repr__",
+           [](const PyTokenizer& self) {
+             const bool bpe = self.tokenizer.family() == Tokenizer::Family::kLlama3Bpe;
+             return std::string("<llama3.Tokenizer ") + (bpe ? "llama3-bpe" : "sentencepiece") +
+                    " vocab_size=" + std::to_string(self.tokenizer.vocab_size()) + ">";
+           })
       .def(
           "encode",
           [](const PyTokenizer& self, const std::string& text, bool add_bos, bool add_eos,

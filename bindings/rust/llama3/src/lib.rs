@@ -480,6 +480,8 @@ pub enum StopReason {
 
 #[derive(Clone, Debug)]
 pub struct GenerateResult {
+    /// The generated text: every piece handed out, cut before a stop string.
+    pub text: String,
     pub stop_reason: StopReason,
     pub n_prompt_tokens: i32,
     pub n_generated_tokens: i32,
@@ -577,7 +579,12 @@ impl Session {
             .map(|s| c_string(s))
             .collect::<Result<_>>()?;
         let stop_ptrs: Vec<*const c_char> = stops.iter().map(|s| s.as_ptr()).collect();
-        let mut callback: &mut dyn FnMut(&str) -> bool = &mut on_piece;
+        let mut text = String::new();
+        let mut collect = |piece: &str| {
+            text.push_str(piece);
+            on_piece(piece)
+        };
+        let mut callback: &mut dyn FnMut(&str) -> bool = &mut collect;
         let mut params = unsafe { std::mem::zeroed::<sys::llama3_generate_params>() };
         unsafe { check(sys::llama3_generate_params_init(&mut params))? };
         params.max_tokens = options.max_tokens;
@@ -611,6 +618,7 @@ impl Session {
             _ => StopReason::MaxTokens,
         };
         Ok(GenerateResult {
+            text,
             stop_reason,
             n_prompt_tokens: result.n_prompt_tokens,
             n_generated_tokens: result.n_generated_tokens,

@@ -56,13 +56,14 @@ fn generation_matches_the_cpp_api() {
     let mut session = model.session(&SessionOptions::default()).unwrap();
     let mut sampler = Sampler::new(&params).unwrap();
     let mut text = String::new();
-    session
+    let result = session
         .generate(&ids, &mut sampler, &options, |piece| {
             text.push_str(piece);
             true
         })
         .unwrap();
     assert_eq!(format!("{prompt}{text}\n"), reference);
+    assert_eq!(result.text, text, "the result carries the text the callback saw");
 
     // Iterator form, on a fresh session.
     let session = model.session(&SessionOptions::default()).unwrap();
@@ -74,7 +75,9 @@ fn generation_matches_the_cpp_api() {
     }
     let (session, _sampler, result) = pieces.finish();
     assert_eq!(streamed, text);
-    assert!(result.unwrap().n_generated_tokens <= n_tokens);
+    let result = result.unwrap();
+    assert_eq!(result.text, streamed);
+    assert!(result.n_generated_tokens <= n_tokens);
     assert!(session.n_past() > ids.len() as i32);
 
     // Dropping the iterator early stops the generation.

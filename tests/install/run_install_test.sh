@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs the build into a scratch prefix and uses it as a system library would be used:
+# - the prefix holds the headers, libllama3.so with its SONAME, the CMake package and llama3.pc,
+#   and no internal header;
+# - the README's C++ and C examples, extracted from README.md, are built with the README's own
+#   pkg-config command lines exactly as printed, and with a CMake project (find_package(llama3));
+# - every program runs on the model (linked to model.gguf, the name the examples use) and prints text.
+#   run_install_test.sh SOURCE_DIR BUILD_DIR MODEL.gguf
+set -euo pipefail
+src=$1 build=$2 model=$3
+[ -f "$model" ] || { echo "model $model not found: skipped"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+libdir=$(dirname "$(find "$prefix" -name 'libllama3.so' | head -1)")
+[ -n "$libdir" ] && [ -f "$libdir/libllama3.so" ] || fail "no libllama3.so installed"
+soname=$(readelf -d "$libdir/libllama3.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = libllama3.so.0 ] || fail "SONAME is '$soname', expected libllama3.so.0"
+[ -e "$libdir/libllama3.so.0" ] || fail "no $libdir/libllama3.so.0"
+for f in include/llama3.h include/llama3/llama3.hpp include/llama3/model.hpp; do
+  [ -f "$prefix/$f" ] || fail "$f not installed"
+done
+[ -f "$libdir/cmake/llama3/llama3Config.cmake" ] || fail "no CMake package"
+[ -f "$libdir/pkgconfig/llama3.pc" ] || fail "no llama3.pc"
+internal=$(find "$prefix/include" -type f ! -path '*/include/llama3.h' ! -path '*/include/llama3/*.hpp')
+[ -z "$internal" ] || fail "internal files installed: $internal"
+echo "installed: headers, $soname, CMake package, llama3.pc"
+
+# The README's examples: the ```cpp and ```c blocks, and its pkg-config command lines.
+python3 - "$src/README.md" "$work" <<'PY'
+import pathlib, re, sys
+readme = pathlib.Path(sys.argv[1]).read_text()
+out = pathlib.Path(sys.argv[2])
+for lang, name in (("cpp", "main.cpp"), ("c", "main.c")):
+    blocks = re.findall(r"^```" + lang + r"\n(.*?)^```", readme, re.S | re.M)
+    if len(blocks) != 1:
+        sys.exit(f"README.md has {len(blocks)} ```{lang} blocks, expected 1")
+    (out / name).write_text(blocks[0])
+commands = [line.strip() for line in readme.splitlines()
+            if re.match(r"^\s+(g\+\+|cc) .*pkg-config", line)]
+if len(commands) != 2:
+    sys.exit(f"README.md has {len(commands)} pkg-config build lines, expected 2: {commands}")
+(out / "commands.sh").write_text("\n".join(commands) + "\n")
+PY
+ln -s "$(realpath "$model")" "$work/model.gguf"
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+export LD_LIBRARY_PATH=$libdir
+run_example() {  # NAME: runs ./NAME in $work and checks it printed text
+  local out
+  out=$(cd "$work" && timeout 120 "./$1" 2>"$work/$1.err") || { cat "$work/$1.err" >&2; fail "$1 failed"; }
+  [ "$(echo "$out" | wc -w)" -ge 5 ] || fail "$1 printed too little: '$out'"
+  echo "$1: $(echo "$out" | head -c 80 | tr '\n' ' ')..."
+}
+echo "README build lines:"; cat "$work/commands.sh"
+(cd "$work" && bash -e commands.sh) || fail "the README's pkg-config build lines failed"
+for exe in $(sed -E 's/.* -o ([^ ]+).*/\1/' "$work/commands.sh"); do run_example "$exe"; done
+
+cmake -S "$src/tests/install/consumer" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DREADME_SOURCES="$work" >/dev/null || fail "find_package(llama3) consumer did not configure"
+cmake --build "$work/cmake-build" >/dev/null || fail "find_package(llama3) consumer did not build"
+cp "$work/cmake-build/readme_cpp" "$work/cmake-build/readme_c" "$work/"
+run_example readme_cpp
+run_example readme_c
+echo "the installed library serves C and C++ through pkg-config and CMake"
