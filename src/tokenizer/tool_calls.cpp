@@ -264,9 +264,7 @@ std::optional<std::vector<ToolCall>> json_calls(std::string_view text) {
   return calls;
 }
 
-}  // namespace
-
-ParsedReply parse_tool_calls(std::string_view answer) {
+ParsedReply parse_calls(std::string_view answer) {
   std::string_view text = answer;
   strip_suffix(text, "<|eom_id|>") || strip_suffix(text, "<|eot_id|>");
   text = trim(text);
@@ -281,6 +279,17 @@ ParsedReply parse_tool_calls(std::string_view answer) {
       return {{}, {make_call("code_interpreter", Json{{"code", std::string(text)}})}};
   }
   return {std::string(answer), {}};
+}
+
+}  // namespace
+
+ParsedReply parse_tool_calls(std::string_view answer) {
+  try {
+    return parse_calls(answer);
+  } catch (const nlohmann::json::exception&) {
+    // e.g. invalid UTF-8 inside a pythonic string argument: not a call we can hand over as JSON
+    return {std::string(answer), {}};
+  }
 }
 
 }  // namespace llama3

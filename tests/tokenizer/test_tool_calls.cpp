@@ -58,64 +58,65 @@ TEST_CASE("Llama 3.1 built-in tools and code_interpreter after <|python_tag|>", 
 }
 
 TEST_CASE("malformed or plain answers stay text, never a guessed call", "[chat][tools]") {
-    const std::vector<std::string> answers = {
-        "The weather in Paris is sunny.",
-        "",
-        "{\"name\": \"f\", \"parameters\": {\"x\": 1}",         // unclosed
-        "{\"name\": \"f\", \"parameters\": \"x\"}",             // parameters not an object
-        "{\"name\": 3, \"parameters\": {}}",                    // name not a string
-        "{\"name\": \"f\"}",                                    // no parameters
-        "{\"name\": \"f\", \"parameters\": {}, \"extra\": 1}",  // unknown key
-        "{\"name\": \"f\", \"parameters\": {}} and some text",  // trailing prose
-        "Sure! {\"name\": \"f\", \"parameters\": {}}",          // leading prose
-        "[get_weather(city=\"Paris\")",                         // unclosed list
-        "[get_weather(\"Paris\")]",                             // positional argument
-        "[get_weather(city=Paris)]",                            // bare word value
-        "[1, 2, 3]",                                            // a list, not calls
-        "brave_search.call(query=\"x\")",                       // built-in call without the tag
-        "{\"name\": \"f\", \"parameters\": {}};{",              // a broken second call
-        "{\"name\": \"f\", \"parameters\": {\"x\": 1e}}",       // invalid number
-        std::string("{\"name\": \"f\", \"parameters\": {\"x\": \"\xff\xfe\"}}"),  // invalid UTF-8
-        std::string(10000, '['),                                                  // deep nesting
-        std::string(10000, '{'),
-    };
-    for (const std::string& answer : answers) {
-      INFO(answer.substr(0, 80));
-      llama3::ParsedReply parsed;
-      REQUIRE_NOTHROW(parsed = parse_tool_calls(answer));
-      CHECK(parsed.tool_calls.empty());
-      CHECK(parsed.content == answer);
-    }
-    // A tagged answer that is not a recognised call is code for code_interpreter, as Meta
-    // specifies.
-    CHECK(calls_of("<|python_tag|>brave_search.call(query=\"x\"")[0].first == "code_interpreter");
-    CHECK(parse_tool_calls("<|python_tag|><|eom_id|>").tool_calls.empty());
+  const std::vector<std::string> answers = {
+      "The weather in Paris is sunny.",
+      "",
+      "{\"name\": \"f\", \"parameters\": {\"x\": 1}",         // unclosed
+      "{\"name\": \"f\", \"parameters\": \"x\"}",             // parameters not an object
+      "{\"name\": 3, \"parameters\": {}}",                    // name not a string
+      "{\"name\": \"f\"}",                                    // no parameters
+      "{\"name\": \"f\", \"parameters\": {}, \"extra\": 1}",  // unknown key
+      "{\"name\": \"f\", \"parameters\": {}} and some text",  // trailing prose
+      "Sure! {\"name\": \"f\", \"parameters\": {}}",          // leading prose
+      "[get_weather(city=\"Paris\")",                         // unclosed list
+      "[get_weather(\"Paris\")]",                             // positional argument
+      "[get_weather(city=Paris)]",                            // bare word value
+      "[1, 2, 3]",                                            // a list, not calls
+      "brave_search.call(query=\"x\")",                       // built-in call without the tag
+      "{\"name\": \"f\", \"parameters\": {}};{",              // a broken second call
+      "{\"name\": \"f\", \"parameters\": {\"x\": 1e}}",       // invalid number
+      std::string("{\"name\": \"f\", \"parameters\": {\"x\": \"\xff\xfe\"}}"),  // invalid UTF-8
+      std::string("[f(x=\"\xff\")]"),  // invalid UTF-8 in a pythonic string
+      std::string(10000, '['),         // deep nesting
+      std::string(10000, '{'),
+  };
+  for (const std::string& answer : answers) {
+    INFO(answer.substr(0, 80));
+    llama3::ParsedReply parsed;
+    REQUIRE_NOTHROW(parsed = parse_tool_calls(answer));
+    CHECK(parsed.tool_calls.empty());
+    CHECK(parsed.content == answer);
+  }
+  // A tagged answer that is not a recognised call is code for code_interpreter, as Meta
+  // specifies.
+  CHECK(calls_of("<|python_tag|>brave_search.call(query=\"x\"")[0].first == "code_interpreter");
+  CHECK(parse_tool_calls("<|python_tag|><|eom_id|>").tool_calls.empty());
 }
 
-TEST_CASE("tool definitions render in the user message or the system block", "[chat][tools][data]") {
-    const auto& tok = llama3::testing::llama3_tokenizer();
-    llama3::ChatOptions options;
-    options.style = llama3::ChatStyle::kLlama31;
-    options.tools = {R"({"type": "function", "function": {"name": "f", "parameters": {}}})"};
-    const llama3::Dialog dialog{{llama3::Role::kUser, " What? "}};
-    const std::string in_user =
-        tok.decode(llama3::ChatFormat(tok, options).encode_dialog_prompt(dialog), true);
-    CHECK(in_user.find("Environment: ipython\nCutting Knowledge Date") != std::string::npos);
-    CHECK(
-        in_user.find("<|start_header_id|>user<|end_header_id|>\n\nGiven the following functions") !=
+TEST_CASE("tool definitions render in the user message or the system block",
+          "[chat][tools][data]") {
+  const auto& tok = llama3::testing::llama3_tokenizer();
+  llama3::ChatOptions options;
+  options.style = llama3::ChatStyle::kLlama31;
+  options.tools = {R"({"type": "function", "function": {"name": "f", "parameters": {}}})"};
+  const llama3::Dialog dialog{{llama3::Role::kUser, " What? "}};
+  const std::string in_user =
+      tok.decode(llama3::ChatFormat(tok, options).encode_dialog_prompt(dialog), true);
+  CHECK(in_user.find("Environment: ipython\nCutting Knowledge Date") != std::string::npos);
+  CHECK(in_user.find("<|start_header_id|>user<|end_header_id|>\n\nGiven the following functions") !=
         std::string::npos);
-    CHECK(in_user.find(
-              "{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"f\","
-              "\n        \"parameters\": {}\n    }\n}\n\nWhat?<|eot_id|>") != std::string::npos);
-    options.tools_in_user_message = false;
-    const std::string in_system =
-        tok.decode(llama3::ChatFormat(tok, options).encode_dialog_prompt(dialog), true);
-    CHECK(in_system.find("You have access to the following functions.") != std::string::npos);
-    CHECK(in_system.find("<|start_header_id|>user<|end_header_id|>\n\nWhat?<|eot_id|>") !=
-          std::string::npos);
+  CHECK(in_user.find("{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"f\","
+                     "\n        \"parameters\": {}\n    }\n}\n\nWhat?<|eot_id|>") !=
+        std::string::npos);
+  options.tools_in_user_message = false;
+  const std::string in_system =
+      tok.decode(llama3::ChatFormat(tok, options).encode_dialog_prompt(dialog), true);
+  CHECK(in_system.find("You have access to the following functions.") != std::string::npos);
+  CHECK(in_system.find("<|start_header_id|>user<|end_header_id|>\n\nWhat?<|eot_id|>") !=
+        std::string::npos);
 
-    options.tools_in_user_message = true;
-    CHECK_THROWS_AS(llama3::ChatFormat(tok, options).encode_dialog_prompt({}), llama3::Error);
-    options.tools = {"{not json"};
-    CHECK_THROWS_AS(llama3::ChatFormat(tok, options).encode_dialog_prompt(dialog), llama3::Error);
+  options.tools_in_user_message = true;
+  CHECK_THROWS_AS(llama3::ChatFormat(tok, options).encode_dialog_prompt({}), llama3::Error);
+  options.tools = {"{not json"};
+  CHECK_THROWS_AS(llama3::ChatFormat(tok, options).encode_dialog_prompt(dialog), llama3::Error);
 }
