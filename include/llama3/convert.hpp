@@ -21,6 +21,9 @@
 #include <string_view>
 #include <vector>
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
 struct ConvertProgress {
@@ -69,3 +72,5 @@ ConvertResult quantize_gguf(const std::filesystem::path& in_gguf,
                             const ConvertOptions& options = {});
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

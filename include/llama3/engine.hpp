@@ -25,11 +25,17 @@
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
 
-namespace llama3 {
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
 
-namespace detail {
+// Internal types stay hidden in the library (they are named here only as opaque pointers).
+#pragma GCC visibility pop
+namespace llama3::detail {
 class EngineImpl;
 }
+#pragma GCC visibility push(default)
+
+namespace llama3 {
 
 // What a request does when the KV pool has too few free blocks for its prompt.
 enum class WhenPoolFull {
@@ -130,3 +136,5 @@ class Engine {
 };
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

@@ -20,13 +20,19 @@
 
 #include "llama3/tokenizer.hpp"
 
+// Everything declared here is exported from libllama3.so, which hides the rest of the library.
+#pragma GCC visibility push(default)
+
 namespace llama3 {
 
+// Internal types stay hidden in the library (they are named here only as opaque pointers).
+#pragma GCC visibility pop
 namespace detail {
 class CompiledGrammar;
 class GrammarMatcherState;
 class TokenBytes;
 }  // namespace detail
+#pragma GCC visibility push(default)
 
 // A vocabulary prepared for grammars: every token's bytes in a byte trie, and the
 // end-of-generation ids. Building it walks the whole vocabulary, so build it once per tokenizer and
@@ -97,3 +103,5 @@ class GrammarMatcher {
 };
 
 }  // namespace llama3
+
+#pragma GCC visibility pop

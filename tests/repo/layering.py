@@ -10,13 +10,13 @@ import sys
 
 # The order of docs/design.md; grammar, distributed, engine and server are named so that their
 # folders and headers slot in where the design puts them.
-LAYERS = ["base", "io", "kernels", "tokenizer", "model", "grammar", "runtime", "safety",
+LAYERS = ["base", "io", "kernels", "tokenizer", "model", "convert", "grammar", "runtime", "safety",
           "distributed", "engine", "server", "umbrella"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 PUBLIC_HEADER_LAYER = {
     "error": "base", "version": "base",
     "tokenizer": "tokenizer", "chat": "tokenizer",
-    "model": "model",
+    "model": "model", "convert": "convert",
     "grammar": "grammar",
     "sampler": "runtime", "session": "runtime", "perplexity": "runtime",
     "safety": "safety",
