@@ -3,13 +3,16 @@
 // UTF-8 character, and end-of-generation is allowed exactly where the output is complete.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
 
 #include "grammar/grammar_test_support.hpp"
 #include "grammar/json_schema.hpp"
+#include "llama3/error.hpp"
 #include "llama3/grammar.hpp"
+#include "llama3/sampler.hpp"
 #include "tokenizer/llama3_vocab.hpp"
 
 using namespace llama3;
@@ -115,4 +118,37 @@ TEST_CASE("end of generation is allowed only where the output is complete", "[gr
   REQUIRE(matcher.accept(eot));
   CHECK(matcher.is_finished());
   CHECK(allowed_tokens(matcher, vocab.vocab_size()).empty());
+}
+
+TEST_CASE("a Sampler with a grammar draws only what the grammar allows", "[grammar][vocab]") {
+  const Tokenizer& vocab = testing::llama3_tokenizer();
+  SamplerParams params;
+  params.temperature = 1.0f;
+  params.top_p = 1.0f;
+  params.grammar = Grammar::from_regex("[0-9]{3}-[a-z]{2}", vocab);
+  const std::uint64_t seed = 99;
+  std::printf("grammar sampler seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  std::vector<float> logits(vocab.vocab_size());
+  for (int run = 0; run < 5; ++run) {
+    params.seed = static_cast<std::uint64_t>(run);
+    Sampler sampler(params);
+    sampler.accept_prompt(vocab.encode("any prompt text")[0]);  // prompts are not constrained
+    std::vector<TokenId> output;
+    for (int step = 0; step < 20; ++step) {
+      for (auto& l : logits) l = static_cast<float>(rng() % 1000) / 100.0f;
+      const TokenId id = sampler.sample(logits);
+      sampler.accept(id);
+      if (vocab.is_end_of_generation(id)) break;
+      output.push_back(id);
+    }
+    const std::string text = vocab.decode(output);
+    INFO(text);
+    REQUIRE(text.size() == 6);
+    CHECK(std::all_of(text.begin(), text.begin() + 3, [](char c) { return c >= '0' && c <= '9'; }));
+    CHECK(text[3] == '-');
+    CHECK(std::all_of(text.begin() + 4, text.end(), [](char c) { return c >= 'a' && c <= 'z'; }));
+  }
+  Sampler sampler(params);
+  CHECK_THROWS_AS(sampler.accept(vocab.encode("x")[0]), Error);
 }
