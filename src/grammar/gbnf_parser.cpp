@@ -4,6 +4,7 @@
 #include <string>
 
 #include "grammar/grammar_builder.hpp"
+#include "grammar/utf8_decode.hpp"
 #include "llama3/error.hpp"
 
 namespace llama3::grammar {
@@ -239,21 +240,10 @@ class GbnfParser {
   // One code point of a class: an escape or a UTF-8 encoded character.
   std::uint32_t read_code_point() {
     if (peek() == '\\') return read_escape();
-    const auto lead = static_cast<unsigned char>(peek());
-    const std::size_t n = lead < 0x80         ? 1
-                          : (lead >> 5) == 6  ? 2
-                          : (lead >> 4) == 14 ? 3
-                          : (lead >> 3) == 30 ? 4
-                                              : 0;
-    if (n == 0 || pos_ + n > text_.size()) fail("invalid UTF-8 in a character class");
-    std::uint32_t cp = n == 1 ? lead : lead & (0x7F >> n);
-    for (std::size_t i = 1; i < n; ++i) {
-      const auto byte = static_cast<unsigned char>(text_[pos_ + i]);
-      if ((byte & 0xC0) != 0x80) fail("invalid UTF-8 in a character class");
-      cp = (cp << 6) | (byte & 0x3F);
-    }
-    pos_ += n;
-    return cp;
+    const DecodedCharacter decoded = decode_utf8_at(text_, pos_);
+    if (decoded.length == 0) fail("invalid UTF-8 in a character class");
+    pos_ += decoded.length;
+    return decoded.code_point;
   }
 
   std::uint32_t read_escape() {

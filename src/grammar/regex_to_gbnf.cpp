@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "grammar/gbnf_text.hpp"
+#include "grammar/utf8_decode.hpp"
 #include "llama3/error.hpp"
 
 namespace llama3::grammar {
@@ -217,21 +218,10 @@ class RegexParser {
   }
 
   std::uint32_t read_utf8() {
-    const auto lead = static_cast<unsigned char>(peek());
-    const std::size_t n = lead < 0x80         ? 1
-                          : (lead >> 5) == 6  ? 2
-                          : (lead >> 4) == 14 ? 3
-                          : (lead >> 3) == 30 ? 4
-                                              : 0;
-    if (n == 0 || pos_ + n > text_.size()) fail("invalid UTF-8");
-    std::uint32_t cp = n == 1 ? lead : lead & (0x7F >> n);
-    for (std::size_t i = 1; i < n; ++i) {
-      const auto b = static_cast<unsigned char>(text_[pos_ + i]);
-      if ((b & 0xC0) != 0x80) fail("invalid UTF-8");
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    pos_ += n;
-    return cp;
+    const DecodedCharacter decoded = decode_utf8_at(text_, pos_);
+    if (decoded.length == 0) fail("invalid UTF-8");
+    pos_ += decoded.length;
+    return decoded.code_point;
   }
 
   std::string parse_class() {
