@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages the build and the tests need, only those that are missing.
 set -euo pipefail
 packages=(build-essential cmake ninja-build git ca-certificates curl
-  libeigen3-dev libxsimd-dev catch2 nlohmann-json3-dev
+  libeigen3-dev libxsimd-dev catch2 nlohmann-json3-dev libcli11-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
   libre2-dev unicode-data nodejs npm
   golang-go openjdk-17-jdk-headless)

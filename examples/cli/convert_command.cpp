@@ -8,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "io/file_contents.hpp"
 #include "io/gguf.hpp"
 #include "io/hf_config.hpp"
@@ -18,19 +20,37 @@
 #include "model/hf_names.hpp"
 #include "model/quant_mix.hpp"
 #include "model/weight_source.hpp"
-#include "options.hpp"
+#include "progress.hpp"
 #include "tensor_conversion.hpp"
 #include "tokenizer/tokenizer_impl.hpp"
 
 namespace llama3::cli {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: llama3 convert HF_DIR -o OUT.gguf [--type TYPE] [--threads N]\n"
-    "  HF_DIR: config.json, model.safetensors (or shards + model.safetensors.index.json),\n"
-    "          tokenizer.json, optionally tokenizer_config.json (chat template, eos)\n"
-    "  TYPE:   f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m,\n"
-    "          q5_k_m (see `llama3 quantize --help` for the mix rule)\n";
+struct ConvertOptions {
+  std::string folder;
+  std::string out_path;
+  std::string type_name = "f16";
+  int n_threads = 0;
+  ProgressStyle progress = ProgressStyle::kAuto;
+};
+
+void declare(CLI::App& app, ConvertOptions& options) {
+  app.add_option("HF_DIR", options.folder,
+                 "config.json, model.safetensors (or shards + model.safetensors.index.json), "
+                 "tokenizer.json, optionally tokenizer_config.json (chat template, eos)")
+      ->type_name("HF_DIR")
+      ->required();
+  app.add_option("-o,--output", options.out_path, "the GGUF file to write")
+      ->type_name("OUT.gguf")
+      ->required();
+  app.add_option("--type", options.type_name,
+                 "f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, "
+                 "q4_k_m, q5_k_m (see `llama3 quantize --help` for the mix rule)")
+      ->type_name("TYPE");
+  declare_threads(app, options.n_threads);
+  declare_progress(app, options.progress);
+}
 
 // The merges of tokenizer.json as GGUF stores them: "left right" strings in rank order (newer
 // tokenizers versions write [left, right] pairs).
@@ -118,22 +138,17 @@ struct PlannedTensor {
 }  // namespace
 
 int run_convert(Args args) {
-  const Options options(args, {"--help", "-h"});
-  if (options.has("--help") || options.has("-h")) {
-    std::printf("%s", kUsage);
-    return 0;
-  }
-  const auto out_path = options.get("-o");
-  if (options.positional().size() != 1 || !out_path) {
-    std::fprintf(stderr, "%s", kUsage);
-    return 2;
-  }
-  const std::string type_name = options.get_or("--type", "f16");
+  const auto app = make_command_app("convert", "Convert a Hugging Face folder to a GGUF file.");
+  ConvertOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
+  const std::string& type_name = options.type_name;
   const auto mix = model::quant_mix_from_name(type_name);
   if (!mix || !kernels::reference::is_supported_weight_type(mix->base)) {
-    throw Error(ErrorCode::kInvalidArgument, "unknown type '" + type_name + "'\n" + kUsage);
+    throw UsageError("unknown type '" + type_name + "'");
   }
-  const std::filesystem::path folder = options.positional()[0];
+  const int n_threads = clamp_threads(options.n_threads);
+  const std::filesystem::path folder = options.folder;
   const auto checkpoint = model::HfCheckpoint::open(folder);
   const auto weights = model::WeightSource::from_safetensors(checkpoint.files, folder.string());
   const ModelConfig config = model::config_from_hf(checkpoint, weights);
@@ -199,12 +214,12 @@ int run_convert(Args args) {
     writer.add_tensor(tensor.name, tensor.ne, tensor.type);
   }
 
-  kernels::ThreadPool pool(options.get_int("--threads", 0));
+  kernels::ThreadPool pool(n_threads);
+  ProgressReport progress("convert", options.progress);
   QuantizationError error;
   const auto head_dim = static_cast<std::size_t>(config.head_dim);
-  writer.write(*out_path, [&](std::size_t index, std::vector<std::byte>& out) {
+  writer.write(options.out_path, [&](std::size_t index, std::vector<std::byte>& out) {
     const auto& tensor = plan[index];
-    print_progress(index, plan.size(), tensor.name);
     if (!tensor.source) {
       const auto* bytes = reinterpret_cast<const std::byte*>(tensor.fixed.data());
       out.insert(out.end(), bytes, bytes + tensor.fixed.size() * sizeof(float));
@@ -221,9 +236,10 @@ int run_convert(Args args) {
       convert_tensor(source, tensor.type, pool, out, error);
       release_input_pages(view.data, view.n_bytes);
     }
-    print_progress(index + 1, plan.size(), tensor.name);
+    progress.update(index + 1, plan.size(), tensor.name);
   });
-  std::printf("llama3 convert: wrote %s (%s)\n", out_path->c_str(), mix->name.c_str());
+  progress.finish();
+  std::printf("llama3 convert: wrote %s (%s)\n", options.out_path.c_str(), mix->name.c_str());
   error.print(stdout);
   return 0;
 }

@@ -3,45 +3,65 @@
 #include <cstdio>
 #include <string>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "io/gguf.hpp"
 #include "io/gguf_copy.hpp"
 #include "kernels/reference.hpp"
 #include "llama3/error.hpp"
 #include "model/quant_mix.hpp"
-#include "options.hpp"
+#include "progress.hpp"
 #include "tensor_conversion.hpp"
 
 namespace llama3::cli {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: llama3 quantize IN.gguf OUT.gguf TYPE [--threads N]\n"
-    "  TYPE: q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 bf16 f32, or the mixes q4_k_m q5_k_m\n"
-    "  (Q6_K for output.weight and for attn_v/ffn_down in the first and last eighth of the layers\n"
-    "  and every third layer between). 1-D tensors stay F32. Already quantized inputs are\n"
-    "  dequantized first (with a warning: the result carries both errors). Prints the relative\n"
-    "  RMSE of each output type.\n";
+constexpr const char* kTypeHelp =
+    "TYPE: q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 bf16 f32, or the mixes q4_k_m q5_k_m\n"
+    "(Q6_K for output.weight and for attn_v/ffn_down in the first and last eighth of the layers\n"
+    "and every third layer between). 1-D tensors stay F32. Already quantized inputs are\n"
+    "dequantized first (with a warning: the result carries both errors). Prints the relative\n"
+    "RMSE of each output type.";
+
+struct QuantizeOptions {
+  std::string in_path;
+  std::string out_path;
+  std::string type_name;
+  int n_threads = 0;
+  ProgressStyle progress = ProgressStyle::kAuto;
+};
+
+void declare(CLI::App& app, QuantizeOptions& options) {
+  app.add_option("IN.gguf", options.in_path, "the GGUF model to read")
+      ->type_name("IN.gguf")
+      ->required();
+  app.add_option("OUT.gguf", options.out_path, "the GGUF file to write")
+      ->type_name("OUT.gguf")
+      ->required();
+  app.add_option("TYPE", options.type_name, "the weight type or mix to write (below)")
+      ->type_name("TYPE")
+      ->required();
+  declare_threads(app, options.n_threads);
+  declare_progress(app, options.progress);
+  app.footer(kTypeHelp);
+}
 
 }  // namespace
 
 int run_quantize(Args args) {
-  const Options options(args, {"--help", "-h"});
-  if (options.has("--help") || options.has("-h")) {
-    std::printf("%s", kUsage);
-    return 0;
-  }
-  if (options.positional().size() != 3) {
-    std::fprintf(stderr, "%s", kUsage);
-    return 2;
-  }
-  const std::string& in_path = options.positional()[0];
-  const std::string& out_path = options.positional()[1];
-  const auto mix = model::quant_mix_from_name(options.positional()[2]);
+  const auto app = make_command_app(
+      "quantize", "Rewrite a GGUF model's weights in another type (q4_k_m, q8_0, ...).");
+  QuantizeOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
+  const std::string& in_path = options.in_path;
+  const std::string& out_path = options.out_path;
+  const auto mix = model::quant_mix_from_name(options.type_name);
   if (!mix || !kernels::reference::is_supported_weight_type(mix->base)) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "unknown type '" + options.positional()[2] + "'\n" + kUsage);
+    throw UsageError("unknown type '" + options.type_name + "'");
   }
+  const int n_threads = clamp_threads(options.n_threads);
   const auto input = io::GgufFile::open(in_path);
 
   io::GgufWriter writer(input.alignment());
@@ -84,19 +104,20 @@ int run_quantize(Args args) {
                       target);
   }
 
-  kernels::ThreadPool pool(options.get_int("--threads", 0));
+  kernels::ThreadPool pool(n_threads);
+  ProgressReport progress("quantize", options.progress);
   QuantizationError error;
   const auto& tensors = input.tensors();
   writer.write(out_path, [&](std::size_t index, std::vector<std::byte>& out) {
     const auto& tensor = tensors[index];
-    print_progress(index, tensors.size(), tensor.name);
     SourceTensor source{
         tensor.name, tensor.type, tensor.data, tensor.ne[0], tensor.n_elements() / tensor.ne[0],
         {}};
     convert_tensor(source, targets[index], pool, out, error);
     release_input_pages(tensor.data, tensor.n_bytes);
-    print_progress(index + 1, tensors.size(), tensor.name);
+    progress.update(index + 1, tensors.size(), tensor.name);
   });
+  progress.finish();
   std::printf("llama3 quantize: wrote %s (%s)\n", out_path.c_str(), mix->name.c_str());
   error.print(stdout);
   return 0;

@@ -83,16 +83,4 @@ void release_input_pages(const std::byte* data, std::size_t n_bytes) {
   ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
-void print_progress(std::size_t done, std::size_t total, const std::string& name) {
-  // Only on a terminal, like the loading bar: a redirected log should not fill with frames.
-  static const bool on_terminal = ::isatty(2) != 0;
-  if (!on_terminal) return;
-  constexpr int kWidth = 30;
-  const int filled = total ? static_cast<int>(done * kWidth / total) : kWidth;
-  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu %-40.40s", filled, "##############################",
-               kWidth - filled, "", done, total, name.c_str());
-  if (done == total) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
-}
-
 }  // namespace llama3::cli

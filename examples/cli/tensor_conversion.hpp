@@ -53,7 +53,4 @@ void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::
 // converted, so peak RSS stays near one tensor even though the whole input is mapped.
 void release_input_pages(const std::byte* data, std::size_t n_bytes);
 
-// "\r[#####     ] 12/147 blk.3.ffn_up.weight" on stderr, when stderr is a terminal.
-void print_progress(std::size_t done, std::size_t total, const std::string& name);
-
 }  // namespace llama3::cli
