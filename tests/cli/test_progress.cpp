@@ -55,3 +55,20 @@ TEST_CASE("quantize reports progress as lines in a log, a bar on request, or not
   CHECK(none.err.find("quantize:") == std::string::npos);
   CHECK(none.err.find('\r') == std::string::npos);
 }
+
+TEST_CASE("loading a large model reports progress lines through the load callback", "[cli][data]") {
+  require_data_file("ggml-vocab-llama-bpe.gguf");  // make_test_model reads it
+  // The real vocabulary's 128,256-row embedding and output layer in q8_0: about 67 MiB, over the
+  // 64 MiB from which loading reports progress.
+  const auto model = make_test_model("--vocab llama3 --type q8_0 --untied --layers 1 --seed 3",
+                                     "cli-progress-load.gguf");
+  const auto run =
+      run_tool("generate -m " + quoted(model.string()) + " -p Hi -n 1 -t 1", "cli-progress-load");
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.err.find("loading: 100% (100/100)") != std::string::npos);
+  CHECK(run.err.find('\r') == std::string::npos);
+  const int reported = count_lines_starting(run.err, "loading: ");
+  CHECK(reported >= 1);
+  CHECK(reported <= 11);
+}
