@@ -113,7 +113,7 @@ TEST_CASE("values out of range are exit-2 errors that name the limit", "[cli][da
   }
 }
 
-TEST_CASE("every command's --help exits 0 and describes every option", "[cli]") {
+TEST_CASE("llama3: every command's --help exits 0 and describes every option", "[cli]") {
   for (const char* command : kCommands) {
     const auto run = run_tool(std::string(command) + " --help", "cli-help");
     INFO(command << "\n" << run.out << run.err);

@@ -19,7 +19,8 @@ nlohmann::json generate_json(const std::string& options, const std::string& scra
 
 }  // namespace
 
-TEST_CASE("-n/--n-predict, --temp/--temperature and -s/--seed set the same values", "[cli][data]") {
+TEST_CASE("generate: -n/--n-predict, --temp/--temperature and -s/--seed set the same values",
+          "[cli][data]") {
   const auto ours = generate_json("-n 20 --temp 1.0 -s 7", "cli-alias-sampling");
   const auto theirs =
       generate_json("--n-predict 20 --temperature 1.0 --seed 7", "cli-alias-sampling");
@@ -34,7 +35,8 @@ TEST_CASE("-n/--n-predict, --temp/--temperature and -s/--seed set the same value
         ours["tokens"]);
 }
 
-TEST_CASE("-s -1 draws a random seed and reports it; that seed repeats the output", "[cli][data]") {
+TEST_CASE("generate: -s -1 draws a random seed and reports it; that seed repeats the output",
+          "[cli][data]") {
   const auto random = run_tool(
       "generate " + stories_arg() + " -p Once -n 16 --temp 1 -s -1 -o json", "cli-alias-seed");
   REQUIRE(random.exit_code == 0);
@@ -47,7 +49,8 @@ TEST_CASE("-s -1 draws a random seed and reports it; that seed repeats the outpu
   CHECK(again["tokens"] == json["tokens"]);
 }
 
-TEST_CASE("-c, --ctx-size and --ctx set the context; -f/--file reads the prompt", "[cli][data]") {
+TEST_CASE("generate: -c, --ctx-size and --ctx set the context; -f/--file reads the prompt",
+          "[cli][data]") {
   const std::string long_prompt = "-p 'Once upon a time there was a little girl'";
   for (const char* spelling : {"-c 4", "--ctx-size 4", "--ctx 4"}) {
     INFO(spelling);
@@ -69,7 +72,7 @@ TEST_CASE("-c, --ctx-size and --ctx set the context; -f/--file reads the prompt"
   }
 }
 
-TEST_CASE("-n -1 generates until the context is full", "[cli][data]") {
+TEST_CASE("generate: -n -1 generates until the context is full", "[cli][data]") {
   const auto json = generate_json("-n -1 -c 24 --temp 0", "cli-alias-unlimited");
   // The last token is sampled from the full context but never fed back: 24 + 1 tokens in all.
   const int total = json["usage"]["total_tokens"].get<int>();
@@ -81,7 +84,7 @@ TEST_CASE("-n -1 generates until the context is full", "[cli][data]") {
   }
 }
 
-TEST_CASE("--stop is repeatable and the earliest match cuts the text", "[cli][data]") {
+TEST_CASE("generate: --stop is repeatable and the earliest match cuts the text", "[cli][data]") {
   const auto full = generate_json("-n 40 --temp 0", "cli-alias-stop");
   const std::string text = full["text"].get<std::string>();
   // Two words of the greedy text: the later given first, so it is not the first --stop that wins.
@@ -101,8 +104,7 @@ TEST_CASE("--stop is repeatable and the earliest match cuts the text", "[cli][da
   CHECK(stopped["text"] == text.substr(0, early));
 }
 
-TEST_CASE("the penalty options change greedy output; out of range they are refused",
-          "[cli][data]") {
+TEST_CASE("generate: the penalty options change greedy output", "[cli][data]") {
   const auto plain = generate_json("-n 48 --temp 0", "cli-alias-penalty");
   for (const char* penalty :
        {"--repeat-penalty 1.5", "--frequency-penalty 1.5", "--presence-penalty 1.5"}) {
@@ -112,7 +114,7 @@ TEST_CASE("the penalty options change greedy output; out of range they are refus
   }
 }
 
-TEST_CASE("-sys, --system-prompt and --system give chat the same system message", "[cli][data]") {
+TEST_CASE("chat: -sys, --system-prompt and --system give the same system message", "[cli][data]") {
   require_data_file("ggml-vocab-llama-bpe.gguf");  // make_test_model reads it
   const auto model = make_test_model("--vocab llama3 --type q8_0 --tied --layers 1 --seed 11",
                                      "cli-alias-chat.gguf");
@@ -134,7 +136,8 @@ TEST_CASE("-sys, --system-prompt and --system give chat the same system message"
   CHECK(without.err.substr(without.err.find("[turn 1:")) != first);
 }
 
-TEST_CASE("--threads beyond the machine is clamped and a long context warns", "[cli][data]") {
+TEST_CASE("generate: --threads beyond the machine is clamped and a long context warns",
+          "[cli][data]") {
   for (const char* spelling : {"-t 100000", "--threads 100000"}) {
     const auto run =
         run_tool("generate " + stories_arg() + " -p Once -n 2 " + spelling, "cli-warn");
