@@ -7,52 +7,61 @@
 
 #include <unistd.h>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "llama3/chat.hpp"
 #include "llama3/error.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
-#include "model_loading.hpp"
 #include "safety_options.hpp"
 
 namespace llama3::cli {
 namespace {
 
-constexpr const char* kHelp =
-    "usage: llama3 chat -m MODEL.gguf [--system TEXT] [--guard GUARD.gguf] [--guard-version V]\n"
-    "                   [--guard-threshold P] [--scan-code] [-n N] [--temp T] [--top-k K]\n"
-    "                   [--top-p P] [--min-p P]\n"
-    "                   [--seed S] [--threads N] [--ctx N] [--no-mmap]\n\n"
-    "Reads one user message per line from standard input and streams each answer to standard\n"
-    "output (one answer per turn, then a newline). Ends at end of input.\n\n"
-    "  --system      a system message for the conversation\n"
-    "  --guard       classify each message and each answer with this Llama Guard model\n"
-    "  --scan-code   stop an answer whose code blocks hold insecure code (error findings)\n"
-    "  -n            tokens per answer at most (default 512)\n"
-    "Per turn, stderr gets a status line, and what the filters blocked or noted.\n";
+struct ChatCommandOptions {
+  ModelOptions model;
+  ContextOptions context;
+  SamplingOptions sampling;
+  GenerationOptions generation{512};
+  SafetyOptions safety;
+  std::optional<std::string> system_prompt;
+};
+
+void declare(CLI::App& app, ChatCommandOptions& options) {
+  options.model.declare(app);
+  // llama.cpp's -sys is respelled to --system-prompt by parse_command_line.
+  app.add_option("--system-prompt,--system", options.system_prompt,
+                 "a system message for the conversation (also -sys)");
+  options.generation.declare(app);
+  options.sampling.declare(app);
+  options.context.declare(app);
+  options.safety.declare(app);
+  app.footer(
+      "Reads one user message per line from standard input and streams each answer to standard\n"
+      "output (one answer per turn, then a newline). Ends at end of input. Per turn, stderr gets "
+      "a\n"
+      "status line, and what the filters blocked or noted. -n limits each answer.");
+}
 
 }  // namespace
 
 int run_chat(Args args) {
-  const Options options(args, {"--no-mmap", "--scan-code", "--help", "-h"});
-  if (options.has("--help") || options.has("-h")) {
-    std::printf("%s", kHelp);
-    return 0;
-  }
-  if (!options.positional().empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "unexpected argument '" + options.positional()[0] + "'");
-  }
-  const Model model = load_model_from_options(options);
+  const auto app = make_command_app("chat", "Chat with an instruct model over stdin lines.");
+  ChatCommandOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
+
+  const Model model = options.model.load();
+  const SessionOptions session_options = options.context.session_options(model);
   ChatOptions chat_options;
   chat_options.chat_template = model.metadata_string("tokenizer.chat_template");
   const ChatFormat chat(model.tokenizer(), chat_options);
-  SafetyFilters filters = load_safety_filters(options);
+  SafetyFilters filters = options.safety.load(session_options.n_threads);
 
-  Session session(model, session_options_from(options));
-  Sampler sampler(sampler_params_from(options, model));
-  const int max_tokens = options.get_int("-n", 512);
-  const auto system = options.get("--system");
+  Session session(model, session_options);
+  Sampler sampler(options.sampling.params(model));
+  const auto& system = options.system_prompt;
   const bool interactive = ::isatty(0) != 0;
   const TokenId eot = *model.tokenizer().find("<|eot_id|>");  // ChatFormat checked it exists
 
@@ -80,8 +89,7 @@ int run_chat(Args args) {
       prompt.insert(prompt.end(), header.begin(), header.end());
     }
 
-    GenerateOptions generate;
-    generate.max_tokens = max_tokens;
+    GenerateOptions generate = options.generation.generate_options();
     generate.on_piece = [](std::string_view piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);

@@ -1,27 +1,9 @@
 #include "conversion_report.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 
 namespace llama3::cli {
-
-bool print_progress(const ConvertProgress& progress) {
-  // Only on a terminal, like the loading bar: a redirected log should not fill with frames.
-  static const bool on_terminal = ::isatty(2) != 0;
-  if (!on_terminal) return true;
-  constexpr int kWidth = 30;
-  const std::size_t total = progress.tensors_total;
-  const std::size_t done = progress.tensors_done;
-  const int filled = total ? static_cast<int>(done * kWidth / total) : kWidth;
-  const std::string name(progress.tensor);
-  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu %-40.40s", filled, "##############################",
-               kWidth - filled, "", done, total, name.c_str());
-  if (done == total) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
-  return true;
-}
 
 void print_conversion_result(const char* command, const ConvertResult& result,
                              const std::string& out_path, const std::string& type) {

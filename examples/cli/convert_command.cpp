@@ -3,41 +3,71 @@
 #include <cstdio>
 #include <string>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "conversion_report.hpp"
+#include "kernels/reference.hpp"
 #include "llama3/convert.hpp"
-#include "options.hpp"
+#include "model/quant_mix.hpp"
+#include "progress.hpp"
 
 namespace llama3::cli {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: llama3 convert HF_DIR -o OUT.gguf [--type TYPE] [--threads N]\n"
-    "  HF_DIR: config.json, model.safetensors (or shards + model.safetensors.index.json),\n"
-    "          tokenizer.json, optionally tokenizer_config.json (chat template, eos)\n"
-    "  TYPE:   f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m,\n"
-    "          q5_k_m (see `llama3 quantize --help` for the mix rule)\n";
+struct ConvertCommandOptions {
+  std::string folder;
+  std::string out_path;
+  std::string type_name = "f16";
+  int n_threads = 0;
+  ProgressStyle progress = ProgressStyle::kAuto;
+};
+
+void declare(CLI::App& app, ConvertCommandOptions& options) {
+  app.add_option("HF_DIR", options.folder,
+                 "config.json, model.safetensors (or shards + model.safetensors.index.json), "
+                 "tokenizer.json, optionally tokenizer_config.json (chat template, eos)")
+      ->type_name("HF_DIR")
+      ->required();
+  app.add_option("-o,--output", options.out_path, "the GGUF file to write")
+      ->type_name("OUT.gguf")
+      ->required();
+  app.add_option("--type", options.type_name,
+                 "f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, "
+                 "q4_k_m, q5_k_m (see `llama3 quantize --help` for the mix rule)")
+      ->type_name("TYPE");
+  declare_threads(app, options.n_threads);
+  declare_progress(app, options.progress);
+}
 
 }  // namespace
 
 int run_convert(Args args) {
-  const Options options(args, {"--help", "-h"});
-  if (options.has("--help") || options.has("-h")) {
-    std::printf("%s", kUsage);
-    return 0;
+  const auto app = make_command_app("convert", "Convert a Hugging Face folder to a GGUF file.");
+  ConvertCommandOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
+  // A usage error (exit 2) before any file is opened.
+  const auto mix = model::quant_mix_from_name(options.type_name);
+  if (!mix || !kernels::reference::is_supported_weight_type(mix->base)) {
+    throw UsageError("unknown type '" + options.type_name + "'");
   }
-  const auto out_path = options.get("-o");
-  if (options.positional().size() != 1 || !out_path) {
-    std::fprintf(stderr, "%s", kUsage);
-    return 2;
-  }
+  ProgressReport progress("convert", options.progress);
   ConvertOptions convert_options;
-  convert_options.type = options.get_or("--type", "f16");
-  convert_options.n_threads = options.get_int("--threads", 0);
-  convert_options.progress = print_progress;
-  const std::filesystem::path folder = options.positional()[0];
-  const auto result = convert_hf_to_gguf(folder, *out_path, convert_options);
-  print_conversion_result("convert", result, *out_path, convert_options.type);
+  convert_options.type = options.type_name;
+  convert_options.n_threads = clamp_threads(options.n_threads);
+  // The library reports before each tensor (and once at the end); a line names the tensor just
+  // written, so each report completes the one before it.
+  std::string written;
+  convert_options.progress = [&progress, &written](const ConvertProgress& step) {
+    if (step.tensors_done > 0) progress.update(step.tensors_done, step.tensors_total, written);
+    written = step.tensor;
+    return true;
+  };
+  const std::filesystem::path folder = options.folder;
+  const auto result = convert_hf_to_gguf(folder, options.out_path, convert_options);
+  progress.finish();
+  print_conversion_result("convert", result, options.out_path, convert_options.type);
   return 0;
 }
 

@@ -4,44 +4,60 @@
 #include <fstream>
 #include <sstream>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "llama3/error.hpp"
 #include "llama3/session.hpp"
-#include "model_loading.hpp"
 
 namespace llama3::cli {
+namespace {
+
+struct EvalLogitsOptions {
+  ModelOptions model;
+  std::string token_list;
+  std::string out_path;
+  int n_threads = 0;
+  bool one_by_one = false;
+  bool f32_cache = false;
+};
+
+void declare(CLI::App& app, EvalLogitsOptions& options) {
+  options.model.declare(app);
+  app.add_option("--tokens", options.token_list, "the token ids, separated by spaces")
+      ->type_name("\"ID ID ...\"")
+      ->required();
+  app.add_option("-o,--output", options.out_path,
+                 "write float32 logits [n_tokens, n_vocab] to this file")
+      ->type_name("PATH")
+      ->required();
+  declare_threads(app, options.n_threads);
+  app.add_flag("--one-by-one", options.one_by_one,
+               "decode the tokens one at a time instead of as one batch");
+  app.add_flag("--f32-cache", options.f32_cache, "keep the KV cache in f32 instead of f16");
+}
+
+}  // namespace
 
 int run_eval_logits(Args args) {
-  const Options options(args, {"--no-mmap", "--one-by-one", "--f32-cache", "--help", "-h"});
-  if (options.has("--help") || options.has("-h") || !options.get("--tokens") ||
-      !options.get("-o")) {
-    std::printf(
-        "usage: llama3 eval-logits -m MODEL.gguf --tokens \"ID ID ...\" -o OUT.f32 [--threads N]\n"
-        "                          [--one-by-one] [--f32-cache]\n"
-        "  Writes float32 logits [n_tokens, n_vocab] for every position. --one-by-one decodes the\n"
-        "  tokens one at a time instead of as one batch.\n");
-    return options.has("--help") || options.has("-h") ? 0 : 2;
-  }
-  std::vector<TokenId> tokens;
-  std::istringstream ids(*options.get("--tokens"));
-  for (std::string word; ids >> word;) {
-    try {
-      tokens.push_back(static_cast<TokenId>(std::stol(word)));
-    } catch (const std::exception&) {
-      throw Error(ErrorCode::kInvalidArgument, "--tokens: '" + word + "' is not a token id");
-    }
-  }
-  if (tokens.empty()) throw Error(ErrorCode::kInvalidArgument, "--tokens is empty");
+  const auto app = make_command_app("eval-logits",
+                                    "Write the float32 logits of every position of a token list.");
+  EvalLogitsOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
 
-  const Model model = load_model_from_options(options);
+  const std::vector<TokenId> tokens = parse_token_ids(options.token_list, "--tokens");
+  if (tokens.empty()) throw UsageError("--tokens is empty");
+
+  const Model model = options.model.load();
   SessionOptions session_options;
-  session_options.n_threads = options.get_int("--threads", 0);
+  session_options.n_threads = clamp_threads(options.n_threads);
   session_options.n_ctx = static_cast<int>(tokens.size());
-  if (options.has("--f32-cache")) session_options.kv_cache_type = KvCacheType::kF32;
+  if (options.f32_cache) session_options.kv_cache_type = KvCacheType::kF32;
   Session session(model, session_options);
 
   std::vector<float> all;
-  if (options.has("--one-by-one")) {
+  if (options.one_by_one) {
     for (TokenId id : tokens) {
       const auto logits = session.decode(std::span<const TokenId>(&id, 1));
       all.insert(all.end(), logits.begin(), logits.end());
@@ -50,7 +66,7 @@ int run_eval_logits(Args args) {
     const auto logits = session.decode_all_logits(tokens);
     all.assign(logits.begin(), logits.end());
   }
-  const std::string out_path = *options.get("-o");
+  const std::string& out_path = options.out_path;
   std::ofstream out(out_path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(all.data()),
             static_cast<std::streamsize>(all.size() * sizeof(float)));

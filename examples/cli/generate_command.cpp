@@ -1,36 +1,70 @@
-// llama3 generate: text from a prompt, printed as it is produced, with speed figures at the end.
+// llama3 generate: text from a prompt, printed as it is produced with speed figures at the end, or
+// (-o json) one JSON object with the completion, its tokens, why it stopped, usage and timings.
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "generate_parallel.hpp"
 #include "llama3/error.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
-#include "model_loading.hpp"
 #include "safety_options.hpp"
 
 namespace llama3::cli {
 namespace {
 
-constexpr const char* kHelp =
-    "usage: llama3 generate [-m MODEL.gguf] [-p TEXT | -f FILE] [-n N] [--temp T] [--top-k K]\n"
-    "                       [--top-p P] [--min-p P] [--seed S] [--threads N] [--ctx N]\n"
-    "                       [--no-mmap] [--raw] [--dump-logits FILE]\n"
-    "                       [--guard GUARD.gguf [--guard-version V] [--guard-threshold P]]\n"
-    "                       [--scan-code] [--parallel N [--kv-tokens N]]\n"
-    "  -m            model file (default: stories260K.gguf from the test data)\n"
-    "  -p / -f       prompt text, or a file holding it (default: empty; BOS is added)\n"
-    "  -n            tokens to generate at most (default 256)\n"
-    "  --temp        temperature; 0 = greedy (default: the model's, see docs/cli.md)\n"
-    "  --raw         treat special-token text in the prompt as plain text\n"
-    "  --dump-logits write the float32 logits after the prompt to FILE (n_vocab values)\n"
-    "  --guard       classify the prompt (block it) and the answer with this Llama Guard model\n"
-    "  --scan-code   stop when the answer's code blocks hold insecure code (error findings)\n"
-    "                (what the filters blocked or noted goes to stderr)\n"
-    "  --parallel    with -f: one prompt per line, N at a time through the engine; each answer\n"
-    "                is printed when complete, in order (--kv-tokens: its KV memory)\n";
+struct GenerateCommandOptions {
+  ModelOptions model;
+  ContextOptions context;
+  SamplingOptions sampling;
+  GenerationOptions generation{256};
+  SafetyOptions safety;
+  std::string prompt;
+  std::string prompt_file;
+  bool raw = false;
+  std::string dump_logits_path;
+  OutputFormat format = OutputFormat::kText;
+  int n_parallel = 0;  // > 0: every line of -f is a prompt, this many at once through the engine
+  int kv_tokens = 0;   // with --parallel: the engine's KV pool in positions (0: its default)
+};
+
+void declare(CLI::App& app, GenerateCommandOptions& options) {
+  options.model.declare(app);
+  auto* prompt = app.add_option("-p,--prompt", options.prompt,
+                                "prompt text (default: empty; BOS is always added); or -f");
+  app.add_option("-f,--file", options.prompt_file, "read the prompt from this file; or -p")
+      ->type_name("PATH")
+      ->excludes(prompt);
+  options.generation.declare(app);
+  options.sampling.declare(app);
+  options.context.declare(app);
+  app.add_flag("--raw", options.raw, "treat special-token text in the prompt as plain text");
+  app.add_option("--dump-logits", options.dump_logits_path,
+                 "write the float32 logits after the prompt (n_vocab values) to this file")
+      ->type_name("PATH");
+  options.safety.declare(app);
+  auto* parallel =
+      app.add_option("--parallel", options.n_parallel,
+                     "with -f: one prompt per line, this many at once through the engine; each "
+                     "answer is printed when complete, in order")
+          ->check(integer_in(1, 4096))
+          ->needs("-f");
+  app.add_option("--kv-tokens", options.kv_tokens,
+                 "with --parallel: the engine's KV memory in positions (default: 4 contexts)")
+      ->check(integer_in(1, 1 << 24))
+      ->needs(parallel);
+  declare_output_format(app, options.format,
+                        {{"text", OutputFormat::kText}, {"json", OutputFormat::kJson}});
+  app.footer(
+      "Text output: the prompt, then the completion as it is produced; stderr gets a speed line\n"
+      "and what the filters blocked or noted. -o json prints one object with text (the\n"
+      "completion without the prompt), tokens, finish_reason, stop_reason, seed, usage and\n"
+      "timings (docs/cli.md).");
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -40,59 +74,130 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+// OpenAI's finish_reason vocabulary, which client code already knows how to read.
+const char* finish_reason(StopReason reason) {
+  switch (reason) {
+    case StopReason::kEndOfGeneration:
+    case StopReason::kStopString:
+      return "stop";
+    case StopReason::kMaxTokens:
+    case StopReason::kContextFull:
+      return "length";
+    case StopReason::kBlocked:
+    case StopReason::kFiltered:
+      return "content_filter";
+    case StopReason::kCallback:
+      return "cancelled";
+  }
+  return "stop";
+}
+
+double rate(double n, double seconds) {
+  return seconds > 0 ? n / seconds : 0.0;
+}
+
+void print_json(const GenerateResult& result, std::uint64_t seed) {
+  const auto n_generated = static_cast<int>(result.tokens.size());
+  nlohmann::json document = {
+      {"text", result.text},
+      {"tokens", result.tokens},
+      {"finish_reason", finish_reason(result.stop_reason)},
+      {"stop_reason", stop_reason_name(result.stop_reason)},
+      {"seed", seed},
+      {"usage",
+       {{"prompt_tokens", result.n_prompt_tokens},
+        {"completion_tokens", n_generated},
+        {"total_tokens", result.n_prompt_tokens + n_generated}}},
+      {"timings",
+       {{"prompt_seconds", result.prompt_seconds},
+        {"prompt_tokens_per_second", rate(result.n_prompt_tokens, result.prompt_seconds)},
+        {"generation_seconds", result.generate_seconds},
+        {"generation_tokens_per_second", rate(n_generated, result.generate_seconds)}}}};
+  if (!result.filter_reason.empty()) document["filter_reason"] = result.filter_reason;
+  if (!result.notes.empty()) document["notes"] = result.notes;
+  // Generated text may end inside a multi-byte character; replace such bytes rather than fail.
+  std::printf("%s\n",
+              document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
 }  // namespace
 
 int run_generate(Args args) {
-  const Options options(args, {"--no-mmap", "--raw", "--scan-code", "--help", "-h"});
-  if (options.has("--help") || options.has("-h")) {
-    std::printf("%s", kHelp);
-    return 0;
+  const auto app = make_command_app("generate", "Generate text from a prompt.");
+  GenerateCommandOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
+
+  const Model model = options.model.load();
+  const SessionOptions session_options = options.context.session_options(model);
+  if (options.n_parallel > 0) {
+    if (!options.safety.guard_path.empty() || options.safety.scan_code ||
+        !options.dump_logits_path.empty() || options.format == OutputFormat::kJson) {
+      throw UsageError(
+          "--parallel does not take --guard, --scan-code, --dump-logits or -o json yet");
+    }
+    ParallelGenerateConfig config;
+    config.prompt_file = options.prompt_file;
+    config.parse_special = !options.raw;
+    config.session = session_options;
+    config.sampling = options.sampling.params(model);
+    config.generate = options.generation.generate_options();
+    config.kv_tokens = options.kv_tokens;
+    config.n_parallel = options.n_parallel;
+    return run_generate_parallel(model, config);
   }
-  if (!options.positional().empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "unexpected argument '" + options.positional()[0] + "' (the prompt goes after -p)");
-  }
-  const Model model = load_model_from_options(options);
-  if (options.get("--parallel")) {
-    return run_generate_parallel(model, options, options.get_int("--parallel", 1));
-  }
-  SafetyFilters filters = load_safety_filters(options);
+  SafetyFilters filters = options.safety.load(session_options.n_threads);
   const Tokenizer& tokenizer = model.tokenizer();
   const std::string prompt =
-      options.get("-f") ? read_file(*options.get("-f")) : options.get_or("-p", "");
+      options.prompt_file.empty() ? options.prompt : read_file(options.prompt_file);
 
-  Session session(model, session_options_from(options));
-  Sampler sampler(sampler_params_from(options, model));
+  Session session(model, session_options);
+  Sampler sampler(options.sampling.params(model));
+  if (options.sampling.wants_random_seed()) {
+    std::fprintf(stderr, "seed: %llu (random; -s repeats it)\n",
+                 static_cast<unsigned long long>(sampler.params().seed));
+  }
 
   EncodeOptions encode;
   encode.add_bos = true;
-  encode.parse_special = !options.has("--raw");
+  encode.parse_special = !options.raw;
   const std::vector<TokenId> prompt_tokens = tokenizer.encode(prompt, encode);
+  if (prompt_tokens.size() > static_cast<std::size_t>(session.context_size())) {
+    throw Error(ErrorCode::kContextFull, "the prompt has " + std::to_string(prompt_tokens.size()) +
+                                             " tokens, more than the context of " +
+                                             std::to_string(session.context_size()) + " (-c)");
+  }
 
-  if (const auto dump_path = options.get("--dump-logits")) {
+  if (!options.dump_logits_path.empty()) {
     const auto logits = session.decode(prompt_tokens);
-    std::ofstream out(*dump_path, std::ios::binary);
+    std::ofstream out(options.dump_logits_path, std::ios::binary);
     out.write(reinterpret_cast<const char*>(logits.data()),
               static_cast<std::streamsize>(logits.size_bytes()));
-    if (!out) throw Error(ErrorCode::kIo, "cannot write " + *dump_path);
+    if (!out) throw Error(ErrorCode::kIo, "cannot write " + options.dump_logits_path);
     session.reset();
   }
 
-  std::printf("%s", prompt.c_str());
-  std::fflush(stdout);
-  GenerateOptions generate;
-  generate.max_tokens = options.get_int("-n", 256);
-  generate.on_piece = [](std::string_view piece) {
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
+  const bool json = options.format == OutputFormat::kJson;
+  GenerateOptions generate = options.generation.generate_options();
+  if (!json) {
+    std::printf("%s", prompt.c_str());
     std::fflush(stdout);
-    return true;
-  };
+    generate.on_piece = [](std::string_view piece) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+      return true;
+    };
+  }
   filters.apply(generate, prompt);
   const GenerateResult result = session.generate(prompt_tokens, sampler, generate);
+  if (json) {
+    print_json(result, sampler.params().seed);
+    report_filters(result);
+    return 0;
+  }
   std::printf("\n");
   std::fflush(stdout);  // before the speed line on stderr, so the two never interleave
   report_filters(result);
-  const auto rate = [](double n, double seconds) { return seconds > 0 ? n / seconds : 0.0; };
   std::fprintf(stderr,
                "prompt: %d tokens in %.3f s (%.2f tokens/s) | generation: %zu tokens in %.3f s "
                "(%.2f tokens/s) | stop: %s\n",

@@ -9,7 +9,6 @@
 #include "generate_parallel.hpp"
 #include "llama3/engine.hpp"
 #include "llama3/error.hpp"
-#include "model_loading.hpp"
 
 namespace llama3::cli {
 namespace {
@@ -27,34 +26,24 @@ std::vector<std::string> read_lines(const std::string& path) {
 
 }  // namespace
 
-int run_generate_parallel(const Model& model, const Options& options, int n_parallel) {
-  if (n_parallel < 1) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--parallel: expected at least 1, got " + std::to_string(n_parallel));
-  }
-  if (!options.get("-f")) {
-    throw Error(ErrorCode::kInvalidArgument, "--parallel needs -f FILE with one prompt per line");
-  }
-  if (options.get("--guard") || options.has("--scan-code") || options.get("--dump-logits")) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--parallel does not take --guard, --scan-code or --dump-logits yet");
-  }
-  const std::vector<std::string> prompts = read_lines(*options.get("-f"));
-  const SessionOptions session = session_options_from(options);
+int run_generate_parallel(const Model& model, const ParallelGenerateConfig& config) {
+  const int n_parallel = config.n_parallel;
+  const std::vector<std::string> prompts = read_lines(config.prompt_file);
   EngineOptions engine_options;
-  engine_options.n_threads = session.n_threads;
-  engine_options.n_ctx = session.n_ctx;
-  engine_options.kv_tokens = options.get_int("--kv-tokens", 0);
+  engine_options.n_threads = config.session.n_threads;
+  engine_options.n_ctx = config.session.n_ctx;
+  engine_options.kv_tokens = config.kv_tokens;
   Engine engine(model, engine_options);
 
   EncodeOptions encode;
   encode.add_bos = true;
-  encode.parse_special = !options.has("--raw");
+  encode.parse_special = config.parse_special;
   const auto submit = [&](std::size_t i) {
     EngineRequest request;
     request.prompt = model.tokenizer().encode(prompts[i], encode);
-    request.sampling = sampler_params_from(options, model);
-    request.generate.max_tokens = options.get_int("-n", 256);
+    request.sampling = config.sampling;
+    request.generate.max_tokens = config.generate.max_tokens;
+    request.generate.stop_strings = config.generate.stop_strings;
     return engine.submit(std::move(request));
   };
   std::deque<Engine::RequestId> in_flight;

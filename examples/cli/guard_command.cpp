@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "llama3/error.hpp"
 #include "safety_options.hpp"
 
@@ -17,24 +19,42 @@ namespace {
 
 constexpr int kExitSafe = 0;
 constexpr int kExitUnsafe = 1;
-constexpr int kExitMalformedOrUsage = 2;
+constexpr int kExitMalformedOrUsage = kExitUsage;
 
-constexpr const char* kHelp =
-    "usage: llama3 guard -m GUARD.gguf --prompt TEXT [--response TEXT] [--version 2|3|3-1b]\n"
-    "                    [--threshold P] [--exclude S1,S2,...] [--json] [--threads N]\n\n"
-    "Classifies a user prompt (or, with --response, the answer to it) with Llama Guard.\n\n"
-    "  -m           the Llama Guard 2 / 3 / 3-1B model\n"
-    "  --prompt     the user's message\n"
-    "  --response   the assistant's answer to classify (response classification)\n"
-    "  --version    the Guard version; default: from the model's metadata or file name\n"
-    "  --threshold  P(unsafe) at or above which the verdict is unsafe (default 0.5)\n"
-    "  --exclude    category codes to leave out of the policy\n"
-    "  --json       print the verdict as JSON\n\n"
-    "Exit status: 0 safe, 1 unsafe, 2 malformed model output or usage error.\n";
+struct GuardCommandOptions {
+  std::string model_path;
+  std::string prompt;
+  std::optional<std::string> response;
+  std::optional<std::string> version;
+  std::optional<float> threshold;
+  std::string excluded;
+  OutputFormat format = OutputFormat::kText;
+  bool json = false;
+  int n_threads = 0;
+};
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "llama3 guard: %s (see llama3 guard --help)\n", message.c_str());
-  return kExitMalformedOrUsage;
+void declare(CLI::App& app, GuardCommandOptions& options) {
+  app.add_option("-m,--model", options.model_path, "the Llama Guard 2 / 3 / 3-1B model")
+      ->type_name("PATH")
+      ->required();
+  app.add_option("--prompt", options.prompt, "the user's message")->required();
+  app.add_option("--response", options.response,
+                 "the assistant's answer to classify (response classification)");
+  app.add_option("--version", options.version,
+                 "the Guard version: 2, 3 or 3-1b (default: from the model's metadata or file "
+                 "name)")
+      ->type_name("V")
+      ->check(guard_version_names());
+  app.add_option("--threshold", options.threshold,
+                 "P(unsafe) at or above which the verdict is unsafe (in [0, 1]; default 0.5)")
+      ->check(number_in(0.0, 1.0));
+  app.add_option("--exclude", options.excluded, "category codes to leave out of the policy")
+      ->type_name("S1,S2,...");
+  declare_output_format(app, options.format,
+                        {{"text", OutputFormat::kText}, {"json", OutputFormat::kJson}});
+  app.add_flag("--json", options.json, "the same as -o json");
+  declare_threads(app, options.n_threads);
+  app.footer("Exit status: 0 safe, 1 unsafe, 2 malformed model output, usage or other error.");
 }
 
 std::vector<std::string> split_codes(const std::string& text) {
@@ -93,37 +113,22 @@ void print_verdict(const Guard& guard, const GuardVerdict& verdict, bool json) {
 }  // namespace
 
 int run_guard(Args args) {
-  const Options options(args, {"--json", "--help", "-h"});
-  if (options.has("--help") || options.has("-h")) {
-    std::printf("%s", kHelp);
-    return 0;
-  }
-  if (!options.positional().empty()) {
-    return usage_error("unexpected argument '" + options.positional()[0] + "'");
-  }
-  const auto model_path = options.get("-m");
-  if (!model_path) return usage_error("-m GUARD.gguf is required");
-  const auto prompt = options.get("--prompt");
-  if (!prompt) return usage_error("--prompt TEXT is required");
+  const auto app = make_command_app(
+      "guard", "Classify a user prompt (or, with --response, the answer to it) with Llama Guard.");
+  GuardCommandOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
 
   GuardOptions guard_options;
-  try {
-    guard_options.threshold = options.get_float("--threshold", guard_options.threshold);
-    guard_options.n_threads = options.get_int("--threads", 0);
-  } catch (const Error& error) {
-    return usage_error(error.what());
-  }
-  if (const auto excluded = options.get("--exclude")) {
-    guard_options.excluded_categories = split_codes(*excluded);
-  }
-  std::vector<ChatTurn> conversation{{"user", *prompt}};
-  if (const auto response = options.get("--response")) {
-    conversation.push_back({"assistant", *response});
-  }
+  if (options.threshold) guard_options.threshold = *options.threshold;
+  guard_options.n_threads = clamp_threads(options.n_threads);
+  guard_options.excluded_categories = split_codes(options.excluded);
+  std::vector<ChatTurn> conversation{{"user", options.prompt}};
+  if (options.response) conversation.push_back({"assistant", *options.response});
   std::optional<GuardVerdict> classified;
   std::optional<Guard> guard;
   try {
-    guard.emplace(load_guard(*model_path, options.get("--version"), guard_options));
+    guard.emplace(load_guard(options.model_path, options.version, guard_options));
     classified = guard->classify(conversation);
   } catch (const Error& error) {
     // Exit 1 means "unsafe" here, so every failure (unreadable file, unknown version, ...) is 2.
@@ -132,7 +137,7 @@ int run_guard(Args args) {
     return kExitMalformedOrUsage;
   }
   const GuardVerdict& verdict = *classified;
-  print_verdict(*guard, verdict, options.has("--json"));
+  print_verdict(*guard, verdict, options.json || options.format == OutputFormat::kJson);
   switch (verdict.kind) {
     case GuardVerdict::Kind::kSafe:
       return kExitSafe;

@@ -3,42 +3,76 @@
 #include <cstdio>
 #include <string>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
 #include "conversion_report.hpp"
+#include "kernels/reference.hpp"
 #include "llama3/convert.hpp"
-#include "options.hpp"
+#include "model/quant_mix.hpp"
+#include "progress.hpp"
 
 namespace llama3::cli {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: llama3 quantize IN.gguf OUT.gguf TYPE [--threads N]\n"
-    "  TYPE: q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 bf16 f32, or the mixes q4_k_m q5_k_m\n"
-    "  (Q6_K for output.weight and for attn_v/ffn_down in the first and last eighth of the layers\n"
-    "  and every third layer between). 1-D tensors stay F32. Already quantized inputs are\n"
-    "  dequantized first (with a warning: the result carries both errors). Prints the relative\n"
-    "  RMSE of each output type.\n";
+constexpr const char* kTypeHelp =
+    "TYPE: q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 bf16 f32, or the mixes q4_k_m q5_k_m\n"
+    "(Q6_K for output.weight and for attn_v/ffn_down in the first and last eighth of the layers\n"
+    "and every third layer between). 1-D tensors stay F32. Already quantized inputs are\n"
+    "dequantized first (with a warning: the result carries both errors). Prints the relative\n"
+    "RMSE of each output type.";
+
+struct QuantizeOptions {
+  std::string in_path;
+  std::string out_path;
+  std::string type_name;
+  int n_threads = 0;
+  ProgressStyle progress = ProgressStyle::kAuto;
+};
+
+void declare(CLI::App& app, QuantizeOptions& options) {
+  app.add_option("IN.gguf", options.in_path, "the GGUF model to read")
+      ->type_name("IN.gguf")
+      ->required();
+  app.add_option("OUT.gguf", options.out_path, "the GGUF file to write")
+      ->type_name("OUT.gguf")
+      ->required();
+  app.add_option("TYPE", options.type_name, "the weight type or mix to write (below)")
+      ->type_name("TYPE")
+      ->required();
+  declare_threads(app, options.n_threads);
+  declare_progress(app, options.progress);
+  app.footer(kTypeHelp);
+}
 
 }  // namespace
 
 int run_quantize(Args args) {
-  const Options options(args, {"--help", "-h"});
-  if (options.has("--help") || options.has("-h")) {
-    std::printf("%s", kUsage);
-    return 0;
+  const auto app = make_command_app(
+      "quantize", "Rewrite a GGUF model's weights in another type (q4_k_m, q8_0, ...).");
+  QuantizeOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
+  // A usage error (exit 2) before any file is opened.
+  const auto mix = model::quant_mix_from_name(options.type_name);
+  if (!mix || !kernels::reference::is_supported_weight_type(mix->base)) {
+    throw UsageError("unknown type '" + options.type_name + "'");
   }
-  if (options.positional().size() != 3) {
-    std::fprintf(stderr, "%s", kUsage);
-    return 2;
-  }
-  const std::string& in_path = options.positional()[0];
-  const std::string& out_path = options.positional()[1];
+  ProgressReport progress("quantize", options.progress);
   ConvertOptions convert_options;
-  convert_options.type = options.positional()[2];
-  convert_options.n_threads = options.get_int("--threads", 0);
-  convert_options.progress = print_progress;
-  const auto result = quantize_gguf(in_path, out_path, convert_options);
-  print_conversion_result("quantize", result, out_path, convert_options.type);
+  convert_options.type = options.type_name;
+  convert_options.n_threads = clamp_threads(options.n_threads);
+  // The library reports before each tensor (and once at the end); a line names the tensor just
+  // written, so each report completes the one before it.
+  std::string written;
+  convert_options.progress = [&progress, &written](const ConvertProgress& step) {
+    if (step.tensors_done > 0) progress.update(step.tensors_done, step.tensors_total, written);
+    written = step.tensor;
+    return true;
+  };
+  const auto result = quantize_gguf(options.in_path, options.out_path, convert_options);
+  progress.finish();
+  print_conversion_result("quantize", result, options.out_path, convert_options.type);
   return 0;
 }
 

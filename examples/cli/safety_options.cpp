@@ -40,16 +40,46 @@ void SafetyFilters::apply(GenerateOptions& options, const std::string& user_text
   if (scanner) options.output_filters.push_back(code_scanner_output_filter(*scanner));
 }
 
-SafetyFilters load_safety_filters(const Options& options) {
+void SafetyOptions::declare(CLI::App& app) {
+  app.add_option("--guard", guard_path,
+                 "classify the prompt (block it) and the answer with this Llama Guard model")
+      ->type_name("PATH");
+  app.add_option(
+         "--guard-version", guard_version,
+         "the Guard model's version: 2, 3 or 3-1b (default: from its metadata or name); needs "
+         "--guard")
+      ->type_name("V")
+      ->check(guard_version_names())
+      ->needs("--guard");
+  app.add_option(
+         "--guard-threshold", guard_threshold,
+         "P(unsafe) at or above which the Guard verdict is unsafe (in [0, 1]; default 0.5); "
+         "needs --guard")
+      ->check(number_in(0.0, 1.0))
+      ->needs("--guard");
+  app.add_flag("--scan-code", scan_code,
+               "stop when the answer's code blocks hold insecure code (error findings)");
+}
+
+SafetyFilters SafetyOptions::load(int n_threads) const {
   SafetyFilters filters;
-  if (const auto path = options.get("--guard")) {
+  if (!guard_path.empty()) {
     GuardOptions guard_options;
-    guard_options.threshold = options.get_float("--guard-threshold", guard_options.threshold);
-    guard_options.n_threads = options.get_int("--threads", 0);
-    filters.guard.emplace(load_guard(*path, options.get("--guard-version"), guard_options));
+    if (guard_threshold) guard_options.threshold = *guard_threshold;
+    guard_options.n_threads = n_threads;
+    filters.guard.emplace(load_guard(guard_path, guard_version, guard_options));
   }
-  if (options.has("--scan-code")) filters.scanner.emplace(CodeScanner::with_builtin_rules());
+  if (scan_code) filters.scanner.emplace(CodeScanner::with_builtin_rules());
   return filters;
+}
+
+CLI::Validator guard_version_names() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text == "2" || text == "3" || text == "3-1b" || text == "3-1B") return {};
+        return "'" + text + "' is not a Guard version: expected 2, 3 or 3-1b";
+      },
+      "");
 }
 
 void report_filters(const GenerateResult& result) {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
 #include "llama3/safety.hpp"
 #include "llama3/session.hpp"
-#include "options.hpp"
 
 namespace llama3::cli {
 
@@ -28,8 +28,19 @@ struct SafetyFilters {
   void apply(GenerateOptions& options, const std::string& user_text);
 };
 
-// Reads --guard, --guard-version, --guard-threshold, --scan-code and --threads.
-SafetyFilters load_safety_filters(const Options& options);
+// --guard, --guard-version, --guard-threshold and --scan-code.
+struct SafetyOptions {
+  std::string guard_path;
+  std::optional<std::string> guard_version;
+  std::optional<float> guard_threshold;
+  bool scan_code = false;
+
+  void declare(CLI::App& app);
+  SafetyFilters load(int n_threads) const;
+};
+
+// --version V of `llama3 guard` and --guard-version V: "2", "3" or "3-1b".
+CLI::Validator guard_version_names();
 
 // Prints "blocked: ...", "filtered: ..." and each note on stderr.
 void report_filters(const GenerateResult& result);

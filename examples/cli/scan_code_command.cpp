@@ -11,32 +11,49 @@
 #include <sstream>
 #include <string>
 
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "common_options.hpp"
+#include "llama3/error.hpp"
 #include "llama3/safety.hpp"
 
 namespace llama3::cli {
 
 namespace {
 
-constexpr int kExitUsage = 2;
+struct ScanCodeOptions {
+  std::string path;
+  std::string language;
+  std::string rules_path;
+  OutputFormat format = OutputFormat::kText;
+  bool json = false;
+  bool markdown = false;
+};
 
-void print_help() {
-  std::printf(
-      "usage: llama3 scan-code [-l LANG] [--markdown] [--json] [--rules FILE] FILE|-\n\n"
-      "Scans code (or the fenced code blocks of a Markdown answer) for insecure patterns.\n\n"
-      "  -l, --language LANG  c, cpp, csharp, java, javascript, php, python, rust, shell (or an\n"
-      "                       alias such as py, js, ts, c++); default: from the file extension,\n"
-      "                       else every language\n"
-      "  --markdown           scan ``` fenced blocks with their language tags (default for .md)\n"
-      "  --json               print the result as JSON\n"
-      "  --rules FILE         use this rules file instead of the built-in rules\n\n"
+void declare(CLI::App& app, ScanCodeOptions& options) {
+  app.add_option("FILE", options.path, "the file to scan, or - for standard input")
+      ->type_name("FILE|-")
+      ->required();
+  app.add_option("-l,--language", options.language,
+                 "c, cpp, csharp, java, javascript, php, python, rust, shell (or an alias such as "
+                 "py, js, ts, c++); default: from the file extension, else every language")
+      ->type_name("LANG")
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            return CodeScanner::is_supported_language(name) ? std::string()
+                                                            : "unknown language '" + name + "'";
+          },
+          ""));
+  app.add_flag("--markdown", options.markdown,
+               "scan ``` fenced blocks with their language tags (default for .md)");
+  declare_output_format(app, options.format,
+                        {{"text", OutputFormat::kText}, {"json", OutputFormat::kJson}});
+  app.add_flag("--json", options.json, "the same as -o json");
+  app.add_option("--rules", options.rules_path, "use this rules file instead of the built-in rules")
+      ->type_name("FILE");
+  app.footer(
       "Exit status: 1 if any finding is an error (treatment BLOCK), 0 otherwise, 2 on usage "
-      "errors.\n");
-}
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "llama3 scan-code: %s (see llama3 scan-code --help)\n", message.c_str());
-  return kExitUsage;
+      "errors.");
 }
 
 std::optional<std::string> read_input(const std::string& path) {
@@ -85,54 +102,44 @@ void print_text(const std::string& path, const CodeScanResult& result) {
 }  // namespace
 
 int run_scan_code(Args args) {
-  std::string language;
-  std::string rules_path;
-  std::optional<std::string> path;
-  bool json = false;
-  bool markdown = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h" || arg == "--help") {
-      print_help();
-      return 0;
-    } else if (arg == "-l" || arg == "--language" || arg == "--rules") {
-      if (i + 1 >= args.size()) return usage_error(arg + " needs a value");
-      (arg == "--rules" ? rules_path : language) = args[++i];
-    } else if (arg == "--json") {
-      json = true;
-    } else if (arg == "--markdown") {
-      markdown = true;
-    } else if (arg.size() > 1 && arg[0] == '-' && arg != "-") {
-      return usage_error("unknown option " + arg);
-    } else if (path) {
-      return usage_error("more than one input given");
-    } else {
-      path = arg;
-    }
-  }
-  if (!path) return usage_error("no input: give a FILE, or - for standard input");
-  if (!language.empty() && !CodeScanner::is_supported_language(language)) {
-    return usage_error("unknown language '" + language + "'");
-  }
-  if (language.empty() && *path != "-") {
-    const std::string extension = std::filesystem::path(*path).extension().string();
+  const auto app = make_command_app(
+      "scan-code",
+      "Scan code (or the fenced code blocks of a Markdown answer) for insecure patterns.");
+  ScanCodeOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
+  std::string language = options.language;
+  bool markdown = options.markdown;
+  const std::string& path = options.path;
+  if (language.empty() && path != "-") {
+    const std::string extension = std::filesystem::path(path).extension().string();
     if (extension == ".md" || extension == ".markdown") {
       markdown = true;
     } else if (extension.size() > 1 && CodeScanner::is_supported_language(extension.substr(1))) {
       language = extension.substr(1);
     }
   }
-  const auto text = read_input(*path);
+  const auto text = read_input(path);
   if (!text) {
-    std::fprintf(stderr, "llama3 scan-code: cannot read %s\n", path->c_str());
+    std::fprintf(stderr, "llama3 scan-code: cannot read %s\n", path.c_str());
     return kExitUsage;
   }
 
-  const CodeScanner scanner = rules_path.empty() ? CodeScanner::with_builtin_rules()
-                                                 : CodeScanner::from_rules_file(rules_path);
+  std::optional<CodeScanner> loaded;
+  try {
+    loaded.emplace(options.rules_path.empty() ? CodeScanner::with_builtin_rules()
+                                              : CodeScanner::from_rules_file(options.rules_path));
+  } catch (const Error& error) {
+    // Exit 1 means BLOCK here, so a rules file that cannot be used is 2.
+    std::fprintf(stderr, "llama3 scan-code: error (%s): %s\n", error_code_name(error.code()),
+                 error.what());
+    return kExitUsage;
+  }
+  const CodeScanner& scanner = *loaded;
   const CodeScanResult result =
       markdown ? scanner.scan_markdown(*text) : scanner.scan(*text, language);
-  const std::string shown = *path == "-" ? "<stdin>" : *path;
+  const std::string shown = path == "-" ? "<stdin>" : path;
+  const bool json = options.json || options.format == OutputFormat::kJson;
   json ? print_json(shown, result) : print_text(shown, result);
   return result.treatment == Treatment::kBlock ? 1 : 0;
 }
