@@ -344,7 +344,7 @@ LLAMA3_API llama3_status llama3_generate_params_init(llama3_generate_params* par
 /* Feeds `prompt` (may be empty to continue from the current logits), then samples with `sampler`
  * until an end-of-generation token, max_tokens, a stop string, the callback or a full context.
  * A prompt that begins with BOS is the whole context: the longest prefix it shares with the
- * session's tokens is kept and only the rest is decoded; any other prompt is appended. 
+ * session's tokens is kept and only the rest is decoded; any other prompt is appended.
  * `params` and `result` may be NULL. */
 LLAMA3_API llama3_status llama3_session_generate(llama3_session* session,
                                                  const llama3_token* prompt, size_t n_prompt,
