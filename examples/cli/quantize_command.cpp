@@ -7,10 +7,7 @@
 #include "commands.hpp"
 #include "common_options.hpp"
 #include "conversion_report.hpp"
-#include "kernels/reference.hpp"
 #include "llama3/convert.hpp"
-#include "model/quant_mix.hpp"
-#include "progress.hpp"
 
 namespace llama3::cli {
 namespace {
@@ -53,23 +50,9 @@ int run_quantize(Args args) {
   QuantizeOptions options;
   declare(*app, options);
   if (!parse_command_line(*app, args)) return 0;
-  // A usage error (exit 2) before any file is opened.
-  const auto mix = model::quant_mix_from_name(options.type_name);
-  if (!mix || !kernels::reference::is_supported_weight_type(mix->base)) {
-    throw UsageError("unknown type '" + options.type_name + "'");
-  }
   ProgressReport progress("quantize", options.progress);
-  ConvertOptions convert_options;
-  convert_options.type = options.type_name;
-  convert_options.n_threads = clamp_threads(options.n_threads);
-  // The library reports before each tensor (and once at the end); a line names the tensor just
-  // written, so each report completes the one before it.
-  std::string written;
-  convert_options.progress = [&progress, &written](const ConvertProgress& step) {
-    if (step.tensors_done > 0) progress.update(step.tensors_done, step.tensors_total, written);
-    written = step.tensor;
-    return true;
-  };
+  const ConvertOptions convert_options =
+      conversion_options(options.type_name, options.n_threads, progress);
   const auto result = quantize_gguf(options.in_path, options.out_path, convert_options);
   progress.finish();
   print_conversion_result("quantize", result, options.out_path, convert_options.type);
