@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build and the tests need, only those that are missing, then the
-# pinned Python test packages into build/venv (scripts/python-env.sh).
+# pinned Python test packages into build/venv (scripts/python-env.sh) and the pinned npm test packages
+# into build/node (scripts/node-env.sh).
 set -euo pipefail
 packages=(build-essential cmake ninja-build git ca-certificates curl
   libxsimd-dev catch2 nlohmann-json3-dev pkg-config libcli11-dev
   pybind11-dev python3-dev python3-venv
   libre2-dev unicode-data nodejs npm
-  golang-go openjdk-17-jdk-headless)
+  golang-go openjdk-17-jdk-headless
+  chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,6 +19,10 @@ if command -v npm >/dev/null 2>&1; then
 fi
 if command -v node >/dev/null 2>&1; then
   missing=("${missing[@]/nodejs/}")
+fi
+# The browser test drives any Chromium it finds; don't pull in Debian's beside another one.
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+  missing=("${missing[@]/chromium/}")
 fi
 # Any JDK with javac runs the JNI binding's tests; don't pull a second one in.
 if command -v javac >/dev/null 2>&1; then
@@ -31,3 +37,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 bash "$(dirname "$0")/python-env.sh"
+bash "$(dirname "$0")/node-env.sh"
