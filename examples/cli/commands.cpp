@@ -18,11 +18,13 @@ int run_convert(Args args);
 int run_scan_code(Args args);
 int run_guard(Args args);
 int run_chat(Args args);
+int run_serve(Args args);
 
 namespace {
 constexpr std::array kCommands = {
     Command{"generate", "generate text from a prompt", run_generate},
     Command{"chat", "chat with an instruct model over stdin lines", run_chat},
+    Command{"serve", "serve the model over an OpenAI-compatible HTTP API", run_serve},
     Command{"perplexity", "perplexity of a model over a text file", run_perplexity},
     Command{"eval-logits", "write the logits of every position of a token list", run_eval_logits},
     Command{"bench", "prompt and generation speed, load time and peak RSS of a model", run_bench},

@@ -67,6 +67,10 @@ struct EngineRequest {
   GenerateOptions generate;
   // Optional: called on the step thread with the logits [n_vocab] each token is sampled from.
   std::function<void(std::span<const float> logits)> on_logits;
+  // Optional: called on the step thread with each sampled token and the logits [n_vocab] it was
+  // sampled from, before the token reaches the output (so also for an end-of-generation token).
+  // A server reads log-probabilities of the chosen token here.
+  std::function<void(TokenId token, std::span<const float> logits)> on_token;
 };
 
 enum class RequestState {

@@ -263,6 +263,7 @@ void EngineImpl::sample(Sequence& s, std::span<const float> logits) {
   if (s.request.on_logits) s.request.on_logits(logits);
   const TokenId id = s.sampler.sample(logits);
   s.sampler.accept(id);
+  if (s.request.on_token) s.request.on_token(id, logits);
   if (generation.tokens.empty()) {
     s.result.first_token_seconds = seconds_between(s.submitted, Clock::now());
   }

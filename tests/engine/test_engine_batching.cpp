@@ -113,7 +113,7 @@ TEST_CASE("engine text, stop strings and stop reasons match Session::generate", 
     Session session(model, {.n_ctx = 256, .n_threads = 1});
     Sampler sampler(params);
     expected.push_back(session.generate(prompt, sampler, options));
-    requests.push_back({prompt, params, options, {}});
+    requests.push_back({prompt, params, options, {}, {}});
   }
   Engine engine(model, {.n_threads = 2, .n_ctx = 256});
   std::vector<Engine::RequestId> ids;
