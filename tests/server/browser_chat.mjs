@@ -1,21 +1,23 @@
-// Browser test of the chat page (GET /): starts `llama3 serve` on a free loopback port, opens the
-// page in a real Chromium (Debian's, driven by playwright-core), types a message and checks that
+// Browser test of the chat page (GET /): writes a tiny random-weight model with the Llama 3 vocabulary
+// (chat needs the Llama 3 header tokens, which stories260K's vocabulary lacks), starts `llama3 serve`
+// on it on a free loopback port, opens the page in a real Chromium (Debian's, driven by playwright-core), types a message and checks that
 // the answer arrives streamed (the answer element changes at more than one moment), that the request
 // carried the system prompt and temperature from the page, and that the page asked no other host
 // for anything. Then it stops the server.
 //
-//   node tests/server/browser_chat.mjs --llama3 build/bin/llama3 --model build/data/stories260K.gguf \
+//   node tests/server/browser_chat.mjs --bin build/bin --vocab build/data/ggml-vocab-llama-bpe.gguf \
 //        --node-modules build/node/node_modules
 //
-// Exits 77 (ctest's skip) when Chromium, playwright-core or the model cannot be found.
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+// Exits 77 (ctest's skip) when Chromium, playwright-core or the vocabulary cannot be found.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 
 const SKIP = 77;
-const options = { llama3: "", model: "", "node-modules": "", chromium: process.env.CHROMIUM || "" };
+const options = { bin: "", vocab: "", "node-modules": "", chromium: process.env.CHROMIUM || "" };
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, "");
   if (!(name in options) || i + 1 >= process.argv.length) {
@@ -42,10 +44,16 @@ function findOnPath(names) {
 
 const chromiumPath = options.chromium || findOnPath(["chromium", "chromium-browser"]);
 if (!chromiumPath) skip("no chromium on PATH (Debian: apt-get install chromium; or set CHROMIUM)");
-if (!options.model || !existsSync(options.model)) skip(`model ${options.model || "(none)"} not found`);
-if (!options.llama3 || !existsSync(options.llama3)) {
-  console.error(`browser_chat: llama3 binary ${options.llama3 || "(none)"} not found`);
-  process.exit(1);
+if (!options.vocab || !existsSync(options.vocab)) {
+  skip(`vocabulary ${options.vocab || "(none)"} not found (scripts/fetch-data.sh)`);
+}
+const llama3 = path.join(options.bin, "llama3");
+const makeTestModel = path.join(options.bin, "make_test_model");
+for (const program of [llama3, makeTestModel]) {
+  if (!existsSync(program)) {
+    console.error(`browser_chat: ${program} not found (--bin)`);
+    process.exit(1);
+  }
 }
 let chromium;
 try {
@@ -88,11 +96,22 @@ function check(condition, message) {
   console.log(`ok - ${message}`);
 }
 
+const scratch = mkdtempSync(path.join(os.tmpdir(), "llama3-browser-chat-"));
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
+const model = path.join(scratch, "tiny-llama3-vocab.gguf");
+const made = spawnSync(makeTestModel,
+  ["--out", model, "--shape", "tiny", "--type", "q8_0", "--vocab", options.vocab],
+  { encoding: "utf8" });
+if (made.status !== 0) {
+  console.error(`browser_chat: make_test_model failed:\n${made.stderr}`);
+  process.exit(1);
+}
+
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const serverOutput = [];
-const server = spawn(options.llama3,
-  ["serve", "-m", options.model, "--host", "127.0.0.1", "--port", String(port), "--threads", "1"],
+const server = spawn(llama3,
+  ["serve", "-m", model, "--host", "127.0.0.1", "--port", String(port), "--threads", "1"],
   { stdio: ["ignore", "pipe", "pipe"] });
 server.stdout.on("data", (data) => serverOutput.push(data.toString()));
 server.stderr.on("data", (data) => serverOutput.push(data.toString()));
@@ -144,9 +163,9 @@ try {
                              null, { timeout: 120_000 });
 
   const updates = await page.evaluate(() => window.answerUpdates);
-  const answer = await page.textContent(".msg.assistant:last-of-type");
   const errors = await page.$$eval(".msg.error", (elements) => elements.map((e) => e.textContent));
   check(errors.length === 0, `no error message on the page ${JSON.stringify(errors)}`);
+  const answer = await page.$eval("#log .msg:last-child", (element) => element.textContent);
   check(answer.length > 0, `an answer arrived (${answer.length} characters)`);
   const distinct = new Set(updates.map((u) => u.text).filter((t) => t.length > 0));
   const moments = new Set(updates.filter((u) => u.text.length > 0).map((u) => u.at));
