@@ -226,6 +226,11 @@ CompletionRequest parse_chat_request(const nlohmann::json& body, const ModelCont
           : "auto";
   if (const nlohmann::json* tools = array_field(body, "tools");
       tools && !tools->empty() && tool_choice != "none") {
+    if (chat.style == ChatStyle::kLlama30) {
+      throw bad_request("'tools' need a Llama 3.1+ model (its chat format has tool calls); this "
+                        "model's is Llama 3.0's",
+                        "tools");
+    }
     chat.tools = read_tools(*tools);
     chat.ipython_environment = true;
     request.tools = true;
