@@ -30,7 +30,7 @@ int status_of(const std::function<void()>& f) {
 TEST_CASE("parse_body refuses malformed, non-object, deep and invalid UTF-8 JSON with 400",
           "[server]") {
   using llama3::server::parse_body;
-  for (const std::string text :
+  for (const std::string& text :
        {std::string("{"), std::string(""), std::string("[]"), std::string("5"),
         std::string(200, '[') + std::string(200, ']'), std::string("{\"a\": \"\xff\"}"),
         std::string("{\"a\": \"\\ud800\"}"), std::string("{\"a\": 1e400}")}) {
