@@ -51,9 +51,10 @@ run_one() {  # NAME ALTERNATION: starts that server, loads it, stops it
   case $name in
     llama3) "$ours" serve -m "$model" --host 127.0.0.1 --port "$port" --threads "$threads" \
               --parallel "$parallel" --ctx-size "$slot_ctx" >"$log" 2>&1 & ;;
-    # llama-server's -c is the whole KV cache, shared by its -np slots.
+    # llama-server's -c is the whole KV cache, shared by its -np slots. Its built-in Llama 3 chat
+    # template gives the same prompt tokens as ours when the file carries no template of its own.
     llama-server) "$peer" -m "$model" --host 127.0.0.1 --port "$port" -t "$threads" -tb "$threads" \
-              -np "$parallel" -c $((slot_ctx * parallel)) >"$log" 2>&1 & ;;
+              -np "$parallel" -c $((slot_ctx * parallel)) --chat-template llama3 >"$log" 2>&1 & ;;
   esac
   server_pid=$!
   for _ in $(seq 600); do
