@@ -10,8 +10,9 @@ f16 — and ``llama3 eval-logits`` writes its float32 logits.
 
 Tolerances are docs/testing-reference.md's: error = |ours - transformers| / max(1, std of the
 reference logits), max and mean bounded per weight type (F32 3e-3 / 5e-4, F16 6e-3 / 1.2e-3).
-The weights are drawn large enough (std 0.2, norms around 1) that the logits' std is well above 1,
-so the bound is relative to real logit movement, not absorbed by the max(1, .) floor. The rope
+The weights have the scale of make_test_model's (on which the tolerances were derived), with an
+output matrix large enough that the logits' std is well above 1, so the bound is relative to real
+logit movement, not absorbed by the max(1, .) floor. The rope
 scaling is made visible in 64 tokens by a small original_max_position_embeddings (32): the
 negative control checks that ignoring the scaling would fail the bound by far.
 
@@ -38,7 +39,7 @@ N_TOKENS = 64
 N_VOCAB = 512
 HIDDEN = 128
 N_HEADS = 8  # head_dim 16
-WEIGHT_STD = 0.2
+OUTPUT_GAIN = 3.0  # the output matrix's std is this over sqrt(hidden): logits of std ~3
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,21 @@ def _config(fields: dict) -> "transformers.LlamaConfig":
 
 
 def _random_model(config, seed: int):
+    """Weights of the scale make_test_model uses (the scale the tolerances were derived on):
+    matrices N(0, 1/sqrt(inputs)), so activations keep their size; norms near 1; the output matrix
+    (the embedding when tied) OUTPUT_GAIN times larger, so the logits' std is well above 1."""
     torch.manual_seed(seed)
     model = transformers.LlamaForCausalLM(config)
+    output = "model.embed_tokens.weight" if config.tie_word_embeddings else "lm_head.weight"
     with torch.no_grad():
         for name, parameter in model.named_parameters():
+            fan_in = parameter.shape[-1]
             if name.endswith("norm.weight"):
-                parameter.copy_(1.0 + 0.2 * torch.randn_like(parameter))
+                parameter.copy_(1.0 + 0.1 * torch.randn_like(parameter))
+            elif name == output:
+                parameter.normal_(0.0, OUTPUT_GAIN / fan_in ** 0.5)
             else:
-                parameter.normal_(0.0, WEIGHT_STD)
+                parameter.normal_(0.0, 1.0 / fan_in ** 0.5)
     return model.eval()
 
 
