@@ -20,7 +20,11 @@ def main(argv):
     if run.returncode != 0:
         return 1
     lines = run.stdout.splitlines()
-    person = json.loads(next(line for line in lines if line.startswith("json: "))[6:])
+    # The JSON answer may span lines (a grammar allows blanks between tokens): it runs from
+    # "json: " to the tool-call line.
+    start = run.stdout.index("json: ") + len("json: ")
+    end = re.search(r"^(tool call: |calls: |no tool call)", run.stdout[start:], re.M)
+    person = json.loads(run.stdout[start:start + end.start()] if end else run.stdout[start:])
     assert set(person) == {"name", "age"}, person
     assert isinstance(person["name"], str) and len(person["name"]) <= 16
     assert isinstance(person["age"], int) and 0 <= person["age"] <= 150
