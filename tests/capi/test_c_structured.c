@@ -140,6 +140,74 @@ static void test_grammars(llama3_model* model, llama3_tokenizer* tokenizer) {
   llama3_grammar_free(grammar);
 }
 
+/* Engine requests take a grammar through their sampler params too: every answer of a batch of
+ * requests is one of the enum's values. Each request's pieces go to its own buffer (on_piece runs
+ * on the engine's thread; each buffer is read only after llama3_engine_wait). */
+struct answer_buffer {
+  char text[256];
+  size_t length;
+};
+static int append_answer(const char* piece, size_t length, void* user_data) {
+  struct answer_buffer* answer = (struct answer_buffer*)user_data;
+  if (answer->length + length < sizeof(answer->text)) {
+    memcpy(answer->text + answer->length, piece, length);
+    answer->length += length;
+    answer->text[answer->length] = '\0';
+  }
+  return 0;
+}
+
+static void test_engine_grammar(llama3_model* model, llama3_tokenizer* tokenizer) {
+  llama3_engine* engine = NULL;
+  llama3_grammar* grammar = NULL;
+  llama3_sampler_params sampling;
+  llama3_generate_params generate;
+  llama3_generate_result result;
+  llama3_request_id ids[4];
+  struct answer_buffer answers[4];
+  llama3_token bos = 0;
+  size_t i;
+  int32_t state = -1;
+  EXPECT_STATUS(LLAMA3_OK, llama3_tokenizer_bos(tokenizer, &bos));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(model, NULL, &engine));
+  EXPECT_STATUS(LLAMA3_OK, llama3_grammar_from_json_schema(
+                               tokenizer, "{\"enum\": [\"yes\", \"no\"]}", &grammar));
+  llama3_sampler_params_init(&sampling);
+  sampling.temperature = 1.0f;
+  sampling.top_p = 1.0f;
+  sampling.grammar = grammar;
+  llama3_generate_params_init(&generate);
+  generate.max_tokens = 40;
+  generate.on_piece = append_answer;
+  for (i = 0; i < 4; ++i) {
+    answers[i].length = 0;
+    answers[i].text[0] = '\0';
+    sampling.seed = 100 + i;
+    generate.user_data = &answers[i];
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, &bos, 1, &sampling, &generate, &ids[i]));
+  }
+  llama3_grammar_free(grammar); /* the requests keep it */
+  for (i = 0; i < 4; ++i) {
+    const char* text = answers[i].text;
+    size_t length;
+    memset(&result, 0, sizeof(result));
+    result.struct_size = sizeof(result);
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, ids[i], &result, &state));
+    EXPECT(state == LLAMA3_REQUEST_FINISHED);
+    EXPECT(result.stop_reason == LLAMA3_STOP_END_OF_GENERATION);
+    text += strspn(text, " \t\r\n");
+    length = strcspn(text, " \t\r\n");
+    if (!((length == 5 && strncmp(text, "\"yes\"", 5) == 0) ||
+          (length == 4 && strncmp(text, "\"no\"", 4) == 0)) ||
+        text[length + strspn(text + length, " \t\r\n")] != '\0') {
+      fprintf(stderr, "engine request %d: not one of the enum's values: '%s'\n", (int)i,
+              answers[i].text);
+      ++failures;
+    }
+  }
+  llama3_engine_free(engine);
+}
+
 /* log(softmax(row))[id] from the definition, in double. */
 static double reference_logprob(const float* row, size_t n, llama3_token id) {
   double sum = 0.0;
@@ -312,6 +380,7 @@ int main(int argc, char** argv) {
   EXPECT_STATUS(LLAMA3_OK, llama3_model_tokenizer(model, &tokenizer));
   if (failures) return 1;
   test_grammars(model, tokenizer);
+  test_engine_grammar(model, tokenizer);
   test_logprobs(model, tokenizer);
   llama3_tokenizer_free(tokenizer);
   llama3_model_free(model);
