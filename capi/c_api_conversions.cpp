@@ -45,6 +45,7 @@ SamplerParams sampler_params(const llama3_sampler_params* params, const char* fu
     LLAMA3_READ_FIELD(p, params, seed);
     LLAMA3_READ_FIELD(p, params, logit_bias);
     LLAMA3_READ_FIELD(p, params, n_logit_bias);
+    LLAMA3_READ_FIELD(p, params, grammar);
   }
   require(p.logit_bias != nullptr || p.n_logit_bias == 0, function,
           "logit_bias is NULL with n_logit_bias > 0");
@@ -61,6 +62,7 @@ SamplerParams sampler_params(const llama3_sampler_params* params, const char* fu
   for (size_t i = 0; i < p.n_logit_bias; ++i) {
     sp.logit_bias.push_back(LogitBias{p.logit_bias[i].token, p.logit_bias[i].bias});
   }
+  if (p.grammar != nullptr) sp.grammar = p.grammar->grammar;
   return sp;
 }
 
@@ -74,11 +76,15 @@ GenerateOptions generate_options(const llama3_generate_params* params, const cha
     LLAMA3_READ_FIELD(p, params, n_stop_strings);
     LLAMA3_READ_FIELD(p, params, on_piece);
     LLAMA3_READ_FIELD(p, params, user_data);
+    LLAMA3_READ_FIELD(p, params, logprobs);
+    LLAMA3_READ_FIELD(p, params, top_logprobs);
   }
   require(p.stop_strings != nullptr || p.n_stop_strings == 0, function,
           "stop_strings is NULL with n_stop_strings > 0");
   GenerateOptions options;
   options.max_tokens = p.max_tokens;
+  options.logprobs = p.logprobs != 0;
+  options.top_logprobs = p.top_logprobs;
   for (size_t i = 0; i < p.n_stop_strings; ++i) {
     require(p.stop_strings[i] != nullptr, function, "a stop string is NULL");
     options.stop_strings.emplace_back(p.stop_strings[i]);

@@ -4,13 +4,18 @@
 
 #include <cstddef>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "llama3.h"
 #include "llama3/error.hpp"
+#include "llama3/grammar.hpp"
 #include "llama3/model.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
@@ -22,6 +27,14 @@ struct llama3_model {
 
 struct llama3_tokenizer {
   llama3::Tokenizer tokenizer;
+  // Built by the first grammar compiled against this handle (a walk over the whole vocabulary),
+  // then shared by the next ones. The handle is otherwise immutable, hence the lock.
+  mutable std::mutex grammar_vocabulary_mutex{};
+  mutable std::optional<llama3::GrammarVocabulary> grammar_vocabulary{};
+};
+
+struct llama3_grammar {
+  llama3::Grammar grammar;
 };
 
 struct llama3_sampler {
@@ -32,6 +45,8 @@ struct llama3_session {
   llama3::Session session;
   llama3_abort_callback abort_callback = nullptr;
   void* abort_user_data = nullptr;
+  // The last generate's logprobs (llama3_session_logprob); unset when it did not ask for them.
+  std::optional<std::vector<llama3::GeneratedTokenLogprobs>> last_logprobs{};
 };
 
 namespace llama3::capi {

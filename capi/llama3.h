@@ -210,6 +210,19 @@ typedef struct llama3_chat_params {
   int32_t add_generation_prompt; /* nonzero (default): end with the open assistant header */
   const char* chat_template;     /* used for style detection only; NULL (default): none */
   const char* today_date;        /* 3.1+ system block date; NULL (default): "26 Jul 2024" */
+  /* Tool calling (3.1+). Custom tool definitions, each a JSON object text such as
+   * {"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}},
+   * rendered as Meta's templates do (LLAMA3_ERR_INVALID_ARGUMENT for invalid JSON). Default none.
+   */
+  const char* const* tools;
+  size_t n_tools;
+  int32_t tools_in_user_message; /* nonzero (default): definitions in the first user message */
+  int32_t ipython_environment; /* nonzero: "Environment: ipython" line; default 0 (tools set it) */
+  const char* const* builtin_tools; /* "brave_search", "wolfram_alpha", ...; default none */
+  size_t n_builtin_tools;
+  /* NULL (default) or [n_messages]: nonzero marks that assistant message as a tool call the model
+   * made (rendered <|python_tag|> content <|eom_id|>); answer it with an "ipython" message. */
+  const int32_t* message_is_tool_call;
 } llama3_chat_params;
 
 LLAMA3_API llama3_status llama3_chat_params_init(llama3_chat_params* params);
@@ -219,6 +232,39 @@ LLAMA3_API llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
                                             const llama3_chat_message* messages, size_t n_messages,
                                             const llama3_chat_params* params, llama3_token* tokens,
                                             size_t capacity, size_t* out_n_tokens);
+
+/* Reads the tool calls in an assistant answer (decoded with LLAMA3_DETOKENIZE_RENDER_SPECIAL; a
+ * trailing <|eom_id|> / <|eot_id|> is ignored): JSON {"name", "parameters"} calls (several
+ * separated by ';' or newlines), Llama 3.2's pythonic list [f(a=1)], built-in `name.call(...)` and
+ * <|python_tag|> code. Writes a JSON object (buffer rules as llama3_detokenize, in bytes):
+ *   {"content": "...", "tool_calls": [{"name": "...", "arguments": {...}}, ...]}
+ * A malformed answer is never guessed into a call: it comes back as content with no calls. */
+LLAMA3_API llama3_status llama3_parse_tool_calls(const char* answer, size_t answer_length,
+                                                 char* json, size_t capacity, size_t* out_length);
+
+/* ---------------------------------------------------------------------------------------------
+ * Grammars (structured output). A grammar is compiled once against a tokenizer's vocabulary and
+ * may then be shared by any number of samplers and engine requests, on any threads (it is
+ * immutable; the token masks it caches are shared). The vocabulary's byte trie is built on the
+ * first grammar compiled for a tokenizer handle and reused for the next ones.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct llama3_grammar llama3_grammar;
+
+/* GBNF text (llama.cpp's notation), start rule "root". LLAMA3_ERR_INVALID_ARGUMENT with the line
+ * and column (or the rule) at fault in llama3_last_error_message(). */
+LLAMA3_API llama3_status llama3_grammar_from_gbnf(const llama3_tokenizer* tokenizer,
+                                                  const char* gbnf, llama3_grammar** out_grammar);
+/* A JSON Schema as JSON text; "{}" allows any JSON value. A keyword the library does not enforce
+ * is LLAMA3_ERR_INVALID_ARGUMENT naming it. */
+LLAMA3_API llama3_status llama3_grammar_from_json_schema(const llama3_tokenizer* tokenizer,
+                                                         const char* schema,
+                                                         llama3_grammar** out_grammar);
+/* A regular expression the whole output must match. */
+LLAMA3_API llama3_status llama3_grammar_from_regex(const llama3_tokenizer* tokenizer,
+                                                   const char* pattern,
+                                                   llama3_grammar** out_grammar);
+/* Samplers made with the grammar keep it alive: it may be freed once they are created. */
+LLAMA3_API void llama3_grammar_free(llama3_grammar* grammar);
 
 /* ---------------------------------------------------------------------------------------------
  * Sampler. One sampler must not be used by two threads at once; different samplers are
@@ -242,6 +288,11 @@ typedef struct llama3_sampler_params {
   uint64_t seed;                       /* default fixed (reproducible); same seed, same tokens */
   const llama3_logit_bias* logit_bias; /* copied at creation; default NULL */
   size_t n_logit_bias;
+  /* Structured output: tokens the grammar forbids are masked before top-k, and end-of-generation
+   * is allowed only where the output is complete. Default NULL. The sampler follows the output
+   * through llama3_sampler_accept (so accept only generated tokens, never the prompt's, on a
+   * sampler with a grammar; llama3_session_generate does this itself). */
+  const llama3_grammar* grammar;
 } llama3_sampler_params;
 
 LLAMA3_API llama3_status llama3_sampler_params_init(llama3_sampler_params* params);
@@ -252,7 +303,8 @@ LLAMA3_API void llama3_sampler_free(llama3_sampler* sampler);
 /* Picks a token from one row of logits (n_logits = the model's n_vocab). Does not record it. */
 LLAMA3_API llama3_status llama3_sampler_sample(llama3_sampler* sampler, const float* logits,
                                                size_t n_logits, llama3_token* out_token);
-/* Records an emitted (or prompt) token for the penalties. */
+/* Records an emitted (or prompt) token for the penalties, and advances the grammar if any
+ * (LLAMA3_ERR_INVALID_ARGUMENT, nothing recorded, when the grammar forbids the token). */
 LLAMA3_API llama3_status llama3_sampler_accept(llama3_sampler* sampler, llama3_token token);
 /* Forgets the history and rewinds the generator to the seed. */
 LLAMA3_API llama3_status llama3_sampler_reset(llama3_sampler* sampler);
@@ -328,7 +380,20 @@ typedef struct llama3_generate_params {
   size_t n_stop_strings;
   llama3_piece_callback on_piece; /* default NULL */
   void* user_data;
+  /* Nonzero: record each generated token's logprob (log-softmax of the model's raw logits, before
+   * bias, penalties, grammar and temperature) with the top_logprobs most likely alternatives
+   * (0..LLAMA3_MAX_TOP_LOGPROBS); read them with llama3_session_logprob. Default 0. Sessions
+   * only: the engine ignores it. */
+  int32_t logprobs;
+  int32_t top_logprobs;
 } llama3_generate_params;
+
+#define LLAMA3_MAX_TOP_LOGPROBS 20
+
+typedef struct llama3_token_logprob {
+  llama3_token token;
+  float logprob; /* natural log */
+} llama3_token_logprob;
 
 typedef struct llama3_generate_result {
   size_t struct_size;  /* set by the caller (sizeof); only the covered fields are written */
@@ -351,6 +416,16 @@ LLAMA3_API llama3_status llama3_session_generate(llama3_session* session,
                                                  llama3_sampler* sampler,
                                                  const llama3_generate_params* params,
                                                  llama3_generate_result* result);
+
+/* The logprobs of generated token `index` (0 <= index < n_generated_tokens) of the session's last
+ * llama3_session_generate, which must have asked for them (else LLAMA3_ERR_INVALID_ARGUMENT).
+ * *out_token gets the token and its logprob; `top` (may be NULL when top_capacity is 0) gets the
+ * most likely tokens, highest first, up to top_capacity of them, and *out_n_top their count
+ * (min(top_logprobs, top_capacity)). Valid until the session's next generate, reset or free. */
+LLAMA3_API llama3_status llama3_session_logprob(const llama3_session* session, size_t index,
+                                                llama3_token_logprob* out_token,
+                                                llama3_token_logprob* top, size_t top_capacity,
+                                                size_t* out_n_top);
 
 /* Session state (context keys/values, position, logits): versioned and checksummed bytes, loadable
  * into a session of the same model and KV cache type with at least as large a context. */

@@ -341,6 +341,7 @@ llama3_status llama3_chat_params_init(llama3_chat_params* params) {
     params->struct_size = sizeof(llama3_chat_params);
     params->style = LLAMA3_CHAT_STYLE_AUTO;
     params->add_generation_prompt = 1;
+    params->tools_in_user_message = 1;
     return LLAMA3_OK;
   });
 }
@@ -356,6 +357,19 @@ llama3::Role parse_role(const char* role, size_t index) {
   throw llama3::Error(llama3::ErrorCode::kInvalidArgument,
                       "message " + std::to_string(index) + " has role '" + std::string(name) +
                           "' (expected system, user, assistant or ipython)");
+}
+
+std::vector<std::string> c_strings(const char* const* strings, size_t n, const char* field) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) {
+    if (strings[i] == nullptr) {
+      throw llama3::Error(
+          llama3::ErrorCode::kInvalidArgument,
+          std::string("llama3_chat_encode: ") + field + "[" + std::to_string(i) + "] is NULL");
+    }
+    out.emplace_back(strings[i]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -375,7 +389,16 @@ llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
       LLAMA3_READ_FIELD(p, params, add_generation_prompt);
       LLAMA3_READ_FIELD(p, params, chat_template);
       LLAMA3_READ_FIELD(p, params, today_date);
+      LLAMA3_READ_FIELD(p, params, tools);
+      LLAMA3_READ_FIELD(p, params, n_tools);
+      LLAMA3_READ_FIELD(p, params, tools_in_user_message);
+      LLAMA3_READ_FIELD(p, params, ipython_environment);
+      LLAMA3_READ_FIELD(p, params, builtin_tools);
+      LLAMA3_READ_FIELD(p, params, n_builtin_tools);
+      LLAMA3_READ_FIELD(p, params, message_is_tool_call);
     }
+    LLAMA3_REQUIRE(p.tools != nullptr || p.n_tools == 0);
+    LLAMA3_REQUIRE(p.builtin_tools != nullptr || p.n_builtin_tools == 0);
     llama3::ChatOptions options;
     if (p.style == LLAMA3_CHAT_STYLE_LLAMA30) {
       options.style = llama3::ChatStyle::kLlama30;
@@ -387,11 +410,16 @@ llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
     }
     if (p.chat_template != nullptr) options.chat_template = p.chat_template;
     if (p.today_date != nullptr) options.today_date = p.today_date;
+    options.tools = c_strings(p.tools, p.n_tools, "tools");
+    options.tools_in_user_message = p.tools_in_user_message != 0;
+    options.ipython_environment = p.ipython_environment != 0;
+    options.builtin_tools = c_strings(p.builtin_tools, p.n_builtin_tools, "builtin_tools");
     llama3::Dialog dialog;
     dialog.reserve(n_messages);
     for (size_t i = 0; i < n_messages; ++i) {
-      dialog.push_back(llama3::Message{parse_role(messages[i].role, i),
-                                       messages[i].content ? messages[i].content : ""});
+      dialog.push_back(llama3::Message{
+          parse_role(messages[i].role, i), messages[i].content ? messages[i].content : "",
+          p.message_is_tool_call != nullptr && p.message_is_tool_call[i] != 0});
     }
     const llama3::ChatFormat format(tokenizer->tokenizer, options);
     const auto ids = format.encode_dialog_prompt(dialog, p.add_generation_prompt != 0);

@@ -175,6 +175,7 @@ llama3_status llama3_session_reset(llama3_session* session) {
   return guarded(__func__, [&] {
     LLAMA3_REQUIRE(session != nullptr);
     session->session.reset();
+    session->last_logprobs.reset();
     return LLAMA3_OK;
   });
 }
@@ -225,9 +226,11 @@ llama3_status llama3_session_generate(llama3_session* session, const llama3_toke
       llama3::capi::check_struct_size(result->struct_size, sizeof(llama3_generate_result),
                                       __func__);
     }
-    const auto generated = session->session.generate(
-        std::span<const llama3::TokenId>(prompt, n_prompt), sampler->sampler, options);
+    session->last_logprobs.reset();
+    auto generated = session->session.generate(std::span<const llama3::TokenId>(prompt, n_prompt),
+                                               sampler->sampler, options);
     if (result != nullptr) llama3::capi::write_generate_result(generated, result);
+    if (options.logprobs) session->last_logprobs = std::move(generated.logprobs);
     return LLAMA3_OK;
   });
 }

@@ -4,13 +4,15 @@
 //
 //   make_test_model --out FILE [--shape tiny|1b|8b] [--type f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|
 //                   q4_k|q5_k|q6_k|q4_k_m|q5_k_m] [--rope-freqs|--no-rope-freqs] [--tied|--untied]
-//                   [--vocab llama3|none|PATH.gguf] [--seed N] [--layers N]
+//                   [--vocab llama3|llama3.1|none|PATH.gguf] [--seed N] [--layers N]
 //   make_test_model --hf DIR [--shards 1|2] [same shape options]
 //
 // --hf writes the same model (same seed, same values) as a Hugging Face folder: config.json,
 // generation_config.json, model.safetensors (or two shards and model.safetensors.index.json),
 // BF16 weights with the q/k rows permuted as transformers' converter does, and with --vocab llama3
 // tokenizer.json (+ tokenizer_config.json with the 3.0 chat template) from the data folder.
+// --vocab llama3.1 is the same vocabulary with the two tokens Llama 3.1 named (128008 <|eom_id|>,
+// 128010 <|python_tag|>, reserved in 3.0) renamed, so that tool-call turns can be rendered.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -126,7 +128,7 @@ int usage(const char* message) {
   std::fprintf(stderr,
                "make_test_model: %s\nusage: make_test_model --out FILE [--shape tiny|1b|8b] "
                "[--type TYPE|q4_k_m] [--rope-freqs|--no-rope-freqs] [--tied|--untied] "
-               "[--vocab llama3|none|PATH.gguf] [--seed N] [--layers N]\n",
+               "[--vocab llama3|llama3.1|none|PATH.gguf] [--seed N] [--layers N]\n",
                message);
   return 2;
 }
@@ -215,8 +217,9 @@ int main(int argc, char** argv) {
   try {
     std::optional<llama3::io::GgufFile> vocab_file;
     if (vocab != "none") {
-      vocab_file = llama3::io::GgufFile::open(vocab == "llama3" ? default_vocab_path()
-                                                                : std::filesystem::path(vocab));
+      const bool bundled = vocab == "llama3" || vocab == "llama3.1";
+      vocab_file =
+          llama3::io::GgufFile::open(bundled ? default_vocab_path() : std::filesystem::path(vocab));
       shape->n_vocab = static_cast<int>(vocab_file->get("tokenizer.ggml.tokens").size());
     }
 
@@ -242,8 +245,17 @@ int main(int argc, char** argv) {
     }
     if (vocab_file) {
       for (const auto& kv : vocab_file->metadata()) {
-        if (std::string_view(kv.key).starts_with("tokenizer."))
+        if (vocab == "llama3.1" && kv.key == "tokenizer.ggml.tokens") {
+          const auto& views = kv.value.strings(kv.key);
+          std::vector<std::string> tokens(views.begin(), views.end());
+          if (tokens.size() > 128010) {
+            tokens[128008] = "<|eom_id|>";
+            tokens[128010] = "<|python_tag|>";
+          }
+          writer.set_string_array(std::string(kv.key), tokens);
+        } else if (std::string_view(kv.key).starts_with("tokenizer.")) {
           copy_value(writer, std::string(kv.key), kv.value);
+        }
       }
     }
 

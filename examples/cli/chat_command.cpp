@@ -15,6 +15,7 @@
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
 #include "safety_options.hpp"
+#include "structured_options.hpp"
 
 namespace llama3::cli {
 namespace {
@@ -25,6 +26,7 @@ struct ChatCommandOptions {
   SamplingOptions sampling;
   GenerationOptions generation{512};
   SafetyOptions safety;
+  StructuredOptions structured;
   std::optional<std::string> system_prompt;
 };
 
@@ -36,12 +38,15 @@ void declare(CLI::App& app, ChatCommandOptions& options) {
   options.generation.declare(app);
   options.sampling.declare(app);
   options.context.declare(app);
+  options.structured.declare(app, /*with_logprobs=*/false);
   options.safety.declare(app);
   app.footer(
       "Reads one user message per line from standard input and streams each answer to standard\n"
       "output (one answer per turn, then a newline). Ends at end of input. Per turn, stderr gets "
       "a\n"
-      "status line, and what the filters blocked or noted. -n limits each answer.");
+      "status line, and what the filters blocked or noted. -n limits each answer.\n"
+      "--grammar, --json-schema and --regex constrain every answer (each starts the grammar\n"
+      "afresh).");
 }
 
 }  // namespace
@@ -60,7 +65,9 @@ int run_chat(Args args) {
   SafetyFilters filters = options.safety.load(session_options.n_threads);
 
   Session session(model, session_options);
-  Sampler sampler(options.sampling.params(model));
+  SamplerParams sampling = options.sampling.params(model);
+  options.structured.apply(model, sampling);
+  Sampler sampler(sampling);
   const auto& system = options.system_prompt;
   const bool interactive = ::isatty(0) != 0;
   const TokenId eot = *model.tokenizer().find("<|eot_id|>");  // ChatFormat checked it exists
@@ -89,6 +96,12 @@ int run_chat(Args args) {
       prompt.insert(prompt.end(), header.begin(), header.end());
     }
 
+    if (sampling.grammar && turn > 1) {
+      // The grammar finished with the last answer: a fresh matcher for this one, and the next
+      // seed so that turns do not repeat each other's draws.
+      ++sampling.seed;
+      sampler = Sampler(sampling);
+    }
     GenerateOptions generate = options.generation.generate_options();
     generate.on_piece = [](std::string_view piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);

@@ -13,6 +13,7 @@
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
 #include "safety_options.hpp"
+#include "structured_options.hpp"
 
 namespace llama3::cli {
 namespace {
@@ -23,6 +24,7 @@ struct GenerateCommandOptions {
   SamplingOptions sampling;
   GenerationOptions generation{256};
   SafetyOptions safety;
+  StructuredOptions structured;
   std::string prompt;
   std::string prompt_file;
   bool raw = false;
@@ -42,6 +44,7 @@ void declare(CLI::App& app, GenerateCommandOptions& options) {
   options.generation.declare(app);
   options.sampling.declare(app);
   options.context.declare(app);
+  options.structured.declare(app, /*with_logprobs=*/true);
   app.add_flag("--raw", options.raw, "treat special-token text in the prompt as plain text");
   app.add_option("--dump-logits", options.dump_logits_path,
                  "write the float32 logits after the prompt (n_vocab values) to this file")
@@ -63,7 +66,9 @@ void declare(CLI::App& app, GenerateCommandOptions& options) {
       "Text output: the prompt, then the completion as it is produced; stderr gets a speed line\n"
       "and what the filters blocked or noted. -o json prints one object with text (the\n"
       "completion without the prompt), tokens, finish_reason, stop_reason, seed, usage and\n"
-      "timings (docs/cli.md).");
+      "timings (docs/cli.md), and with --logprobs N each token's logprob and N alternatives.\n"
+      "--grammar, --json-schema and --regex constrain the completion "
+      "(docs/structured-output.md).");
 }
 
 std::string read_file(const std::string& path) {
@@ -96,7 +101,26 @@ double rate(double n, double seconds) {
   return seconds > 0 ? n / seconds : 0.0;
 }
 
-void print_json(const GenerateResult& result, std::uint64_t seed) {
+// Each generated token with its text, logprob and the alternatives, in OpenAI's field names.
+nlohmann::json logprobs_json(const GenerateResult& result, const Tokenizer& tokenizer) {
+  auto entry = [&](TokenId token, float logprob) {
+    return nlohmann::json{
+        {"token", token}, {"text", tokenizer.piece(token, false)}, {"logprob", logprob}};
+  };
+  nlohmann::json list = nlohmann::json::array();
+  for (const GeneratedTokenLogprobs& generated : result.logprobs) {
+    nlohmann::json item = entry(generated.token, generated.logprob);
+    item["top_logprobs"] = nlohmann::json::array();
+    for (const TokenLogprob& alternative : generated.top) {
+      item["top_logprobs"].push_back(entry(alternative.token, alternative.logprob));
+    }
+    list.push_back(std::move(item));
+  }
+  return list;
+}
+
+void print_json(const GenerateResult& result, std::uint64_t seed, const Tokenizer& tokenizer,
+                bool with_logprobs) {
   const auto n_generated = static_cast<int>(result.tokens.size());
   nlohmann::json document = {
       {"text", result.text},
@@ -115,6 +139,7 @@ void print_json(const GenerateResult& result, std::uint64_t seed) {
         {"generation_tokens_per_second", rate(n_generated, result.generate_seconds)}}}};
   if (!result.filter_reason.empty()) document["filter_reason"] = result.filter_reason;
   if (!result.notes.empty()) document["notes"] = result.notes;
+  if (with_logprobs) document["logprobs"] = logprobs_json(result, tokenizer);
   // Generated text may end inside a multi-byte character; replace such bytes rather than fail.
   std::printf("%s\n",
               document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -127,6 +152,9 @@ int run_generate(Args args) {
   GenerateCommandOptions options;
   declare(*app, options);
   if (!parse_command_line(*app, args)) return 0;
+  if (options.structured.logprobs && options.format != OutputFormat::kJson) {
+    throw UsageError("--logprobs is printed with -o json only");
+  }
 
   const Model model = options.model.load();
   const SessionOptions session_options = options.context.session_options(model);
@@ -141,6 +169,7 @@ int run_generate(Args args) {
     config.parse_special = !options.raw;
     config.session = session_options;
     config.sampling = options.sampling.params(model);
+    options.structured.apply(model, config.sampling);
     config.generate = options.generation.generate_options();
     config.kv_tokens = options.kv_tokens;
     config.n_parallel = options.n_parallel;
@@ -152,7 +181,9 @@ int run_generate(Args args) {
       options.prompt_file.empty() ? options.prompt : read_file(options.prompt_file);
 
   Session session(model, session_options);
-  Sampler sampler(options.sampling.params(model));
+  SamplerParams sampling = options.sampling.params(model);
+  options.structured.apply(model, sampling);
+  Sampler sampler(sampling);
   if (options.sampling.wants_random_seed()) {
     std::fprintf(stderr, "seed: %llu (random; -s repeats it)\n",
                  static_cast<unsigned long long>(sampler.params().seed));
@@ -179,6 +210,7 @@ int run_generate(Args args) {
 
   const bool json = options.format == OutputFormat::kJson;
   GenerateOptions generate = options.generation.generate_options();
+  options.structured.apply(generate);
   if (!json) {
     std::printf("%s", prompt.c_str());
     std::fflush(stdout);
@@ -191,7 +223,7 @@ int run_generate(Args args) {
   filters.apply(generate, prompt);
   const GenerateResult result = session.generate(prompt_tokens, sampler, generate);
   if (json) {
-    print_json(result, sampler.params().seed);
+    print_json(result, sampler.params().seed, tokenizer, generate.logprobs);
     report_filters(result);
     return 0;
   }

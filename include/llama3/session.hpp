@@ -112,8 +112,28 @@ struct OutputVerdict {
 // the generating thread only.
 using OutputFilter = std::function<OutputVerdict(const OutputEvent& event)>;
 
+// One generated token's log-probability under the model: the natural log of the softmax of the raw
+// logits row it was drawn from, before logit bias, penalties, a grammar's mask and temperature (the
+// model's own distribution, as OpenAI's `logprobs` reports it).
+struct TokenLogprob {
+  TokenId token = 0;
+  float logprob = 0.0f;
+};
+
+struct GeneratedTokenLogprobs {
+  TokenId token = 0;                // the token generated
+  float logprob = 0.0f;             // its logprob
+  std::vector<TokenLogprob> top{};  // the top_logprobs most likely tokens, highest first (ties:
+                                    // lowest id); the generated one need not be among them
+};
+
 struct GenerateOptions {
   int max_tokens = 256;
+  // Record each generated token's logprob in GenerateResult::logprobs, with the `top_logprobs`
+  // most likely alternatives (0..kMaxTopLogprobs; more is kInvalidArgument).
+  bool logprobs = false;
+  int top_logprobs = 0;
+  static constexpr int kMaxTopLogprobs = 20;
   // Generation stops when the text produced contains one of these; the text is cut before it.
   std::vector<std::string> stop_strings;
   // Receives each piece of text as soon as it is complete UTF-8; return false to stop.
@@ -140,6 +160,8 @@ struct GenerateResult {
   double generate_seconds = 0.0;   // time spent producing tokens
   std::string filter_reason;       // kBlocked / kFiltered: the filter's reason
   std::vector<std::string> notes;  // output filters' annotations, in the order they were made
+  // GenerateOptions::logprobs: one entry per element of `tokens`, in order.
+  std::vector<GeneratedTokenLogprobs> logprobs;
 };
 
 class Session {

@@ -5,6 +5,7 @@
 
 #include "engine/engine_impl.hpp"
 #include "llama3/error.hpp"
+#include "runtime/token_logprobs.hpp"
 
 namespace llama3 {
 
@@ -109,6 +110,7 @@ Engine::RequestId EngineImpl::submit(EngineRequest request) {
   if (request.generate.max_tokens < 0) {
     throw Error(ErrorCode::kInvalidArgument, "engine: max_tokens must be >= 0");
   }
+  runtime::check_logprob_options(request.generate);
   auto caller_on_piece = std::move(request.generate.on_piece);
   std::unique_lock<std::mutex> lock(mutex_);
   const Engine::RequestId id = next_id_++;

@@ -267,7 +267,7 @@ void EngineImpl::sample(Sequence& s, std::span<const float> logits) {
   if (generation.tokens.empty()) {
     s.result.first_token_seconds = seconds_between(s.submitted, Clock::now());
   }
-  if (!s.output->push(id)) return end(s, RequestState::kFinished);
+  if (!s.output->push(id, logits)) return end(s, RequestState::kFinished);
   // As Session::generate: a kept token that no longer fits ends it, else it is fed back.
   if (static_cast<int>(s.tokens.size()) >= n_ctx_) {
     generation.stop_reason = StopReason::kContextFull;

@@ -8,6 +8,7 @@
 #include "llama3/sampler.hpp"
 #include "runtime/generation_output.hpp"
 #include "runtime/session_impl.hpp"
+#include "runtime/token_logprobs.hpp"
 
 namespace llama3 {
 namespace {
@@ -67,6 +68,7 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
                 "generate: n_keep must be >= 0 and leave room to shift in a context of " +
                     std::to_string(context_size()));
   }
+  runtime::check_logprob_options(options);  // before any work, like the checks above
   const Model& model = impl_->model();
   GenerateResult result;
   if (!runtime::run_input_filters(model, prompt, options, result)) {
@@ -97,7 +99,7 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
   while (static_cast<int>(result.tokens.size()) < options.max_tokens) {
     const TokenId id = sampler.sample(logits());
     sampler.accept(id);
-    if (!output.push(id)) break;
+    if (!output.push(id, logits())) break;
     // Every kept token goes into the context, so a later generate() continues the same text.
     if (n_past() >= context_size() && !make_room(*this, options)) {
       result.stop_reason = StopReason::kContextFull;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "llama3/error.hpp"
+#include "runtime/token_logprobs.hpp"
 
 namespace llama3::runtime {
 namespace {
@@ -144,6 +145,7 @@ struct GenerationOutput::State {
   State(const Model& model, const GenerateOptions& options, GenerateResult& result,
         bool at_text_start)
       : model(model), options(options), result(result), stop_strings(options.stop_strings) {
+    check_logprob_options(options);
     if (model.has_tokenizer()) {
       stream.emplace(model.tokenizer(), /*render_special=*/false, at_text_start);
     }
@@ -177,13 +179,16 @@ GenerationOutput::GenerationOutput(const Model& model, const GenerateOptions& op
 
 GenerationOutput::~GenerationOutput() = default;
 
-bool GenerationOutput::push(TokenId id) {
+bool GenerationOutput::push(TokenId id, std::span<const float> logits) {
   State& s = *state_;
   if (s.stream && s.model.tokenizer().is_end_of_generation(id)) {
     s.result.stop_reason = StopReason::kEndOfGeneration;
     return false;
   }
   s.result.tokens.push_back(id);
+  if (s.options.logprobs) {
+    s.result.logprobs.push_back(token_logprobs(logits, id, s.options.top_logprobs));
+  }
   bool stopped = false;
   const std::string ready =
       s.stream ? s.stop_strings.push(s.stream->push(id), stopped) : std::string();

@@ -27,10 +27,12 @@ class GenerationOutput {
   GenerationOutput(const GenerationOutput&) = delete;
   GenerationOutput& operator=(const GenerationOutput&) = delete;
 
-  // Takes one sampled token. Returns true when generation goes on (the token is kept and should
-  // be fed back); false when it ended here, with result.stop_reason set (kEndOfGeneration: the
-  // token is not kept; kStopString, kCallback, kFiltered: it is kept in result.tokens).
-  bool push(TokenId id);
+  // Takes one sampled token and the logits row it was drawn from (read only for
+  // GenerateOptions::logprobs, during the call). Returns true when generation goes on (the token is
+  // kept and should be fed back); false when it ended here, with result.stop_reason set
+  // (kEndOfGeneration: the token is not kept; kStopString, kCallback, kFiltered: it is kept in
+  // result.tokens).
+  bool push(TokenId id, std::span<const float> logits);
 
   // Ends the generation: flushes held-back text (unless a stop already cut it), runs the output
   // filters' final call and sets result.text.

@@ -9,28 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_test_expect.h"
 #include "llama3.h"
-
-static int failures = 0;
-
-#define EXPECT_STATUS(expected, call)                                                         \
-  do {                                                                                        \
-    llama3_status got_ = (call);                                                              \
-    if (got_ != (expected)) {                                                                 \
-      fprintf(stderr, "%s:%d: %s returned %s, expected %s (%s)\n", __FILE__, __LINE__, #call, \
-              llama3_status_name(got_), llama3_status_name(expected),                         \
-              llama3_last_error_message());                                                   \
-      ++failures;                                                                             \
-    }                                                                                         \
-  } while (0)
-
-#define EXPECT(cond)                                                      \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                         \
-    }                                                                     \
-  } while (0)
 
 static int progress_calls = 0;
 static int cancel_progress(float fraction, void* user_data) {

@@ -10,13 +10,14 @@ Example:
 from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, CancelledError,
                       ContextFullError, Error, InternalError, InvalidArgumentError, IoError,
                       OutOfMemoryError, UnsupportedError)
-from ._llama3 import (Engine, EngineRequest, GenerationStream, KvCacheType, Model, Sampler,
-                      Session, Tokenizer, __version__, convert_hf_to_gguf, error_code_name,
-                      parse_tool_calls, quantize_gguf)
+from ._llama3 import (Engine, EngineRequest, GenerationStream, Grammar, KvCacheType, Model,
+                      Sampler, Session, Tokenizer, __version__, convert_hf_to_gguf,
+                      error_code_name, parse_tool_calls, quantize_gguf)
 from ._completion import Completion  # also adds Session.complete and Model.create_*completion
 
 __all__ = [
-    "Model", "Tokenizer", "Session", "Sampler", "GenerationStream", "KvCacheType", "Completion",
+    "Model", "Tokenizer", "Session", "Sampler", "Grammar", "GenerationStream", "KvCacheType",
+    "Completion",
     "Engine", "EngineRequest",
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",

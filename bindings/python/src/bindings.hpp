@@ -5,10 +5,13 @@
 
 #include <pybind11/pybind11.h>
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "llama3/error.hpp"
+#include "llama3/grammar.hpp"
 #include "llama3/model.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
@@ -18,12 +21,25 @@ namespace llama3::python {
 
 namespace py = pybind11;
 
+// A model's vocabulary prepared for grammars: built by the first grammar compiled for the model
+// (a walk over the whole vocabulary), then shared by its tokenizers, sessions and later grammars.
+class VocabularyCache {
+ public:
+  // Builds it on first use, with the GIL released.
+  const GrammarVocabulary& get(const Tokenizer& tokenizer);
+
+ private:
+  std::mutex mutex_;
+  std::optional<GrammarVocabulary> vocabulary_;
+};
+
 // A loaded model; close() (or leaving a `with` block) drops this handle's reference to the weights
 // (sessions and tokenizers made from it keep them alive).
 struct PyModel {
   std::optional<Model> model;
   int n_threads = 0;  // default for sessions made from this model
   std::string path;   // as given to load, for repr and completion results
+  std::shared_ptr<VocabularyCache> grammar_vocabulary = std::make_shared<VocabularyCache>();
 
   const Model& get() const;
 };
@@ -32,11 +48,13 @@ struct PyModel {
 struct PyTokenizer {
   Tokenizer tokenizer;
   std::string chat_template;
+  std::shared_ptr<VocabularyCache> grammar_vocabulary = std::make_shared<VocabularyCache>();
 };
 
 struct PySession {
   std::optional<Session> session;
   bool busy = false;  // a generation stream is running on it
+  std::shared_ptr<VocabularyCache> grammar_vocabulary = std::make_shared<VocabularyCache>();
 
   Session& get();
 };
@@ -44,11 +62,18 @@ struct PySession {
 void register_errors(py::module_& m);
 void register_model(py::module_& m);
 void register_tokenizer(py::module_& m);
+void register_grammar(py::module_& m);
 void register_sampler(py::module_& m);
 void register_session(py::module_& m);
 void register_generation(py::module_& m);
 void register_convert(py::module_& m);
 void register_engine(py::module_& m);
+
+// The grammar a generate()/complete() call asks for: `grammar` (GBNF text or a llama3.Grammar)
+// or `json_schema` (JSON text, or a dict/bool dumped to JSON); nullopt when both are None.
+// TypeError / InvalidArgumentError for anything else or both at once.
+std::optional<Grammar> grammar_argument(const py::object& grammar, const py::object& json_schema,
+                                        const Tokenizer& tokenizer, VocabularyCache& cache);
 
 // A generated piece as str (invalid UTF-8, which a piece never holds, becomes U+FFFD).
 py::str piece_to_str(const std::string& piece);

@@ -62,6 +62,7 @@ class GenerationStream {
 
   const GenerateResult& result() const { return result_; }
   bool finished() const { return finished_; }
+  bool logprobs_requested() const { return options_.logprobs; }
 
  private:
   void start() {
@@ -198,6 +199,26 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
           },
           "The whole generated text, cut before a stop string (once finished; None before).")
       .def_property_readonly(
+          "logprobs",
+          [](const GenerationStream& self) -> py::object {
+            if (!self.finished() || !self.logprobs_requested()) return py::none();
+            py::list entries;
+            for (const GeneratedTokenLogprobs& generated : self.result().logprobs) {
+              py::list top;
+              for (const TokenLogprob& alternative : generated.top) {
+                top.append(py::dict(py::arg("token") = alternative.token,
+                                    py::arg("logprob") = alternative.logprob));
+              }
+              entries.append(py::dict(py::arg("token") = generated.token,
+                                      py::arg("logprob") = generated.logprob,
+                                      py::arg("top_logprobs") = top));
+            }
+            return entries;
+          },
+          "With logprobs=True, once finished: per generated token {'token', 'logprob', "
+          "'top_logprobs': [{'token', 'logprob'}, ...]} (natural logs of the model's softmax); "
+          "None otherwise.")
+      .def_property_readonly(
           "n_prompt_tokens",
           [](const GenerationStream& self) { return self.result().n_prompt_tokens; },
           "Prompt tokens fed (once finished).")
@@ -219,7 +240,8 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
   auto session_class = py::reinterpret_borrow<py::object>(m.attr("Session"));
   session_class.attr("generate") = py::cpp_function(
       [](py::object self_object, py::object prompt, py::object sampler, int max_tokens,
-         py::object stop) {
+         py::object stop, py::object grammar, py::object json_schema, bool logprobs,
+         int top_logprobs) {
         auto& self = self_object.cast<PySession&>();
         Session& session = self.get();
         std::vector<TokenId> ids;
@@ -238,15 +260,30 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
                                type_name(sampler));
         }
         if (max_tokens < 0) throw Error(ErrorCode::kInvalidArgument, "max_tokens must be >= 0");
+        if (auto constraint = grammar_argument(grammar, json_schema, session.model().tokenizer(),
+                                               *self.grammar_vocabulary)) {
+          // The sampler's settings with the grammar: a new sampler for this generation.
+          SamplerParams params = sampler.cast<Sampler&>().params();
+          params.grammar = std::move(*constraint);
+          sampler = py::cast(Sampler(std::move(params)));
+        }
         GenerateOptions options;
         options.max_tokens = max_tokens;
         options.stop_strings = stop_strings(stop);
+        options.logprobs = logprobs;
+        options.top_logprobs = top_logprobs;
+        if (top_logprobs < 0 || top_logprobs > GenerateOptions::kMaxTopLogprobs) {
+          throw Error(
+              ErrorCode::kInvalidArgument,
+              "top_logprobs must be in 0.." + std::to_string(GenerateOptions::kMaxTopLogprobs));
+        }
         return std::make_unique<GenerationStream>(self_object, std::move(ids), sampler,
                                                   std::move(options));
       },
       py::name("generate"), py::is_method(session_class), py::arg("prompt"), py::kw_only(),
       py::arg("sampler") = py::none(), py::arg("max_tokens") = 256, py::arg("stop") = py::none(),
-      R"doc(
+      py::arg("grammar") = py::none(), py::arg("json_schema") = py::none(),
+      py::arg("logprobs") = false, py::arg("top_logprobs") = 0, R"doc(
 Feeds the prompt, then samples until an end-of-generation token, max_tokens, a stop string or a
 full context, yielding text pieces as they complete. The GIL is released while tokens are computed.
 
@@ -256,9 +293,15 @@ Arguments:
   sampler: a llama3.Sampler (default: Sampler()); it records the prompt and generated tokens.
   max_tokens: at most this many tokens.
   stop: a string or a list of strings that end the generation; the text is cut before them.
+  grammar: GBNF text or a llama3.Grammar the output must follow.
+  json_schema: a JSON Schema (str, dict or bool; '{}' is any JSON) the output must be valid under.
+    With either, generation samples with a copy of `sampler`'s settings plus the grammar.
+  logprobs: record each generated token's logprob (see GenerationStream.logprobs).
+  top_logprobs: with logprobs, also the this many most likely alternatives (0..20).
 
 Raises:
   TypeError when prompt is neither str nor a list of int, or stop neither str nor a list of str.
+  InvalidArgumentError for a bad grammar or schema (naming the line, column or keyword).
 
 Returns:
   GenerationStream, an iterator of str.

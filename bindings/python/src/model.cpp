@@ -89,7 +89,8 @@ Example:
           "tokenizer",
           [](const PyModel& self) {
             const Model& model = self.get();
-            return PyTokenizer{model.tokenizer(), model.metadata_string("tokenizer.chat_template")};
+            return PyTokenizer{model.tokenizer(), model.metadata_string("tokenizer.chat_template"),
+                               self.grammar_vocabulary};
           },
           "The model's tokenizer (raises InvalidArgumentError when the file has none).")
       .def_property_readonly("has_tokenizer",

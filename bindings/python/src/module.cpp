@@ -9,6 +9,7 @@ PYBIND11_MODULE(_llama3, m) {
   llama3::python::register_errors(m);
   llama3::python::register_tokenizer(m);
   llama3::python::register_model(m);
+  llama3::python::register_grammar(m);
   llama3::python::register_sampler(m);
   llama3::python::register_session(m);
   llama3::python::register_generation(m);

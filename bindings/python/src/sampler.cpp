@@ -24,6 +24,8 @@ Arguments (keyword-only):
   repeat_penalty: 1 (off).  frequency_penalty, presence_penalty: 0.  penalty_last_n: 64.
   logit_bias: {token_id: bias}; -inf bans a token.
   seed: the generator's seed (an int >= 0); None draws a random one (see the seed property).
+  grammar: a llama3.Grammar; every sampled token keeps the output valid under it (accept() then
+    raises InvalidArgumentError for a token it forbids).
 
 Example:
   >>> sampler = llama3.Sampler(temperature=0.8, seed=42)
@@ -31,7 +33,7 @@ Example:
       .def(py::init([](float temperature, float top_p, int top_k, float min_p, float repeat_penalty,
                        float frequency_penalty, float presence_penalty, int penalty_last_n,
                        const std::map<TokenId, float>& logit_bias,
-                       std::optional<std::uint64_t> seed) {
+                       std::optional<std::uint64_t> seed, std::optional<Grammar> grammar) {
              SamplerParams params;
              params.temperature = temperature;
              params.top_p = top_p;
@@ -43,6 +45,7 @@ Example:
              params.penalty_last_n = penalty_last_n;
              for (const auto& [token, bias] : logit_bias)
                params.logit_bias.push_back({token, bias});
+             params.grammar = std::move(grammar);
              if (seed) {
                params.seed = *seed;
              } else {
@@ -59,7 +62,7 @@ Example:
            py::arg("presence_penalty") = defaults.presence_penalty,
            py::arg("penalty_last_n") = defaults.penalty_last_n,
            py::arg("logit_bias") = std::map<TokenId, float>{},
-           py::arg("seed") = py::int_(defaults.seed))
+           py::arg("seed") = py::int_(defaults.seed), py::arg("grammar") = py::none())
       .def(
           "sample",
           [](Sampler& self, py::array_t<float, py::array::c_style | py::array::forcecast> logits) {
@@ -74,6 +77,9 @@ Example:
       .def_property_readonly("seed", [](const Sampler& self) { return self.params().seed; })
       .def_property_readonly("temperature",
                              [](const Sampler& self) { return self.params().temperature; })
+      .def_property_readonly(
+          "grammar", [](const Sampler& self) { return self.params().grammar; },
+          "The llama3.Grammar it follows, or None.")
       .def("__repr__", [](const Sampler& self) {
         const auto& p = self.params();
         std::ostringstream text;

@@ -152,6 +152,7 @@ Raises:
         }
         PySession session;
         session.session.emplace(model.get(), options);
+        session.grammar_vocabulary = model.grammar_vocabulary;
         return session;
       },
       py::name("session"), py::is_method(model_class), py::kw_only(), py::arg("n_ctx") = 0,

@@ -87,7 +87,7 @@ Immutable and safe to use from many threads. Get one from Model.tokenizer or Tok
       .def_static(
           "load",
           [](const std::filesystem::path& path) {
-            return PyTokenizer{Tokenizer::load(path), {}};
+            return PyTokenizer{Tokenizer::load(path), {}, std::make_shared<VocabularyCache>()};
           },
           py::arg("path"),
           "Loads tokenizer.json, tokenizer.model (tiktoken) or a .gguf's tokenizer (str or "

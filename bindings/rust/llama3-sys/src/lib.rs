@@ -56,6 +56,10 @@ pub struct llama3_session {
 pub struct llama3_sampler {
     _private: [u8; 0],
 }
+#[repr(C)]
+pub struct llama3_grammar {
+    _private: [u8; 0],
+}
 
 pub type llama3_log_callback =
     Option<unsafe extern "C" fn(level: i32, message: *const c_char, user_data: *mut c_void)>;
@@ -87,6 +91,13 @@ pub struct llama3_chat_params {
     pub add_generation_prompt: i32,
     pub chat_template: *const c_char,
     pub today_date: *const c_char,
+    pub tools: *const *const c_char,
+    pub n_tools: usize,
+    pub tools_in_user_message: i32,
+    pub ipython_environment: i32,
+    pub builtin_tools: *const *const c_char,
+    pub n_builtin_tools: usize,
+    pub message_is_tool_call: *const i32,
 }
 
 #[repr(C)]
@@ -110,6 +121,7 @@ pub struct llama3_sampler_params {
     pub seed: u64,
     pub logit_bias: *const llama3_logit_bias,
     pub n_logit_bias: usize,
+    pub grammar: *const llama3_grammar,
 }
 
 #[repr(C)]
@@ -130,6 +142,8 @@ pub struct llama3_generate_params {
     pub n_stop_strings: usize,
     pub on_piece: llama3_piece_callback,
     pub user_data: *mut c_void,
+    pub logprobs: i32,
+    pub top_logprobs: i32,
 }
 
 #[repr(C)]
