@@ -43,3 +43,25 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
                              int zero_point, std::int8_t* q, float* scales, std::int32_t* init,
                              float* sums);
 }  // namespace llama3::kernels::avx512
+
+// The table.cpp of a level whose kernels are the five above and whose element-wise kernels are the
+// portable ones (every level but AVX-512): `lower` is the next level down, `head_multiple` the
+// vector width of its attention kernel in floats.
+#define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple) \
+  namespace llama3::kernels::level {                                           \
+  const KernelTable& kernel_table() {                                          \
+    static const KernelTable table = {                                         \
+        .arch = this_arch,                                                     \
+        .lower = lower_arch,                                                   \
+        .int_block_matmul = int_block_matmul,                                  \
+        .k_quant_matmul = k_quant_matmul,                                      \
+        .plain_matmul = plain_matmul,                                          \
+        .attend_f16 = attend_group_f16,                                        \
+        .attend_f32 = attend_group_f32,                                        \
+        .attention_head_multiple = head_multiple,                              \
+        .silu_mul = portable::silu_mul,                                        \
+        .quantize_activation_row = portable::quantize_activation_row,          \
+    };                                                                         \
+    return table;                                                              \
+  }                                                                            \
+  }
