@@ -8,7 +8,10 @@ packages=(build-essential cmake ninja-build git ca-certificates curl
   pybind11-dev python3-dev python3-venv
   libre2-dev libcpp-httplib-dev unicode-data nodejs npm
   golang-go openjdk-17-jdk-headless
-  chromium)
+  chromium
+  g++-aarch64-linux-gnu qemu-user)
+# The aarch64 cross build (scripts/test-aarch64.sh) links Debian's arm64 libraries (multiarch).
+arm64_packages=(libre2-dev:arm64 libxsimd-dev:arm64)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,11 +31,17 @@ fi
 if command -v javac >/dev/null 2>&1; then
   missing=("${missing[@]/openjdk-17-jdk-headless/}")
 fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+for p in "${arm64_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
 read -r -a missing <<<"${missing[*]:-}"
+if [[ " ${missing[*]:-} " == *":arm64 "* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $sudo dpkg --add-architecture arm64
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -4,9 +4,10 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
-#include "kernels/arch/attention_kernels.hpp"
 #include "kernels/half_float.hpp"
+#include "kernels/kernel_table.hpp"
 
 namespace llama3::kernels {
 namespace {
@@ -54,23 +55,25 @@ void attend_portable(const float* queries, std::size_t n_queries, const KvBlocks
   }
 }
 
-// The widest kernel this CPU (or the forced arch) runs at this head size; the portable loop for
-// head sizes no vector kernel takes.
-template <typename Element, typename Kernel>
+// The kernel of the highest level at or below `arch` that takes this head size; the portable loop
+// for the scalar level and for head sizes no vector kernel takes.
+template <typename Element>
 void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
-                  std::size_t n_keys, std::size_t head_dim, float scale, float* out, Arch arch,
-                  Kernel avx512_kernel, Kernel avx2_kernel, Kernel sse4_kernel) {
-  Kernel kernel = nullptr;
+                  std::size_t n_keys, std::size_t head_dim, float scale, float* out, Arch arch) {
   if (head_dim <= 256) {
-    if (arch >= Arch::kAvx512 && head_dim % 16 == 0) {
-      kernel = avx512_kernel;
-    } else if (arch >= Arch::kAvx2 && head_dim % 8 == 0) {
-      kernel = avx2_kernel;
-    } else if (arch >= Arch::kSse4 && head_dim % 4 == 0) {
-      kernel = sse4_kernel;
+    for (const KernelTable* table = &kernel_table(arch); table->arch != Arch::kScalar;
+         table = &kernel_table(table->lower)) {
+      AttentionKernel<Element> kernel = nullptr;
+      if constexpr (std::is_same_v<Element, float>) {
+        kernel = table->attend_f32;
+      } else {
+        kernel = table->attend_f16;
+      }
+      if (kernel && head_dim % table->attention_head_multiple == 0) {
+        return kernel(queries, n_queries, kv, n_keys, head_dim, scale, out);
+      }
     }
   }
-  if (kernel) return kernel(queries, n_queries, kv, n_keys, head_dim, scale, out);
   for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
     attend_portable(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), kv, n_keys,
                     head_dim, scale, out + first * head_dim);
@@ -90,30 +93,26 @@ void attend_group_f16(const float* queries, std::size_t n_queries, const std::ui
                       const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch) {
   attend_group(queries, n_queries, one_block(keys, values, stride, n_keys), n_keys, head_dim, scale,
-               out, arch, &avx512::attend_group_f16, &avx2::attend_group_f16,
-               &sse4::attend_group_f16);
+               out, arch);
 }
 
 void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
                       const float* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch) {
   attend_group(queries, n_queries, one_block(keys, values, stride, n_keys), n_keys, head_dim, scale,
-               out, arch, &avx512::attend_group_f32, &avx2::attend_group_f32,
-               &sse4::attend_group_f32);
+               out, arch);
 }
 
 void attend_group_blocks_f16(const float* queries, std::size_t n_queries,
                              const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,
                              std::size_t head_dim, float scale, float* out, Arch arch) {
-  attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch,
-               &avx512::attend_group_f16, &avx2::attend_group_f16, &sse4::attend_group_f16);
+  attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch);
 }
 
 void attend_group_blocks_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
                              std::size_t n_keys, std::size_t head_dim, float scale, float* out,
                              Arch arch) {
-  attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch,
-               &avx512::attend_group_f32, &avx2::attend_group_f32, &sse4::attend_group_f32);
+  attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch);
 }
 
 }  // namespace llama3::kernels

@@ -3,7 +3,33 @@
 #include <algorithm>
 #include <cstdlib>
 
+#if defined(__aarch64__) && defined(__linux__)
+// getauxval is in glibc and in Android's bionic (API level 18 on); the bit values are the Linux
+// kernel's (arch/arm64/include/uapi/asm/hwcap.h), repeated for C libraries whose headers lack them.
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+#endif
+
 namespace llama3::kernels {
+namespace {
+
+// Every level of this build's CPU family, lowest first.
+std::vector<Arch> family_levels() {
+#if defined(__x86_64__)
+  return {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512};
+#elif defined(__aarch64__)
+  return {Arch::kScalar, Arch::kNeon, Arch::kDotprod};
+#else
+  return {Arch::kScalar};
+#endif
+}
+
+}  // namespace
 
 std::string_view arch_name(Arch arch) {
   switch (arch) {
@@ -15,19 +41,24 @@ std::string_view arch_name(Arch arch) {
       return "avx2";
     case Arch::kAvx512:
       return "avx512";
+    case Arch::kNeon:
+      return "neon";
+    case Arch::kDotprod:
+      return "dotprod";
   }
   return "unknown";
 }
 
 std::optional<Arch> arch_from_name(std::string_view name) {
-  for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512}) {
+  for (const Arch arch :
+       {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon, Arch::kDotprod}) {
     if (arch_name(arch) == name) return arch;
   }
   return std::nullopt;
 }
 
 Arch detected_arch() {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
   // __builtin_cpu_supports also checks that the OS saves the wide registers (xgetbv).
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -39,8 +70,21 @@ Arch detected_arch() {
     return Arch::kAvx2;
   }
   if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) return Arch::kSse4;
+#elif defined(__aarch64__) && defined(__linux__)
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  if ((hwcap & HWCAP_ASIMD) && (hwcap & HWCAP_ASIMDDP)) return Arch::kDotprod;
+  if (hwcap & HWCAP_ASIMD) return Arch::kNeon;
+#elif defined(__aarch64__)
+  return Arch::kNeon;  // Advanced SIMD is part of every ARMv8-A CPU
 #endif
   return Arch::kScalar;
+}
+
+std::vector<Arch> runnable_archs() {
+  std::vector<Arch> levels = family_levels();
+  const auto detected = std::find(levels.begin(), levels.end(), detected_arch());
+  levels.erase(detected + 1, levels.end());
+  return levels;
 }
 
 Arch active_arch() {
@@ -49,13 +93,16 @@ Arch active_arch() {
     const char* requested = std::getenv("LLAMA3_ARCH");
     if (!requested) return detected;
     const auto parsed = arch_from_name(requested);
-    return parsed ? std::min(*parsed, detected) : detected;
+    const std::vector<Arch> runnable = runnable_archs();
+    if (!parsed || std::find(runnable.begin(), runnable.end(), *parsed) == runnable.end())
+      return detected;
+    return *parsed;
   }();
   return arch;
 }
 
 bool cpu_has_avx512_bf16() {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512bf16");
 #else

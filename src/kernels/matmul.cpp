@@ -4,8 +4,7 @@
 #include <array>
 #include <vector>
 
-#include "kernels/arch/k_quant_kernels.hpp"
-#include "kernels/arch/packed_kernels.hpp"
+#include "kernels/kernel_table.hpp"
 #include "kernels/quantized_activations.hpp"
 #include "kernels/reference.hpp"
 #include "kernels/vector_ops.hpp"
@@ -34,41 +33,16 @@ void reference_matmul(const WeightMatrix& w, const float* x, std::size_t n_token
   });
 }
 
-using IntKernel = void (*)(const PackedMatrix&, const QuantizedActivations&, std::size_t,
-                           std::size_t, float*);
-using PlainKernel = void (*)(const PackedMatrix&, const float*, std::size_t, std::size_t,
-                             std::size_t, float*);
+using IntKernel = IntMatmulKernel;
+using PlainKernel = PlainMatmulKernel;
 
 IntKernel int_kernel(Arch arch, const PackedMatrix& w) {
-  if (w.format().super_blocks) {
-    switch (arch) {
-      case Arch::kAvx512:
-        return avx512::k_quant_matmul;
-      case Arch::kAvx2:
-        return avx2::k_quant_matmul;
-      default:
-        return sse4::k_quant_matmul;
-    }
-  }
-  switch (arch) {
-    case Arch::kAvx512:
-      return avx512::int_block_matmul;
-    case Arch::kAvx2:
-      return avx2::int_block_matmul;
-    default:
-      return sse4::int_block_matmul;
-  }
+  const KernelTable& table = kernel_table(arch);
+  return w.format().super_blocks ? table.k_quant_matmul : table.int_block_matmul;
 }
 
 PlainKernel plain_kernel(Arch arch) {
-  switch (arch) {
-    case Arch::kAvx512:
-      return avx512::plain_matmul;
-    case Arch::kAvx2:
-      return avx2::plain_matmul;
-    default:
-      return sse4::plain_matmul;
-  }
+  return kernel_table(arch).plain_matmul;
 }
 
 // Work units (row groups, or rows for plain weights) per dynamically handed-out chunk: about 16
@@ -108,7 +82,10 @@ void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* 
 
 void matmul(const WeightMatrix& w, const float* x, std::size_t n_tokens, float* y, ThreadPool& pool,
             Arch arch) {
-  if (arch == Arch::kScalar || !w.packed) return reference_matmul(w, x, n_tokens, y, pool);
+  // The scalar table (and a level of another CPU family, which maps to it) has no packed kernels.
+  if (!kernel_table(arch).plain_matmul || !w.packed) {
+    return reference_matmul(w, x, n_tokens, y, pool);
+  }
   const PackedMatrix& packed = *w.packed;
   if (!packed.is_int_blocks()) {
     const PlainKernel kernel = plain_kernel(arch);
@@ -143,7 +120,9 @@ void matmul_same_input(std::span<const WeightMatrix* const> ws, const float* x,
   const auto separately = [&] {
     for (std::size_t i = 0; i < ws.size(); ++i) matmul(*ws[i], x, n_tokens, ys[i], pool, arch);
   };
-  if (arch == Arch::kScalar || ws.empty() || ws.size() > kMaxMatrices) return separately();
+  if (!kernel_table(arch).plain_matmul || ws.empty() || ws.size() > kMaxMatrices) {
+    return separately();
+  }
   const PackedMatrix* first = ws[0]->packed;
   if (!first) return separately();
   for (const WeightMatrix* w : ws) {

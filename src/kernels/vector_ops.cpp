@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/arch/vector_ops_arch.hpp"
-#include "kernels/cpu_arch.hpp"
+#include "kernels/kernel_table.hpp"
 
 namespace llama3::kernels {
 
@@ -46,7 +45,10 @@ void silu_mul(float* gate, const float* up, std::size_t n) {
 }
 
 void silu_mul(float* gate, const float* up, std::size_t n, Arch arch) {
-  if (arch == Arch::kAvx512) return avx512::silu_mul(gate, up, n);
+  kernel_table(arch).silu_mul(gate, up, n);
+}
+
+void portable::silu_mul(float* gate, const float* up, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];

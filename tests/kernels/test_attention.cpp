@@ -61,8 +61,7 @@ TEST_CASE("attend_group matches a two-pass double softmax per query at every arc
           kr[i] = f16_to_f32(k16[i]), vr[i] = f16_to_f32(v16[i]);
         }
         const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-        for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512}) {
-          if (arch > detected_arch()) continue;
+        for (const Arch arch : runnable_archs()) {
           std::vector<float> out16(n_queries * head_dim), out32(n_queries * head_dim);
           attend_group_f16(queries.data(), n_queries, k16.data(), v16.data(), stride, n_keys,
                            head_dim, scale, out16.data(), arch);

@@ -101,8 +101,7 @@ TEST_CASE("attention over scattered blocks equals the exact softmax and the cont
                                              head_dim};
           const KvBlocks<float> kv32{keys32.data(), values32.data(), block_positions, head_dim};
           const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-          for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512}) {
-            if (arch > detected_arch()) continue;
+          for (const Arch arch : runnable_archs()) {
             const std::size_t n_out = n_queries * head_dim;
             std::vector<float> paged16(n_out), paged32(n_out), flat16(n_out), flat32(n_out);
             attend_group_blocks_f16(queries.data(), n_queries, kv16, n_keys, head_dim, scale,

@@ -20,15 +20,6 @@ using namespace llama3::test;
 
 namespace {
 
-// Every level this CPU runs, scalar included.
-std::vector<Arch> runnable_arches() {
-  std::vector<Arch> arches;
-  for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512}) {
-    if (arch <= detected_arch()) arches.push_back(arch);
-  }
-  return arches;
-}
-
 // The stored matrix and its packed form (the matrix's `packed` points at it).
 struct TestMatrix {
   std::vector<std::uint8_t> stored;  // [rows, row_bytes]; `matrix` views it
@@ -102,7 +93,7 @@ TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[k
         const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
         for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}, std::size_t{13}}) {
           const auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
-          for (const Arch arch : runnable_arches()) {
+          for (const Arch arch : runnable_archs()) {
             INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", cols "
                          << cols << ", tokens " << n_tokens << ", arch " << arch_name(arch));
             check_matmul(m, x, n_tokens, pool, arch);
@@ -131,7 +122,7 @@ TEST_CASE("K-quant kernels at every arch: partial row batches, token chunks, ext
         for (const float level : {0.0f, 1.0f, -1.0f}) {  // 0: normal values
           auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
           if (level != 0.0f) std::fill(x.begin(), x.end(), level);
-          for (const Arch arch : runnable_arches()) {
+          for (const Arch arch : runnable_archs()) {
             if (arch == Arch::kScalar) continue;
             INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", tokens "
                          << n_tokens << ", level " << level << ", arch " << arch_name(arch));
@@ -173,7 +164,7 @@ TEST_CASE("K-quant kernels at every arch read every class of f16 factor", "[kern
     m.matrix.packed = m.packed.get();
     for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{5}}) {
       const auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
-      for (const Arch arch : runnable_arches()) {
+      for (const Arch arch : runnable_archs()) {
         if (arch == Arch::kScalar) continue;
         INFO("type " << llama3::io::traits_of(type).name << ", tokens " << n_tokens << ", arch "
                      << arch_name(arch));
@@ -198,7 +189,7 @@ TEST_CASE("matmul_same_input equals separate matmuls", "[kernels]") {
                                       &matrices[2].matrix};
     for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}}) {
       const auto x = normal_values(rng, n_tokens * cols);
-      for (const Arch arch : runnable_arches()) {
+      for (const Arch arch : runnable_archs()) {
         INFO("type " << llama3::io::traits_of(type).name << ", tokens " << n_tokens << ", arch "
                      << arch_name(arch));
         std::vector<std::vector<float>> fused(3), separate(3);
@@ -233,7 +224,7 @@ TEST_CASE("matmul_same_input equals separate matmuls for mixed quantized formats
   for (const TestMatrix& m : matrices) ws.push_back(&m.matrix);
   for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}, std::size_t{9}}) {
     const auto x = normal_values(rng, n_tokens * cols);
-    for (const Arch arch : runnable_arches()) {
+    for (const Arch arch : runnable_archs()) {
       INFO("tokens " << n_tokens << ", arch " << arch_name(arch));
       std::vector<std::vector<float>> fused, separate;
       std::vector<float*> ys;
@@ -314,7 +305,7 @@ TEST_CASE("matmul at every arch matches the reference past the kernels' token bl
     const std::size_t rows = 37, n_tokens = 67;
     const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
     const auto x = normal_values(rng, n_tokens * cols);
-    for (const Arch arch : runnable_arches()) {
+    for (const Arch arch : runnable_archs()) {
       INFO("type " << llama3::io::traits_of(type).name << ", arch " << arch_name(arch));
       check_matmul(m, x, n_tokens, pool, arch);
     }
@@ -371,7 +362,7 @@ TEST_CASE("integer kernels stay exact at extreme weights and activations", "[ker
     m.matrix.row_bytes = row_bytes;
     m.packed = pack_weight_matrix(m.matrix, pool);
     m.matrix.packed = m.packed.get();
-    for (const Arch arch : runnable_arches()) {
+    for (const Arch arch : runnable_archs()) {
       INFO("type " << llama3::io::traits_of(type).name << ", arch " << arch_name(arch));
       check_matmul(m, x, n_tokens, pool, arch);  // the batch kernels
       for (std::size_t t = 0; t < n_tokens; ++t) {
@@ -382,3 +373,33 @@ TEST_CASE("integer kernels stay exact at extreme weights and activations", "[ker
     }
   }
 }
+
+#if defined(__aarch64__)
+// The dot-product level adds each chunk's byte products straight into s32 (sdot) where NEON goes
+// through s16 pair sums; both sums are exact, and the float steps after them are the same, so the
+// two levels agree bit for bit on every quantized type (docs/performance.md, "ARM levels").
+TEST_CASE("The ARM dot-product level equals the NEON level bit for bit", "[kernels][arm]") {
+  const std::vector<Arch> levels = runnable_archs();
+  if (std::find(levels.begin(), levels.end(), Arch::kDotprod) == levels.end()) {
+    WARN("this CPU has no dot-product instructions: nothing to compare");
+    return;
+  }
+  const unsigned seed = 20261203;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  for (const TensorType type : kWeightTypes) {
+    if (is_plain(type)) continue;
+    const std::size_t cols = block_values(type) == 256 ? 512 : 96;
+    const TestMatrix m = make_matrix(rng, type, 37, cols, pool);
+    for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{7}}) {
+      INFO("type " << llama3::io::traits_of(type).name << ", tokens " << n_tokens);
+      const auto x = normal_values(rng, n_tokens * cols);
+      std::vector<float> neon(n_tokens * 37), dotprod(n_tokens * 37);
+      matmul(m.matrix, x.data(), n_tokens, neon.data(), pool, Arch::kNeon);
+      matmul(m.matrix, x.data(), n_tokens, dotprod.data(), pool, Arch::kDotprod);
+      CHECK(dotprod == neon);
+    }
+  }
+}
+#endif

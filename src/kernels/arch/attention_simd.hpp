@@ -1,8 +1,9 @@
 // Attention of a GQA group over an f16 or f32 cache as xsimd batches, for the archs below AVX-512
-// (which has its own kernel, attention_avx512.cpp). Included by attention_avx2.cpp and
-// attention_sse4.cpp, each compiled with its arch's flags. The same online softmax as the AVX-512
-// kernel: keys 16 at a time with one vector exp per block, and each f16 block widened to f32 once
-// for all the group's queries (`widen_f16` is the arch's conversion: F16C where there is one).
+// (which has its own kernel, x86/avx512/attention.cpp). Included by x86/{avx2,sse4}/attention.cpp
+// and arm/level_kernels.hpp, each compiled with its arch's flags. The same online softmax as the
+// AVX-512 kernel: keys 16 at a time with one vector exp per block, and each f16 block widened to
+// f32 once for all the group's queries (`widen_f16` is the arch's conversion: F16C where there is
+// one).
 #pragma once
 
 #include <xsimd/xsimd.hpp>

@@ -1,10 +1,11 @@
 // Integer-block kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 packed as in packed_matrix.hpp) as xsimd
-// code templated on the arch, for the AVX2 and SSE4 instantiations (packed_kernels_avx2.cpp,
-// packed_kernels_sse4.cpp). The walk mirrors the AVX-512 kernels (packed_kernels_avx512.cpp):
-// one token reads 4 groups side by side; a batch reuses each unpacked weight chunk across a
-// register tile of tokens. Without VNNI the byte dot products are pmaddubsw (u8 x s8 pairs to
-// saturating s16) + pmaddwd (s16 pairs to s32), so the formats differ in how many chunks may add
-// up in s16 before widening (IntFormat::kWiden) and Q8_0 uses the sign trick.
+// code templated on the arch, for the AVX2 and SSE4 instantiations (x86/{avx2,sse4}/) and the
+// NEON and dot-product ones (arm/{neon,dotprod}/; the ops per family in simd_ops.hpp). The walk
+// mirrors the AVX-512 kernels (x86/avx512/int_block_kernels.cpp): one token reads 4 groups side by
+// side; a batch reuses each unpacked weight chunk across a register tile of tokens. Without VNNI
+// the byte dot products are pmaddubsw (u8 x s8 pairs to saturating s16) + pmaddwd (s16 pairs to
+// s32), so the formats differ in how many chunks may add up in s16 before widening
+// (IntFormat::kWiden) and Q8_0 uses the sign trick.
 //
 // A 64-byte chunk holds 4 values of each of 16 rows (row i at bytes 4i..4i+3); one vector of W
 // bytes is W/4 rows, "a part". A pass covers kPassParts parts (16 rows on AVX2, 8 on SSE4), small
@@ -19,7 +20,7 @@
 
 #include "kernels/arch/prefetch_ahead.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
-#include "kernels/arch/simd_arch_ops.hpp"
+#include "kernels/arch/simd_ops.hpp"
 #include "kernels/packed_matrix.hpp"
 #include "kernels/quantized_activations.hpp"
 
@@ -93,6 +94,18 @@ inline I16<A> chunk_pairs(U8<A> weights, I8<A> activations) {
   }
 }
 
+// With a byte dot product (kHasByteDot, ARM's sdot): sum + the chunk's 4-byte dot products of a
+// weight part against 4 broadcast activations, straight to s32. Every unsigned weight (at most 63)
+// is also a valid s8; Q8_0's stored w - 128 is its signed value.
+template <class A, class F>
+inline I32<A> chunk_dot(I32<A> sum, U8<A> weights, I8<A> activations) {
+  if constexpr (F::kSigned) {
+    return dot_bytes<A>(sum, xsimd::bitwise_cast<I8<A>>(weights ^ U8<A>(0x80)), activations);
+  } else {
+    return dot_bytes<A>(sum, xsimd::bitwise_cast<I8<A>>(weights), activations);
+  }
+}
+
 // ---- one token
 
 // One token against kStreams groups, block by block (each group its own weight stream; the
@@ -126,6 +139,11 @@ void int_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
         I16<A> pairs(0);
         unroll<F::kChunks>([&](auto chunk) {
           constexpr std::size_t c = decltype(chunk)::value;
+          if constexpr (kHasByteDot<A>) {
+            sum = chunk_dot<A, F>(sum, weight_part<A, F>(block, c, p),
+                                  broadcast_4_bytes<A>(q + 4 * c));
+            return;
+          }
           pairs +=
               chunk_pairs<A, F>(weight_part<A, F>(block, c, p), broadcast_4_bytes<A>(q + 4 * c));
           if constexpr ((c + 1) % F::kWiden == 0) {
@@ -207,10 +225,15 @@ void int_tile_pass(const PackedMatrix& w, const QuantizedActivations& x, std::si
         weights[p] = weight_part<A, F>(block, c, pass * kPP + p);
       for (std::size_t t = 0; t < kTokens; ++t) {
         const I8<A> a = broadcast_4_bytes<A>(q + t * cols + b * F::kB + 4 * c);
-        for (std::size_t p = 0; p < kPP; ++p)
-          pairs[t][p] = add_words<A>(pairs[t][p], chunk_pairs<A, F>(weights[p], a));
+        for (std::size_t p = 0; p < kPP; ++p) {
+          if constexpr (kHasByteDot<A>) {
+            sum[t][p] = chunk_dot<A, F>(sum[t][p], weights[p], a);
+          } else {
+            pairs[t][p] = add_words<A>(pairs[t][p], chunk_pairs<A, F>(weights[p], a));
+          }
+        }
       }
-      if constexpr ((c + 1) % F::kWiden == 0) {
+      if constexpr (!kHasByteDot<A> && (c + 1) % F::kWiden == 0) {
         for (std::size_t t = 0; t < kTokens; ++t) {
           for (std::size_t p = 0; p < kPP; ++p) {
             sum[t][p] += sum_word_pairs<A>(pairs[t][p]);
@@ -270,7 +293,7 @@ void int_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_
   }
 }
 
-// The contract of int_block_matmul (packed_kernels.hpp) for arch A.
+// The contract of int_block_matmul (kernel_table.hpp) for arch A.
 template <class A>
 void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
                       std::size_t group_end, float* y) {

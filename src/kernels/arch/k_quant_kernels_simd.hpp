@@ -1,6 +1,7 @@
 // xsimd kernels over the K-quants' super-block layout (k_quant_layout.hpp) for arches without
-// VNNI (AVX2, SSE4), templated on the xsimd arch and instantiated in k_quant_kernels_<arch>.cpp.
-// The arithmetic is the AVX-512 kernels' (k_quant_kernels_avx512.cpp): per 32-value activation
+// VNNI (AVX2, SSE4; NEON and ARM's dot-product level), templated on the xsimd arch and
+// instantiated in x86/<level>/k_quant_kernels.cpp and arm/<level>/kernels.cpp.
+// The arithmetic is the AVX-512 kernels' (x86/avx512/k_quant_kernels.cpp): per 32-value activation
 // block, the weights are unpacked from the bit planes with and/shift/or (the block index is a
 // template parameter, so every shift is an immediate), then per token and sub-block an int32 dot,
 // one convert, one FMA with (d * sub-scale) * activation scale and, for Q4_K/Q5_K, one FMA with
@@ -167,7 +168,15 @@ inline void block_part(const std::uint8_t* sb_data, const F32<Arch> (&scale)[F::
       const std::int8_t* qt = q + t * q_stride + 4 * u * kChunksPerSub;
       const std::size_t bt = b + t * b_stride + u;
       I32<Arch> sum = F::kZeroPoint ? I32<Arch>(x.block_init[bt]) : I32<Arch>(0);
-      for (std::size_t c0 = 0; c0 < kChunksPerSub; c0 += F::kChunksPerWiden) {
+      if constexpr (simd::kHasByteDot<Arch>) {
+        // sdot: every weight (at most 63) is a valid s8, the products go straight to s32.
+        for (std::size_t c = 0; c < kChunksPerSub; ++c) {
+          sum = simd::dot_bytes<Arch>(sum, xsimd::bitwise_cast<I8<Arch>>(w[c]),
+                                      broadcast_4_bytes<Arch>(qt + 4 * c));
+        }
+      }
+      for (std::size_t c0 = 0; c0 < kChunksPerSub && !simd::kHasByteDot<Arch>;
+           c0 += F::kChunksPerWiden) {
         I16<Arch> pairs = dot_byte_pairs<Arch>(w[c0], broadcast_4_bytes<Arch>(qt + 4 * c0));
         for (std::size_t c = c0 + 1; c < c0 + F::kChunksPerWiden; ++c)
           pairs += dot_byte_pairs<Arch>(w[c], broadcast_4_bytes<Arch>(qt + 4 * c));

@@ -1,19 +1,16 @@
 // The operations the xsimd K-quant kernels (k_quant_kernels_simd.hpp) need beyond xsimd 8.1 and
-// beyond the shared ones of simd_arch_ops.hpp (byte dot products, 4-byte broadcasts, f16 loads):
-// byte widening to f32, 16-bit shifts of byte batches, partial stores. Templated on the xsimd arch
-// and included only from the per-arch .cpp files compiled with that arch's flags
-// (src/CMakeLists.txt), so each instantiation uses its own instructions and no two arches share a
-// symbol.
+// beyond the shared ones of x86/simd_ops.hpp (byte dot products, 4-byte broadcasts, f16 loads):
+// 16-bit shifts of byte batches, partial stores. Templated on the xsimd arch and included only
+// from the per-arch .cpp files compiled with that arch's flags (src/CMakeLists.txt), so each
+// instantiation uses its own instructions and no two arches share a symbol.
 #pragma once
-
-#include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <xsimd/xsimd.hpp>
 
-#include "kernels/arch/simd_arch_ops.hpp"
+#include "kernels/arch/simd_ops.hpp"
 
 namespace llama3::kernels::k_quant_simd {
 
@@ -28,11 +25,8 @@ using simd::U8;
 template <class Arch>
 using U16 = xsimd::batch<std::uint16_t, Arch>;
 
-// 256-bit integer instructions (AVX2), else SSE4's 128-bit ones.
-template <class Arch>
-inline constexpr bool kWide = simd::kIs256<Arch>;
-
-// Rows per f32 batch (8 on AVX2, 4 on SSE4): a batch of bytes holds 4 values of each of them.
+// Rows per f32 batch (8 on AVX2, 4 on SSE4 and NEON): a batch of bytes holds 4 values of each of
+// them.
 template <class Arch>
 inline constexpr std::size_t kLanes = F32<Arch>::size;
 
@@ -42,21 +36,7 @@ inline F32<Arch> load_f16(const std::uint8_t* at) {
   return simd::load_f16<Arch>(reinterpret_cast<const std::uint16_t*>(at));
 }
 
-// kLanes bytes widened to f32, unsigned or signed.
-template <class Arch, bool kSigned>
-inline F32<Arch> load_bytes_as_f32(const std::uint8_t* at) {
-  if constexpr (kWide<Arch>) {
-    const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
-    const __m256i wide = kSigned ? _mm256_cvtepi8_epi32(raw) : _mm256_cvtepu8_epi32(raw);
-    return _mm256_cvtepi32_ps(wide);
-  } else {
-    std::int32_t value;
-    std::memcpy(&value, at, 4);
-    const __m128i raw = _mm_cvtsi32_si128(value);
-    const __m128i wide = kSigned ? _mm_cvtepi8_epi32(raw) : _mm_cvtepu8_epi32(raw);
-    return _mm_cvtepi32_ps(wide);
-  }
-}
+using simd::load_bytes_as_f32;
 
 // Each 16-bit lane shifted by kBits (left if positive): the kernels move bit planes within bytes
 // and mask afterwards, so bits crossing into the next byte are dropped there.

@@ -1,9 +1,10 @@
 // Plain (F32/F16/BF16) kernels over column-interleaved 16-row groups (PackedMatrix::plain_group:
 // [cols][16 rows]) as xsimd code templated on the arch, for the AVX2 and SSE4 instantiations
-// (plain_kernels_avx2.cpp, plain_kernels_sse4.cpp). The walk mirrors the AVX-512 kernels
-// (plain_kernels_avx512.cpp): every kernel is an outer product y[rows] += column * broadcast(x[c])
-// with no horizontal sums; one token reads 4 groups side by side; a batch keeps a register tile of
-// tokens against a column of a pass's rows (16 rows on AVX2, 8 on SSE4: a part is one vector).
+// (x86/{avx2,sse4}/plain_kernels.cpp) and the ARM levels (arm/<level>/kernels.cpp). The walk
+// mirrors the AVX-512 kernels (x86/avx512/plain_kernels.cpp): every kernel is an outer product
+// y[rows] += column * broadcast(x[c]) with no horizontal sums; one token reads 4 groups side by
+// side; a batch keeps a register tile of tokens against a column of a pass's rows (16 rows on AVX2,
+// 8 on SSE4: a part is one vector).
 #pragma once
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 
 #include "kernels/arch/grow_only_scratch.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
-#include "kernels/arch/simd_arch_ops.hpp"
+#include "kernels/arch/simd_ops.hpp"
 #include "kernels/packed_matrix.hpp"
 
 namespace llama3::kernels::simd {
@@ -165,7 +166,7 @@ void plain_matmul_of(const PackedMatrix& w, const float* x, std::size_t n_tokens
   }
 }
 
-// The contract of plain_matmul (packed_kernels.hpp) for arch A.
+// The contract of plain_matmul (kernel_table.hpp) for arch A.
 template <class A>
 void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,
                   std::size_t group_begin, std::size_t group_end, float* y) {

@@ -6,9 +6,9 @@
 // no unpacking and measured no gain.
 //
 // Only prefetch instructions and address arithmetic, always inlined into the arch's own code.
+// __builtin_prefetch with locality 2 is prefetcht1 on x86-64 (the L2 hint) and PRFM PLDL2KEEP on
+// aarch64.
 #pragma once
-
-#include <xmmintrin.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +20,10 @@ namespace llama3::kernels {
 
 inline constexpr std::size_t kPrefetchBytes = 16 << 10;
 
+[[gnu::always_inline]] inline void prefetch_l2(const void* at) {
+  __builtin_prefetch(at, 0, 2);
+}
+
 // Legacy nibble blocks (Q4_0/Q4_1): block b of a group (kBlockBytes at `block`) and, every other
 // block, the line of f16 scales (32 bytes a block) ahead of `group_scales` [nb, 16].
 template <std::size_t kBlockBytes>
@@ -27,12 +31,11 @@ template <std::size_t kBlockBytes>
                                                                const std::uint16_t* group_scales,
                                                                std::size_t b) {
   for (std::size_t l = 0; l < kBlockBytes; l += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBytes + l), _MM_HINT_T1);
+    prefetch_l2((block + kPrefetchBytes + l));
   }
   if (b % 2 == 0) {
-    _mm_prefetch(
-        reinterpret_cast<const char*>(group_scales + b * kPackedGroupRows) + kPrefetchBytes / 8,
-        _MM_HINT_T1);
+    prefetch_l2(reinterpret_cast<const char*>(group_scales + b * kPackedGroupRows) +
+                kPrefetchBytes / 8);
   }
 }
 
@@ -48,11 +51,11 @@ template <class F, std::size_t kBlock>
   constexpr std::size_t kLines = F::kDataBytes / kKChunkBytes / kBlocksPerSuper;
   const std::uint8_t* data = sb_data + kSupers * F::kDataBytes + kBlock * kLines * kKChunkBytes;
   for (std::size_t l = 0; l < kLines; ++l) {
-    _mm_prefetch(reinterpret_cast<const char*>(data + l * kKChunkBytes), _MM_HINT_T1);
+    prefetch_l2((data + l * kKChunkBytes));
   }
   if constexpr (kBlock * kKChunkBytes < F::kScaleBytes) {
     const std::uint8_t* scales = sb_scales + kSupers * F::kScaleBytes + kBlock * kKChunkBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(scales), _MM_HINT_T1);
+    prefetch_l2((scales));
   }
 }
 

@@ -12,8 +12,8 @@
 
 #include <algorithm>
 
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/grow_only_scratch.hpp"
-#include "kernels/arch/packed_kernels.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 
 namespace llama3::kernels::avx512 {

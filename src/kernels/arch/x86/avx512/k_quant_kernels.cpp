@@ -14,7 +14,7 @@
 #include <cstring>
 #include <utility>
 
-#include "kernels/arch/k_quant_kernels.hpp"
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/prefetch_ahead.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 #include "kernels/k_quant_layout.hpp"
@@ -213,8 +213,8 @@ void k_tiles(const PackedMatrix& w, const QuantizedActivations& x, std::size_t g
 }
 
 // One token against kStreams groups read side by side (independent memory streams and vpdpbusd
-// chains; see int_matvec_groups in packed_kernels_avx512.cpp). Per group, k_tile<1>'s arithmetic
-// in its order.
+// chains; see int_matvec_groups in x86/avx512/int_block_kernels.cpp). Per group, k_tile<1>'s
+// arithmetic in its order.
 template <typename F, std::size_t kStreams>
 void k_matvec_groups(const PackedMatrix& w, const QuantizedActivations& x,
                      const std::size_t (&groups)[kStreams], float* y) {

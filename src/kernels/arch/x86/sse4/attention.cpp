@@ -1,6 +1,6 @@
 // Attention over the KV cache with SSE4.2 (the x86-64-v2 baseline): no F16C, so f16 is widened
 // by the exact scalar conversion, once per block for the whole group.
-#include "kernels/arch/attention_kernels.hpp"
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/attention_simd.hpp"
 #include "kernels/half_float.hpp"
 

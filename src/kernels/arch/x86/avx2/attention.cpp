@@ -1,7 +1,7 @@
 // Attention over the KV cache with AVX2 + FMA, f16 widened by F16C (flags in src/CMakeLists.txt).
 #include <immintrin.h>
 
-#include "kernels/arch/attention_kernels.hpp"
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/attention_simd.hpp"
 
 namespace llama3::kernels::avx2 {

@@ -1,6 +1,6 @@
 // AVX2 plain-weight kernels: the xsimd templates of plain_kernels_simd.hpp for fma3<avx2>,
 // compiled with AVX2 + FMA + F16C (flags in src/CMakeLists.txt).
-#include "kernels/arch/packed_kernels.hpp"
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/plain_kernels_simd.hpp"
 
 namespace llama3::kernels::avx2 {

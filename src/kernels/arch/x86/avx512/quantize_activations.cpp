@@ -5,7 +5,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include "kernels/arch/quantize_activations_arch.hpp"
+#include "kernels/arch/arch_kernels.hpp"
 
 namespace llama3::kernels::avx512 {
 

@@ -1,6 +1,7 @@
 // The few operations the xsimd kernels need that xsimd 8.1 does not offer, per arch, on xsimd
 // batches: u8 x s8 byte dot products (pmaddubsw + pmaddwd), the byte sign trick (psignb), 4-byte
-// broadcasts, and f16/bf16 -> f32 loads (vcvtph2ps where F16C exists, bit arithmetic on SSE4).
+// broadcasts, byte widening, and f16/bf16 -> f32 loads (vcvtph2ps where F16C exists, bit
+// arithmetic on SSE4). arm/simd_ops.hpp is the same for aarch64.
 // Templated on the xsimd arch and included only from per-arch .cpp files compiled with that arch's
 // flags (see src/CMakeLists.txt), so each instantiation is compiled for its own instructions.
 #pragma once
@@ -18,6 +19,11 @@ namespace llama3::kernels::simd {
 template <class A>
 inline constexpr bool kIs256 = std::is_base_of_v<xsimd::avx2, A>;
 
+// x86 has no level whose xsimd kernels add byte dot products straight into s32 (VNNI belongs to
+// the AVX-512 level's own intrinsics kernels); see arm/simd_ops.hpp.
+template <class A>
+inline constexpr bool kHasByteDot = false;
+
 template <class A>
 using U8 = xsimd::batch<std::uint8_t, A>;
 template <class A>
@@ -28,6 +34,10 @@ template <class A>
 using I32 = xsimd::batch<std::int32_t, A>;
 template <class A>
 using F32 = xsimd::batch<float, A>;
+
+// Declared for the templates' kHasByteDot branches, which x86 never instantiates.
+template <class A>
+I32<A> dot_bytes(I32<A> sum, I8<A> a, I8<A> b);
 
 // Adjacent u8 * s8 products summed in pairs to s16. pmaddubsw saturates: callers keep every
 // |pair| (and every s16 sum of pairs they add up) <= 32767.
@@ -112,6 +122,22 @@ inline F32<A> load_f16(const std::uint16_t* at) {
     const __m128i inf_or_nan = _mm_cmpeq_epi32(_mm_and_si128(bits, exponent_bits), exponent_bits);
     return _mm_or_ps(value,
                      _mm_castsi128_ps(_mm_and_si128(inf_or_nan, _mm_set1_epi32(0x7f800000))));
+  }
+}
+
+// F32<A>::size bytes widened to f32, unsigned or signed.
+template <class A, bool kSigned>
+inline F32<A> load_bytes_as_f32(const std::uint8_t* at) {
+  if constexpr (kIs256<A>) {
+    const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
+    const __m256i wide = kSigned ? _mm256_cvtepi8_epi32(raw) : _mm256_cvtepu8_epi32(raw);
+    return _mm256_cvtepi32_ps(wide);
+  } else {
+    std::int32_t value;
+    std::memcpy(&value, at, 4);
+    const __m128i raw = _mm_cvtsi32_si128(value);
+    const __m128i wide = kSigned ? _mm_cvtepi8_epi32(raw) : _mm_cvtepu8_epi32(raw);
+    return _mm_cvtepi32_ps(wide);
   }
 }
 

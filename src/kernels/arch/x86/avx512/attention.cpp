@@ -13,8 +13,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "kernels/arch/attention_kernels.hpp"
-#include "kernels/arch/exp_avx512.hpp"
+#include "kernels/arch/arch_kernels.hpp"
+#include "kernels/arch/x86/avx512/exp.hpp"
 
 namespace llama3::kernels::avx512 {
 namespace {

@@ -1,6 +1,6 @@
 // The xsimd K-quant kernels (k_quant_kernels_simd.hpp) at AVX2 + FMA + F16C (flags in
 // src/CMakeLists.txt).
-#include "kernels/arch/k_quant_kernels.hpp"
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/k_quant_kernels_simd.hpp"
 
 namespace llama3::kernels {

@@ -1,7 +1,7 @@
 // SSE4 integer-block kernels: the xsimd templates of int_block_kernels_simd.hpp for sse4_2,
 // compiled for the x86-64-v2 baseline (SSSE3's pmaddubsw and psignb included; no F16C, FMA).
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/int_block_kernels_simd.hpp"
-#include "kernels/arch/packed_kernels.hpp"
 
 namespace llama3::kernels::sse4 {
 

@@ -1,4 +1,4 @@
-// exp over 16 floats for the AVX-512 kernels (include only from *_avx512.cpp files).
+// exp over 16 floats for the AVX-512 kernels (include only from the x86/avx512/ files).
 // x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two parts so r is exact to float precision), e^r
 // from Cephes' degree-6 minimax polynomial (≈1 ulp), and 2^n applied by vscalefps, which also
 // gives exact underflow to 0 and overflow to +inf. Inputs below -104 (e^x below the smallest

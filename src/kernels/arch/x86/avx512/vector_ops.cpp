@@ -4,8 +4,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include "kernels/arch/exp_avx512.hpp"
-#include "kernels/arch/vector_ops_arch.hpp"
+#include "kernels/arch/arch_kernels.hpp"
+#include "kernels/arch/x86/avx512/exp.hpp"
 
 namespace llama3::kernels::avx512 {
 

@@ -1,7 +1,7 @@
 // SSE4 plain-weight kernels: the xsimd templates of plain_kernels_simd.hpp for sse4_2, compiled
 // for the x86-64-v2 baseline (no FMA: xsimd::fma is a multiply and an add; no F16C: F16 columns
-// widen by bit arithmetic, simd_arch_ops.hpp).
-#include "kernels/arch/packed_kernels.hpp"
+// widen by bit arithmetic, x86/simd_ops.hpp).
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/plain_kernels_simd.hpp"
 
 namespace llama3::kernels::sse4 {

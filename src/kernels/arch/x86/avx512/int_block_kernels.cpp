@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "kernels/arch/packed_kernels.hpp"
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/prefetch_ahead.hpp"
 #include "kernels/arch/side_by_side_groups.hpp"
 

@@ -1,7 +1,7 @@
 // AVX2 integer-block kernels: the xsimd templates of int_block_kernels_simd.hpp for fma3<avx2>,
 // compiled with AVX2 + FMA + F16C (flags in src/CMakeLists.txt).
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/int_block_kernels_simd.hpp"
-#include "kernels/arch/packed_kernels.hpp"
 
 namespace llama3::kernels::avx2 {
 

@@ -1,6 +1,6 @@
 // The xsimd K-quant kernels (k_quant_kernels_simd.hpp) at SSE4.2, the library's x86-64-v2
 // baseline: no FMA (products round before the add) and no F16C (k_quant_simd_ops.hpp converts).
-#include "kernels/arch/k_quant_kernels.hpp"
+#include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/k_quant_kernels_simd.hpp"
 
 namespace llama3::kernels {

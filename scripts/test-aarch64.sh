@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Cross-builds the library and its C++ tests for aarch64 (cmake/toolchains/aarch64-linux-gnu.cmake,
+# Debian's g++-aarch64-linux-gnu) into build-aarch64/ (or $LLAMA3_AARCH64_BUILD_DIR) and runs the
+# Catch2 suite under qemu-aarch64 (Debian's qemu-user), once per emulated CPU:
+#   max         every extension qemu has (dotprod, i8mm, SVE): the levels scalar, neon and dotprod
+#   cortex-a53  ARMv8.0 with plain NEON: the levels scalar and neon
+# Every kernel test runs each level the emulated CPU has against the scalar reference.
+#
+# usage: scripts/test-aarch64.sh [--kernels] [extra Catch2 test spec...]
+#   --kernels  CI's subset: builds only llama3_kernel_tests (the kernel tests and the stories260K
+#              text tests) instead of the whole suite and its tools
+#
+# What cannot run here, and why (docs/android.md, "Testing on this machine"):
+#   - Python, Rust, Go and Java binding tests: the host's interpreters and JVM cannot load an
+#     aarch64 library (the bindings are not built in this tree; the JNI library is).
+# Tools the tests start (test-model generators, the CLI) are aarch64 programs: the script points
+# LLAMA3_BIN_DIR at small wrappers that start each under the same emulator.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${LLAMA3_AARCH64_BUILD_DIR:-$root/build-aarch64}
+subset=all
+if [ "${1:-}" = "--kernels" ]; then
+  subset=kernels
+  shift
+fi
+
+for tool in aarch64-linux-gnu-g++ qemu-aarch64; do
+  command -v "$tool" >/dev/null || { echo "test-aarch64: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
+done
+[ -f /usr/lib/aarch64-linux-gnu/libre2.so ] ||
+  { echo "test-aarch64: libre2-dev:arm64 missing (scripts/install-deps.sh)" >&2; exit 1; }
+
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  generator=()
+  command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+  launcher=()
+  command -v ccache >/dev/null 2>&1 &&
+    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S "$root" -B "$build" "${generator[@]}" "${launcher[@]}" \
+    -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
+    -DCMAKE_BUILD_TYPE=Release -DLLAMA3_WERROR=ON -DLLAMA3_BUILD_PYTHON=OFF
+fi
+jobs=${LLAMA3_JOBS:-$(nproc)}
+tests=llama3_tests
+if [ "$subset" = kernels ]; then
+  tests=llama3_kernel_tests
+  cmake --build "$build" -j "$jobs" --target $tests
+else
+  cmake --build "$build" -j "$jobs"
+fi
+
+# Wrappers that run the aarch64 tools under the emulator (qemu-user does not start foreign
+# programs by itself without binfmt_misc, which a container rarely has).
+wrappers=$build/qemu-bin
+mkdir -p "$wrappers"
+for program in "$build"/bin/*; do
+  [ -f "$program" ] && [ -x "$program" ] || continue
+  printf '#!/bin/sh\nexec qemu-aarch64 -L /usr/aarch64-linux-gnu "%s" "$@"\n' "$program" \
+    >"$wrappers/$(basename "$program")"
+  chmod +x "$wrappers/$(basename "$program")"
+done
+
+spec=("$@")
+
+status=0
+for cpu in max cortex-a53; do
+  echo "test-aarch64: qemu-aarch64 -cpu $cpu"
+  if ! LLAMA3_DATA_DIR="$build/data" LLAMA3_BIN_DIR="$wrappers" QEMU_CPU=$cpu \
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/tests/$tests" "${spec[@]}"; then
+    echo "test-aarch64: FAILED on -cpu $cpu" >&2
+    status=1
+  fi
+done
+exit $status

@@ -1,0 +1,67 @@
+// The entry points each arch level defines in its folder (x86/<level>/, arm/<level>/), each
+// compiled there with its level's flags (src/CMakeLists.txt) and gathered into that level's
+// KernelTable by its table.cpp. Contracts: kernel_table.hpp. Only the table files and the kernels
+// themselves include this header; everything else reads the table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kv_blocks.hpp"
+#include "kernels/packed_matrix.hpp"
+#include "kernels/quantized_activations.hpp"
+
+#define LLAMA3_DECLARE_ARCH_KERNELS(level)                                                      \
+  namespace llama3::kernels::level {                                                            \
+  void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,                   \
+                        std::size_t group_begin, std::size_t group_end, float* y);              \
+  void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,                     \
+                      std::size_t group_begin, std::size_t group_end, float* y);                \
+  void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,                \
+                    std::size_t group_begin, std::size_t group_end, float* y);                  \
+  void attend_group_f16(const float* queries, std::size_t n_queries,                            \
+                        const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,                  \
+                        std::size_t head_dim, float scale, float* out);                         \
+  void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv, \
+                        std::size_t n_keys, std::size_t head_dim, float scale, float* out);     \
+  }
+
+LLAMA3_DECLARE_ARCH_KERNELS(sse4)
+LLAMA3_DECLARE_ARCH_KERNELS(avx2)
+LLAMA3_DECLARE_ARCH_KERNELS(avx512)
+LLAMA3_DECLARE_ARCH_KERNELS(neon)
+LLAMA3_DECLARE_ARCH_KERNELS(dotprod)
+
+#undef LLAMA3_DECLARE_ARCH_KERNELS
+
+// AVX-512's own element-wise kernels (the other levels use the portable ones).
+namespace llama3::kernels::avx512 {
+// gate[i] = silu(gate[i]) * up[i] with a polynomial exp, within a few ulp of std::exp.
+void silu_mul(float* gate, const float* up, std::size_t n);
+// The QuantizeRowKernel contract (kernel_table.hpp), bit for bit.
+void quantize_activation_row(const float* x, std::size_t cols, std::size_t block_values,
+                             int zero_point, std::int8_t* q, float* scales, std::int32_t* init,
+                             float* sums);
+}  // namespace llama3::kernels::avx512
+
+// The table.cpp of a level whose kernels are the five above and whose element-wise kernels are the
+// portable ones (every level but AVX-512): `lower` is the next level down, `head_multiple` the
+// vector width of its attention kernel in floats.
+#define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple) \
+  namespace llama3::kernels::level {                                           \
+  const KernelTable& kernel_table() {                                          \
+    static const KernelTable table = {                                         \
+        .arch = this_arch,                                                     \
+        .lower = lower_arch,                                                   \
+        .int_block_matmul = int_block_matmul,                                  \
+        .k_quant_matmul = k_quant_matmul,                                      \
+        .plain_matmul = plain_matmul,                                          \
+        .attend_f16 = attend_group_f16,                                        \
+        .attend_f32 = attend_group_f32,                                        \
+        .attention_head_multiple = head_multiple,                              \
+        .silu_mul = portable::silu_mul,                                        \
+        .quantize_activation_row = portable::quantize_activation_row,          \
+    };                                                                         \
+    return table;                                                              \
+  }                                                                            \
+  }

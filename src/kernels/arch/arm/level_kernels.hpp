@@ -1,0 +1,53 @@
+// The five entry points of an aarch64 level (arch_kernels.hpp) as the xsimd templates instantiated
+// on that level's xsimd arch. Each level's kernels.cpp expands LLAMA3_ARM_LEVEL_KERNELS once, in a
+// file compiled with the level's flags (src/CMakeLists.txt).
+#pragma once
+
+// First: it declares what xsimd must see before <xsimd/xsimd.hpp> (arm/simd_ops.hpp).
+#include "kernels/arch/arm/simd_ops.hpp"
+
+#include <arm_neon.h>
+
+#include "kernels/arch/arch_kernels.hpp"
+#include "kernels/arch/attention_simd.hpp"
+#include "kernels/arch/int_block_kernels_simd.hpp"
+#include "kernels/arch/k_quant_kernels_simd.hpp"
+#include "kernels/arch/plain_kernels_simd.hpp"
+
+namespace llama3::kernels::simd {
+
+// n f16 values (a multiple of 4: head_dim is one of the batch width) to f32 by FCVTL. Templated
+// on the level's arch so that each level's copy is its own symbol (its address is taken).
+template <class A>
+void widen_f16(const std::uint16_t* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += 4) load_f16<A>(in + i).store_unaligned(out + i);
+}
+
+}  // namespace llama3::kernels::simd
+
+#define LLAMA3_ARM_LEVEL_KERNELS(level, SimdArch)                                                \
+  namespace llama3::kernels::level {                                                             \
+  void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,                    \
+                        std::size_t group_begin, std::size_t group_end, float* y) {              \
+    simd::int_block_matmul<SimdArch>(w, x, group_begin, group_end, y);                           \
+  }                                                                                              \
+  void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,                      \
+                      std::size_t group_begin, std::size_t group_end, float* y) {                \
+    k_quant_simd::k_quant_matmul<SimdArch>(w, x, group_begin, group_end, y);                     \
+  }                                                                                              \
+  void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,                 \
+                    std::size_t group_begin, std::size_t group_end, float* y) {                  \
+    simd::plain_matmul<SimdArch>(w, x, n_tokens, group_begin, group_end, y);                     \
+  }                                                                                              \
+  void attend_group_f16(const float* queries, std::size_t n_queries,                             \
+                        const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,                   \
+                        std::size_t head_dim, float scale, float* out) {                         \
+    simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out, \
+                                           simd::widen_f16<SimdArch>);                           \
+  }                                                                                              \
+  void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,  \
+                        std::size_t n_keys, std::size_t head_dim, float scale, float* out) {     \
+    simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out, \
+                                           simd::widen_f16<SimdArch>);                           \
+  }                                                                                              \
+  }

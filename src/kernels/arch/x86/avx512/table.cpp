@@ -1,0 +1,24 @@
+// The AVX-512 level's kernel table (kernel_table.hpp): the intrinsics kernels of this folder,
+// including its own silu_mul and activation rounding.
+#include "kernels/arch/arch_kernels.hpp"
+#include "kernels/kernel_table.hpp"
+
+namespace llama3::kernels::avx512 {
+
+const KernelTable& kernel_table() {
+  static const KernelTable table = {
+      .arch = Arch::kAvx512,
+      .lower = Arch::kAvx2,
+      .int_block_matmul = int_block_matmul,
+      .k_quant_matmul = k_quant_matmul,
+      .plain_matmul = plain_matmul,
+      .attend_f16 = attend_group_f16,
+      .attend_f32 = attend_group_f32,
+      .attention_head_multiple = 16,
+      .silu_mul = silu_mul,
+      .quantize_activation_row = quantize_activation_row,
+  };
+  return table;
+}
+
+}  // namespace llama3::kernels::avx512

@@ -1,0 +1,84 @@
+// One table of kernel entry points per arch level, chosen once at start. Each arch folder
+// (arch/x86/{avx512,avx2,sse4}, arch/arm/{neon,dotprod}) fills its table in its own table.cpp;
+// kernel_table.cpp is the one place that maps an Arch to its table. The callers (matmul.cpp,
+// attention.cpp, vector_ops.cpp, quantized_activations.cpp) only read entries, so adding an arch
+// means adding a folder and one line in kernel_table.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu_arch.hpp"
+#include "kernels/kv_blocks.hpp"
+#include "kernels/packed_matrix.hpp"
+#include "kernels/quantized_activations.hpp"
+
+namespace llama3::kernels {
+
+// Integer-block or K-quant weights: row groups [group_begin, group_end), every token of x.
+// y: [x.n_tokens, w.rows()].
+using IntMatmulKernel = void (*)(const PackedMatrix& w, const QuantizedActivations& x,
+                                 std::size_t group_begin, std::size_t group_end, float* y);
+// Plain (F32/F16/BF16) weights, row groups [group_begin, group_end). x: [n_tokens, w.cols()].
+using PlainMatmulKernel = void (*)(const PackedMatrix& w, const float* x, std::size_t n_tokens,
+                                   std::size_t group_begin, std::size_t group_end, float* y);
+// The contract of attend_group_blocks_* (attention.hpp) for head_dim a multiple of
+// KernelTable::attention_head_multiple, at most 256.
+template <typename Element>
+using AttentionKernel = void (*)(const float* queries, std::size_t n_queries,
+                                 const KvBlocks<Element>& kv, std::size_t n_keys,
+                                 std::size_t head_dim, float scale, float* out);
+// gate[i] = silu(gate[i]) * up[i].
+using SiluMulKernel = void (*)(float* gate, const float* up, std::size_t n);
+// One token's row of `cols` values (a multiple of 32) rounded to 8-bit blocks, bit for bit as the
+// portable loop: q [cols], and per block of block_values (16 or 32) scale, -zero_point * sum(q)
+// and scale * sum(q).
+using QuantizeRowKernel = void (*)(const float* x, std::size_t cols, std::size_t block_values,
+                                   int zero_point, std::int8_t* q, float* scales,
+                                   std::int32_t* init, float* sums);
+
+struct KernelTable {
+  Arch arch;
+  // The next level down (the CPU runs it too), whose kernels take what this level's do not: a head
+  // size that is not a multiple of this level's attention_head_multiple. Scalar ends the chain.
+  Arch lower;
+  // Packed weights. Null in the scalar table: matmul then takes the reference path over the
+  // unpacked weights.
+  IntMatmulKernel int_block_matmul;
+  IntMatmulKernel k_quant_matmul;
+  PlainMatmulKernel plain_matmul;
+  // Attention over an f16 / f32 cache; a head size that is not a multiple of
+  // attention_head_multiple goes to the lower level's kernel, and from scalar (null) to the
+  // portable loop in attention.cpp.
+  AttentionKernel<std::uint16_t> attend_f16;
+  AttentionKernel<float> attend_f32;
+  std::size_t attention_head_multiple;
+  SiluMulKernel silu_mul;
+  QuantizeRowKernel quantize_activation_row;
+};
+
+// The table of `arch`; an arch this build has no kernels for (another CPU family) gets the scalar
+// table.
+const KernelTable& kernel_table(Arch arch);
+
+// The portable entries every table may share (vector_ops.cpp, quantized_activations.cpp).
+namespace portable {
+void silu_mul(float* gate, const float* up, std::size_t n);
+void quantize_activation_row(const float* x, std::size_t cols, std::size_t block_values,
+                             int zero_point, std::int8_t* q, float* scales, std::int32_t* init,
+                             float* sums);
+}  // namespace portable
+
+// Each arch folder's table (arch/<family>/<level>/table.cpp).
+#define LLAMA3_DECLARE_KERNEL_TABLE(level) \
+  namespace level {                        \
+  const KernelTable& kernel_table();       \
+  }
+LLAMA3_DECLARE_KERNEL_TABLE(sse4)
+LLAMA3_DECLARE_KERNEL_TABLE(avx2)
+LLAMA3_DECLARE_KERNEL_TABLE(avx512)
+LLAMA3_DECLARE_KERNEL_TABLE(neon)
+LLAMA3_DECLARE_KERNEL_TABLE(dotprod)
+#undef LLAMA3_DECLARE_KERNEL_TABLE
+
+}  // namespace llama3::kernels
