@@ -6,7 +6,8 @@ packages=(build-essential cmake ninja-build git ca-certificates curl
   libxsimd-dev catch2 nlohmann-json3-dev pkg-config libcli11-dev
   pybind11-dev python3-dev python3-venv
   libre2-dev unicode-data nodejs npm
-  golang-go openjdk-17-jdk-headless)
+  golang-go openjdk-17-jdk-headless
+  clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,3 +6,9 @@ bash "$root/scripts/install-deps.sh"
 bash "$root/scripts/build.sh"
 cd "${LLAMA3_BUILD_DIR:-$root/build}"
 ctest --output-on-failure -j "$(nproc)" "$@"
+# Every libFuzzer target (fuzz/, a clang ASan/UBSan build in build-fuzz/) for a short budget after
+# replaying the saved crashes in fuzz/regressions/; LLAMA3_FUZZ_SECONDS=0 leaves it out.
+fuzz_seconds=${LLAMA3_FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" != 0 ] && [ $# -eq 0 ]; then
+  bash "$root/scripts/fuzz.sh" "$fuzz_seconds"
+fi
