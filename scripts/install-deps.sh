@@ -9,7 +9,8 @@ packages=(build-essential cmake ninja-build git ca-certificates curl
   libre2-dev libcpp-httplib-dev unicode-data nodejs npm
   golang-go openjdk-17-jdk-headless
   chromium
-  g++-aarch64-linux-gnu qemu-user)
+  g++-aarch64-linux-gnu qemu-user
+  clang libclang-rt-14-dev)
 # The aarch64 cross build (scripts/test-aarch64.sh) links Debian's arm64 libraries (multiarch).
 arm64_packages=(libre2-dev:arm64 libxsimd-dev:arm64)
 missing=()

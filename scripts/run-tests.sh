@@ -11,3 +11,9 @@ ctest --output-on-failure -j "$(nproc)" "$@"
 if [ -z "${LLAMA3_SKIP_AARCH64:-}" ]; then
   bash "$root/scripts/test-aarch64.sh" --kernels
 fi
+# Every libFuzzer target (fuzz/, a clang ASan/UBSan build in build-fuzz/) for a short budget after
+# replaying the saved crashes in fuzz/regressions/; LLAMA3_FUZZ_SECONDS=0 leaves it out.
+fuzz_seconds=${LLAMA3_FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" != 0 ] && [ $# -eq 0 ]; then
+  bash "$root/scripts/fuzz.sh" "$fuzz_seconds"
+fi

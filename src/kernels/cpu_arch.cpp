@@ -14,6 +14,9 @@
 #define HWCAP_ASIMDDP (1UL << 20)
 #endif
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 namespace llama3::kernels {
 namespace {
@@ -30,6 +33,17 @@ std::vector<Arch> family_levels() {
 }
 
 }  // namespace
+
+#if defined(__x86_64__) || defined(__i386__)
+namespace {
+// F16C from cpuid leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c", and the OS
+// support of the registers it uses is already implied by the AVX check made beside it.
+bool cpu_has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+}
+}  // namespace
+#endif
 
 std::string_view arch_name(Arch arch) {
   switch (arch) {
@@ -66,7 +80,7 @@ Arch detected_arch() {
     return Arch::kAvx512;
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
+      cpu_has_f16c()) {
     return Arch::kAvx2;
   }
   if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) return Arch::kSse4;

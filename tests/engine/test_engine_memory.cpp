@@ -167,7 +167,7 @@ TEST_CASE("cancelling queued and running requests frees every block", "[engine]"
 }
 
 TEST_CASE("requests submitted and cancelled from many threads all end and leak nothing",
-          "[engine]") {
+          "[engine][concurrency]") {
   Engine engine(engine_test_model(), {.n_threads = 2, .n_ctx = 512, .kv_tokens = 1024});
   std::atomic<int> finished{0}, cancelled{0};
   std::vector<std::thread> clients;

@@ -84,7 +84,7 @@ TEST_CASE("invalid UTF-8 passes through the byte-level BPE unchanged", "[tokeniz
   CHECK(tok.encode("\xFF") == Ids{187});
 }
 
-TEST_CASE("several threads encoding at once get the same ids", "[tokenizer][data]") {
+TEST_CASE("several threads encoding at once get the same ids", "[tokenizer][data][concurrency]") {
   const auto& tok = llama3_tokenizer();
   llama3::testing::TextGenerator generator(7);
   const std::string text = generator.corpus(200000);
