@@ -195,6 +195,32 @@ void grammar_seeds(const fs::path& folder) {
   write_seed(folder, "regex", "\x02\x02"s + "[A-Z][a-z]{1,5}( [0-9]+)?\\.|(yes|no)" + "\x04\x06");
 }
 
+// Byte 0 of a server_request input: even reads a chat completion, odd a completion.
+void server_request_seeds(const fs::path& folder) {
+  using namespace std::string_literals;
+  write_seed(folder, "chat",
+             "\0"s + R"({"model":"tiny","messages":[{"role":"system","content":"Be brief."},)"
+                      R"({"role":"user","content":"Hi"}],"max_tokens":8,"temperature":0.7,)"
+                      R"("top_p":0.9,"seed":3,"stop":["\n","END"],"logprobs":true,"top_logprobs":2,)"
+                      R"("presence_penalty":0.5,"frequency_penalty":0.1,"logit_bias":{"15":-100},)"
+                      R"("stream":true,"stream_options":{"include_usage":true}})");
+  write_seed(folder, "tools",
+             "\0"s + R"({"messages":[{"role":"user","content":"Weather?"},{"role":"assistant",)"
+                      R"("tool_calls":[{"id":"c1","type":"function","function":{"name":"w",)"
+                      R"("arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"c1",)"
+                      R"("content":"21C"}],"tools":[{"type":"function","function":{"name":"w",)"
+                      R"("parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],)"
+                      R"("tool_choice":"auto"})");
+  write_seed(folder, "json-schema",
+             "\0"s + R"({"messages":[{"role":"user","content":"x"}],"response_format":{"type":)"
+                      R"("json_schema","json_schema":{"name":"n","schema":{"type":"object",)"
+                      R"("properties":{"a":{"type":"integer"}},"required":["a"]}}}})");
+  write_seed(folder, "completion",
+             "\1"s + R"({"prompt":"Once upon a time","max_tokens":5,"echo":true,"top_k":4,)"
+                      R"("min_p":0.05,"repeat_penalty":1.1})");
+  write_seed(folder, "token-prompt", "\1"s + R"({"prompt":[128000,9906,1917],"max_tokens":3})");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,6 +241,7 @@ int main(int argc, char** argv) {
     session_state_seeds(out / "session_state", data);
     chat_seeds(out / "chat");
     grammar_seeds(out / "grammar");
+    server_request_seeds(out / "server_request");
   } catch (const std::exception& error) {
     std::fprintf(stderr, "fuzz_make_seeds: %s\n", error.what());
     return 1;

@@ -41,6 +41,10 @@ bash "$root/scripts/fetch-data.sh" "$data" >/dev/null
 export LLAMA3_DATA_DIR=$data
 
 out=$build/fuzz
+# A tiny random model with the Llama 3.1 vocabulary, for the server's request reader.
+export LLAMA3_FUZZ_CHAT_MODEL=$out/chat-model.gguf
+[ -f "$LLAMA3_FUZZ_CHAT_MODEL" ] ||
+  "$build/bin/make_test_model" --out "$LLAMA3_FUZZ_CHAT_MODEL" --shape tiny --vocab llama3.1 >/dev/null
 rm -rf "$out/seeds"
 "$out/fuzz_make_seeds" "$out/seeds"
 mkdir -p "$out/corpus" "$out/crashes" "$out/logs"
@@ -49,7 +53,7 @@ targets=${FUZZ_TARGETS:-$(ls "$out" | sed -n 's/^fuzz_\(.*\)$/\1/p' | grep -v ma
 dict_of() {
   case $1 in
     gguf) echo "$root/fuzz/gguf.dict" ;;
-    hf_config | vocab_files | grammar) echo "$root/fuzz/json.dict" ;;
+    hf_config | vocab_files | grammar | server_request) echo "$root/fuzz/json.dict" ;;
   esac
 }
 
