@@ -83,6 +83,18 @@ inline void require(bool ok, const char* function, const char* what) {
 // header: unsupported. Fields beyond a valid struct_size keep their defaults (LLAMA3_READ_FIELD).
 void check_struct_size(std::size_t size, std::size_t library_size, const char* function);
 
+// The *_params_init functions: the caller's struct is `caller_size` bytes (sizeof as its header
+// declared it). Only that much of `defaults` is copied and struct_size is set to it, so a program
+// built against an older, shorter header never has bytes written past its struct.
+template <typename Params>
+void write_defaults(Params* params, std::size_t caller_size, Params defaults,
+                    const char* function) {
+  require(params != nullptr, function, "params is NULL");
+  check_struct_size(caller_size, sizeof(Params), function);
+  defaults.struct_size = caller_size;
+  std::memcpy(static_cast<void*>(params), &defaults, caller_size);
+}
+
 // True when a struct of `struct_size` bytes fully holds the field at `offset` of `field_size`.
 inline bool covers(std::size_t struct_size, std::size_t offset, std::size_t field_size) {
   return offset + field_size <= struct_size;

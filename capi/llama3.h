@@ -5,9 +5,13 @@
  *   - A function, type, constant or struct field never changes meaning once released. New
  *     behaviour gets new names; nothing is removed before a major version.
  *   - Params/result structs begin with `size_t struct_size`. New fields are only ever appended.
- *     Callers fill defaults with the matching *_params_init() (which sets struct_size to the
- *     sizeof the caller was compiled with); the library reads and writes only the fields that
- *     struct_size covers, so programs built against an older header keep working.
+ *     Callers fill defaults with the matching *_params_init(&params): a macro that passes
+ *     sizeof(params) as the caller's header declares it to *_params_init_sized, which writes only
+ *     that many bytes and sets struct_size to it. The library reads and writes only the fields
+ *     that struct_size covers, so programs built against an older header keep working. (The
+ *     function *_params_init itself, for callers that cannot use the macro such as other
+ *     languages' FFI, fills the struct as it was first released; FFI callers that know their
+ *     struct's size should call *_params_init_sized.)
  *   - Every exported C symbol starts with `llama3_`. libllama3.so also exports the C++ API
  *     (namespace llama3, include/llama3/); everything else in the shared library is hidden.
  *
@@ -135,7 +139,12 @@ typedef struct llama3_model_params {
 } llama3_model_params;
 
 /* Fills defaults and sets struct_size = sizeof(llama3_model_params). */
-LLAMA3_API llama3_status llama3_model_params_init(llama3_model_params* params);
+/* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
+LLAMA3_API llama3_status llama3_model_params_init_sized(llama3_model_params* params,
+                                                     size_t struct_size);
+LLAMA3_API llama3_status(llama3_model_params_init)(llama3_model_params* params);
+#define llama3_model_params_init(params) \
+  llama3_model_params_init_sized((params), sizeof(*(params)))
 /* Loads a GGUF file. `params` may be NULL (defaults). */
 LLAMA3_API llama3_status llama3_model_load(const char* path, const llama3_model_params* params,
                                            llama3_model** out_model);
@@ -225,7 +234,12 @@ typedef struct llama3_chat_params {
   const int32_t* message_is_tool_call;
 } llama3_chat_params;
 
-LLAMA3_API llama3_status llama3_chat_params_init(llama3_chat_params* params);
+/* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
+LLAMA3_API llama3_status llama3_chat_params_init_sized(llama3_chat_params* params,
+                                                     size_t struct_size);
+LLAMA3_API llama3_status(llama3_chat_params_init)(llama3_chat_params* params);
+#define llama3_chat_params_init(params) \
+  llama3_chat_params_init_sized((params), sizeof(*(params)))
 /* A dialog -> ids in the Llama 3 chat format (<|begin_of_text|> first). `params` may be NULL.
  * Buffer rules as llama3_tokenize. */
 LLAMA3_API llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
@@ -295,7 +309,12 @@ typedef struct llama3_sampler_params {
   const llama3_grammar* grammar;
 } llama3_sampler_params;
 
-LLAMA3_API llama3_status llama3_sampler_params_init(llama3_sampler_params* params);
+/* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
+LLAMA3_API llama3_status llama3_sampler_params_init_sized(llama3_sampler_params* params,
+                                                     size_t struct_size);
+LLAMA3_API llama3_status(llama3_sampler_params_init)(llama3_sampler_params* params);
+#define llama3_sampler_params_init(params) \
+  llama3_sampler_params_init_sized((params), sizeof(*(params)))
 /* `params` may be NULL (defaults). LLAMA3_ERR_INVALID_ARGUMENT names an out-of-range field. */
 LLAMA3_API llama3_status llama3_sampler_create(const llama3_sampler_params* params,
                                                llama3_sampler** out_sampler);
@@ -333,7 +352,12 @@ typedef struct llama3_session_params {
   void* abort_user_data;
 } llama3_session_params;
 
-LLAMA3_API llama3_status llama3_session_params_init(llama3_session_params* params);
+/* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
+LLAMA3_API llama3_status llama3_session_params_init_sized(llama3_session_params* params,
+                                                     size_t struct_size);
+LLAMA3_API llama3_status(llama3_session_params_init)(llama3_session_params* params);
+#define llama3_session_params_init(params) \
+  llama3_session_params_init_sized((params), sizeof(*(params)))
 /* `params` may be NULL (defaults). */
 LLAMA3_API llama3_status llama3_session_create(const llama3_model* model,
                                                const llama3_session_params* params,
@@ -405,7 +429,12 @@ typedef struct llama3_generate_result {
   int32_t n_cached_tokens; /* prompt tokens reused from the context (a BOS-led prompt) */
 } llama3_generate_result;
 
-LLAMA3_API llama3_status llama3_generate_params_init(llama3_generate_params* params);
+/* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
+LLAMA3_API llama3_status llama3_generate_params_init_sized(llama3_generate_params* params,
+                                                     size_t struct_size);
+LLAMA3_API llama3_status(llama3_generate_params_init)(llama3_generate_params* params);
+#define llama3_generate_params_init(params) \
+  llama3_generate_params_init_sized((params), sizeof(*(params)))
 /* Feeds `prompt` (may be empty to continue from the current logits), then samples with `sampler`
  * until an end-of-generation token, max_tokens, a stop string, the callback or a full context.
  * A prompt that begins with BOS is the whole context: the longest prefix it shares with the
@@ -469,7 +498,12 @@ typedef struct llama3_convert_params {
 } llama3_convert_params;
 
 /* Fills defaults and sets struct_size = sizeof(llama3_convert_params). */
-LLAMA3_API llama3_status llama3_convert_params_init(llama3_convert_params* params);
+/* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
+LLAMA3_API llama3_status llama3_convert_params_init_sized(llama3_convert_params* params,
+                                                     size_t struct_size);
+LLAMA3_API llama3_status(llama3_convert_params_init)(llama3_convert_params* params);
+#define llama3_convert_params_init(params) \
+  llama3_convert_params_init_sized((params), sizeof(*(params)))
 /* A Hugging Face Llama folder (config.json, *.safetensors, tokenizer.json, ...) to a GGUF file.
  * `params` may be NULL. */
 LLAMA3_API llama3_status llama3_convert_hf_to_gguf(const char* hf_folder, const char* out_path,
@@ -507,7 +541,12 @@ typedef struct llama3_engine_params {
   int32_t prefix_cache;    /* nonzero (default): reuse finished prompts' KV blocks */
 } llama3_engine_params;
 
-LLAMA3_API llama3_status llama3_engine_params_init(llama3_engine_params* params);
+/* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
+LLAMA3_API llama3_status llama3_engine_params_init_sized(llama3_engine_params* params,
+                                                     size_t struct_size);
+LLAMA3_API llama3_status(llama3_engine_params_init)(llama3_engine_params* params);
+#define llama3_engine_params_init(params) \
+  llama3_engine_params_init_sized((params), sizeof(*(params)))
 /* `params` may be NULL (defaults). The engine keeps the model's weights alive. */
 LLAMA3_API llama3_status llama3_engine_create(const llama3_model* model,
                                               const llama3_engine_params* params,

@@ -130,14 +130,20 @@ llama3_status llama3_set_log_callback(llama3_log_callback callback, int32_t min_
 
 // ---- model ----
 
-llama3_status llama3_model_params_init(llama3_model_params* params) {
+llama3_status llama3_model_params_init_sized(llama3_model_params* params,
+                                   size_t struct_size) {
   return guarded(__func__, [&] {
-    LLAMA3_REQUIRE(params != nullptr);
-    *params = llama3_model_params{};
-    params->struct_size = sizeof(llama3_model_params);
-    params->use_mmap = 1;
+    llama3_model_params full{};
+    full.use_mmap = 1;
+    llama3::capi::write_defaults(params, struct_size, full, "llama3_model_params_init");
     return LLAMA3_OK;
   });
+}
+
+// For callers of the symbol itself (FFI, or programs built before the sized form): the
+// struct as first released.
+llama3_status(llama3_model_params_init)(llama3_model_params* params) {
+  return llama3_model_params_init_sized(params, sizeof(llama3_model_params));
 }
 
 llama3_status llama3_model_load(const char* path, const llama3_model_params* params,
@@ -334,16 +340,22 @@ llama3_status llama3_token_piece(const llama3_tokenizer* tokenizer, llama3_token
 
 // ---- chat format ----
 
-llama3_status llama3_chat_params_init(llama3_chat_params* params) {
+llama3_status llama3_chat_params_init_sized(llama3_chat_params* params,
+                                   size_t struct_size) {
   return guarded(__func__, [&] {
-    LLAMA3_REQUIRE(params != nullptr);
-    *params = llama3_chat_params{};
-    params->struct_size = sizeof(llama3_chat_params);
-    params->style = LLAMA3_CHAT_STYLE_AUTO;
-    params->add_generation_prompt = 1;
-    params->tools_in_user_message = 1;
+    llama3_chat_params full{};
+    full.style = LLAMA3_CHAT_STYLE_AUTO;
+    full.add_generation_prompt = 1;
+    full.tools_in_user_message = 1;
+    llama3::capi::write_defaults(params, struct_size, full, "llama3_chat_params_init");
     return LLAMA3_OK;
   });
+}
+
+// For callers of the symbol itself (FFI, or programs built before the sized form): the
+// struct as first released.
+llama3_status(llama3_chat_params_init)(llama3_chat_params* params) {
+  return llama3_chat_params_init_sized(params, offsetof(llama3_chat_params, tools));
 }
 
 namespace {

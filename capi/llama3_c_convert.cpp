@@ -62,14 +62,20 @@ llama3_status run(const char* function, Conversion conversion, const char* in_pa
 
 }  // namespace
 
-llama3_status llama3_convert_params_init(llama3_convert_params* params) {
+llama3_status llama3_convert_params_init_sized(llama3_convert_params* params,
+                                   size_t struct_size) {
   return guarded(__func__, [&] {
-    LLAMA3_REQUIRE(params != nullptr);
-    *params = llama3_convert_params{};
-    params->struct_size = sizeof(llama3_convert_params);
-    params->type = "f16";
+    llama3_convert_params full{};
+    full.type = "f16";
+    llama3::capi::write_defaults(params, struct_size, full, "llama3_convert_params_init");
     return LLAMA3_OK;
   });
+}
+
+// For callers of the symbol itself (FFI, or programs built before the sized form): the
+// struct as first released.
+llama3_status(llama3_convert_params_init)(llama3_convert_params* params) {
+  return llama3_convert_params_init_sized(params, sizeof(llama3_convert_params));
 }
 
 llama3_status llama3_convert_hf_to_gguf(const char* hf_folder, const char* out_path,

@@ -41,21 +41,27 @@ int32_t state_code(llama3::RequestState state) {
 
 extern "C" {
 
-llama3_status llama3_engine_params_init(llama3_engine_params* params) {
+llama3_status llama3_engine_params_init_sized(llama3_engine_params* params,
+                                   size_t struct_size) {
   return guarded(__func__, [&] {
-    LLAMA3_REQUIRE(params != nullptr);
     const llama3::EngineOptions defaults;
-    *params = llama3_engine_params{};
-    params->struct_size = sizeof(llama3_engine_params);
-    params->n_threads = defaults.n_threads;
-    params->n_ctx = defaults.n_ctx;
-    params->kv_tokens = defaults.kv_tokens;
-    params->max_step_tokens = defaults.max_step_tokens;
-    params->kv_cache_type = LLAMA3_KV_CACHE_F16;
-    params->when_pool_full = LLAMA3_POOL_FULL_WAIT;
-    params->prefix_cache = defaults.prefix_cache ? 1 : 0;
+    llama3_engine_params full{};
+    full.n_threads = defaults.n_threads;
+    full.n_ctx = defaults.n_ctx;
+    full.kv_tokens = defaults.kv_tokens;
+    full.max_step_tokens = defaults.max_step_tokens;
+    full.kv_cache_type = LLAMA3_KV_CACHE_F16;
+    full.when_pool_full = LLAMA3_POOL_FULL_WAIT;
+    full.prefix_cache = defaults.prefix_cache ? 1 : 0;
+    llama3::capi::write_defaults(params, struct_size, full, "llama3_engine_params_init");
     return LLAMA3_OK;
   });
+}
+
+// For callers of the symbol itself (FFI, or programs built before the sized form): the
+// struct as first released.
+llama3_status(llama3_engine_params_init)(llama3_engine_params* params) {
+  return llama3_engine_params_init_sized(params, sizeof(llama3_engine_params));
 }
 
 llama3_status llama3_engine_create(const llama3_model* model, const llama3_engine_params* params,

@@ -11,23 +11,29 @@ extern "C" {
 
 // ---- sampler ----
 
-llama3_status llama3_sampler_params_init(llama3_sampler_params* params) {
+llama3_status llama3_sampler_params_init_sized(llama3_sampler_params* params,
+                                   size_t struct_size) {
   return guarded(__func__, [&] {
-    LLAMA3_REQUIRE(params != nullptr);
     const llama3::SamplerParams defaults;
-    *params = llama3_sampler_params{};
-    params->struct_size = sizeof(llama3_sampler_params);
-    params->temperature = defaults.temperature;
-    params->top_k = defaults.top_k;
-    params->top_p = defaults.top_p;
-    params->min_p = defaults.min_p;
-    params->repeat_penalty = defaults.repeat_penalty;
-    params->frequency_penalty = defaults.frequency_penalty;
-    params->presence_penalty = defaults.presence_penalty;
-    params->penalty_last_n = defaults.penalty_last_n;
-    params->seed = defaults.seed;
+    llama3_sampler_params full{};
+    full.temperature = defaults.temperature;
+    full.top_k = defaults.top_k;
+    full.top_p = defaults.top_p;
+    full.min_p = defaults.min_p;
+    full.repeat_penalty = defaults.repeat_penalty;
+    full.frequency_penalty = defaults.frequency_penalty;
+    full.presence_penalty = defaults.presence_penalty;
+    full.penalty_last_n = defaults.penalty_last_n;
+    full.seed = defaults.seed;
+    llama3::capi::write_defaults(params, struct_size, full, "llama3_sampler_params_init");
     return LLAMA3_OK;
   });
+}
+
+// For callers of the symbol itself (FFI, or programs built before the sized form): the
+// struct as first released.
+llama3_status(llama3_sampler_params_init)(llama3_sampler_params* params) {
+  return llama3_sampler_params_init_sized(params, offsetof(llama3_sampler_params, grammar));
 }
 
 llama3_status llama3_sampler_create(const llama3_sampler_params* params,
@@ -75,14 +81,20 @@ llama3_status llama3_sampler_reset(llama3_sampler* sampler) {
 
 // ---- session ----
 
-llama3_status llama3_session_params_init(llama3_session_params* params) {
+llama3_status llama3_session_params_init_sized(llama3_session_params* params,
+                                   size_t struct_size) {
   return guarded(__func__, [&] {
-    LLAMA3_REQUIRE(params != nullptr);
-    *params = llama3_session_params{};
-    params->struct_size = sizeof(llama3_session_params);
-    params->kv_cache_type = LLAMA3_KV_CACHE_F16;
+    llama3_session_params full{};
+    full.kv_cache_type = LLAMA3_KV_CACHE_F16;
+    llama3::capi::write_defaults(params, struct_size, full, "llama3_session_params_init");
     return LLAMA3_OK;
   });
+}
+
+// For callers of the symbol itself (FFI, or programs built before the sized form): the
+// struct as first released.
+llama3_status(llama3_session_params_init)(llama3_session_params* params) {
+  return llama3_session_params_init_sized(params, sizeof(llama3_session_params));
 }
 
 llama3_status llama3_session_create(const llama3_model* model, const llama3_session_params* params,
@@ -203,14 +215,20 @@ llama3_status llama3_session_tokens(const llama3_session* session, const llama3_
 
 // ---- generation ----
 
-llama3_status llama3_generate_params_init(llama3_generate_params* params) {
+llama3_status llama3_generate_params_init_sized(llama3_generate_params* params,
+                                   size_t struct_size) {
   return guarded(__func__, [&] {
-    LLAMA3_REQUIRE(params != nullptr);
-    *params = llama3_generate_params{};
-    params->struct_size = sizeof(llama3_generate_params);
-    params->max_tokens = llama3::GenerateOptions{}.max_tokens;
+    llama3_generate_params full{};
+    full.max_tokens = llama3::GenerateOptions{}.max_tokens;
+    llama3::capi::write_defaults(params, struct_size, full, "llama3_generate_params_init");
     return LLAMA3_OK;
   });
+}
+
+// For callers of the symbol itself (FFI, or programs built before the sized form): the
+// struct as first released.
+llama3_status(llama3_generate_params_init)(llama3_generate_params* params) {
+  return llama3_generate_params_init_sized(params, offsetof(llama3_generate_params, logprobs));
 }
 
 llama3_status llama3_session_generate(llama3_session* session, const llama3_token* prompt,

@@ -169,7 +169,7 @@ type SessionOptions struct {
 // NewSession makes a session (KV cache) on the model.
 func (m *Model) NewSession(options SessionOptions) (*Session, error) {
 	var params C.llama3_session_params
-	C.llama3_session_params_init(&params)
+	C.llama3_session_params_init_sized(&params, C.sizeof_llama3_session_params)
 	params.n_ctx = C.int32_t(options.NCtx)
 	params.n_threads = C.int32_t(options.NThreads)
 	var raw *C.llama3_session
@@ -279,7 +279,7 @@ type SamplerParams struct {
 // DefaultSamplerParams are the library's defaults.
 func DefaultSamplerParams() SamplerParams {
 	var p C.llama3_sampler_params
-	C.llama3_sampler_params_init(&p)
+	C.llama3_sampler_params_init_sized(&p, C.sizeof_llama3_sampler_params)
 	return SamplerParams{Temperature: float32(p.temperature), TopP: float32(p.top_p), MinP: float32(p.min_p),
 		TopK: int32(p.top_k), Seed: uint64(p.seed)}
 }
@@ -290,7 +290,7 @@ type Sampler struct{ raw *C.llama3_sampler }
 // NewSampler makes a sampler.
 func NewSampler(params SamplerParams) (*Sampler, error) {
 	var p C.llama3_sampler_params
-	C.llama3_sampler_params_init(&p)
+	C.llama3_sampler_params_init_sized(&p, C.sizeof_llama3_sampler_params)
 	p.temperature = C.float(params.Temperature)
 	p.top_p = C.float(params.TopP)
 	p.min_p = C.float(params.MinP)
@@ -398,7 +398,7 @@ var stopReasonNames = map[C.int32_t]string{
 // text (return false to stop). It returns the text and why generation stopped.
 func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOptions, onPiece func(string) bool) (GenerateResult, error) {
 	var params C.llama3_generate_params
-	C.llama3_generate_params_init(&params)
+	C.llama3_generate_params_init_sized(&params, C.sizeof_llama3_generate_params)
 	if options.MaxTokens > 0 {
 		params.max_tokens = C.int32_t(options.MaxTokens)
 	}

@@ -411,6 +411,64 @@ static void test_quantize_and_convert(const char* model_path) {
   remove(out_path);
 }
 
+/* A program built against an older llama3.h has shorter params structs. Its *_params_init must
+ * write no byte past them: here each struct sits in a buffer whose tail past the older size is a
+ * guard pattern, and init through the sized form with that size, and through the exported
+ * function itself (the struct as first released), must leave the guard untouched. */
+static int guard_intact(const unsigned char* bytes, size_t from, size_t to) {
+  size_t i;
+  for (i = from; i < to; ++i) {
+    if (bytes[i] != 0xAB) return 0;
+  }
+  return 1;
+}
+
+static void test_init_never_writes_past_an_older_struct(void) {
+  union {
+    llama3_sampler_params sampler;
+    llama3_generate_params generate;
+    llama3_chat_params chat;
+    unsigned char bytes[512];
+  } buffer;
+  const size_t sampler_v1 = offsetof(llama3_sampler_params, grammar);
+  const size_t generate_v1 = offsetof(llama3_generate_params, logprobs);
+  const size_t chat_v1 = offsetof(llama3_chat_params, tools);
+
+  memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_params_init_sized(&buffer.sampler, sampler_v1));
+  EXPECT(buffer.sampler.struct_size == sampler_v1 && buffer.sampler.penalty_last_n == 64);
+  EXPECT(guard_intact(buffer.bytes, sampler_v1, sizeof buffer.bytes));
+  memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
+  EXPECT_STATUS(LLAMA3_OK, (llama3_sampler_params_init)(&buffer.sampler));
+  EXPECT(buffer.sampler.struct_size == sampler_v1);
+  EXPECT(guard_intact(buffer.bytes, sampler_v1, sizeof buffer.bytes));
+
+  memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
+  EXPECT_STATUS(LLAMA3_OK, (llama3_generate_params_init)(&buffer.generate));
+  EXPECT(buffer.generate.struct_size == generate_v1 && buffer.generate.max_tokens > 0);
+  EXPECT(guard_intact(buffer.bytes, generate_v1, sizeof buffer.bytes));
+
+  memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
+  EXPECT_STATUS(LLAMA3_OK, (llama3_chat_params_init)(&buffer.chat));
+  EXPECT(buffer.chat.struct_size == chat_v1 && buffer.chat.add_generation_prompt == 1);
+  EXPECT(guard_intact(buffer.bytes, chat_v1, sizeof buffer.bytes));
+
+  /* Through the macro, the whole struct of this header, with the new fields' defaults. */
+  memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_params_init(&buffer.sampler));
+  EXPECT(buffer.sampler.struct_size == sizeof(llama3_sampler_params));
+  EXPECT(buffer.sampler.grammar == NULL);
+  EXPECT(guard_intact(buffer.bytes, sizeof(llama3_sampler_params), sizeof buffer.bytes));
+
+  /* A size the library cannot hold (newer header) or too small for struct_size is refused, and
+   * nothing is written. */
+  memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
+  EXPECT_STATUS(LLAMA3_ERR_UNSUPPORTED,
+                llama3_sampler_params_init_sized(&buffer.sampler, sizeof(llama3_sampler_params) + 8));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_params_init_sized(&buffer.sampler, 2));
+  EXPECT(guard_intact(buffer.bytes, 0, sizeof buffer.bytes));
+}
+
 int main(int argc, char** argv) {
   FILE* vocab;
   if (argc < 3) {
@@ -426,6 +484,7 @@ int main(int argc, char** argv) {
   test_version_and_names();
   test_null_handles();
   test_struct_sizes(argv[1]);
+  test_init_never_writes_past_an_older_struct();
   test_load_errors(argv[1]);
   test_session_misuse(argv[1]);
   test_engine(argv[1]);

@@ -168,7 +168,10 @@ extern "C" {
         user_data: *mut c_void,
     ) -> llama3_status;
 
-    pub fn llama3_model_params_init(params: *mut llama3_model_params) -> llama3_status;
+    pub fn llama3_model_params_init_sized(
+        params: *mut llama3_model_params,
+        struct_size: usize,
+    ) -> llama3_status;
     pub fn llama3_model_load(
         path: *const c_char,
         params: *const llama3_model_params,
@@ -238,7 +241,10 @@ extern "C" {
         capacity: usize,
         out_length: *mut usize,
     ) -> llama3_status;
-    pub fn llama3_chat_params_init(params: *mut llama3_chat_params) -> llama3_status;
+    pub fn llama3_chat_params_init_sized(
+        params: *mut llama3_chat_params,
+        struct_size: usize,
+    ) -> llama3_status;
     pub fn llama3_chat_encode(
         tokenizer: *const llama3_tokenizer,
         messages: *const llama3_chat_message,
@@ -249,7 +255,10 @@ extern "C" {
         out_n_tokens: *mut usize,
     ) -> llama3_status;
 
-    pub fn llama3_sampler_params_init(params: *mut llama3_sampler_params) -> llama3_status;
+    pub fn llama3_sampler_params_init_sized(
+        params: *mut llama3_sampler_params,
+        struct_size: usize,
+    ) -> llama3_status;
     pub fn llama3_sampler_create(
         params: *const llama3_sampler_params,
         out_sampler: *mut *mut llama3_sampler,
@@ -267,7 +276,10 @@ extern "C" {
     ) -> llama3_status;
     pub fn llama3_sampler_reset(sampler: *mut llama3_sampler) -> llama3_status;
 
-    pub fn llama3_session_params_init(params: *mut llama3_session_params) -> llama3_status;
+    pub fn llama3_session_params_init_sized(
+        params: *mut llama3_session_params,
+        struct_size: usize,
+    ) -> llama3_status;
     pub fn llama3_session_create(
         model: *const llama3_model,
         params: *const llama3_session_params,
@@ -287,7 +299,10 @@ extern "C" {
     pub fn llama3_session_n_past(session: *const llama3_session, out: *mut i32) -> llama3_status;
     pub fn llama3_session_n_ctx(session: *const llama3_session, out: *mut i32) -> llama3_status;
     pub fn llama3_session_reset(session: *mut llama3_session) -> llama3_status;
-    pub fn llama3_generate_params_init(params: *mut llama3_generate_params) -> llama3_status;
+    pub fn llama3_generate_params_init_sized(
+        params: *mut llama3_generate_params,
+        struct_size: usize,
+    ) -> llama3_status;
     pub fn llama3_session_generate(
         session: *mut llama3_session,
         prompt: *const llama3_token,
@@ -319,4 +334,47 @@ extern "C" {
         session: *mut llama3_session,
         path: *const c_char,
     ) -> llama3_status;
+}
+
+// llama3.h's *_params_init are macros passing the caller's sizeof to *_params_init_sized; these
+// are the same for Rust, with the size of the structs as declared in this file.
+
+/// Fills `params` with the library's defaults for this crate's layout of the struct.
+///
+/// # Safety
+/// `params` must point to a writable `llama3_model_params`.
+pub unsafe fn llama3_model_params_init(params: *mut llama3_model_params) -> llama3_status {
+    llama3_model_params_init_sized(params, core::mem::size_of::<llama3_model_params>())
+}
+
+/// Fills `params` with the library's defaults for this crate's layout of the struct.
+///
+/// # Safety
+/// `params` must point to a writable `llama3_chat_params`.
+pub unsafe fn llama3_chat_params_init(params: *mut llama3_chat_params) -> llama3_status {
+    llama3_chat_params_init_sized(params, core::mem::size_of::<llama3_chat_params>())
+}
+
+/// Fills `params` with the library's defaults for this crate's layout of the struct.
+///
+/// # Safety
+/// `params` must point to a writable `llama3_sampler_params`.
+pub unsafe fn llama3_sampler_params_init(params: *mut llama3_sampler_params) -> llama3_status {
+    llama3_sampler_params_init_sized(params, core::mem::size_of::<llama3_sampler_params>())
+}
+
+/// Fills `params` with the library's defaults for this crate's layout of the struct.
+///
+/// # Safety
+/// `params` must point to a writable `llama3_session_params`.
+pub unsafe fn llama3_session_params_init(params: *mut llama3_session_params) -> llama3_status {
+    llama3_session_params_init_sized(params, core::mem::size_of::<llama3_session_params>())
+}
+
+/// Fills `params` with the library's defaults for this crate's layout of the struct.
+///
+/// # Safety
+/// `params` must point to a writable `llama3_generate_params`.
+pub unsafe fn llama3_generate_params_init(params: *mut llama3_generate_params) -> llama3_status {
+    llama3_generate_params_init_sized(params, core::mem::size_of::<llama3_generate_params>())
 }
