@@ -154,7 +154,7 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
   expect(n_vocab == static_cast<std::uint32_t>(model_.config().n_vocab),
          ErrorCode::kInvalidArgument, "vocabulary size differs");
   const auto n_logits = in.value<std::uint64_t>();
-  expect(n_logits % n_vocab == 0 && n_logits / sizeof(float) <= in.remaining(),
+  expect(n_logits % n_vocab == 0 && n_logits <= in.remaining() / sizeof(float),
          ErrorCode::kBadFormat, "bad logits count");
   const std::byte* logit_bytes = in.bytes(n_logits * sizeof(float));
   std::vector<TokenId> ids;
@@ -166,7 +166,8 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
     expect(n_ids <= in.remaining() / sizeof(TokenId), ErrorCode::kBadFormat, "truncated ids");
     const std::byte* id_bytes = in.bytes(n_ids * sizeof(TokenId));
     ids.resize(n_ids);
-    std::memcpy(ids.data(), id_bytes, n_ids * sizeof(TokenId));
+    // (A state with no ids leaves ids.data() null, which memcpy may not be given even for 0 bytes.)
+    if (n_ids > 0) std::memcpy(ids.data(), id_bytes, n_ids * sizeof(TokenId));
     for (TokenId id : ids) {
       expect(id >= 0 && static_cast<std::uint32_t>(id) < n_vocab, ErrorCode::kBadFormat,
              "token id " + std::to_string(id) + " is outside the vocabulary");

@@ -81,7 +81,7 @@ static void test_null_handles(void) {
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_sample(NULL, row, 4, &token));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_accept(NULL, 0));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_reset(NULL));
-  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_model_params_init(NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, (llama3_model_params_init)(NULL));
   EXPECT_STATUS(LLAMA3_OK, llama3_sampler_create(NULL, &sampler));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_sample(sampler, NULL, 4, &token));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_sample(sampler, row, 0, &token));
@@ -236,7 +236,7 @@ static void test_engine(const char* model_path) {
   int32_t state = -1;
 
   llama3_engine_free(NULL);
-  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_engine_params_init(NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, (llama3_engine_params_init)(NULL));
   EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
   EXPECT_STATUS(LLAMA3_OK, llama3_engine_params_init(&params));
   params.n_threads = 1;
@@ -375,7 +375,7 @@ static void test_quantize_and_convert(const char* model_path) {
   snprintf(out_path, sizeof out_path, "%s.c-api-q4_0.gguf", model_path);
   remove(out_path);
 
-  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_convert_params_init(NULL));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, (llama3_convert_params_init)(NULL));
   EXPECT_STATUS(LLAMA3_OK, llama3_convert_params_init(&params));
   EXPECT(params.struct_size == sizeof(params) && strcmp(params.type, "f16") == 0 &&
          params.n_threads == 0 && params.progress == NULL);
