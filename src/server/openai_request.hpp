@@ -35,8 +35,8 @@ struct CompletionRequest {
   std::vector<std::string> stop;
   bool logprobs = false;
   int top_logprobs = 0;
-  bool tools = false;  // parse tool calls from the answer
-  bool echo = false;   // completions: the prompt text before the answer
+  bool tools = false;       // parse tool calls from the answer
+  bool echo = false;        // completions: the prompt text before the answer
   std::string prompt_text;  // echo
   // The conversation as Llama Guard reads it (user and assistant turns).
   std::vector<ChatTurn> guard_turns;
@@ -44,8 +44,7 @@ struct CompletionRequest {
 
 // Throws ApiError. `body` is the parsed JSON body (an object is required).
 CompletionRequest parse_chat_request(const nlohmann::json& body, const ModelContext& context);
-CompletionRequest parse_completion_request(const nlohmann::json& body,
-                                           const ModelContext& context);
+CompletionRequest parse_completion_request(const nlohmann::json& body, const ModelContext& context);
 
 // Checks "model" when present: a name other than the served one is 404 model_not_found.
 void check_model_name(const nlohmann::json& body, const ModelContext& context);

@@ -7,8 +7,8 @@ namespace llama3::server {
 void register_web_routes(httplib::Server& http, ServerState& state) {
   http.Get("/", [&state](const httplib::Request&, httplib::Response& response) {
     ++state.metrics.requests_other;
-    response.set_content(
-        "llama3 server: an OpenAI-compatible API under /v1 (docs/server.md)\n", "text/plain");
+    response.set_content("llama3 server: an OpenAI-compatible API under /v1 (docs/server.md)\n",
+                         "text/plain");
   });
 }
 
