@@ -140,7 +140,7 @@ void read_response_format(const nlohmann::json& body, const ModelContext& contex
                       "response_format");
   }
   try {
-    params.grammar = Grammar::from_json_schema(schema, *context.grammar_vocabulary);
+    params.grammar = Grammar::from_json_schema(schema, context.grammar_vocabulary());
   } catch (const Error& e) {
     throw bad_request(std::string("response_format: ") + e.what(), "response_format");
   }

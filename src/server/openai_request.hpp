@@ -3,6 +3,7 @@
 // ApiError (400) naming the field, never a silent default.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,7 +20,9 @@ namespace llama3::server {
 // What parsing needs to know about the loaded model.
 struct ModelContext {
   const Model* model = nullptr;
-  const GrammarVocabulary* grammar_vocabulary = nullptr;
+  // Built on first use: walking a 128K vocabulary takes seconds, which only structured-output
+  // requests need, so the server is ready without it.
+  std::function<const GrammarVocabulary&()> grammar_vocabulary;
   std::string model_id;  // the id clients name
   int n_ctx = 0;
   ChatOptions chat;  // style and template of the model

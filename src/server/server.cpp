@@ -110,14 +110,17 @@ void ServerImpl::load() {
     engine_options.max_step_tokens = options.max_step_tokens;
     engine_options.prefix_cache = options.prefix_cache;
     state_.engine = std::make_unique<Engine>(model, engine_options);
-    state_.grammar_vocabulary.emplace(model.tokenizer());
     if (!options.guard_model_path.empty()) {
       state_.guard = std::make_unique<server::GuardScreen>(
           options.guard_model_path, options.guard_version, options.n_threads);
     }
     server::ModelContext& context = state_.context;
     context.model = &model;
-    context.grammar_vocabulary = &*state_.grammar_vocabulary;
+    context.grammar_vocabulary = [this]() -> const GrammarVocabulary& {
+      std::call_once(state_.grammar_once,
+                     [this] { state_.grammar_vocabulary.emplace(state_.model->tokenizer()); });
+      return *state_.grammar_vocabulary;
+    };
     context.n_ctx = n_ctx;
     const std::filesystem::path path(options.model_path);
     context.model_id =
