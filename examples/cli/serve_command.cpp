@@ -101,6 +101,7 @@ int run_serve(Args args) {
   ServerOptions server_options = options.server;
   server_options.model_path =
       options.model.path.empty() ? default_model_path() : options.model.path;
+  server_options.use_mmap = !options.model.no_mmap;
   server_options.n_ctx = options.context.n_ctx;
   server_options.n_threads = clamp_threads(options.context.n_threads);
   server_options.api_keys = options.api_keys;
@@ -126,7 +127,7 @@ int run_serve(Args args) {
   server.start();
   std::fprintf(stderr, "llama3 serve: listening on http://%s:%d (loading %s)\n",
                server_options.host.c_str(), server.port(), server_options.model_path.c_str());
-  std::atomic<bool> done{false};
+  std::atomic<bool> done{false}, signalled{false};
   std::thread signal_waiter([&] {
     bool announced = false;
     const timespec tick{0, 200'000'000};
@@ -137,7 +138,9 @@ int run_serve(Args args) {
       }
       const int signal = sigtimedwait(&stop_signals, nullptr, &tick);
       if (signal == SIGINT || signal == SIGTERM) {
-        std::fprintf(stderr, "llama3 serve: %s, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        std::fprintf(stderr, "llama3 serve: %s, stopping\n",
+                     signal == SIGINT ? "SIGINT" : "SIGTERM");
+        signalled = true;
         server.stop();
         return;
       }
@@ -148,7 +151,8 @@ int run_serve(Args args) {
   signal_waiter.join();
   const std::string error = server.load_error();
   server.stop();
-  if (!error.empty()) {
+  // A signal during loading cancels the load: that is a requested stop, not a failure.
+  if (!error.empty() && !signalled) {
     std::fprintf(stderr, "llama3 serve: cannot load the model: %s\n", error.c_str());
     return 1;
   }

@@ -15,6 +15,9 @@ using namespace std::chrono_literals;
 // line is written: clients ignore it, and a failed write is how a vanished client is noticed.
 constexpr auto kKeepAliveInterval = 1s;
 constexpr auto kPollInterval = 100ms;
+// How long a whole answer is awaited before its response switches to a chunked body (see
+// answer_whole).
+constexpr auto kWholeAnswerWait = 2s;
 
 // One request from parsing to its last byte. Shared by the handler and the stream's content
 // provider, which outlives the handler.
@@ -29,7 +32,9 @@ struct Job {
   bool prompt_blocked = false;
 
   Job(ServerState& s, CompletionRequest r)
-      : state(s), request(std::move(r)), header(make_response_header(request.chat, s.context.model_id)) {}
+      : state(s),
+        request(std::move(r)),
+        header(make_response_header(request.chat, s.context.model_id)) {}
 
   ~Job() {
     if (stream) {
@@ -86,7 +91,8 @@ struct Job {
     state.metrics.generated_tokens += result->generation.tokens.size();
     if (result->n_reused_prompt_tokens > 0) {
       ++state.metrics.prefix_cache_hits;
-      state.metrics.prefix_cache_hit_tokens += static_cast<std::uint64_t>(result->n_reused_prompt_tokens);
+      state.metrics.prefix_cache_hit_tokens +=
+          static_cast<std::uint64_t>(result->n_reused_prompt_tokens);
     }
     answer.content = result->generation.text;
     answer.finish_reason = finish_reason(*result);
@@ -119,29 +125,87 @@ struct Job {
   }
 };
 
-void answer_whole(Job& job, httplib::Response& response) {
+// A request the engine could not run is an error, not an empty answer. (A stream has already sent
+// its 200: it ends with the finish reason its text reached.)
+void check_served(const EngineResult& result) {
+  if (result.state == RequestState::kRefused) {
+    ApiError error(503, "server_error", "the KV memory cannot hold this request: " + result.error,
+                   {}, "kv_memory_full");
+    error.retry_after = 1;
+    throw error;
+  }
+  if (result.state == RequestState::kFailed) {
+    throw ApiError(500, "server_error", "generation failed: " + result.error);
+  }
+}
+
+// Takes what the stream has produced (log-probabilities are kept for the answer); true once it
+// has ended.
+bool collect(Job& job, std::chrono::milliseconds timeout) {
+  if (!job.stream) return true;
+  StreamUpdate update = job.stream->next(timeout);
+  for (auto& entry : update.logprobs) job.logprobs.push_back(std::move(entry));
+  return update.ended;
+}
+
+// The whole answer of an ended request (throws ApiError when the engine could not run it).
+nlohmann::json whole_answer(Job& job) {
   std::optional<EngineResult> result;
   if (job.stream) {
-    for (;;) {
-      StreamUpdate update = job.stream->next(kPollInterval);
-      for (auto& entry : update.logprobs) job.logprobs.push_back(std::move(entry));
-      if (update.ended) break;
-    }
     result = job.stream->finish();
+    check_served(*result);
   }
   FinalAnswer answer = job.final_answer(result ? &*result : nullptr);
   if (result && job.request.logprobs) {
     // A stop string may have cut the last tokens' text: keep one entry per generated token.
     std::vector<TokenLogprob> entries = std::move(job.logprobs);
     entries.resize(std::min(entries.size(), result->generation.tokens.size()));
-    answer.logprobs = job.logprobs_json_of(entries, job.request.echo ? job.request.prompt_text.size() : 0);
+    answer.logprobs =
+        job.logprobs_json_of(entries, job.request.echo ? job.request.prompt_text.size() : 0);
   }
-  send_json(response, response_json(job.header, answer));
+  return response_json(job.header, answer);
+}
+
+// A whole (non-streaming) answer. Most are done within kWholeAnswerWait and are sent as usual,
+// with the status the outcome deserves. A longer one is sent as a chunked body that starts with
+// a space every second until the JSON is ready (white space before a JSON value is valid JSON):
+// cpp-httplib tells a handler that its client left only when a write fails, and without writes a
+// client that gave up would keep its slot until max_tokens.
+void answer_whole(const std::shared_ptr<Job>& job, httplib::Response& response) {
+  const auto until = std::chrono::steady_clock::now() + kWholeAnswerWait;
+  bool ended = false;
+  while (!(ended = collect(*job, kPollInterval)) && std::chrono::steady_clock::now() < until) {
+  }
+  if (ended) return send_json(response, whole_answer(*job));
+  response.set_chunked_content_provider(
+      "application/json",
+      [job](std::size_t, httplib::DataSink& sink) {
+        while (!collect(*job, kKeepAliveInterval)) {
+          if (!sink.write(" ", 1)) {
+            job->stream->cancel();
+            ++job->state.metrics.requests_cancelled;
+            return false;
+          }
+        }
+        std::string body;
+        try {
+          body = dump_json(whole_answer(*job));
+        } catch (const ApiError& error) {  // the 200 has gone out: the error object is the body
+          ++job->state.metrics.requests_failed;
+          body = dump_json(error_body(error));
+        }
+        if (!sink.write(body.data(), body.size())) return false;
+        sink.done();
+        return true;
+      },
+      [held = job](bool) mutable { held.reset(); });  // frees the slot
 }
 
 // Writes the stream. Returns false when the client has gone (the generation is then cancelled).
 bool write_stream(Job& job, httplib::DataSink& sink) {
-  const auto send = [&](const std::string& event) { return sink.write(event.data(), event.size()); };
+  const auto send = [&](const std::string& event) {
+    return sink.write(event.data(), event.size());
+  };
   const bool chat = job.request.chat;
   if (chat && !send(sse_event(chunk_json(job.header, {{"role", "assistant"}, {"content", ""}},
                                          std::nullopt, std::nullopt)))) {
@@ -162,8 +226,8 @@ bool write_stream(Job& job, httplib::DataSink& sink) {
       if (!hold && (!update.text.empty() || !update.logprobs.empty())) {
         const nlohmann::json delta =
             chat ? nlohmann::json{{"content", update.text}} : nlohmann::json(update.text);
-        if (!send(sse_event(chunk_json(job.header, delta, job.logprobs_json_of(update.logprobs, offset),
-                                       std::nullopt)))) {
+        if (!send(sse_event(chunk_json(
+                job.header, delta, job.logprobs_json_of(update.logprobs, offset), std::nullopt)))) {
           return false;
         }
         offset += update.text.size();
@@ -199,17 +263,17 @@ bool write_stream(Job& job, httplib::DataSink& sink) {
   return send(kSseDone);
 }
 
-void handle(ServerState& state, const httplib::Request& http_request,
-            httplib::Response& response, bool chat) {
+void handle(ServerState& state, const httplib::Request& http_request, httplib::Response& response,
+            bool chat) {
   guarded(state, response, [&] {
     ++(chat ? state.metrics.requests_chat : state.metrics.requests_completion);
     require_ready(state);
     const nlohmann::json body = parse_body(http_request.body);
-    CompletionRequest request =
-        chat ? parse_chat_request(body, state.context) : parse_completion_request(body, state.context);
+    CompletionRequest request = chat ? parse_chat_request(body, state.context)
+                                     : parse_completion_request(body, state.context);
     auto job = std::make_shared<Job>(state, std::move(request));
     job->start();
-    if (!job->request.stream) return answer_whole(*job, response);
+    if (!job->request.stream) return answer_whole(job, response);
     response.set_header("Cache-Control", "no-cache");
     response.set_chunked_content_provider(
         "text/event-stream",
@@ -231,14 +295,14 @@ void handle(ServerState& state, const httplib::Request& http_request,
 }  // namespace
 
 void register_completion_routes(httplib::Server& http, ServerState& state) {
-  http.Post("/v1/chat/completions", [&state](const httplib::Request& request,
-                                             httplib::Response& response) {
-    handle(state, request, response, true);
-  });
-  http.Post("/v1/completions", [&state](const httplib::Request& request,
-                                        httplib::Response& response) {
-    handle(state, request, response, false);
-  });
+  http.Post("/v1/chat/completions",
+            [&state](const httplib::Request& request, httplib::Response& response) {
+              handle(state, request, response, true);
+            });
+  http.Post("/v1/completions",
+            [&state](const httplib::Request& request, httplib::Response& response) {
+              handle(state, request, response, false);
+            });
 }
 
 }  // namespace llama3::server
