@@ -15,8 +15,10 @@ target_link_libraries(llama3_c_abi INTERFACE $<LINK_ONLY:llama3_c>)
 install(TARGETS llama3_c llama3_c_abi EXPORT llama3Targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/llama3.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# server.hpp is left out: the server (src/server, target llama3_server) is not part of
+# libllama3.so, so an installed header would promise symbols the installed library lacks.
 install(DIRECTORY ${LLAMA3_SOURCE_DIR}/include/llama3 DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.hpp")
+  FILES_MATCHING PATTERN "*.hpp" PATTERN "server.hpp" EXCLUDE)
 
 set(LLAMA3_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/llama3)
 install(EXPORT llama3Targets NAMESPACE llama3:: DESTINATION ${LLAMA3_CMAKE_DIR})

@@ -101,6 +101,7 @@ int run_serve(Args args) {
   ServerOptions server_options = options.server;
   server_options.model_path =
       options.model.path.empty() ? default_model_path() : options.model.path;
+  server_options.use_mmap = !options.model.no_mmap;
   server_options.n_ctx = options.context.n_ctx;
   server_options.n_threads = clamp_threads(options.context.n_threads);
   server_options.api_keys = options.api_keys;
@@ -137,7 +138,8 @@ int run_serve(Args args) {
       }
       const int signal = sigtimedwait(&stop_signals, nullptr, &tick);
       if (signal == SIGINT || signal == SIGTERM) {
-        std::fprintf(stderr, "llama3 serve: %s, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        std::fprintf(stderr, "llama3 serve: %s, stopping\n",
+                     signal == SIGINT ? "SIGINT" : "SIGTERM");
         server.stop();
         return;
       }

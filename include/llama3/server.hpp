@@ -13,9 +13,7 @@
 // may be called more than once.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,8 +34,9 @@ class ServerImpl;
 #pragma GCC visibility push(default)
 
 struct ServerOptions {
-  std::string model_path;  // a GGUF file or a Hugging Face folder (required)
+  std::string model_path;   // a GGUF file or a Hugging Face folder (required)
   std::string model_alias;  // the id /v1/models lists and requests name; empty: the file's stem
+  bool use_mmap = true;     // LoadOptions::use_mmap
   // Loopback by default: anything else exposes the model to the network (see docs/server.md).
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (Server::port() tells which)
@@ -79,8 +78,8 @@ class Server {
   // Blocks until stop() has finished (from another thread) or loading failed.
   void wait();
 
-  int port() const;     // the bound port (after start())
-  bool ready() const;   // the model is loaded and requests are served
+  int port() const;    // the bound port (after start())
+  bool ready() const;  // the model is loaded and requests are served
   // Why loading failed, empty while loading or after success.
   std::string load_error() const;
 

@@ -26,8 +26,9 @@ std::string read_content(const nlohmann::json& message, std::size_t index) {
   for (const nlohmann::json& part : *it) {
     if (!part.is_object() || part.value("type", nlohmann::json()) != "text" ||
         !part.contains("text") || !part["text"].is_string()) {
-      throw bad_request(where(index) + ".content: only {\"type\": \"text\", \"text\": ...} parts "
-                                       "are supported",
+      throw bad_request(where(index) +
+                            ".content: only {\"type\": \"text\", \"text\": ...} parts "
+                            "are supported",
                         where(index) + ".content");
     }
     text += part["text"].get<std::string>();

@@ -29,7 +29,9 @@ struct Job {
   bool prompt_blocked = false;
 
   Job(ServerState& s, CompletionRequest r)
-      : state(s), request(std::move(r)), header(make_response_header(request.chat, s.context.model_id)) {}
+      : state(s),
+        request(std::move(r)),
+        header(make_response_header(request.chat, s.context.model_id)) {}
 
   ~Job() {
     if (stream) {
@@ -86,7 +88,8 @@ struct Job {
     state.metrics.generated_tokens += result->generation.tokens.size();
     if (result->n_reused_prompt_tokens > 0) {
       ++state.metrics.prefix_cache_hits;
-      state.metrics.prefix_cache_hit_tokens += static_cast<std::uint64_t>(result->n_reused_prompt_tokens);
+      state.metrics.prefix_cache_hit_tokens +=
+          static_cast<std::uint64_t>(result->n_reused_prompt_tokens);
     }
     answer.content = result->generation.text;
     answer.finish_reason = finish_reason(*result);
@@ -119,6 +122,20 @@ struct Job {
   }
 };
 
+// A request the engine could not run is an error, not an empty answer. (A stream has already sent
+// its 200: it ends with the finish reason its text reached.)
+void check_served(const EngineResult& result) {
+  if (result.state == RequestState::kRefused) {
+    ApiError error(503, "server_error", "the KV memory cannot hold this request: " + result.error,
+                   {}, "kv_memory_full");
+    error.retry_after = 1;
+    throw error;
+  }
+  if (result.state == RequestState::kFailed) {
+    throw ApiError(500, "server_error", "generation failed: " + result.error);
+  }
+}
+
 void answer_whole(Job& job, httplib::Response& response) {
   std::optional<EngineResult> result;
   if (job.stream) {
@@ -128,20 +145,24 @@ void answer_whole(Job& job, httplib::Response& response) {
       if (update.ended) break;
     }
     result = job.stream->finish();
+    check_served(*result);
   }
   FinalAnswer answer = job.final_answer(result ? &*result : nullptr);
   if (result && job.request.logprobs) {
     // A stop string may have cut the last tokens' text: keep one entry per generated token.
     std::vector<TokenLogprob> entries = std::move(job.logprobs);
     entries.resize(std::min(entries.size(), result->generation.tokens.size()));
-    answer.logprobs = job.logprobs_json_of(entries, job.request.echo ? job.request.prompt_text.size() : 0);
+    answer.logprobs =
+        job.logprobs_json_of(entries, job.request.echo ? job.request.prompt_text.size() : 0);
   }
   send_json(response, response_json(job.header, answer));
 }
 
 // Writes the stream. Returns false when the client has gone (the generation is then cancelled).
 bool write_stream(Job& job, httplib::DataSink& sink) {
-  const auto send = [&](const std::string& event) { return sink.write(event.data(), event.size()); };
+  const auto send = [&](const std::string& event) {
+    return sink.write(event.data(), event.size());
+  };
   const bool chat = job.request.chat;
   if (chat && !send(sse_event(chunk_json(job.header, {{"role", "assistant"}, {"content", ""}},
                                          std::nullopt, std::nullopt)))) {
@@ -162,8 +183,8 @@ bool write_stream(Job& job, httplib::DataSink& sink) {
       if (!hold && (!update.text.empty() || !update.logprobs.empty())) {
         const nlohmann::json delta =
             chat ? nlohmann::json{{"content", update.text}} : nlohmann::json(update.text);
-        if (!send(sse_event(chunk_json(job.header, delta, job.logprobs_json_of(update.logprobs, offset),
-                                       std::nullopt)))) {
+        if (!send(sse_event(chunk_json(
+                job.header, delta, job.logprobs_json_of(update.logprobs, offset), std::nullopt)))) {
           return false;
         }
         offset += update.text.size();
@@ -199,14 +220,14 @@ bool write_stream(Job& job, httplib::DataSink& sink) {
   return send(kSseDone);
 }
 
-void handle(ServerState& state, const httplib::Request& http_request,
-            httplib::Response& response, bool chat) {
+void handle(ServerState& state, const httplib::Request& http_request, httplib::Response& response,
+            bool chat) {
   guarded(state, response, [&] {
     ++(chat ? state.metrics.requests_chat : state.metrics.requests_completion);
     require_ready(state);
     const nlohmann::json body = parse_body(http_request.body);
-    CompletionRequest request =
-        chat ? parse_chat_request(body, state.context) : parse_completion_request(body, state.context);
+    CompletionRequest request = chat ? parse_chat_request(body, state.context)
+                                     : parse_completion_request(body, state.context);
     auto job = std::make_shared<Job>(state, std::move(request));
     job->start();
     if (!job->request.stream) return answer_whole(*job, response);
@@ -231,14 +252,14 @@ void handle(ServerState& state, const httplib::Request& http_request,
 }  // namespace
 
 void register_completion_routes(httplib::Server& http, ServerState& state) {
-  http.Post("/v1/chat/completions", [&state](const httplib::Request& request,
-                                             httplib::Response& response) {
-    handle(state, request, response, true);
-  });
-  http.Post("/v1/completions", [&state](const httplib::Request& request,
-                                        httplib::Response& response) {
-    handle(state, request, response, false);
-  });
+  http.Post("/v1/chat/completions",
+            [&state](const httplib::Request& request, httplib::Response& response) {
+              handle(state, request, response, true);
+            });
+  http.Post("/v1/completions",
+            [&state](const httplib::Request& request, httplib::Response& response) {
+              handle(state, request, response, false);
+            });
 }
 
 }  // namespace llama3::server

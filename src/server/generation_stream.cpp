@@ -58,7 +58,7 @@ GenerationStream::GenerationStream(Engine& engine, EngineRequest request,
   };
   if (n_top_logprobs >= 0) {
     request.on_token = [channel, &tokenizer, n_top_logprobs](TokenId token,
-                                                            std::span<const float> logits) {
+                                                             std::span<const float> logits) {
       if (tokenizer.is_end_of_generation(token)) return;
       TokenLogprob entry = token_logprob(logits, token, n_top_logprobs);
       std::lock_guard<std::mutex> lock(channel->mutex);

@@ -16,7 +16,7 @@ namespace llama3::server {
 
 struct TokenLogprob {
   TokenId token = 0;
-  float logprob = 0.0f;                         // log-softmax of the model's logits
+  float logprob = 0.0f;                        // log-softmax of the model's logits
   std::vector<std::pair<TokenId, float>> top;  // the most likely tokens, most likely first
 };
 

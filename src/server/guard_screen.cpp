@@ -22,11 +22,19 @@ GuardOptions guard_options(const Model& model, const std::string& path,
 }
 
 // OpenAI's moderation categories (the omni-moderation list).
-constexpr std::array kOpenAiCategories = {
-    "harassment", "harassment/threatening", "hate",     "hate/threatening",
-    "illicit",    "illicit/violent",        "self-harm", "self-harm/intent",
-    "self-harm/instructions", "sexual",     "sexual/minors", "violence",
-    "violence/graphic"};
+constexpr std::array kOpenAiCategories = {"harassment",
+                                          "harassment/threatening",
+                                          "hate",
+                                          "hate/threatening",
+                                          "illicit",
+                                          "illicit/violent",
+                                          "self-harm",
+                                          "self-harm/intent",
+                                          "self-harm/instructions",
+                                          "sexual",
+                                          "sexual/minors",
+                                          "violence",
+                                          "violence/graphic"};
 
 std::string lower(std::string_view text) {
   std::string out(text);

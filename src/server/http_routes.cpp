@@ -49,19 +49,19 @@ void require_ready(const ServerState& state) {
 }
 
 void register_routes(httplib::Server& http, ServerState& state) {
-  http.set_pre_routing_handler([&state](const httplib::Request& request,
-                                        httplib::Response& response) {
-    if (is_public_path(request.method, request.path) ||
-        authorized(request.get_header_value("Authorization"), state.options.api_keys)) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    send_error(response,
-               ApiError(401, "invalid_request_error",
-                        "Incorrect or missing API key: send \"Authorization: Bearer KEY\"", {},
-                        "invalid_api_key"),
-               state);
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  http.set_pre_routing_handler(
+      [&state](const httplib::Request& request, httplib::Response& response) {
+        if (is_public_path(request.method, request.path) ||
+            authorized(request.get_header_value("Authorization"), state.options.api_keys)) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        send_error(response,
+                   ApiError(401, "invalid_request_error",
+                            "Incorrect or missing API key: send \"Authorization: Bearer KEY\"", {},
+                            "invalid_api_key"),
+                   state);
+        return httplib::Server::HandlerResponse::Handled;
+      });
   http.set_error_handler([&state](const httplib::Request& request, httplib::Response& response) {
     if (!response.body.empty() || response.is_chunked_content_provider_) return;
     const int status = response.status;

@@ -39,12 +39,12 @@ void guarded(ServerState& state, httplib::Response& response, Handler&& handler)
   } catch (const Error& error) {
     // The library's own checks (a prompt token outside the vocabulary, sampling out of range)
     // are the client's mistake; anything else is ours.
-    const bool client = error.code() == ErrorCode::kInvalidArgument ||
-                        error.code() == ErrorCode::kContextFull;
+    const bool client =
+        error.code() == ErrorCode::kInvalidArgument || error.code() == ErrorCode::kContextFull;
     send_error(response,
-               client ? bad_request(error.what())
-                      : ApiError(500, "server_error", error.what(), {},
-                                 error_code_name(error.code())),
+               client
+                   ? bad_request(error.what())
+                   : ApiError(500, "server_error", error.what(), {}, error_code_name(error.code())),
                state);
   } catch (const std::exception& error) {
     send_error(response, ApiError(500, "server_error", error.what()), state);

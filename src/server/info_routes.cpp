@@ -10,9 +10,10 @@ nlohmann::json model_entry(const ServerState& state) {
           {"object", "model"},
           {"created", 0},
           {"owned_by", "llama3"},
-          {"meta", {{"n_ctx", state.context.n_ctx},
-                    {"n_vocab", state.model->config().n_vocab},
-                    {"n_params", state.model->n_params()}}}};
+          {"meta",
+           {{"n_ctx", state.context.n_ctx},
+            {"n_vocab", state.model->config().n_vocab},
+            {"n_params", state.model->n_params()}}}};
 }
 
 // llama.cpp's /tokenize shape: {"content": text, "add_special": bool, "parse_special": bool,
@@ -42,7 +43,8 @@ nlohmann::json detokenize(const ServerState& state, const nlohmann::json& body) 
   const auto n_vocab = static_cast<std::int64_t>(state.model->config().n_vocab);
   std::vector<TokenId> ids;
   for (const nlohmann::json& id : *tokens) {
-    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= n_vocab) {
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 ||
+        id.get<std::int64_t>() >= n_vocab) {
       throw bad_request("'tokens' must hold token ids in [0, " + std::to_string(n_vocab) + ")",
                         "tokens");
     }
@@ -77,15 +79,15 @@ void register_info_routes(httplib::Server& http, ServerState& state) {
       send_json(response, {{"object", "list"}, {"data", {model_entry(state)}}});
     });
   });
-  http.Get(R"(/v1/models/(.+))", [&state](const httplib::Request& request,
-                                          httplib::Response& response) {
-    guarded(state, response, [&] {
-      ++state.metrics.requests_other;
-      require_ready(state);
-      check_model_name({{"model", request.matches[1].str()}}, state.context);
-      send_json(response, model_entry(state));
-    });
-  });
+  http.Get(R"(/v1/models/(.+))",
+           [&state](const httplib::Request& request, httplib::Response& response) {
+             guarded(state, response, [&] {
+               ++state.metrics.requests_other;
+               require_ready(state);
+               check_model_name({{"model", request.matches[1].str()}}, state.context);
+               send_json(response, model_entry(state));
+             });
+           });
   http.Post("/tokenize", [&state](const httplib::Request& request, httplib::Response& response) {
     guarded(state, response, [&] {
       ++state.metrics.requests_other;
@@ -93,8 +95,7 @@ void register_info_routes(httplib::Server& http, ServerState& state) {
       send_json(response, tokenize(state, parse_body(request.body)));
     });
   });
-  http.Post("/detokenize", [&state](const httplib::Request& request,
-                                    httplib::Response& response) {
+  http.Post("/detokenize", [&state](const httplib::Request& request, httplib::Response& response) {
     guarded(state, response, [&] {
       ++state.metrics.requests_other;
       require_ready(state);

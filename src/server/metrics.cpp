@@ -44,8 +44,7 @@ std::string render_metrics(const Metrics& m, const GateState& gate, const Engine
           static_cast<std::uint64_t>(engine->n_running));
     write(out, "llama3_kv_blocks_total", "gauge", "blocks in the KV pool",
           static_cast<std::uint64_t>(engine->n_blocks));
-    write(out, "llama3_kv_blocks_used", "gauge",
-          "KV blocks held by sequences or the prefix cache",
+    write(out, "llama3_kv_blocks_used", "gauge", "KV blocks held by sequences or the prefix cache",
           static_cast<std::uint64_t>(engine->n_blocks - engine->n_free_blocks));
     write(out, "llama3_kv_blocks_cached", "gauge", "KV blocks held by the prefix cache",
           static_cast<std::uint64_t>(engine->n_cached_blocks));

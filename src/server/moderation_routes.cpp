@@ -6,7 +6,7 @@ namespace llama3::server {
 
 void register_moderation_routes(httplib::Server& http, ServerState& state) {
   http.Post("/v1/moderations", [&state](const httplib::Request& request,
-                                         httplib::Response& response) {
+                                        httplib::Response& response) {
     guarded(state, response, [&] {
       ++state.metrics.requests_other;
       require_ready(state);
@@ -20,7 +20,8 @@ void register_moderation_routes(httplib::Server& http, ServerState& state) {
       std::vector<std::string> texts;
       if (input != body.end() && input->is_string()) {
         texts.push_back(input->get<std::string>());
-      } else if (input != body.end() && input->is_array() && !input->empty() && input->size() <= 32) {
+      } else if (input != body.end() && input->is_array() && !input->empty() &&
+                 input->size() <= 32) {
         for (const nlohmann::json& item : *input) {
           if (!item.is_string()) break;
           texts.push_back(item.get<std::string>());
@@ -32,7 +33,8 @@ void register_moderation_routes(httplib::Server& http, ServerState& state) {
       nlohmann::json results = nlohmann::json::array();
       for (const std::string& text : texts) {
         const ChatTurn turn{"user", text};
-        results.push_back(moderation_result(state.guard->classify({&turn, 1}), state.guard->policy()));
+        results.push_back(
+            moderation_result(state.guard->classify({&turn, 1}), state.guard->policy()));
       }
       send_json(response, {{"id", "modr-" + std::to_string(state.metrics.requests_other.load())},
                            {"model", state.guard->model_id()},

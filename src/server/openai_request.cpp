@@ -74,9 +74,9 @@ std::vector<LogitBias> read_logit_bias(const nlohmann::json& body, int n_vocab) 
     char* end = nullptr;
     const long id = std::strtol(key.c_str(), &end, 10);
     if (key.empty() || *end != '\0' || id < 0 || id >= n_vocab) {
-      throw bad_request("logit_bias: '" + key + "' is not a token id in [0, " +
-                            std::to_string(n_vocab) + ")",
-                        "logit_bias");
+      throw bad_request(
+          "logit_bias: '" + key + "' is not a token id in [0, " + std::to_string(n_vocab) + ")",
+          "logit_bias");
     }
     if (!value.is_number() || value.get<double>() < -100 || value.get<double>() > 100) {
       throw bad_request("logit_bias: the bias of token " + key + " must be a number in [-100, 100]",
@@ -132,8 +132,7 @@ void read_response_format(const nlohmann::json& body, const ModelContext& contex
     const nlohmann::json* spec = object_field(*format, "json_schema");
     const nlohmann::json* inner = spec ? object_field(*spec, "schema") : nullptr;
     if (!inner) {
-      throw bad_request("response_format.json_schema.schema must be an object",
-                        "response_format");
+      throw bad_request("response_format.json_schema.schema must be an object", "response_format");
     }
     schema = dump_json(*inner);
   } else {
@@ -141,7 +140,7 @@ void read_response_format(const nlohmann::json& body, const ModelContext& contex
                       "response_format");
   }
   try {
-    params.grammar = Grammar::from_json_schema(schema, *context.grammar_vocabulary);
+    params.grammar = Grammar::from_json_schema(schema, context.grammar_vocabulary());
   } catch (const Error& e) {
     throw bad_request(std::string("response_format: ") + e.what(), "response_format");
   }
@@ -173,17 +172,19 @@ void resolve_length(const nlohmann::json& body, const ModelContext& context,
                              std::to_string(context.n_ctx) + " tokens. However, you requested " +
                              std::to_string(n_prompt + (max_tokens ? *max_tokens : 0)) +
                              " tokens (" + std::to_string(n_prompt) + " in the prompt, " +
-                             std::to_string(max_tokens ? *max_tokens : 0) +
-                             " for the completion).";
+                             std::to_string(max_tokens ? *max_tokens : 0) + " for the completion).";
   if (n_prompt >= context.n_ctx || (max_tokens && n_prompt + *max_tokens > context.n_ctx)) {
-    ApiError error(400, "invalid_request_error", limits + " Please reduce the prompt or the "
-                   "completion length.", "messages", "context_length_exceeded");
+    ApiError error(400, "invalid_request_error",
+                   limits +
+                       " Please reduce the prompt or the "
+                       "completion length.",
+                   "messages", "context_length_exceeded");
     throw error;
   }
   const int room = context.n_ctx - n_prompt;
-  request.max_tokens =
-      max_tokens ? static_cast<int>(*max_tokens)
-                 : (default_max_tokens > 0 ? std::min(default_max_tokens, room) : room);
+  request.max_tokens = max_tokens
+                           ? static_cast<int>(*max_tokens)
+                           : (default_max_tokens > 0 ? std::min(default_max_tokens, room) : room);
 }
 
 }  // namespace
@@ -203,10 +204,10 @@ nlohmann::json parse_body(const std::string& text) {
 void check_model_name(const nlohmann::json& body, const ModelContext& context) {
   const auto model = string_field(body, "model");
   if (model && !model->empty() && *model != context.model_id) {
-    throw ApiError(404, "invalid_request_error",
-                   "The model '" + *model + "' does not exist; this server serves '" +
-                       context.model_id + "'",
-                   "model", "model_not_found");
+    throw ApiError(
+        404, "invalid_request_error",
+        "The model '" + *model + "' does not exist; this server serves '" + context.model_id + "'",
+        "model", "model_not_found");
   }
 }
 
@@ -220,16 +221,16 @@ CompletionRequest parse_chat_request(const nlohmann::json& body, const ModelCont
   request.chat = true;
   read_common(body, context, request);
   ChatOptions chat = context.chat;
-  const std::string tool_choice =
-      body.contains("tool_choice") && body["tool_choice"].is_string()
-          ? body["tool_choice"].get<std::string>()
-          : "auto";
+  const std::string tool_choice = body.contains("tool_choice") && body["tool_choice"].is_string()
+                                      ? body["tool_choice"].get<std::string>()
+                                      : "auto";
   if (const nlohmann::json* tools = array_field(body, "tools");
       tools && !tools->empty() && tool_choice != "none") {
     if (chat.style == ChatStyle::kLlama30) {
-      throw bad_request("'tools' need a Llama 3.1+ model (its chat format has tool calls); this "
-                        "model's is Llama 3.0's",
-                        "tools");
+      throw bad_request(
+          "'tools' need a Llama 3.1+ model (its chat format has tool calls); this "
+          "model's is Llama 3.0's",
+          "tools");
     }
     chat.tools = read_tools(*tools);
     chat.ipython_environment = true;
@@ -259,7 +260,8 @@ CompletionRequest parse_completion_request(const nlohmann::json& body,
   const Tokenizer& tokenizer = context.model->tokenizer();
   const int n_vocab = static_cast<int>(context.model->config().n_vocab);
   auto prompt = body.find("prompt");
-  if (prompt == body.end() || prompt->is_null()) throw bad_request("'prompt' is required", "prompt");
+  if (prompt == body.end() || prompt->is_null())
+    throw bad_request("'prompt' is required", "prompt");
   // A list holding one prompt (a string or a token list) is that prompt; batches are not served.
   if (prompt->is_array() && prompt->size() == 1 && !(*prompt)[0].is_number()) {
     prompt = prompt->begin();
@@ -267,7 +269,8 @@ CompletionRequest parse_completion_request(const nlohmann::json& body,
   if (prompt->is_string()) {
     request.prompt_text = prompt->get<std::string>();
     // As `llama3 generate`: BOS first, special-token text read as the tokens it names.
-    request.prompt = tokenizer.encode(request.prompt_text, {.add_bos = true, .parse_special = true});
+    request.prompt =
+        tokenizer.encode(request.prompt_text, {.add_bos = true, .parse_special = true});
   } else if (prompt->is_array() && !prompt->empty()) {
     for (const nlohmann::json& id : *prompt) {
       if (!id.is_number_integer() || id.get<std::int64_t>() < 0 ||

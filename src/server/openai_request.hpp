@@ -3,6 +3,7 @@
 // ApiError (400) naming the field, never a silent default.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,7 +20,9 @@ namespace llama3::server {
 // What parsing needs to know about the loaded model.
 struct ModelContext {
   const Model* model = nullptr;
-  const GrammarVocabulary* grammar_vocabulary = nullptr;
+  // Built on first use: walking a 128K vocabulary takes seconds, which only structured-output
+  // requests need, so the server is ready without it.
+  std::function<const GrammarVocabulary&()> grammar_vocabulary;
   std::string model_id;  // the id clients name
   int n_ctx = 0;
   ChatOptions chat;  // style and template of the model
@@ -35,8 +38,8 @@ struct CompletionRequest {
   std::vector<std::string> stop;
   bool logprobs = false;
   int top_logprobs = 0;
-  bool tools = false;  // parse tool calls from the answer
-  bool echo = false;   // completions: the prompt text before the answer
+  bool tools = false;       // parse tool calls from the answer
+  bool echo = false;        // completions: the prompt text before the answer
   std::string prompt_text;  // echo
   // The conversation as Llama Guard reads it (user and assistant turns).
   std::vector<ChatTurn> guard_turns;
@@ -44,8 +47,7 @@ struct CompletionRequest {
 
 // Throws ApiError. `body` is the parsed JSON body (an object is required).
 CompletionRequest parse_chat_request(const nlohmann::json& body, const ModelContext& context);
-CompletionRequest parse_completion_request(const nlohmann::json& body,
-                                           const ModelContext& context);
+CompletionRequest parse_completion_request(const nlohmann::json& body, const ModelContext& context);
 
 // Checks "model" when present: a name other than the served one is 404 model_not_found.
 void check_model_name(const nlohmann::json& body, const ModelContext& context);

@@ -97,10 +97,10 @@ nlohmann::json logprobs_json(bool chat, const std::vector<TokenLogprob>& entries
 nlohmann::json tool_calls_json(const std::vector<ToolCall>& calls, bool with_index) {
   nlohmann::json out = nlohmann::json::array();
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    nlohmann::json call = {{"id", "call_" + random_hex(24)},
-                           {"type", "function"},
-                           {"function",
-                            {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
+    nlohmann::json call = {
+        {"id", "call_" + random_hex(24)},
+        {"type", "function"},
+        {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
     if (with_index) call["index"] = i;
     out.push_back(call);
   }

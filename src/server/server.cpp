@@ -76,13 +76,12 @@ void ServerImpl::start() {
   http_.set_keep_alive_timeout(3);
   http_.set_tcp_nodelay(true);  // small SSE chunks go out at once
   server::register_routes(http_, state_);
-  const int port = options.port == 0 ? http_.bind_to_any_port(options.host)
-                                     : (http_.bind_to_port(options.host, options.port)
-                                            ? options.port
-                                            : -1);
+  const int port = options.port == 0
+                       ? http_.bind_to_any_port(options.host)
+                       : (http_.bind_to_port(options.host, options.port) ? options.port : -1);
   if (port <= 0) {
-    throw Error(ErrorCode::kIo, "server: cannot listen on " + options.host + ":" +
-                                    std::to_string(options.port));
+    throw Error(ErrorCode::kIo,
+                "server: cannot listen on " + options.host + ":" + std::to_string(options.port));
   }
   port_ = port;
   listener_ = std::thread([this] { http_.listen_after_bind(); });
@@ -93,6 +92,7 @@ void ServerImpl::load() {
   const ServerOptions& options = state_.options;
   try {
     LoadOptions load_options;
+    load_options.use_mmap = options.use_mmap;
     load_options.progress = [this](float) { return !cancel_load_.load(); };
     state_.model.emplace(Model::load(options.model_path, load_options));
     const Model& model = *state_.model;
@@ -105,23 +105,28 @@ void ServerImpl::load() {
     EngineOptions engine_options;
     engine_options.n_threads = options.n_threads;
     engine_options.n_ctx = n_ctx;
-    engine_options.kv_tokens = options.kv_tokens > 0 ? options.kv_tokens : options.n_parallel * n_ctx;
+    engine_options.kv_tokens =
+        options.kv_tokens > 0 ? options.kv_tokens : options.n_parallel * n_ctx;
     engine_options.max_step_tokens = options.max_step_tokens;
     engine_options.prefix_cache = options.prefix_cache;
     state_.engine = std::make_unique<Engine>(model, engine_options);
-    state_.grammar_vocabulary.emplace(model.tokenizer());
     if (!options.guard_model_path.empty()) {
-      state_.guard = std::make_unique<server::GuardScreen>(options.guard_model_path,
-                                                           options.guard_version, options.n_threads);
+      state_.guard = std::make_unique<server::GuardScreen>(
+          options.guard_model_path, options.guard_version, options.n_threads);
     }
     server::ModelContext& context = state_.context;
     context.model = &model;
-    context.grammar_vocabulary = &*state_.grammar_vocabulary;
+    context.grammar_vocabulary = [this]() -> const GrammarVocabulary& {
+      std::call_once(state_.grammar_once,
+                     [this] { state_.grammar_vocabulary.emplace(state_.model->tokenizer()); });
+      return *state_.grammar_vocabulary;
+    };
     context.n_ctx = n_ctx;
     const std::filesystem::path path(options.model_path);
-    context.model_id = !options.model_alias.empty()
-                           ? options.model_alias
-                           : (path.has_stem() ? path.stem().string() : path.parent_path().filename().string());
+    context.model_id =
+        !options.model_alias.empty()
+            ? options.model_alias
+            : (path.has_stem() ? path.stem().string() : path.parent_path().filename().string());
     // The model's template only tells the style; the dialog is rendered by ChatFormat.
     context.chat.chat_template = model.metadata_string("tokenizer.chat_template");
     context.chat.style = detect_chat_style(model.tokenizer(), context.chat.chat_template);

@@ -29,6 +29,7 @@ struct ServerState {
 
   // Written by the loader thread before `ready` is set, read-only afterwards.
   std::optional<Model> model;
+  std::once_flag grammar_once;  // ModelContext::grammar_vocabulary builds it on first use
   std::optional<GrammarVocabulary> grammar_vocabulary;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<GuardScreen> guard;

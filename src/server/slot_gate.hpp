@@ -47,7 +47,7 @@ class SlotGate {
   std::condition_variable freed_;
   int busy_ = 0;
   int waiting_ = 0;
-  std::uint64_t next_ticket_ = 0;    // arrival order of waiters
+  std::uint64_t next_ticket_ = 0;     // arrival order of waiters
   std::uint64_t serving_ticket_ = 0;  // the waiter whose turn it is
   bool closed_ = false;
 };

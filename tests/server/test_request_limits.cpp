@@ -45,9 +45,9 @@ TEST_CASE("parse_body refuses malformed, non-object, deep and invalid UTF-8 JSON
 
 TEST_CASE("typed fields name the field and its range", "[server]") {
   using namespace llama3::server;
-  const nlohmann::json body = {{"t", 3.0},  {"i", 1.5},       {"b", "yes"}, {"s", 1},
-                               {"ok", 0.5}, {"big", 1e300},   {"n", nullptr},
-                               {"u", 18446744073709551615ull}};
+  const nlohmann::json body = {
+      {"t", 3.0},  {"i", 1.5},     {"b", "yes"},   {"s", 1},
+      {"ok", 0.5}, {"big", 1e300}, {"n", nullptr}, {"u", 18446744073709551615ull}};
   try {
     number_field(body, "t", 0, 2);
     FAIL("no error");
@@ -62,7 +62,7 @@ TEST_CASE("typed fields name the field and its range", "[server]") {
   CHECK(status_of([&] { string_field(body, "s"); }) == 400);
   CHECK(status_of([&] { number_field(body, "big", -1e9, 1e9); }) == 400);
   CHECK(number_field(body, "ok", 0, 1) == 0.5);
-  CHECK_FALSE(number_field(body, "n", 0, 1).has_value());        // null: absent
+  CHECK_FALSE(number_field(body, "n", 0, 1).has_value());  // null: absent
   CHECK_FALSE(integer_field(body, "missing", 0, 1).has_value());
   const nlohmann::json error = error_body(bad_request("bad", "x"));
   CHECK(error["error"]["message"] == "bad");
@@ -71,8 +71,7 @@ TEST_CASE("typed fields name the field and its range", "[server]") {
   CHECK(error["error"]["code"].is_null());
 }
 
-TEST_CASE("API keys: Bearer scheme, any configured key, none configured lets all in",
-          "[server]") {
+TEST_CASE("API keys: Bearer scheme, any configured key, none configured lets all in", "[server]") {
   using llama3::server::authorized;
   const std::vector<std::string> keys = {"k1", "second-key"};
   CHECK(authorized("Bearer k1", keys));
