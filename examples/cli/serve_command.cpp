@@ -127,7 +127,7 @@ int run_serve(Args args) {
   server.start();
   std::fprintf(stderr, "llama3 serve: listening on http://%s:%d (loading %s)\n",
                server_options.host.c_str(), server.port(), server_options.model_path.c_str());
-  std::atomic<bool> done{false};
+  std::atomic<bool> done{false}, signalled{false};
   std::thread signal_waiter([&] {
     bool announced = false;
     const timespec tick{0, 200'000'000};
@@ -140,6 +140,7 @@ int run_serve(Args args) {
       if (signal == SIGINT || signal == SIGTERM) {
         std::fprintf(stderr, "llama3 serve: %s, stopping\n",
                      signal == SIGINT ? "SIGINT" : "SIGTERM");
+        signalled = true;
         server.stop();
         return;
       }
@@ -150,7 +151,8 @@ int run_serve(Args args) {
   signal_waiter.join();
   const std::string error = server.load_error();
   server.stop();
-  if (!error.empty()) {
+  // A signal during loading cancels the load: that is a requested stop, not a failure.
+  if (!error.empty() && !signalled) {
     std::fprintf(stderr, "llama3 serve: cannot load the model: %s\n", error.c_str());
     return 1;
   }

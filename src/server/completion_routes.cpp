@@ -15,6 +15,9 @@ using namespace std::chrono_literals;
 // line is written: clients ignore it, and a failed write is how a vanished client is noticed.
 constexpr auto kKeepAliveInterval = 1s;
 constexpr auto kPollInterval = 100ms;
+// How long a whole answer is awaited before its response switches to a chunked body (see
+// answer_whole).
+constexpr auto kWholeAnswerWait = 2s;
 
 // One request from parsing to its last byte. Shared by the handler and the stream's content
 // provider, which outlives the handler.
@@ -136,14 +139,19 @@ void check_served(const EngineResult& result) {
   }
 }
 
-void answer_whole(Job& job, httplib::Response& response) {
+// Takes what the stream has produced (log-probabilities are kept for the answer); true once it
+// has ended.
+bool collect(Job& job, std::chrono::milliseconds timeout) {
+  if (!job.stream) return true;
+  StreamUpdate update = job.stream->next(timeout);
+  for (auto& entry : update.logprobs) job.logprobs.push_back(std::move(entry));
+  return update.ended;
+}
+
+// The whole answer of an ended request (throws ApiError when the engine could not run it).
+nlohmann::json whole_answer(Job& job) {
   std::optional<EngineResult> result;
   if (job.stream) {
-    for (;;) {
-      StreamUpdate update = job.stream->next(kPollInterval);
-      for (auto& entry : update.logprobs) job.logprobs.push_back(std::move(entry));
-      if (update.ended) break;
-    }
     result = job.stream->finish();
     check_served(*result);
   }
@@ -155,7 +163,42 @@ void answer_whole(Job& job, httplib::Response& response) {
     answer.logprobs =
         job.logprobs_json_of(entries, job.request.echo ? job.request.prompt_text.size() : 0);
   }
-  send_json(response, response_json(job.header, answer));
+  return response_json(job.header, answer);
+}
+
+// A whole (non-streaming) answer. Most are done within kWholeAnswerWait and are sent as usual,
+// with the status the outcome deserves. A longer one is sent as a chunked body that starts with
+// a space every second until the JSON is ready (white space before a JSON value is valid JSON):
+// cpp-httplib tells a handler that its client left only when a write fails, and without writes a
+// client that gave up would keep its slot until max_tokens.
+void answer_whole(const std::shared_ptr<Job>& job, httplib::Response& response) {
+  const auto until = std::chrono::steady_clock::now() + kWholeAnswerWait;
+  bool ended = false;
+  while (!(ended = collect(*job, kPollInterval)) && std::chrono::steady_clock::now() < until) {
+  }
+  if (ended) return send_json(response, whole_answer(*job));
+  response.set_chunked_content_provider(
+      "application/json",
+      [job](std::size_t, httplib::DataSink& sink) {
+        while (!collect(*job, kKeepAliveInterval)) {
+          if (!sink.write(" ", 1)) {
+            job->stream->cancel();
+            ++job->state.metrics.requests_cancelled;
+            return false;
+          }
+        }
+        std::string body;
+        try {
+          body = dump_json(whole_answer(*job));
+        } catch (const ApiError& error) {  // the 200 has gone out: the error object is the body
+          ++job->state.metrics.requests_failed;
+          body = dump_json(error_body(error));
+        }
+        if (!sink.write(body.data(), body.size())) return false;
+        sink.done();
+        return true;
+      },
+      [held = job](bool) mutable { held.reset(); });  // frees the slot
 }
 
 // Writes the stream. Returns false when the client has gone (the generation is then cancelled).
@@ -230,7 +273,7 @@ void handle(ServerState& state, const httplib::Request& http_request, httplib::R
                                      : parse_completion_request(body, state.context);
     auto job = std::make_shared<Job>(state, std::move(request));
     job->start();
-    if (!job->request.stream) return answer_whole(*job, response);
+    if (!job->request.stream) return answer_whole(job, response);
     response.set_header("Cache-Control", "no-cache");
     response.set_chunked_content_provider(
         "text/event-stream",

@@ -95,6 +95,17 @@ def wait_for(predicate, timeout: float = 20.0) -> bool:
     return False
 
 
+def assert_generation_stopped(server: RunningServer) -> None:
+    """The request was cancelled: counted, no sequence runs, and the engine takes no more steps
+    (left alone it would go on for well over a thousand tokens)."""
+    metrics = server.metrics()
+    assert metrics["llama3_requests_cancelled_total"] == 1
+    assert metrics["llama3_sequences_running"] == 0
+    steps = metrics["llama3_engine_steps_total"]
+    time.sleep(0.5)
+    assert server.metrics()["llama3_engine_steps_total"] == steps
+
+
 def test_disconnect_cancels_and_frees_the_slot(llama3_vocab_model):
     server = RunningServer(llama3_vocab_model, "--parallel", "2")
     try:
@@ -103,11 +114,7 @@ def test_disconnect_cancels_and_frees_the_slot(llama3_vocab_model):
         connection.sock.close()
         connection.close()
         assert wait_for(lambda: server.metrics()["llama3_slots_busy"] == 0)
-        metrics = server.metrics()
-        assert metrics["llama3_requests_cancelled_total"] == 1
-        assert metrics["llama3_sequences_running"] == 0
-        # Far fewer tokens than the 1500 asked for were generated.
-        assert metrics["llama3_generated_tokens_total"] < 1500
+        assert_generation_stopped(server)
         status, _, _ = server.request("POST", "/v1/completions",
                                       {"prompt": "x", "max_tokens": 2})
         assert status == 200
@@ -125,3 +132,32 @@ def test_sigterm_with_a_stream_in_flight_exits_0(llama3_vocab_model):
     assert time.monotonic() - started < 15
     connection.close()
     server.stop()
+
+
+def test_whole_answers_long_and_abandoned(llama3_vocab_model):
+    server = RunningServer(llama3_vocab_model, "--parallel", "2")
+    try:
+        bias = {str(t): -100 for t in LLAMA3_END_TOKENS}
+        # Longer than the 2 s after which a whole answer goes out as a chunked body led by spaces:
+        # it still parses, status 200, with every token.
+        started = time.monotonic()
+        status, _, raw = server.request("POST", "/v1/completions",
+                                        {"prompt": "x", "max_tokens": 600, "temperature": 0,
+                                         "logit_bias": bias})
+        assert status == 200
+        assert json.loads(raw)["usage"]["completion_tokens"] == 600
+        print(f"600 tokens in {time.monotonic() - started:.1f} s")
+
+        # A client that gives up on a whole answer cancels it too.
+        body = json.dumps({"prompt": "x", "max_tokens": 1800, "temperature": 0,
+                           "logit_bias": bias})
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        connection.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+        assert wait_for(lambda: server.metrics()["llama3_slots_busy"] == 1)
+        time.sleep(2.5)
+        connection.sock.close()
+        connection.close()
+        assert wait_for(lambda: server.metrics()["llama3_slots_busy"] == 0)
+        assert_generation_stopped(server)
+    finally:
+        assert server.stop() == 0
