@@ -2,8 +2,9 @@
 // (chat needs the Llama 3 header tokens, which stories260K's vocabulary lacks), starts `llama3 serve`
 // on it on a free loopback port, opens the page in a real Chromium (Debian's, driven by playwright-core), types a message and checks that
 // the answer arrives streamed (the answer element changes at more than one moment), that the request
-// carried the system prompt and temperature from the page, and that the page asked no other host
-// for anything. Then it stops the server.
+// carried the system prompt and temperature from the page, that Stop ends a long answer and the
+// server then reports the generation cancelled and its slot free, and that the page asked no other
+// host for anything. Then it stops the server.
 //
 //   node tests/server/browser_chat.mjs --bin build/bin --vocab build/data/ggml-vocab-llama-bpe.gguf \
 //        --node-modules build/node/node_modules
@@ -169,6 +170,9 @@ try {
   check(answer.length > 0, `an answer arrived (${answer.length} characters)`);
   const distinct = new Set(updates.map((u) => u.text).filter((t) => t.length > 0));
   const moments = new Set(updates.filter((u) => u.text.length > 0).map((u) => u.at));
+  const streamed = updates.filter((u) => u.text.length > 0);
+  console.log(`# ${answer.length} characters in ${
+    Math.round(streamed.at(-1).at - streamed[0].at)} ms after the first`);
   check(distinct.size > 1 && moments.size > 1,
         `the answer grew in ${distinct.size} steps at ${moments.size} moments (streamed)`);
   check(chats.length === 1, "one chat request");
@@ -179,6 +183,33 @@ try {
         "the system prompt leads the messages");
   check(body.messages.at(-1).role === "user" && body.messages.at(-1).content === "Once upon a time",
         "the typed message is the last one");
+
+  // Stop: a long answer, stopped as soon as its first text shows. The page keeps the partial answer
+  // and marks it; the server sees the connection close, cancels the generation and frees the slot.
+  await page.fill("#max-tokens", "1500");
+  await page.fill("#message", "Go on");
+  await page.press("#message", "Enter");
+  await page.waitForFunction(() => {
+    const answers = document.querySelectorAll(".msg.assistant");
+    return answers.length === 2 && answers[1].textContent.length > 0;
+  }, null, { timeout: 60_000 });
+  await page.click("#stop");
+  await page.waitForFunction(() => !document.getElementById("send").disabled, null,
+                             { timeout: 10_000 });
+  const stopped = await page.$eval("#log .msg:last-child", (element) => element.className);
+  check(stopped === "msg assistant stopped", `Stop ends the answer early, marked (${stopped})`);
+  check(chats.length === 2 && chats[1].messages.length === 4,
+        "the second request carries the first exchange");
+  let metrics = "";
+  for (let i = 0; i < 100; ++i) {
+    metrics = await (await fetch(`${base}/metrics`)).text();
+    if (/^llama3_requests_cancelled_total 1$/m.test(metrics) &&
+        /^llama3_slots_busy 0$/m.test(metrics)) break;
+    await sleep(100);
+  }
+  check(/^llama3_requests_cancelled_total 1$/m.test(metrics) &&
+        /^llama3_slots_busy 0$/m.test(metrics),
+        "the server cancelled the stopped request and freed its slot (/metrics)");
   check(foreign.length === 0, `no request to another host ${JSON.stringify(foreign)}`);
   check(pageErrors.length === 0, `no script error ${JSON.stringify(pageErrors)}`);
 } catch (error) {
