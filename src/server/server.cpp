@@ -3,6 +3,8 @@
 // the deadline, cancel the rest, join every thread).
 #include "llama3/server.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
@@ -75,6 +77,13 @@ void ServerImpl::start() {
   http_.set_payload_max_length(options.max_body_bytes);
   http_.set_keep_alive_timeout(3);
   http_.set_tcp_nodelay(true);  // small SSE chunks go out at once
+  // SO_REUSEADDR only: a restarted server binds past its old connections in TIME_WAIT, but a
+  // second live server on the same port fails to bind. (cpp-httplib's default, SO_REUSEPORT,
+  // lets both listen and splits the connections between them.)
+  http_.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server::register_routes(http_, state_);
   const int port = options.port == 0
                        ? http_.bind_to_any_port(options.host)

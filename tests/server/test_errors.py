@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import threading
 import time
 
 import openai
 import pytest
 
-from conftest import LLAMA3_END_TOKENS, RunningServer, assert_error_object
+from conftest import LLAMA3_END_TOKENS, RunningServer, assert_error_object, bin_dir
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +143,16 @@ def test_full_queue_is_429_with_retry_after(llama3_vocab_model):
         connection.close()
     finally:
         assert running.stop() == 0
+
+
+def test_a_second_server_on_a_busy_port_fails_to_start(stories_model):
+    first = RunningServer(stories_model)
+    try:
+        command = [str(bin_dir() / "llama3"), "serve", "-m", str(stories_model), "--port",
+                   str(first.port), "-t", "1"]
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert "cannot listen" in second.stderr
+        assert first.request("GET", "/health")[0] == 200
+    finally:
+        assert first.stop() == 0
