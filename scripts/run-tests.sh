@@ -6,8 +6,8 @@ bash "$root/scripts/install-deps.sh"
 bash "$root/scripts/build.sh"
 cd "${LLAMA3_BUILD_DIR:-$root/build}"
 ctest --output-on-failure -j "$(nproc)" "$@"
-# The aarch64 build and its kernel tests under emulation (scripts/test-aarch64.sh --kernels: the
-# kernel tests and stories260K's text at each ARM level); LLAMA3_SKIP_AARCH64=1 leaves it out.
+# The aarch64 build and its quick kernel tests under emulation at each ARM level
+# (scripts/test-aarch64.sh --kernels); LLAMA3_SKIP_AARCH64=1 leaves it out.
 if [ -z "${LLAMA3_SKIP_AARCH64:-}" ]; then
   bash "$root/scripts/test-aarch64.sh" --kernels
 fi

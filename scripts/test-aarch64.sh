@@ -8,7 +8,9 @@
 #
 # usage: scripts/test-aarch64.sh [--kernels] [extra Catch2 test spec...]
 #   --kernels  CI's subset: builds only llama3_kernel_tests (the kernel tests and the stories260K
-#              text tests) instead of the whole suite and its tools
+#              text tests) instead of the whole suite and its tools, and runs the ones that are
+#              quick under emulation (below); the rest runs with `--kernels "*"` or in the
+#              full run
 #
 # What cannot run here, and why (docs/android.md, "Testing on this machine"):
 #   - Python, Rust, Go and Java binding tests: the host's interpreters and JVM cannot load an
@@ -61,6 +63,14 @@ for program in "$build"/bin/*; do
 done
 
 spec=("$@")
+if [ "$subset" = kernels ] && [ $# -eq 0 ]; then
+  # Every ARM level against the scalar reference for attention, silu_mul and activation rounding,
+  # and the level table's invariants: each under 5 s per CPU under emulation (2026-12-03). Tests
+  # that run matmul or generation on a 2-thread pool (the matmul sweeps, the dot-product vs NEON
+  # comparison, stories260K's text) did not finish within 10 minutes under qemu on the shared
+  # host; they are left to the full run until that is understood.
+  spec=("[arch],*ttend*,*attention*,silu_mul*,activation rounding*")
+fi
 
 status=0
 for cpu in max cortex-a53; do

@@ -31,6 +31,8 @@ constexpr auto kSpinTime = std::chrono::microseconds(100);
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");  // the ARM spin-loop hint
 #endif
 }
 
