@@ -25,7 +25,7 @@ const llama3::server::ModelContext& model_context() {
   static const llama3::server::ModelContext context = [] {
     llama3::server::ModelContext c;
     c.model = &model;
-    c.grammar_vocabulary = &vocabulary;
+    c.grammar_vocabulary = []() -> const llama3::GrammarVocabulary& { return vocabulary; };
     c.model_id = "tiny";
     c.n_ctx = 256;
     c.chat.style = llama3::ChatStyle::kLlama31;

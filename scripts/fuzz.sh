@@ -96,7 +96,9 @@ for name in names:
     def last(pattern, default=0):
         found = re.findall(pattern, log)
         return int(found[-1]) if found else default
-    crashes = sorted(p.name for p in (out / "crashes").glob(f"{name}-*"))
+    # (libFuzzer also leaves "slow-unit" inputs there: slow, not failures.)
+    crashes = sorted(p.name for p in (out / "crashes").glob(f"{name}-*")
+                     if not p.name.startswith(f"{name}-slow-unit-"))
     rows.append({"target": name, "executions": last(r"stat::number_of_executed_units:\s*(\d+)"),
                  "seconds": last(r"Done \d+ runs in (\d+) second"),
                  "coverage": last(r"cov: (\d+)"), "features": last(r"ft: (\d+)"),
