@@ -44,7 +44,9 @@ out=$build/fuzz
 # A tiny random model with the Llama 3.1 vocabulary, for the server's request reader.
 export LLAMA3_FUZZ_CHAT_MODEL=$out/chat-model.gguf
 [ -f "$LLAMA3_FUZZ_CHAT_MODEL" ] ||
-  "$build/bin/make_test_model" --out "$LLAMA3_FUZZ_CHAT_MODEL" --shape tiny --vocab llama3.1 >/dev/null
+  "$build/bin/make_test_model" --out "$LLAMA3_FUZZ_CHAT_MODEL" --shape tiny --vocab llama3.1 \
+    >/dev/null 2>"$build/make_test_model.log" ||
+  { cat "$build/make_test_model.log" >&2; exit 1; }
 rm -rf "$out/seeds"
 "$out/fuzz_make_seeds" "$out/seeds"
 mkdir -p "$out/corpus" "$out/crashes" "$out/logs"
