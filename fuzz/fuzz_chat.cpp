@@ -11,11 +11,6 @@
 #include "llama3/chat.hpp"
 
 namespace {
-const llama3::Tokenizer& llama3_tokenizer() {
-  static const llama3::Tokenizer tokenizer =
-      llama3::Tokenizer::load(llama3::fuzz::data_file("ggml-vocab-llama-bpe.gguf"));
-  return tokenizer;
-}
 
 llama3::Dialog split_messages(std::string_view text) {
   llama3::Dialog dialog;
@@ -37,7 +32,7 @@ llama3::Dialog split_messages(std::string_view text) {
 // Loads the shared data before the first input, so its time is not charged to that input (libFuzzer
 // would report it as a slow unit).
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  (void)llama3_tokenizer();
+  (void)llama3::fuzz::llama3_tokenizer();
   return 0;
 }
 
@@ -51,10 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.style = (data[0] & 1) ? ChatStyle::kLlama31 : ChatStyle::kLlama30;
     options.ipython_environment = (data[0] & 2) != 0;
     if (data[0] & 4) options.builtin_tools = {"brave_search", "wolfram_alpha"};
-    const ChatFormat format(llama3_tokenizer(), options);
+    const ChatFormat format(llama3::fuzz::llama3_tokenizer(), options);
     const Dialog dialog = split_messages(rest);
     const std::vector<TokenId> ids = format.encode_dialog_prompt(dialog, (data[0] & 8) != 0);
-    const TokenId header = *llama3_tokenizer().find("<|start_header_id|>");
+    const TokenId header = *llama3::fuzz::llama3_tokenizer().find("<|start_header_id|>");
     const auto headers = std::count(ids.begin(), ids.end(), header);
     const auto system_block = options.style == ChatStyle::kLlama31 ? 1 : 0;
     fuzz::require(headers <= static_cast<long>(dialog.size()) + system_block + 1,

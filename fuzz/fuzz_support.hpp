@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "llama3/error.hpp"
+#include "llama3/tokenizer.hpp"
 
 namespace llama3::fuzz {
 
@@ -56,6 +57,12 @@ inline std::filesystem::path data_file(const char* name) {
     std::exit(2);
   }
   return path;
+}
+
+// The Llama 3 vocabulary (128K tokens), loaded once per process.
+inline const Tokenizer& llama3_tokenizer() {
+  static const Tokenizer tokenizer = Tokenizer::load(data_file("ggml-vocab-llama-bpe.gguf"));
+  return tokenizer;
 }
 
 }  // namespace llama3::fuzz

@@ -10,25 +10,17 @@
 #include "fuzz_support.hpp"
 #include "llama3/tokenizer.hpp"
 
-namespace {
-const llama3::Tokenizer& llama3_tokenizer() {
-  static const llama3::Tokenizer tokenizer =
-      llama3::Tokenizer::load(llama3::fuzz::data_file("ggml-vocab-llama-bpe.gguf"));
-  return tokenizer;
-}
-}  // namespace
-
 // Loads the shared data before the first input, so its time is not charged to that input (libFuzzer
 // would report it as a slow unit).
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  (void)llama3_tokenizer();
+  (void)llama3::fuzz::llama3_tokenizer();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace llama3;
   if (size == 0) return 0;
-  const Tokenizer& tokenizer = llama3_tokenizer();
+  const Tokenizer& tokenizer = llama3::fuzz::llama3_tokenizer();
   const std::uint8_t mode = data[0];
   const std::string_view text = fuzz::as_text(data + 1, size - 1);
   const bool special = (mode & 2) != 0;
