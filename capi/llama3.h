@@ -138,13 +138,11 @@ typedef struct llama3_model_params {
   void* progress_user_data;
 } llama3_model_params;
 
-/* Fills defaults and sets struct_size = sizeof(llama3_model_params). */
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
 LLAMA3_API llama3_status llama3_model_params_init_sized(llama3_model_params* params,
-                                                     size_t struct_size);
+                                                        size_t struct_size);
 LLAMA3_API llama3_status(llama3_model_params_init)(llama3_model_params* params);
-#define llama3_model_params_init(params) \
-  llama3_model_params_init_sized((params), sizeof(*(params)))
+#define llama3_model_params_init(params) llama3_model_params_init_sized((params), sizeof(*(params)))
 /* Loads a GGUF file. `params` may be NULL (defaults). */
 LLAMA3_API llama3_status llama3_model_load(const char* path, const llama3_model_params* params,
                                            llama3_model** out_model);
@@ -236,10 +234,9 @@ typedef struct llama3_chat_params {
 
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
 LLAMA3_API llama3_status llama3_chat_params_init_sized(llama3_chat_params* params,
-                                                     size_t struct_size);
+                                                       size_t struct_size);
 LLAMA3_API llama3_status(llama3_chat_params_init)(llama3_chat_params* params);
-#define llama3_chat_params_init(params) \
-  llama3_chat_params_init_sized((params), sizeof(*(params)))
+#define llama3_chat_params_init(params) llama3_chat_params_init_sized((params), sizeof(*(params)))
 /* A dialog -> ids in the Llama 3 chat format (<|begin_of_text|> first). `params` may be NULL.
  * Buffer rules as llama3_tokenize. */
 LLAMA3_API llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
@@ -311,7 +308,7 @@ typedef struct llama3_sampler_params {
 
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
 LLAMA3_API llama3_status llama3_sampler_params_init_sized(llama3_sampler_params* params,
-                                                     size_t struct_size);
+                                                          size_t struct_size);
 LLAMA3_API llama3_status(llama3_sampler_params_init)(llama3_sampler_params* params);
 #define llama3_sampler_params_init(params) \
   llama3_sampler_params_init_sized((params), sizeof(*(params)))
@@ -354,7 +351,7 @@ typedef struct llama3_session_params {
 
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
 LLAMA3_API llama3_status llama3_session_params_init_sized(llama3_session_params* params,
-                                                     size_t struct_size);
+                                                          size_t struct_size);
 LLAMA3_API llama3_status(llama3_session_params_init)(llama3_session_params* params);
 #define llama3_session_params_init(params) \
   llama3_session_params_init_sized((params), sizeof(*(params)))
@@ -431,7 +428,7 @@ typedef struct llama3_generate_result {
 
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
 LLAMA3_API llama3_status llama3_generate_params_init_sized(llama3_generate_params* params,
-                                                     size_t struct_size);
+                                                           size_t struct_size);
 LLAMA3_API llama3_status(llama3_generate_params_init)(llama3_generate_params* params);
 #define llama3_generate_params_init(params) \
   llama3_generate_params_init_sized((params), sizeof(*(params)))
@@ -497,10 +494,9 @@ typedef struct llama3_convert_params {
   void* progress_user_data;
 } llama3_convert_params;
 
-/* Fills defaults and sets struct_size = sizeof(llama3_convert_params). */
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
 LLAMA3_API llama3_status llama3_convert_params_init_sized(llama3_convert_params* params,
-                                                     size_t struct_size);
+                                                          size_t struct_size);
 LLAMA3_API llama3_status(llama3_convert_params_init)(llama3_convert_params* params);
 #define llama3_convert_params_init(params) \
   llama3_convert_params_init_sized((params), sizeof(*(params)))
@@ -543,7 +539,7 @@ typedef struct llama3_engine_params {
 
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
 LLAMA3_API llama3_status llama3_engine_params_init_sized(llama3_engine_params* params,
-                                                     size_t struct_size);
+                                                         size_t struct_size);
 LLAMA3_API llama3_status(llama3_engine_params_init)(llama3_engine_params* params);
 #define llama3_engine_params_init(params) \
   llama3_engine_params_init_sized((params), sizeof(*(params)))

@@ -130,8 +130,7 @@ llama3_status llama3_set_log_callback(llama3_log_callback callback, int32_t min_
 
 // ---- model ----
 
-llama3_status llama3_model_params_init_sized(llama3_model_params* params,
-                                   size_t struct_size) {
+llama3_status llama3_model_params_init_sized(llama3_model_params* params, size_t struct_size) {
   return guarded(__func__, [&] {
     llama3_model_params full{};
     full.use_mmap = 1;
@@ -340,8 +339,7 @@ llama3_status llama3_token_piece(const llama3_tokenizer* tokenizer, llama3_token
 
 // ---- chat format ----
 
-llama3_status llama3_chat_params_init_sized(llama3_chat_params* params,
-                                   size_t struct_size) {
+llama3_status llama3_chat_params_init_sized(llama3_chat_params* params, size_t struct_size) {
   return guarded(__func__, [&] {
     llama3_chat_params full{};
     full.style = LLAMA3_CHAT_STYLE_AUTO;

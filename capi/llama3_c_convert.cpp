@@ -62,8 +62,7 @@ llama3_status run(const char* function, Conversion conversion, const char* in_pa
 
 }  // namespace
 
-llama3_status llama3_convert_params_init_sized(llama3_convert_params* params,
-                                   size_t struct_size) {
+llama3_status llama3_convert_params_init_sized(llama3_convert_params* params, size_t struct_size) {
   return guarded(__func__, [&] {
     llama3_convert_params full{};
     full.type = "f16";

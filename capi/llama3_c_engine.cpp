@@ -41,8 +41,7 @@ int32_t state_code(llama3::RequestState state) {
 
 extern "C" {
 
-llama3_status llama3_engine_params_init_sized(llama3_engine_params* params,
-                                   size_t struct_size) {
+llama3_status llama3_engine_params_init_sized(llama3_engine_params* params, size_t struct_size) {
   return guarded(__func__, [&] {
     const llama3::EngineOptions defaults;
     llama3_engine_params full{};

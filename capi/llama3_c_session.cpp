@@ -11,8 +11,7 @@ extern "C" {
 
 // ---- sampler ----
 
-llama3_status llama3_sampler_params_init_sized(llama3_sampler_params* params,
-                                   size_t struct_size) {
+llama3_status llama3_sampler_params_init_sized(llama3_sampler_params* params, size_t struct_size) {
   return guarded(__func__, [&] {
     const llama3::SamplerParams defaults;
     llama3_sampler_params full{};
@@ -81,8 +80,7 @@ llama3_status llama3_sampler_reset(llama3_sampler* sampler) {
 
 // ---- session ----
 
-llama3_status llama3_session_params_init_sized(llama3_session_params* params,
-                                   size_t struct_size) {
+llama3_status llama3_session_params_init_sized(llama3_session_params* params, size_t struct_size) {
   return guarded(__func__, [&] {
     llama3_session_params full{};
     full.kv_cache_type = LLAMA3_KV_CACHE_F16;
@@ -216,7 +214,7 @@ llama3_status llama3_session_tokens(const llama3_session* session, const llama3_
 // ---- generation ----
 
 llama3_status llama3_generate_params_init_sized(llama3_generate_params* params,
-                                   size_t struct_size) {
+                                                size_t struct_size) {
   return guarded(__func__, [&] {
     llama3_generate_params full{};
     full.max_tokens = llama3::GenerateOptions{}.max_tokens;

@@ -17,9 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::span<const std::byte> buffer = file.file()->bytes();
     for (const io::GgufTensorInfo& tensor : file.tensors()) {
       fuzz::require(tensor.data >= buffer.data(), "tensor starts inside the file");
-      fuzz::require(tensor.n_bytes <= static_cast<std::uint64_t>(
-                                          buffer.data() + buffer.size() - tensor.data),
-                    "tensor ends inside the file");
+      fuzz::require(
+          tensor.n_bytes <= static_cast<std::uint64_t>(buffer.data() + buffer.size() - tensor.data),
+          "tensor ends inside the file");
     }
     fuzz::reject_only_with_clear_errors([&] { (void)model::config_from_gguf(file); });
     fuzz::reject_only_with_clear_errors([&] { (void)detail::make_tokenizer_from_gguf(file); });

@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const io::SafetensorsTensor& tensor : file.tensors()) {
       fuzz::require(tensor.begin <= tensor.end, "begin <= end");
       fuzz::require(tensor.data >= buffer.data(), "tensor starts inside the file");
-      fuzz::require(tensor.n_bytes() <= static_cast<std::uint64_t>(
-                                            buffer.data() + buffer.size() - tensor.data),
+      fuzz::require(tensor.n_bytes() <=
+                        static_cast<std::uint64_t>(buffer.data() + buffer.size() - tensor.data),
                     "tensor ends inside the file");
       std::uint64_t elements = 1;
       for (std::uint64_t dim : tensor.shape) elements *= dim;

@@ -1,7 +1,7 @@
 // The server's request reading: a body as an HTTP client sends it, parsed as JSON and read as a
-// /v1/chat/completions or /v1/completions request (byte 0 picks) for a tiny model with the Llama 3.1
-// vocabulary. Whatever the body, the answer must be a request or an ApiError with a 4xx status:
-// a 5xx, another exception or a crash would turn one client's bad body into a server fault.
+// /v1/chat/completions or /v1/completions request (byte 0 picks) for a tiny model with the
+// Llama 3.1 vocabulary. Whatever the body, the answer must be a request or an ApiError with a 4xx
+// status: a 5xx, another exception or a crash would turn one client's bad body into a server fault.
 // A request that is accepted must fit the context it was checked against.
 #include <cstdlib>
 

@@ -12,7 +12,8 @@
 
 namespace {
 const llama3::Model& stories_model() {
-  static const llama3::Model model = llama3::Model::load(llama3::fuzz::data_file("stories260K.gguf"));
+  static const llama3::Model model =
+      llama3::Model::load(llama3::fuzz::data_file("stories260K.gguf"));
   return model;
 }
 

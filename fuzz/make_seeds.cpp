@@ -59,11 +59,11 @@ void gguf_seeds(const fs::path& folder) {
     std::vector<std::uint64_t> ne;
   };
   const std::vector<Shape> shapes = {
-      {"token_embd.weight", {dim, vocab}},     {"output_norm.weight", {dim}},
-      {"blk.0.attn_norm.weight", {dim}},       {"blk.0.attn_q.weight", {dim, dim}},
-      {"blk.0.attn_k.weight", {dim, kv_dim}},  {"blk.0.attn_v.weight", {dim, kv_dim}},
+      {"token_embd.weight", {dim, vocab}},      {"output_norm.weight", {dim}},
+      {"blk.0.attn_norm.weight", {dim}},        {"blk.0.attn_q.weight", {dim, dim}},
+      {"blk.0.attn_k.weight", {dim, kv_dim}},   {"blk.0.attn_v.weight", {dim, kv_dim}},
       {"blk.0.attn_output.weight", {dim, dim}}, {"blk.0.ffn_norm.weight", {dim}},
-      {"blk.0.ffn_gate.weight", {dim, ffn}},   {"blk.0.ffn_up.weight", {dim, ffn}},
+      {"blk.0.ffn_gate.weight", {dim, ffn}},    {"blk.0.ffn_up.weight", {dim, ffn}},
       {"blk.0.ffn_down.weight", {ffn, dim}}};
   std::vector<std::uint64_t> sizes;
   for (const Shape& shape : shapes) {
@@ -98,10 +98,12 @@ void hf_config_seeds(const fs::path& folder) {
  "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009], "torch_dtype": "bfloat16",
  "rope_scaling": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
    "original_max_position_embeddings": 8192, "rope_type": "llama3"}})");
-  write_seed(folder, "generation_config.json",
-             R"({"do_sample": true, "temperature": 0.6, "top_p": 0.9, "eos_token_id": [128001, 128009]})");
-  write_seed(folder, "tokenizer_config.json",
-             R"({"chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"})");
+  write_seed(
+      folder, "generation_config.json",
+      R"({"do_sample": true, "temperature": 0.6, "top_p": 0.9, "eos_token_id": [128001, 128009]})");
+  write_seed(
+      folder, "tokenizer_config.json",
+      R"({"chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"})");
 }
 
 // Byte 0 of a vocab_files input picks the parser: even is tokenizer.json, odd tokenizer.model.
@@ -114,8 +116,7 @@ void vocab_file_seeds(const fs::path& folder) {
   vocab[llama3::detail::byte_level_encode("he")] = 257;
   nlohmann::ordered_json root = {
       {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"Ġ t", "h e"}}}},
-      {"added_tokens",
-       {{{"id", 258}, {"content", "<|begin_of_text|>"}, {"special", true}}}},
+      {"added_tokens", {{{"id", 258}, {"content", "<|begin_of_text|>"}, {"special", true}}}},
       {"pre_tokenizer",
        {{"type", "Split"},
         {"pattern", {{"Regex", std::string(llama3::detail::kLlama3SplitPattern)}}}}}};
@@ -147,8 +148,9 @@ void tokenizer_seeds(const fs::path& folder, const fs::path& data) {
   std::string text = read_file(data / "tinystories_sample_cs336.txt").substr(0, 2000);
   write_seed(folder, "story", std::string(1, '\0') + text);
   write_seed(folder, "specials",
-             std::string(1, '\2') + "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
-                                    "héllo wörld 12345 ‽ 😀<|eot_id|>");
+             std::string(1, '\2') +
+                 "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
+                 "héllo wörld 12345 ‽ 😀<|eot_id|>");
   const std::int32_t ids[] = {128000, 9906, 1917, 128009, 0, 127999};
   write_seed(folder, "ids",
              std::string(1, '\3') + std::string(reinterpret_cast<const char*>(ids), sizeof ids));
@@ -170,7 +172,9 @@ void session_state_seeds(const fs::path& folder, const fs::path& data) {
 void chat_seeds(const fs::path& folder) {
   using namespace std::string_literals;
   write_seed(folder, "dialog",
-             "\x0f"s + "\x00You are terse.\0\x01What is 2+2?\0\x02" "4\0\x01<|eot_id|>and?"s);
+             "\x0f"s +
+                 "\x00You are terse.\0\x01What is 2+2?\0\x02"
+                 "4\0\x01<|eot_id|>and?"s);
   write_seed(folder, "tool-call",
              "\x0b\x01Weather in Paris?\0\x12{\"name\": \"get_weather\", \"parameters\": "
              "{\"city\": \"Paris\"}}\0\x03{\"temp\": 21}"s);
@@ -183,15 +187,18 @@ void chat_seeds(const fs::path& folder) {
 void grammar_seeds(const fs::path& folder) {
   using namespace std::string_literals;
   write_seed(folder, "gbnf",
-             "\x00\x04"s + "root ::= greeting (\" \" name)?\ngreeting ::= \"hello\" | \"hi\"\n"
-                           "name ::= [a-z]+ ws\nws ::= [ \\t\\n]*\n" + "\x01\x07\x03\x09");
+             "\x00\x04"s +
+                 "root ::= greeting (\" \" name)?\ngreeting ::= \"hello\" | \"hi\"\n"
+                 "name ::= [a-z]+ ws\nws ::= [ \\t\\n]*\n" +
+                 "\x01\x07\x03\x09");
   write_seed(folder, "schema",
              "\x01\x03"s +
                  R"({"type":"object","properties":{"name":{"type":"string","maxLength":8},)"
                  R"("age":{"type":"integer","minimum":0},"tags":{"type":"array","items":)"
                  R"({"enum":["a","b"]},"maxItems":3}},"required":["name"],)"
                  R"("additionalProperties":false,"$defs":{"x":{"anyOf":[{"const":1},)"
-                 R"({"$ref":"#/$defs/x"}]}}})" + "\x02\x05\x08");
+                 R"({"$ref":"#/$defs/x"}]}}})" +
+                 "\x02\x05\x08");
   write_seed(folder, "regex", "\x02\x02"s + "[A-Z][a-z]{1,5}( [0-9]+)?\\.|(yes|no)" + "\x04\x06");
 }
 
@@ -200,24 +207,24 @@ void server_request_seeds(const fs::path& folder) {
   using namespace std::string_literals;
   write_seed(folder, "chat",
              "\0"s + R"({"model":"tiny","messages":[{"role":"system","content":"Be brief."},)"
-                      R"({"role":"user","content":"Hi"}],"max_tokens":8,"temperature":0.7,)"
-                      R"("top_p":0.9,"seed":3,"stop":["\n","END"],"logprobs":true,"top_logprobs":2,)"
-                      R"("presence_penalty":0.5,"frequency_penalty":0.1,"logit_bias":{"15":-100},)"
-                      R"("stream":true,"stream_options":{"include_usage":true}})");
+                     R"({"role":"user","content":"Hi"}],"max_tokens":8,"temperature":0.7,)"
+                     R"("top_p":0.9,"seed":3,"stop":["\n","END"],"logprobs":true,"top_logprobs":2,)"
+                     R"("presence_penalty":0.5,"frequency_penalty":0.1,"logit_bias":{"15":-100},)"
+                     R"("stream":true,"stream_options":{"include_usage":true}})");
   write_seed(folder, "tools",
              "\0"s + R"({"messages":[{"role":"user","content":"Weather?"},{"role":"assistant",)"
-                      R"("tool_calls":[{"id":"c1","type":"function","function":{"name":"w",)"
-                      R"("arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"c1",)"
-                      R"("content":"21C"}],"tools":[{"type":"function","function":{"name":"w",)"
-                      R"("parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],)"
-                      R"("tool_choice":"auto"})");
+                     R"("tool_calls":[{"id":"c1","type":"function","function":{"name":"w",)"
+                     R"("arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"c1",)"
+                     R"("content":"21C"}],"tools":[{"type":"function","function":{"name":"w",)"
+                     R"("parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],)"
+                     R"("tool_choice":"auto"})");
   write_seed(folder, "json-schema",
              "\0"s + R"({"messages":[{"role":"user","content":"x"}],"response_format":{"type":)"
-                      R"("json_schema","json_schema":{"name":"n","schema":{"type":"object",)"
-                      R"("properties":{"a":{"type":"integer"}},"required":["a"]}}}})");
+                     R"("json_schema","json_schema":{"name":"n","schema":{"type":"object",)"
+                     R"("properties":{"a":{"type":"integer"}},"required":["a"]}}}})");
   write_seed(folder, "completion",
              "\1"s + R"({"prompt":"Once upon a time","max_tokens":5,"echo":true,"top_k":4,)"
-                      R"("min_p":0.05,"repeat_penalty":1.1})");
+                     R"("min_p":0.05,"repeat_penalty":1.1})");
   write_seed(folder, "token-prompt", "\1"s + R"({"prompt":[128000,9906,1917],"max_tokens":3})");
 }
 

@@ -39,6 +39,14 @@ cmake --build "$build" -j "$(nproc)" --target fuzz_targets >/dev/null
 data=$build/data
 bash "$root/scripts/fetch-data.sh" "$data" >/dev/null
 export LLAMA3_DATA_DIR=$data
+# The targets and seeds need these; without them nothing can be fuzzed, which is reported as a
+# skip (77), as the tests that need data do.
+for name in stories260K.gguf ggml-vocab-llama-bpe.gguf tinystories_sample_cs336.txt; do
+  if [ ! -f "$data/$name" ]; then
+    echo "fuzz.sh: skipped: test data $name is missing (scripts/fetch-data.sh)" >&2
+    exit 77
+  fi
+done
 
 out=$build/fuzz
 # A tiny random model with the Llama 3.1 vocabulary, for the server's request reader.
