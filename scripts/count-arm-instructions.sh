@@ -12,10 +12,11 @@ types=${1:-q4_0,q8_0}
 rows=${2:-2048}
 cols=${3:-2048}
 cmake --build "$build" --target matvec_repeat_probe >/dev/null
+prefix=$(bash "$root/scripts/qemu-aarch64-prefix.sh")
 plugin=$build/qemu_instruction_count.so
 cc -shared -fPIC -O2 -Wall -Wextra -o "$plugin" "$root/bench/qemu_instruction_count.c"
 count() { # type arch repeats
-  LLAMA3_ARCH=$2 qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu -plugin "$plugin" -d plugin \
+  LLAMA3_ARCH=$2 qemu-aarch64 -cpu max -L "$prefix" -plugin "$plugin" -d plugin \
     "$build/bin/matvec_repeat_probe" "$1" "$3" "$rows" "$cols" 2>&1 |
     sed -n 's/^instructions //p'
 }

@@ -12,11 +12,16 @@ set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
 set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 
-# ctest and catch_discover_tests run the test binaries through the emulator; -L points it at the
-# cross toolchain's loader and C library.
+# ctest and catch_discover_tests run the test binaries through the emulator. -L names where the
+# loader comes from, which must be the glibc whose libc.so.6 the programs load: the multiarch one
+# when libc6:arm64 is installed (scripts/qemu-aarch64-prefix.sh says why).
 find_program(LLAMA3_QEMU_AARCH64 qemu-aarch64)
 if(LLAMA3_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${LLAMA3_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)
+  if(EXISTS /lib/ld-linux-aarch64.so.1 AND EXISTS /lib/aarch64-linux-gnu/libc.so.6)
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${LLAMA3_QEMU_AARCH64} -L /)
+  else()
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${LLAMA3_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)
+  endif()
 endif()
 
 # Libraries and pkg-config files of the target architecture only; programs from the host.
