@@ -8,6 +8,7 @@
 #include "server/api_error.hpp"
 #include "server/chat_messages.hpp"
 #include "server/json_fields.hpp"
+#include "server/tool_choice.hpp"
 
 namespace llama3::server {
 namespace {
@@ -221,11 +222,14 @@ CompletionRequest parse_chat_request(const nlohmann::json& body, const ModelCont
   request.chat = true;
   read_common(body, context, request);
   ChatOptions chat = context.chat;
-  const std::string tool_choice = body.contains("tool_choice") && body["tool_choice"].is_string()
-                                      ? body["tool_choice"].get<std::string>()
-                                      : "auto";
-  if (const nlohmann::json* tools = array_field(body, "tools");
-      tools && !tools->empty() && tool_choice != "none") {
+  const ToolChoice tool_choice = read_tool_choice(body);
+  const nlohmann::json* tools = array_field(body, "tools");
+  const bool has_tools = tools && !tools->empty();
+  if (!has_tools && (tool_choice.kind == ToolChoiceKind::kRequired ||
+                     tool_choice.kind == ToolChoiceKind::kNamed)) {
+    throw bad_request("tool_choice asks for a tool call, but 'tools' is empty", "tool_choice");
+  }
+  if (has_tools && tool_choice.kind != ToolChoiceKind::kNone) {
     if (chat.style == ChatStyle::kLlama30) {
       throw bad_request(
           "'tools' need a Llama 3.1+ model (its chat format has tool calls); this "
@@ -235,6 +239,16 @@ CompletionRequest parse_chat_request(const nlohmann::json& body, const ModelCont
     chat.tools = read_tools(*tools);
     chat.ipython_environment = true;
     request.tools = true;
+    if (tool_choice.kind != ToolChoiceKind::kAuto) {
+      if (request.sampling.grammar) {
+        throw bad_request(
+            "tool_choice \"required\" or a named function constrains the answer to a "
+            "call, which a response_format cannot also constrain",
+            "tool_choice");
+      }
+      request.sampling.grammar =
+          tool_call_grammar(*tools, tool_choice, context.grammar_vocabulary());
+    }
   }
   request.logprobs = bool_field(body, "logprobs").value_or(false);
   if (auto top = integer_field(body, "top_logprobs", 0, kMaxTopLogprobs)) {

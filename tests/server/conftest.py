@@ -125,6 +125,18 @@ def llama3_vocab_model(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def llama31_vocab_model(tmp_path_factory) -> Path:
+    """As llama3_vocab_model, with Llama 3.1's token names: its chat format has tool calls."""
+    data_file("ggml-vocab-llama-bpe.gguf")
+    path = tmp_path_factory.mktemp("models") / "tiny-llama31.gguf"
+    subprocess.run([str(bin_dir() / "make_test_model"), "--out", str(path), "--shape", "tiny",
+                    "--vocab", "llama3.1", "--type", "q8_0"],
+                   check=True, capture_output=True, env={**os.environ,
+                                                         "LLAMA3_DATA_DIR": str(data_dir())})
+    return path
+
+
 def assert_error_object(body: bytes, status: int, code: int) -> dict:
     """The body is OpenAI's error object; returns its "error" member."""
     assert status == code, (status, body[:300])
