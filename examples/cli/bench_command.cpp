@@ -1,12 +1,14 @@
 // llama3 bench: prompt-processing and generation speed, like llama.cpp's llama-bench, plus load
-// time, peak RSS and the figures as fractions of this machine's limits (docs/performance.md probes
-// by default). Output as a Markdown table, JSON or CSV (-o).
+// time, peak RSS and the figures as fractions of this machine's limits, measured in the same run
+// (read bandwidth, in-cache matmul rate) unless given. Output as a Markdown table, JSON or CSV
+// (-o).
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -16,6 +18,7 @@
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "kernels/machine_probe.hpp"
 #include "llama3/error.hpp"
 #include "llama3/session.hpp"
 
@@ -34,9 +37,10 @@ struct BenchOptions {
   int depth = 0;
   int n_threads = 2;
   int repetitions = 3;
-  double bandwidth_gb = 75.0;
-  double int8_peak_gops = 1773.0;
-  double fp32_peak_gflops = 432.0;
+  // Unset: measured at the start of the run (kernels/machine_probe.hpp).
+  std::optional<double> bandwidth_gb;
+  std::optional<double> int8_peak_gops;
+  std::optional<double> fp32_peak_gflops;
   OutputFormat format = OutputFormat::kMarkdown;
   std::string parallel;   // "1,2,4,8,16": instead, that many sequences at once through the engine
   int shared_prefix = 0;  // with parallel: also 8 requests sharing a prefix of this many tokens
@@ -60,13 +64,16 @@ void declare(CLI::App& app, BenchOptions& options) {
       ->check(integer_in(1, 1000));
   const auto positive = number_above(0.0);
   app.add_option("--bw", options.bandwidth_gb,
-                 "memory read bandwidth in GB/s for the generation bound (default 75)")
+                 "memory read bandwidth in GB/s for the generation bound (default: measured "
+                 "at the start of the run)")
       ->check(positive);
   app.add_option("--int8-peak", options.int8_peak_gops,
-                 "int8 dot peak in GOP/s for the prompt bound of quantized files (default 1773)")
+                 "int8 matmul peak in GOP/s for the prompt bound of quantized files (default: "
+                 "measured, q8_0 in cache)")
       ->check(positive);
   app.add_option("--fp32-peak", options.fp32_peak_gflops,
-                 "fp32 FMA peak in GFLOP/s for the prompt bound of F16/F32 files (default 432)")
+                 "fp32 matmul peak in GFLOP/s for the prompt bound of F16/F32 files (default: "
+                 "measured, f32 in cache)")
       ->check(positive);
   auto* parallel = app.add_option(
       "--parallel", options.parallel,
@@ -122,8 +129,10 @@ struct BenchReport {
   double load_seconds = 0.0;
   double peak_rss = 0.0;
   bool quantized = false;
-  double compute_peak = 0.0;  // ops/s
-  double bandwidth = 0.0;     // bytes/s
+  double compute_peak = 0.0;      // ops/s
+  double bandwidth = 0.0;         // bytes/s
+  bool compute_measured = false;  // by this run's probe, not given with --int8-peak/--fp32-peak
+  bool bandwidth_measured = false;
   std::vector<BenchRow> rows;
 };
 
@@ -141,9 +150,14 @@ void print_markdown(const BenchReport& report) {
         row.test.c_str(), row.n_tokens, depth_label.c_str(), row.median(), row.min(), row.max(),
         100.0 * row.median() / row.bound, row.bound, report.load_seconds, report.peak_rss / 1e9);
   }
-  std::printf("bounds: pp = %s peak %.0f G/s / (2 x params); tg = %.0f GB/s / file bytes\n",
-              report.quantized ? "int8" : "fp32", report.compute_peak / 1e9,
-              report.bandwidth / 1e9);
+  std::printf(
+      "bounds: pp = %s peak %.0f G/s (%s) / (2 x params); tg = %.1f GB/s (%s) / file "
+      "bytes\n",
+      report.quantized ? "int8" : "fp32", report.compute_peak / 1e9,
+      report.compute_measured
+          ? (report.quantized ? "measured: q8_0 matmul in cache" : "measured: f32 matmul in cache")
+          : "given",
+      report.bandwidth / 1e9, report.bandwidth_measured ? "measured: read probe" : "given");
 }
 
 void print_json(const BenchReport& report) {
@@ -170,7 +184,9 @@ void print_json(const BenchReport& report) {
                                    {"bounds",
                                     {{"compute", report.quantized ? "int8" : "fp32"},
                                      {"compute_peak_ops_per_second", report.compute_peak},
-                                     {"bandwidth_bytes_per_second", report.bandwidth}}},
+                                     {"compute_peak_measured", report.compute_measured},
+                                     {"bandwidth_bytes_per_second", report.bandwidth},
+                                     {"bandwidth_measured", report.bandwidth_measured}}},
                                    {"tests", tests}};
   std::printf("%s\n",
               document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -290,9 +306,20 @@ int run_bench(Args args) {
   report.params = static_cast<double>(model.n_params());
   report.bytes = static_cast<double>(model.weight_bytes());
   report.quantized = report.bytes < report.params * 1.9;  // F16/BF16 files hold ~2 bytes a weight
-  report.compute_peak =
-      (report.quantized ? options.int8_peak_gops : options.fp32_peak_gflops) * 1e9;
-  report.bandwidth = options.bandwidth_gb * 1e9;
+  const std::optional<double> given_peak =
+      report.quantized ? options.int8_peak_gops : options.fp32_peak_gflops;
+  {
+    // After the timed runs, so the probes' buffers never share memory with them.
+    kernels::ThreadPool pool(n_threads);
+    report.compute_measured = !given_peak;
+    report.compute_peak =
+        given_peak ? *given_peak * 1e9
+                   : kernels::measure_matmul_peak(
+                         pool, report.quantized ? io::TensorType::kQ8_0 : io::TensorType::kF32);
+    report.bandwidth_measured = !options.bandwidth_gb;
+    report.bandwidth =
+        options.bandwidth_gb ? *options.bandwidth_gb * 1e9 : kernels::measure_read_bandwidth(pool);
+  }
   report.n_threads = n_threads;
   report.depth = options.depth;
   report.repetitions = options.repetitions;

@@ -111,3 +111,24 @@ TEST_CASE("bench -o json and -o csv carry one entry per test", "[cli][data]") {
   REQUIRE(markdown.exit_code == 0);
   CHECK(markdown.out.rfind("| model |", 0) == 0);
 }
+
+TEST_CASE("bench measures its bounds in the run unless they are given", "[cli][data]") {
+  const std::string arguments = "bench " + stories_arg() + " -p 8 -n 4 -r 1 -t 1 -o json";
+  const auto measured = run_json(arguments, "cli-bench-bounds");
+  const auto& bounds = measured["bounds"];
+  CHECK(bounds["compute"] == "fp32");  // stories260K is an F32 file
+  CHECK(bounds["bandwidth_measured"] == true);
+  CHECK(bounds["compute_peak_measured"] == true);
+  CHECK(bounds["bandwidth_bytes_per_second"].get<double>() > 0.0);
+  CHECK(bounds["compute_peak_ops_per_second"].get<double>() > 0.0);
+
+  const auto given = run_json(arguments + " --bw 12.5 --fp32-peak 300", "cli-bench-bounds");
+  CHECK(given["bounds"]["bandwidth_measured"] == false);
+  CHECK(given["bounds"]["compute_peak_measured"] == false);
+  CHECK(given["bounds"]["bandwidth_bytes_per_second"].get<double>() == Approx(12.5e9));
+  CHECK(given["bounds"]["compute_peak_ops_per_second"].get<double>() == Approx(300e9));
+  // The generation bound is bandwidth / file bytes, so it follows the given figure.
+  const auto& tg = given["tests"][1];
+  CHECK(tg["bound_tokens_per_second"].get<double>() ==
+        Approx(12.5e9 / given["size_bytes"].get<double>()).epsilon(1e-3));
+}
