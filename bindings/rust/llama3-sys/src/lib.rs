@@ -37,6 +37,14 @@ pub const LLAMA3_STOP_MAX_TOKENS: i32 = 1;
 pub const LLAMA3_STOP_STOP_STRING: i32 = 2;
 pub const LLAMA3_STOP_CALLBACK: i32 = 3;
 pub const LLAMA3_STOP_CONTEXT_FULL: i32 = 4;
+pub const LLAMA3_POOL_FULL_WAIT: i32 = 0;
+pub const LLAMA3_POOL_FULL_REFUSE: i32 = 1;
+pub const LLAMA3_REQUEST_QUEUED: i32 = 0;
+pub const LLAMA3_REQUEST_RUNNING: i32 = 1;
+pub const LLAMA3_REQUEST_FINISHED: i32 = 2;
+pub const LLAMA3_REQUEST_CANCELLED: i32 = 3;
+pub const LLAMA3_REQUEST_REFUSED: i32 = 4;
+pub const LLAMA3_REQUEST_FAILED: i32 = 5;
 
 pub type llama3_token = i32;
 
@@ -60,6 +68,11 @@ pub struct llama3_sampler {
 pub struct llama3_grammar {
     _private: [u8; 0],
 }
+#[repr(C)]
+pub struct llama3_engine {
+    _private: [u8; 0],
+}
+pub type llama3_request_id = u64;
 
 pub type llama3_log_callback =
     Option<unsafe extern "C" fn(level: i32, message: *const c_char, user_data: *mut c_void)>;
@@ -155,6 +168,18 @@ pub struct llama3_generate_result {
     pub n_generated_tokens: i32,
     pub prompt_seconds: f64,
     pub generate_seconds: f64,
+}
+
+#[repr(C)]
+pub struct llama3_engine_params {
+    pub struct_size: usize,
+    pub n_threads: i32,
+    pub n_ctx: i32,
+    pub kv_tokens: i32,
+    pub max_step_tokens: i32,
+    pub kv_cache_type: i32,
+    pub when_pool_full: i32,
+    pub prefix_cache: i32,
 }
 
 extern "C" {
@@ -334,6 +359,41 @@ extern "C" {
         session: *mut llama3_session,
         path: *const c_char,
     ) -> llama3_status;
+
+    pub fn llama3_engine_params_init_sized(
+        params: *mut llama3_engine_params,
+        struct_size: usize,
+    ) -> llama3_status;
+    pub fn llama3_engine_create(
+        model: *const llama3_model,
+        params: *const llama3_engine_params,
+        out_engine: *mut *mut llama3_engine,
+    ) -> llama3_status;
+    pub fn llama3_engine_free(engine: *mut llama3_engine);
+    pub fn llama3_engine_submit(
+        engine: *mut llama3_engine,
+        prompt: *const llama3_token,
+        n_prompt: usize,
+        sampling: *const llama3_sampler_params,
+        params: *const llama3_generate_params,
+        out_id: *mut llama3_request_id,
+    ) -> llama3_status;
+    pub fn llama3_engine_cancel(engine: *mut llama3_engine, id: llama3_request_id)
+        -> llama3_status;
+    pub fn llama3_engine_poll(
+        engine: *mut llama3_engine,
+        id: llama3_request_id,
+        buffer: *mut c_char,
+        capacity: usize,
+        out_length: *mut usize,
+        out_state: *mut i32,
+    ) -> llama3_status;
+    pub fn llama3_engine_wait(
+        engine: *mut llama3_engine,
+        id: llama3_request_id,
+        result: *mut llama3_generate_result,
+        out_state: *mut i32,
+    ) -> llama3_status;
 }
 
 // llama3.h's *_params_init are macros passing the caller's sizeof to *_params_init_sized; these
@@ -377,4 +437,12 @@ pub unsafe fn llama3_session_params_init(params: *mut llama3_session_params) -> 
 /// `params` must point to a writable `llama3_generate_params`.
 pub unsafe fn llama3_generate_params_init(params: *mut llama3_generate_params) -> llama3_status {
     llama3_generate_params_init_sized(params, core::mem::size_of::<llama3_generate_params>())
+}
+
+/// Fills `params` with the library's defaults for this crate's layout of the struct.
+///
+/// # Safety
+/// `params` must point to a writable `llama3_engine_params`.
+pub unsafe fn llama3_engine_params_init(params: *mut llama3_engine_params) -> llama3_status {
+    llama3_engine_params_init_sized(params, core::mem::size_of::<llama3_engine_params>())
 }

@@ -383,6 +383,33 @@ impl Default for SamplerParams {
     }
 }
 
+impl SamplerParams {
+    fn raw_bias(&self) -> Vec<sys::llama3_logit_bias> {
+        self.logit_bias
+            .iter()
+            .map(|&(token, bias)| sys::llama3_logit_bias { token, bias })
+            .collect()
+    }
+
+    /// The C struct; it points into `bias`, which must outlive it.
+    fn to_raw(&self, bias: &[sys::llama3_logit_bias]) -> Result<sys::llama3_sampler_params> {
+        let mut raw = unsafe { std::mem::zeroed::<sys::llama3_sampler_params>() };
+        unsafe { check(sys::llama3_sampler_params_init(&mut raw))? };
+        raw.temperature = self.temperature;
+        raw.top_k = self.top_k;
+        raw.top_p = self.top_p;
+        raw.min_p = self.min_p;
+        raw.repeat_penalty = self.repeat_penalty;
+        raw.frequency_penalty = self.frequency_penalty;
+        raw.presence_penalty = self.presence_penalty;
+        raw.penalty_last_n = self.penalty_last_n;
+        raw.seed = self.seed;
+        raw.logit_bias = bias.as_ptr();
+        raw.n_logit_bias = bias.len();
+        Ok(raw)
+    }
+}
+
 /// A seeded sampling chain; same seed, same tokens.
 pub struct Sampler {
     raw: *mut sys::llama3_sampler,
@@ -392,24 +419,8 @@ unsafe impl Send for Sampler {}
 
 impl Sampler {
     pub fn new(params: &SamplerParams) -> Result<Sampler> {
-        let bias: Vec<sys::llama3_logit_bias> = params
-            .logit_bias
-            .iter()
-            .map(|&(token, bias)| sys::llama3_logit_bias { token, bias })
-            .collect();
-        let mut raw_params = unsafe { std::mem::zeroed::<sys::llama3_sampler_params>() };
-        unsafe { check(sys::llama3_sampler_params_init(&mut raw_params))? };
-        raw_params.temperature = params.temperature;
-        raw_params.top_k = params.top_k;
-        raw_params.top_p = params.top_p;
-        raw_params.min_p = params.min_p;
-        raw_params.repeat_penalty = params.repeat_penalty;
-        raw_params.frequency_penalty = params.frequency_penalty;
-        raw_params.presence_penalty = params.presence_penalty;
-        raw_params.penalty_last_n = params.penalty_last_n;
-        raw_params.seed = params.seed;
-        raw_params.logit_bias = bias.as_ptr();
-        raw_params.n_logit_bias = bias.len();
+        let bias = params.raw_bias();
+        let raw_params = params.to_raw(&bias)?;
         let mut raw = ptr::null_mut();
         unsafe { check(sys::llama3_sampler_create(&raw_params, &mut raw))? };
         Ok(Sampler { raw })
@@ -476,6 +487,18 @@ pub enum StopReason {
     StopString,
     Callback,
     ContextFull,
+}
+
+impl StopReason {
+    fn from_raw(code: i32) -> StopReason {
+        match code {
+            sys::LLAMA3_STOP_END_OF_GENERATION => StopReason::EndOfGeneration,
+            sys::LLAMA3_STOP_STOP_STRING => StopReason::StopString,
+            sys::LLAMA3_STOP_CALLBACK => StopReason::Callback,
+            sys::LLAMA3_STOP_CONTEXT_FULL => StopReason::ContextFull,
+            _ => StopReason::MaxTokens,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -610,16 +633,9 @@ impl Session {
                 &mut result,
             ))?
         };
-        let stop_reason = match result.stop_reason {
-            sys::LLAMA3_STOP_END_OF_GENERATION => StopReason::EndOfGeneration,
-            sys::LLAMA3_STOP_STOP_STRING => StopReason::StopString,
-            sys::LLAMA3_STOP_CALLBACK => StopReason::Callback,
-            sys::LLAMA3_STOP_CONTEXT_FULL => StopReason::ContextFull,
-            _ => StopReason::MaxTokens,
-        };
         Ok(GenerateResult {
             text,
-            stop_reason,
+            stop_reason: StopReason::from_raw(result.stop_reason),
             n_prompt_tokens: result.n_prompt_tokens,
             n_generated_tokens: result.n_generated_tokens,
         })
@@ -685,5 +701,223 @@ impl Drop for Pieces {
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }
+    }
+}
+
+// ---- engine ----
+
+/// How an [`Engine`] is sized; the defaults are the library's (llama3_engine_params_init).
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Compute threads; 0: one per hardware thread.
+    pub n_threads: i32,
+    /// Context per sequence; 0: the model's, capped at 4096.
+    pub n_ctx: i32,
+    /// KV pool size in positions over all sequences; 0: four sequences' context.
+    pub kv_tokens: i32,
+    /// Rows per step (generating sequences plus prompt chunks).
+    pub max_step_tokens: i32,
+    pub f32_kv_cache: bool,
+    /// A request that finds too few KV blocks ends `Refused` instead of waiting in the queue.
+    pub refuse_when_pool_full: bool,
+    /// Reuse finished prompts' KV blocks for requests that share a prefix.
+    pub prefix_cache: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        let mut raw = unsafe { std::mem::zeroed::<sys::llama3_engine_params>() };
+        unsafe { sys::llama3_engine_params_init(&mut raw) };
+        EngineOptions {
+            n_threads: raw.n_threads,
+            n_ctx: raw.n_ctx,
+            kv_tokens: raw.kv_tokens,
+            max_step_tokens: raw.max_step_tokens,
+            f32_kv_cache: raw.kv_cache_type == sys::LLAMA3_KV_CACHE_F32,
+            refuse_when_pool_full: raw.when_pool_full == sys::LLAMA3_POOL_FULL_REFUSE,
+            prefix_cache: raw.prefix_cache != 0,
+        }
+    }
+}
+
+pub type RequestId = u64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestState {
+    Queued,
+    Running,
+    /// Ended by itself; the result's stop reason says why.
+    Finished,
+    Cancelled,
+    /// The KV pool could not take its prompt (with `refuse_when_pool_full`).
+    Refused,
+    Failed,
+}
+
+impl RequestState {
+    fn from_raw(code: i32) -> RequestState {
+        match code {
+            sys::LLAMA3_REQUEST_QUEUED => RequestState::Queued,
+            sys::LLAMA3_REQUEST_RUNNING => RequestState::Running,
+            sys::LLAMA3_REQUEST_FINISHED => RequestState::Finished,
+            sys::LLAMA3_REQUEST_CANCELLED => RequestState::Cancelled,
+            sys::LLAMA3_REQUEST_REFUSED => RequestState::Refused,
+            _ => RequestState::Failed,
+        }
+    }
+
+    /// True once the request can make no more text.
+    pub fn has_ended(self) -> bool {
+        !matches!(self, RequestState::Queued | RequestState::Running)
+    }
+}
+
+/// How a request ended: its state, and the generation's figures.
+#[derive(Clone, Debug)]
+pub struct EngineResult {
+    pub state: RequestState,
+    pub stop_reason: StopReason,
+    pub n_prompt_tokens: i32,
+    pub n_generated_tokens: i32,
+}
+
+/// Many generations at once over one model: batched steps, shared paged KV memory and a prefix
+/// cache. Its own worker thread runs the steps; every method may be called from any thread, so
+/// an `Engine` is shared by reference (or in an `Arc`) between the threads that submit, poll and
+/// cancel. It keeps the model's weights alive, so the `Model` may be dropped first.
+pub struct Engine {
+    raw: *mut sys::llama3_engine,
+}
+
+unsafe impl Send for Engine {}
+unsafe impl Sync for Engine {}
+
+impl Engine {
+    pub fn new(model: &Model, options: &EngineOptions) -> Result<Engine> {
+        let mut params = unsafe { std::mem::zeroed::<sys::llama3_engine_params>() };
+        unsafe { check(sys::llama3_engine_params_init(&mut params))? };
+        params.n_threads = options.n_threads;
+        params.n_ctx = options.n_ctx;
+        params.kv_tokens = options.kv_tokens;
+        params.max_step_tokens = options.max_step_tokens;
+        params.kv_cache_type = if options.f32_kv_cache {
+            sys::LLAMA3_KV_CACHE_F32
+        } else {
+            sys::LLAMA3_KV_CACHE_F16
+        };
+        params.when_pool_full = if options.refuse_when_pool_full {
+            sys::LLAMA3_POOL_FULL_REFUSE
+        } else {
+            sys::LLAMA3_POOL_FULL_WAIT
+        };
+        params.prefix_cache = options.prefix_cache as i32;
+        let mut raw = ptr::null_mut();
+        unsafe { check(sys::llama3_engine_create(model.raw, &params, &mut raw))? };
+        Ok(Engine { raw })
+    }
+
+    /// Queues a generation of `prompt` with its own sampling; returns at once. Its text is read
+    /// with [`Engine::poll`], its end with [`Engine::wait`].
+    pub fn submit(
+        &self,
+        prompt: &[Token],
+        sampling: &SamplerParams,
+        options: &GenerateOptions,
+    ) -> Result<RequestId> {
+        let bias = sampling.raw_bias();
+        let raw_sampling = sampling.to_raw(&bias)?;
+        let stops: Vec<CString> = options
+            .stop_strings
+            .iter()
+            .map(|s| c_string(s))
+            .collect::<Result<_>>()?;
+        let stop_ptrs: Vec<*const c_char> = stops.iter().map(|s| s.as_ptr()).collect();
+        let mut params = unsafe { std::mem::zeroed::<sys::llama3_generate_params>() };
+        unsafe { check(sys::llama3_generate_params_init(&mut params))? };
+        params.max_tokens = options.max_tokens;
+        params.stop_strings = if stop_ptrs.is_empty() {
+            ptr::null()
+        } else {
+            stop_ptrs.as_ptr()
+        };
+        params.n_stop_strings = stop_ptrs.len();
+        let mut id: RequestId = 0;
+        unsafe {
+            check(sys::llama3_engine_submit(
+                self.raw,
+                prompt.as_ptr(),
+                prompt.len(),
+                &raw_sampling,
+                &params,
+                &mut id,
+            ))?
+        };
+        Ok(id)
+    }
+
+    /// The text produced since the last poll, and the request's state.
+    pub fn poll(&self, id: RequestId) -> Result<(String, RequestState)> {
+        // Text keeps arriving from the engine's thread, so the size asked for may have grown by
+        // the second call: a buffer that turns out too small is sized again (nothing is consumed).
+        let mut state = sys::LLAMA3_REQUEST_QUEUED;
+        let mut needed = 0usize;
+        loop {
+            let mut buffer = vec![0u8; needed + 256];
+            let status = unsafe {
+                sys::llama3_engine_poll(
+                    self.raw,
+                    id,
+                    buffer.as_mut_ptr() as *mut c_char,
+                    buffer.len(),
+                    &mut needed,
+                    &mut state,
+                )
+            };
+            if status == sys::LLAMA3_ERR_BUFFER_TOO_SMALL {
+                continue;
+            }
+            check(status)?;
+            buffer.truncate(needed);
+            return Ok((
+                String::from_utf8_lossy(&buffer).into_owned(),
+                RequestState::from_raw(state),
+            ));
+        }
+    }
+
+    /// Ends a queued or running request (`Cancelled`); one that already ended is left as it is.
+    pub fn cancel(&self, id: RequestId) -> Result<()> {
+        unsafe { check(sys::llama3_engine_cancel(self.raw, id)) }
+    }
+
+    /// Blocks until the request has ended, then forgets it: its id becomes unknown, and text not
+    /// yet polled is dropped.
+    pub fn wait(&self, id: RequestId) -> Result<EngineResult> {
+        let mut result = sys::llama3_generate_result {
+            struct_size: std::mem::size_of::<sys::llama3_generate_result>(),
+            ..Default::default()
+        };
+        let mut state = sys::LLAMA3_REQUEST_FAILED;
+        unsafe {
+            check(sys::llama3_engine_wait(
+                self.raw,
+                id,
+                &mut result,
+                &mut state,
+            ))?
+        };
+        Ok(EngineResult {
+            state: RequestState::from_raw(state),
+            stop_reason: StopReason::from_raw(result.stop_reason),
+            n_prompt_tokens: result.n_prompt_tokens,
+            n_generated_tokens: result.n_generated_tokens,
+        })
+    }
+}
+
+impl Drop for Engine {
+    /// Cancels every request and joins the worker thread.
+    fn drop(&mut self) {
+        unsafe { sys::llama3_engine_free(self.raw) }
     }
 }

@@ -63,7 +63,10 @@ fn generation_matches_the_cpp_api() {
         })
         .unwrap();
     assert_eq!(format!("{prompt}{text}\n"), reference);
-    assert_eq!(result.text, text, "the result carries the text the callback saw");
+    assert_eq!(
+        result.text, text,
+        "the result carries the text the callback saw"
+    );
 
     // Iterator form, on a fresh session.
     let session = model.session(&SessionOptions::default()).unwrap();
@@ -169,4 +172,97 @@ fn tokenizer_and_chat() {
             .kind,
         ErrorKind::InvalidArgument
     );
+}
+
+#[test]
+fn engine_runs_many_requests_and_matches_sessions() {
+    let Some(model_path) = data("LLAMA3_TEST_MODEL") else {
+        return;
+    };
+    let model = Model::load(&model_path).unwrap();
+    let tokenizer = model.tokenizer().unwrap();
+    let greedy = SamplerParams {
+        temperature: 0.0,
+        ..Default::default()
+    };
+    let options = GenerateOptions {
+        max_tokens: 24,
+        ..Default::default()
+    };
+    let prompts = ["Once upon a time", "The cat sat", "Lily wanted to"];
+
+    // Each prompt alone in a session: the reference text.
+    let mut expected = Vec::new();
+    for prompt in prompts {
+        let ids = tokenizer.encode(prompt, ADD_BOS).unwrap();
+        let mut session = model.session(&SessionOptions::default()).unwrap();
+        let mut sampler = Sampler::new(&greedy).unwrap();
+        let result = session
+            .generate(&ids, &mut sampler, &options, |_| true)
+            .unwrap();
+        expected.push(result.text);
+    }
+
+    // All at once through the engine, read by polling from several threads.
+    let engine = Engine::new(&model, &EngineOptions::default()).unwrap();
+    let ids: Vec<RequestId> = prompts
+        .iter()
+        .map(|prompt| {
+            let tokens = tokenizer.encode(prompt, ADD_BOS).unwrap();
+            engine.submit(&tokens, &greedy, &options).unwrap()
+        })
+        .collect();
+    let texts: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                let engine = &engine;
+                scope.spawn(move || {
+                    let mut text = String::new();
+                    loop {
+                        let (piece, state) = engine.poll(id).unwrap();
+                        text.push_str(&piece);
+                        if state.has_ended() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                    let result = engine.wait(id).unwrap();
+                    assert_eq!(result.state, RequestState::Finished);
+                    assert!(result.n_generated_tokens > 0);
+                    text
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(texts, expected);
+}
+
+#[test]
+fn engine_cancel_ends_a_request_and_unknown_ids_are_errors() {
+    let Some(model_path) = data("LLAMA3_TEST_MODEL") else {
+        return;
+    };
+    let model = Model::load(&model_path).unwrap();
+    let engine = Engine::new(&model, &EngineOptions::default()).unwrap();
+    drop(model); // the engine keeps the weights alive
+    let tokens = [1, 2, 3];
+    let long = GenerateOptions {
+        max_tokens: 100_000,
+        ..Default::default()
+    };
+    let id = engine
+        .submit(&tokens, &SamplerParams::default(), &long)
+        .unwrap();
+    engine.cancel(id).unwrap();
+    let result = engine.wait(id).unwrap();
+    assert_eq!(result.state, RequestState::Cancelled);
+    // wait forgot the request.
+    let error = engine.poll(id).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+    let empty = engine
+        .submit(&[], &SamplerParams::default(), &GenerateOptions::default())
+        .unwrap_err();
+    assert_eq!(empty.kind, ErrorKind::InvalidArgument);
 }
