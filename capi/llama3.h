@@ -244,6 +244,20 @@ LLAMA3_API llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
                                             const llama3_chat_params* params, llama3_token* tokens,
                                             size_t capacity, size_t* out_n_tokens);
 
+/* One message alone: its header, its content and its end token (<|eot_id|>, or <|eom_id|> for a
+ * tool call when is_tool_call is nonzero), without <|begin_of_text|> or the 3.1 system block, so a
+ * chat front end that keeps a session can append the new turn instead of re-encoding the dialog.
+ * `params` (may be NULL) selects the style. Buffer rules as llama3_tokenize. */
+LLAMA3_API llama3_status llama3_chat_encode_message(
+    const llama3_tokenizer* tokenizer, const llama3_chat_message* message, int32_t is_tool_call,
+    const llama3_chat_params* params, llama3_token* tokens, size_t capacity, size_t* out_n_tokens);
+/* The header that opens a turn of `role` (e.g. "assistant" before generating its answer). */
+LLAMA3_API llama3_status llama3_chat_encode_header(const llama3_tokenizer* tokenizer,
+                                                   const char* role,
+                                                   const llama3_chat_params* params,
+                                                   llama3_token* tokens, size_t capacity,
+                                                   size_t* out_n_tokens);
+
 /* Reads the tool calls in an assistant answer (decoded with LLAMA3_DETOKENIZE_RENDER_SPECIAL; a
  * trailing <|eom_id|> / <|eot_id|> is ignored): JSON {"name", "parameters"} calls (several
  * separated by ';' or newlines), Llama 3.2's pythonic list [f(a=1)], built-in `name.call(...)` and
@@ -366,6 +380,14 @@ LLAMA3_API void llama3_session_free(llama3_session* session);
  * an id outside the vocabulary or n_tokens == 0. */
 LLAMA3_API llama3_status llama3_session_decode(llama3_session* session, const llama3_token* tokens,
                                                size_t n_tokens);
+/* As llama3_session_decode, and returns the logits of every position of the batch: [n_tokens x
+ * n_vocab] floats, row t for tokens[t], owned by the session and valid until the next decode,
+ * generate, reset, load_state or free of this session (*out_n_floats = n_tokens * n_vocab).
+ * For scoring a text (perplexity, log-likelihood of a continuation) in one call. */
+LLAMA3_API llama3_status llama3_session_decode_all_logits(llama3_session* session,
+                                                          const llama3_token* tokens,
+                                                          size_t n_tokens, const float** out_logits,
+                                                          size_t* out_n_floats);
 /* The logits after the last decoded token, [n_vocab] floats owned by the session. The pointer is
  * valid until the next decode, generate, reset, load_state or free of this session. Before the
  * first decode: *out_logits = NULL, *out_n_logits = 0. */

@@ -382,6 +382,51 @@ std::vector<std::string> c_strings(const char* const* strings, size_t n, const c
   return out;
 }
 
+// A chat params struct (NULL: defaults) as ChatOptions; `p` receives the fields read.
+llama3::ChatOptions chat_options(const llama3_chat_params* params, llama3_chat_params& p,
+                                 const char* function) {
+  p = llama3_chat_params{};
+  llama3_chat_params_init(&p);
+  if (params != nullptr) {
+    llama3::capi::check_struct_size(params->struct_size, sizeof(p), function);
+    LLAMA3_READ_FIELD(p, params, style);
+    LLAMA3_READ_FIELD(p, params, add_generation_prompt);
+    LLAMA3_READ_FIELD(p, params, chat_template);
+    LLAMA3_READ_FIELD(p, params, today_date);
+    LLAMA3_READ_FIELD(p, params, tools);
+    LLAMA3_READ_FIELD(p, params, n_tools);
+    LLAMA3_READ_FIELD(p, params, tools_in_user_message);
+    LLAMA3_READ_FIELD(p, params, ipython_environment);
+    LLAMA3_READ_FIELD(p, params, builtin_tools);
+    LLAMA3_READ_FIELD(p, params, n_builtin_tools);
+    LLAMA3_READ_FIELD(p, params, message_is_tool_call);
+  }
+  if (p.tools == nullptr && p.n_tools != 0) {
+    throw llama3::Error(llama3::ErrorCode::kInvalidArgument,
+                        std::string(function) + ": tools is NULL with n_tools > 0");
+  }
+  if (p.builtin_tools == nullptr && p.n_builtin_tools != 0) {
+    throw llama3::Error(llama3::ErrorCode::kInvalidArgument,
+                        std::string(function) + ": builtin_tools is NULL with n_builtin_tools > 0");
+  }
+  llama3::ChatOptions options;
+  if (p.style == LLAMA3_CHAT_STYLE_LLAMA30) {
+    options.style = llama3::ChatStyle::kLlama30;
+  } else if (p.style == LLAMA3_CHAT_STYLE_LLAMA31) {
+    options.style = llama3::ChatStyle::kLlama31;
+  } else if (p.style != LLAMA3_CHAT_STYLE_AUTO) {
+    throw llama3::Error(llama3::ErrorCode::kInvalidArgument,
+                        std::string(function) + ": unknown chat style " + std::to_string(p.style));
+  }
+  if (p.chat_template != nullptr) options.chat_template = p.chat_template;
+  if (p.today_date != nullptr) options.today_date = p.today_date;
+  options.tools = c_strings(p.tools, p.n_tools, "tools");
+  options.tools_in_user_message = p.tools_in_user_message != 0;
+  options.ipython_environment = p.ipython_environment != 0;
+  options.builtin_tools = c_strings(p.builtin_tools, p.n_builtin_tools, "builtin_tools");
+  return options;
+}
+
 }  // namespace
 
 llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
@@ -392,38 +437,7 @@ llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(messages != nullptr || n_messages == 0);
     llama3_chat_params p{};
-    llama3_chat_params_init(&p);
-    if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), __func__);
-      LLAMA3_READ_FIELD(p, params, style);
-      LLAMA3_READ_FIELD(p, params, add_generation_prompt);
-      LLAMA3_READ_FIELD(p, params, chat_template);
-      LLAMA3_READ_FIELD(p, params, today_date);
-      LLAMA3_READ_FIELD(p, params, tools);
-      LLAMA3_READ_FIELD(p, params, n_tools);
-      LLAMA3_READ_FIELD(p, params, tools_in_user_message);
-      LLAMA3_READ_FIELD(p, params, ipython_environment);
-      LLAMA3_READ_FIELD(p, params, builtin_tools);
-      LLAMA3_READ_FIELD(p, params, n_builtin_tools);
-      LLAMA3_READ_FIELD(p, params, message_is_tool_call);
-    }
-    LLAMA3_REQUIRE(p.tools != nullptr || p.n_tools == 0);
-    LLAMA3_REQUIRE(p.builtin_tools != nullptr || p.n_builtin_tools == 0);
-    llama3::ChatOptions options;
-    if (p.style == LLAMA3_CHAT_STYLE_LLAMA30) {
-      options.style = llama3::ChatStyle::kLlama30;
-    } else if (p.style == LLAMA3_CHAT_STYLE_LLAMA31) {
-      options.style = llama3::ChatStyle::kLlama31;
-    } else if (p.style != LLAMA3_CHAT_STYLE_AUTO) {
-      throw llama3::Error(llama3::ErrorCode::kInvalidArgument,
-                          "llama3_chat_encode: unknown chat style " + std::to_string(p.style));
-    }
-    if (p.chat_template != nullptr) options.chat_template = p.chat_template;
-    if (p.today_date != nullptr) options.today_date = p.today_date;
-    options.tools = c_strings(p.tools, p.n_tools, "tools");
-    options.tools_in_user_message = p.tools_in_user_message != 0;
-    options.ipython_environment = p.ipython_environment != 0;
-    options.builtin_tools = c_strings(p.builtin_tools, p.n_builtin_tools, "builtin_tools");
+    const llama3::ChatOptions options = chat_options(params, p, __func__);
     llama3::Dialog dialog;
     dialog.reserve(n_messages);
     for (size_t i = 0; i < n_messages; ++i) {
@@ -433,6 +447,36 @@ llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
     }
     const llama3::ChatFormat format(tokenizer->tokenizer, options);
     const auto ids = format.encode_dialog_prompt(dialog, p.add_generation_prompt != 0);
+    return llama3::capi::copy_out(ids.data(), ids.size(), sizeof(llama3_token), tokens, capacity,
+                                  out_n_tokens, /*terminate=*/false, __func__);
+  });
+}
+
+llama3_status llama3_chat_encode_message(const llama3_tokenizer* tokenizer,
+                                         const llama3_chat_message* message, int32_t is_tool_call,
+                                         const llama3_chat_params* params, llama3_token* tokens,
+                                         size_t capacity, size_t* out_n_tokens) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(tokenizer != nullptr);
+    LLAMA3_REQUIRE(message != nullptr);
+    llama3_chat_params p{};
+    const llama3::ChatFormat format(tokenizer->tokenizer, chat_options(params, p, __func__));
+    const llama3::Message turn{parse_role(message->role, 0),
+                               message->content ? message->content : "", is_tool_call != 0};
+    const auto ids = format.encode_message(turn);
+    return llama3::capi::copy_out(ids.data(), ids.size(), sizeof(llama3_token), tokens, capacity,
+                                  out_n_tokens, /*terminate=*/false, __func__);
+  });
+}
+
+llama3_status llama3_chat_encode_header(const llama3_tokenizer* tokenizer, const char* role,
+                                        const llama3_chat_params* params, llama3_token* tokens,
+                                        size_t capacity, size_t* out_n_tokens) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(tokenizer != nullptr);
+    llama3_chat_params p{};
+    const llama3::ChatFormat format(tokenizer->tokenizer, chat_options(params, p, __func__));
+    const auto ids = format.encode_header(parse_role(role, 0));
     return llama3::capi::copy_out(ids.data(), ids.size(), sizeof(llama3_token), tokens, capacity,
                                   out_n_tokens, /*terminate=*/false, __func__);
   });

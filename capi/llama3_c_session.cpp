@@ -150,6 +150,22 @@ llama3_status llama3_session_decode(llama3_session* session, const llama3_token*
   });
 }
 
+llama3_status llama3_session_decode_all_logits(llama3_session* session, const llama3_token* tokens,
+                                               size_t n_tokens, const float** out_logits,
+                                               size_t* out_n_floats) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(session != nullptr);
+    LLAMA3_REQUIRE(tokens != nullptr || n_tokens == 0);
+    LLAMA3_REQUIRE(out_logits != nullptr);
+    LLAMA3_REQUIRE(out_n_floats != nullptr);
+    const auto logits =
+        session->session.decode_all_logits(std::span<const llama3::TokenId>(tokens, n_tokens));
+    *out_logits = logits.empty() ? nullptr : logits.data();
+    *out_n_floats = logits.size();
+    return LLAMA3_OK;
+  });
+}
+
 llama3_status llama3_session_logits(const llama3_session* session, const float** out_logits,
                                     size_t* out_n_logits) {
   return guarded(__func__, [&] {

@@ -344,7 +344,85 @@ static void test_tokenizer_and_chat(const char* vocab_path) {
   dialog[1].role = "user";
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
                 llama3_chat_encode(tokenizer, dialog, 2, &chat, tokens, 64, &n));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_chat_encode_message(tokenizer, &dialog[1], 0, &chat, tokens, 64, &n));
   llama3_tokenizer_free(tokenizer);
+}
+
+/* A front end that keeps its session appends turns: the whole dialog's prompt must equal the
+ * first message's prompt, then each later message alone, then the open assistant header. */
+static void test_chat_turn_by_turn(const char* vocab_path) {
+  llama3_tokenizer* tokenizer = NULL;
+  llama3_token whole[128], first[128], turn[64], header[16];
+  size_t n_whole = 0, n_first = 0, n_turn = 0, n_header = 0;
+  llama3_chat_message dialog[3];
+  llama3_chat_params chat;
+  int style;
+  EXPECT_STATUS(LLAMA3_OK, llama3_tokenizer_load(vocab_path, &tokenizer));
+  dialog[0].role = "system";
+  dialog[0].content = "Be brief.";
+  dialog[1].role = "user";
+  dialog[1].content = "Hi";
+  dialog[2].role = "assistant";
+  dialog[2].content = "Hello!";
+  for (style = LLAMA3_CHAT_STYLE_LLAMA30; style <= LLAMA3_CHAT_STYLE_LLAMA31; ++style) {
+    EXPECT_STATUS(LLAMA3_OK, llama3_chat_params_init(&chat));
+    chat.style = style;
+    EXPECT_STATUS(LLAMA3_OK, llama3_chat_encode(tokenizer, dialog, 3, &chat, whole, 128, &n_whole));
+    chat.add_generation_prompt = 0;
+    EXPECT_STATUS(LLAMA3_OK, llama3_chat_encode(tokenizer, dialog, 2, &chat, first, 128, &n_first));
+    EXPECT_STATUS(LLAMA3_OK,
+                  llama3_chat_encode_message(tokenizer, &dialog[2], 0, &chat, turn, 64, &n_turn));
+    EXPECT_STATUS(LLAMA3_OK,
+                  llama3_chat_encode_header(tokenizer, "assistant", &chat, header, 16, &n_header));
+    EXPECT(n_turn > 0 && turn[0] != 128000); /* no <|begin_of_text|> */
+    /* <|start_header_id|> assistant <|end_header_id|> "\n\n" */
+    EXPECT(n_header == 4 && header[0] == 128006 && header[3] == 271);
+    EXPECT(n_first + n_turn + n_header == n_whole);
+    if (n_first + n_turn + n_header == n_whole) {
+      EXPECT(memcmp(whole, first, n_first * sizeof(llama3_token)) == 0);
+      EXPECT(memcmp(whole + n_first, turn, n_turn * sizeof(llama3_token)) == 0);
+      EXPECT(memcmp(whole + n_first + n_turn, header, n_header * sizeof(llama3_token)) == 0);
+    }
+  }
+  EXPECT_STATUS(LLAMA3_ERR_BUFFER_TOO_SMALL,
+                llama3_chat_encode_message(tokenizer, &dialog[2], 0, NULL, turn, 1, &n_turn));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_chat_encode_header(tokenizer, "robot", NULL, header, 16, &n_header));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_chat_encode_message(tokenizer, NULL, 0, NULL, turn, 64, &n_turn));
+  llama3_tokenizer_free(tokenizer);
+}
+
+/* The logits of every position of one batch equal decoding the tokens one by one, bit for bit. */
+static void test_all_position_logits(const char* model_path) {
+  llama3_model* model = NULL;
+  llama3_session* batch = NULL;
+  llama3_session* single = NULL;
+  const llama3_token tokens[5] = {1, 20, 30, 40, 50};
+  const float* all = NULL;
+  const float* row = NULL;
+  size_t n_all = 0, n_row = 0, t;
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, NULL, &batch));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, NULL, &single));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode_all_logits(batch, tokens, 5, &all, &n_all));
+  for (t = 0; t < 5; ++t) {
+    EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(single, &tokens[t], 1));
+    EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(single, &row, &n_row));
+    EXPECT(n_all == 5 * n_row);
+    if (n_all == 5 * n_row) EXPECT(memcmp(all + t * n_row, row, n_row * sizeof(float)) == 0);
+  }
+  /* llama3_session_logits then gives the batch's last row. */
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(batch, &row, &n_row));
+  EXPECT(row != NULL && memcmp(all + 4 * n_row, row, n_row * sizeof(float)) == 0);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_session_decode_all_logits(batch, tokens, 5, NULL, &n_all));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_session_decode_all_logits(NULL, tokens, 5, &all, &n_all));
+  llama3_session_free(single);
+  llama3_session_free(batch);
+  llama3_model_free(model);
 }
 
 static void test_log_callback(void) {
@@ -463,8 +541,8 @@ static void test_init_never_writes_past_an_older_struct(void) {
   /* A size the library cannot hold (newer header) or too small for struct_size is refused, and
    * nothing is written. */
   memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
-  EXPECT_STATUS(LLAMA3_ERR_UNSUPPORTED,
-                llama3_sampler_params_init_sized(&buffer.sampler, sizeof(llama3_sampler_params) + 8));
+  EXPECT_STATUS(LLAMA3_ERR_UNSUPPORTED, llama3_sampler_params_init_sized(
+                                            &buffer.sampler, sizeof(llama3_sampler_params) + 8));
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_sampler_params_init_sized(&buffer.sampler, 2));
   EXPECT(guard_intact(buffer.bytes, 0, sizeof buffer.bytes));
 }
@@ -489,6 +567,8 @@ int main(int argc, char** argv) {
   test_session_misuse(argv[1]);
   test_engine(argv[1]);
   test_tokenizer_and_chat(argv[2]);
+  test_chat_turn_by_turn(argv[2]);
+  test_all_position_logits(argv[1]);
   test_log_callback();
   test_quantize_and_convert(argv[1]);
   if (failures) {

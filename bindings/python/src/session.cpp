@@ -29,6 +29,17 @@ py::array logits_view(std::span<const float> logits, py::handle owner) {
   return view;
 }
 
+// [n_rows, n_vocab] rows of a session's buffer, read-only, as logits_view.
+py::array logits_rows_view(std::span<const float> logits, std::size_t n_rows, py::handle owner) {
+  const auto n_vocab = n_rows == 0 ? 0 : logits.size() / n_rows;
+  py::array_t<float> view(
+      {static_cast<py::ssize_t>(n_rows), static_cast<py::ssize_t>(n_vocab)},
+      {static_cast<py::ssize_t>(n_vocab * sizeof(float)), static_cast<py::ssize_t>(sizeof(float))},
+      logits.data(), owner);
+  py::detail::array_proxy(view.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return view;
+}
+
 void close_session(PySession& self) {
   if (self.busy) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -73,6 +84,26 @@ Returns:
 Raises:
   ContextFullError when the ids do not fit (the session is unchanged); InvalidArgumentError for an
   id outside the vocabulary.
+)doc")
+      .def(
+          "decode_all_logits",
+          [](py::object self_object, const std::vector<TokenId>& ids) {
+            auto& self = self_object.cast<PySession&>();
+            Session& session = self.get();
+            std::span<const float> logits;
+            {
+              py::gil_scoped_release release;
+              logits = session.decode_all_logits(ids);
+            }
+            return logits_rows_view(logits, ids.size(), self_object);
+          },
+          py::arg("ids"), R"doc(
+As decode(), and returns the logits of every position of the batch: row t is what follows ids[t]
+(for scoring a text, e.g. the log-likelihood of a continuation, in one call).
+
+Returns:
+  numpy.ndarray float32 [len(ids), n_vocab], read-only, a view of the session's buffer with the same
+  validity rules as decode()'s.
 )doc")
       .def_property_readonly(
           "logits",

@@ -49,6 +49,19 @@ Dialog to_dialog(const py::iterable& messages) {
   return dialog;
 }
 
+// style: "llama3.0", "llama3.1" or None (detect from the chat template / vocabulary).
+void set_style(ChatOptions& options, const std::optional<std::string>& style) {
+  if (!style) return;
+  if (*style == "llama3.0") {
+    options.style = ChatStyle::kLlama30;
+  } else if (*style == "llama3.1") {
+    options.style = ChatStyle::kLlama31;
+  } else {
+    throw Error(ErrorCode::kInvalidArgument,
+                "style must be 'llama3.0' or 'llama3.1', got '" + *style + "'");
+  }
+}
+
 }  // namespace
 
 void register_tokenizer(py::module_& m) {
@@ -160,16 +173,7 @@ Example:
             if (today_date) options.today_date = *today_date;
             options.ipython_environment = ipython_environment;
             options.builtin_tools = std::move(builtin_tools);
-            if (style) {
-              if (*style == "llama3.0") {
-                options.style = ChatStyle::kLlama30;
-              } else if (*style == "llama3.1") {
-                options.style = ChatStyle::kLlama31;
-              } else {
-                throw Error(ErrorCode::kInvalidArgument,
-                            "style must be 'llama3.0' or 'llama3.1', got '" + *style + "'");
-              }
-            }
+            set_style(options, style);
             const ChatFormat format(self.tokenizer, options);
             return format.encode_dialog_prompt(to_dialog(messages), add_generation_prompt);
           },
@@ -199,6 +203,36 @@ Returns:
 Example:
   >>> tokenizer.encode_dialog([{"role": "user", "content": "Hi"}])
 )doc")
+      .def(
+          "encode_message",
+          [](const PyTokenizer& self, const py::object& message, std::optional<std::string> style) {
+            ChatOptions options;
+            options.chat_template = self.chat_template;
+            set_style(options, style);
+            const ChatFormat format(self.tokenizer, options);
+            return format.encode_message(to_dialog(py::make_tuple(message)).front());
+          },
+          py::arg("message"), py::kw_only(), py::arg("style") = py::none(), R"doc(
+One message alone, as encode_dialog() renders it inside a dialog: its header, content and end
+token, without <|begin_of_text|> or the 3.1 system block. A front end that keeps its Session
+appends the new turn (encode_message(...) + encode_header("assistant")) instead of re-encoding the
+whole dialog.
+
+Arguments:
+  message: a dict {"role", "content"[, "tool_call"]} or a (role, content) pair.
+  style: as encode_dialog().
+)doc")
+      .def(
+          "encode_header",
+          [](const PyTokenizer& self, const std::string& role, std::optional<std::string> style) {
+            ChatOptions options;
+            options.chat_template = self.chat_template;
+            set_style(options, style);
+            const ChatFormat format(self.tokenizer, options);
+            return format.encode_header(parse_role(role));
+          },
+          py::arg("role"), py::kw_only(), py::arg("style") = py::none(),
+          "The header that opens a turn of `role` (e.g. \"assistant\" before generating).")
       .def_property_readonly("vocab_size",
                              [](const PyTokenizer& self) { return self.tokenizer.vocab_size(); })
       .def_property_readonly("bos_id",

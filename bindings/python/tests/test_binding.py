@@ -177,6 +177,34 @@ def test_tokenizer_and_chat(vocab_path):
     assert tokenizer.find("<|eot_id|>") == 128009
 
 
+def test_chat_turns_appended_one_by_one_equal_the_whole_dialog(vocab_path):
+    tokenizer = llama3.Tokenizer.load(vocab_path)
+    dialog = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+              {"role": "assistant", "content": "Hello!"}, ("user", "And now?")]
+    for style in ("llama3.0", "llama3.1"):
+        whole = tokenizer.encode_dialog(dialog, style=style)
+        first = tokenizer.encode_dialog(dialog[:2], style=style, add_generation_prompt=False)
+        appended = first + [token for message in dialog[2:]
+                            for token in tokenizer.encode_message(message, style=style)]
+        assert appended + tokenizer.encode_header("assistant", style=style) == whole
+    assert tokenizer.decode(tokenizer.encode_header("user"), render_special=True) == (
+        "<|start_header_id|>user<|end_header_id|>\n\n")
+    with pytest.raises(llama3.InvalidArgumentError):
+        tokenizer.encode_header("robot")
+
+
+def test_decode_all_logits_rows_equal_decoding_one_by_one(stories_path):
+    model = llama3.Model(stories_path)
+    ids = model.tokenizer.encode("Once upon a time there was", add_bos=True)
+    batch = model.session(n_ctx=64)
+    rows = batch.decode_all_logits(ids)
+    assert rows.shape == (len(ids), model.n_vocab) and not rows.flags.writeable
+    assert np.array_equal(rows[-1], batch.logits)
+    single = model.session(n_ctx=64)
+    for t, token in enumerate(ids):
+        assert np.array_equal(single.decode([token]), rows[t]), t
+
+
 def test_version():
     assert llama3.__version__.count(".") == 2
 
