@@ -1,4 +1,5 @@
 // Conversions shared by the session and engine parts of the C ABI.
+#include <cstdio>
 #include <string>
 
 #include "c_api_support.hpp"
@@ -105,6 +106,39 @@ void write_generate_result(const GenerateResult& generated, llama3_generate_resu
   LLAMA3_WRITE_FIELD(result, generated.prompt_seconds, prompt_seconds);
   LLAMA3_WRITE_FIELD(result, generated.generate_seconds, generate_seconds);
   LLAMA3_WRITE_FIELD(result, generated.n_cached_tokens, n_cached_tokens);
+}
+
+// `text` as a JSON string literal (RFC 8259 escapes; other bytes, UTF-8 included, as they are).
+void append_json_string(std::string_view text, std::string& out) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
 }
 
 }  // namespace llama3::capi

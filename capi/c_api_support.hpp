@@ -9,6 +9,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -126,5 +127,9 @@ void write_generate_result(const GenerateResult& generated, llama3_generate_resu
 llama3_status copy_out(const void* bytes, std::size_t size, std::size_t element_size, void* buffer,
                        std::size_t capacity, std::size_t* out_count, bool terminate,
                        const char* function);
+
+// `text` as a JSON string literal (RFC 8259 escapes; other bytes, UTF-8 included, as they are),
+// appended to `out`.
+void append_json_string(std::string_view text, std::string& out);
 
 }  // namespace llama3::capi

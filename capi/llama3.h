@@ -596,6 +596,65 @@ LLAMA3_API llama3_status llama3_engine_poll(llama3_engine* engine, llama3_reques
 LLAMA3_API llama3_status llama3_engine_wait(llama3_engine* engine, llama3_request_id id,
                                             llama3_generate_result* result, int32_t* out_state);
 
+/* ---------------------------------------------------------------------------------------------
+ * Safety: the insecure-code scanner and the Llama Guard 2/3 classifier. Results are JSON text
+ * (buffer rules as llama3_detokenize, in bytes).
+ * ------------------------------------------------------------------------------------------- */
+typedef struct llama3_code_scanner llama3_code_scanner;
+
+/* The rule set compiled into the library (rules_json NULL), or rules in the same JSON format
+ * (LLAMA3_ERR_BAD_FORMAT naming the rule and field at fault). Immutable: one scanner may be used
+ * from many threads at once. */
+LLAMA3_API llama3_status llama3_code_scanner_create(const char* rules_json,
+                                                    llama3_code_scanner** out_scanner);
+LLAMA3_API void llama3_code_scanner_free(llama3_code_scanner* scanner);
+/* Scans `code` written in `language` (a name or alias such as "c", "cpp", "py", "js", "rs"; NULL
+ * or "" scans with every language's rules; an unknown name is LLAMA3_ERR_INVALID_ARGUMENT), or,
+ * when `markdown` is nonzero, each fenced code block of a Markdown text with its fence's language
+ * (language ignored). Writes
+ *   {"treatment": "ignore"|"warn"|"block", "findings": [{"rule_id", "cwe_id", "severity",
+ *    "language", "line", "column", "description", "matched_text"}, ...]} */
+LLAMA3_API llama3_status llama3_code_scan(const llama3_code_scanner* scanner, const char* code,
+                                          size_t length, const char* language, int32_t markdown,
+                                          char* json, size_t capacity, size_t* out_length);
+
+typedef struct llama3_guard llama3_guard;
+
+#define LLAMA3_GUARD_AUTO (-1) /* from the model's metadata (general.name, ...) */
+#define LLAMA3_GUARD_2 2       /* Llama Guard 2 8B */
+#define LLAMA3_GUARD_3 3       /* Llama Guard 3 8B */
+#define LLAMA3_GUARD_3_1B 31   /* Llama Guard 3 1B */
+
+typedef struct llama3_guard_params {
+  size_t struct_size;
+  int32_t version;        /* LLAMA3_GUARD_*; default AUTO */
+  float threshold;        /* on P(unsafe) of the first generated token; default 0.5 */
+  int32_t max_new_tokens; /* greedy tokens for the verdict text; default 20 */
+  int32_t n_threads;      /* default 0: one per hardware thread */
+  int32_t n_ctx;          /* default 0: the model's, capped at 4096 */
+} llama3_guard_params;
+
+/* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
+LLAMA3_API llama3_status llama3_guard_params_init_sized(llama3_guard_params* params,
+                                                        size_t struct_size);
+LLAMA3_API llama3_status(llama3_guard_params_init)(llama3_guard_params* params);
+#define llama3_guard_params_init(params) llama3_guard_params_init_sized((params), sizeof(*(params)))
+/* A classifier over a loaded Llama Guard model (`params` may be NULL). LLAMA3_ERR_INVALID_ARGUMENT
+ * when the version cannot be told from the metadata, or for a threshold outside [0, 1]. A guard is
+ * used by one thread at a time; it keeps the model's weights alive. */
+LLAMA3_API llama3_status llama3_guard_create(const llama3_model* model,
+                                             const llama3_guard_params* params,
+                                             llama3_guard** out_guard);
+LLAMA3_API void llama3_guard_free(llama3_guard* guard);
+/* Classifies the last turn of a conversation (roles "user" and "assistant"): as a prompt when it
+ * is the user's, as a response when it is the assistant's. Writes
+ *   {"verdict": "safe"|"unsafe"|"malformed", "categories": ["S1", ...], "unsafe_probability": p,
+ *    "threshold_overrode_text": bool, "raw": "the model's text"}
+ * A malformed verdict (the model wrote no valid answer) is reported, never guessed. */
+LLAMA3_API llama3_status llama3_guard_classify(llama3_guard* guard,
+                                               const llama3_chat_message* turns, size_t n_turns,
+                                               char* json, size_t capacity, size_t* out_length);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,39 +31,6 @@ llama3_status compile(const char* function, const llama3_tokenizer* tokenizer, c
   });
 }
 
-// `text` as a JSON string literal (RFC 8259 escapes; other bytes, UTF-8 included, as they are).
-void append_json_string(std::string_view text, std::string& out) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 }  // namespace
 
 extern "C" {
@@ -100,12 +67,12 @@ llama3_status llama3_parse_tool_calls(const char* answer, size_t answer_length, 
     const llama3::ParsedReply parsed =
         llama3::parse_tool_calls(std::string_view(answer ? answer : "", answer_length));
     std::string out = "{\"content\":";
-    append_json_string(parsed.content, out);
+    llama3::capi::append_json_string(parsed.content, out);
     out += ",\"tool_calls\":[";
     for (size_t i = 0; i < parsed.tool_calls.size(); ++i) {
       if (i > 0) out += ',';
       out += "{\"name\":";
-      append_json_string(parsed.tool_calls[i].name, out);
+      llama3::capi::append_json_string(parsed.tool_calls[i].name, out);
       // arguments is a compact JSON object already (parse_tool_calls checked it).
       out += ",\"arguments\":" + parsed.tool_calls[i].arguments + "}";
     }
