@@ -68,6 +68,7 @@ void register_session(py::module_& m);
 void register_generation(py::module_& m);
 void register_convert(py::module_& m);
 void register_engine(py::module_& m);
+void register_safety(py::module_& m);
 
 // The grammar a generate()/complete() call asks for: `grammar` (GBNF text or a llama3.Grammar)
 // or `json_schema` (JSON text, or a dict/bool dumped to JSON); nullopt when both are None.
