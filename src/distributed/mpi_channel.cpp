@@ -30,6 +30,14 @@ int message_count(std::size_t n_bytes) {
 MpiChannel::MpiChannel(MPI_Comm communicator) : communicator_(communicator) {
   check(MPI_Comm_rank(communicator_, &rank_), "MPI_Comm_rank");
   check(MPI_Comm_size(communicator_, &size_), "MPI_Comm_size");
+  // The ranks that share this machine's memory (and cores).
+  MPI_Comm node = MPI_COMM_NULL;
+  check(MPI_Comm_split_type(communicator_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+        "MPI_Comm_split_type");
+  int ranks_here = 1;
+  check(MPI_Comm_size(node, &ranks_here), "MPI_Comm_size");
+  MPI_Comm_free(&node);
+  oversubscribed_ = static_cast<unsigned>(ranks_here) > std::thread::hardware_concurrency();
 }
 
 MPI_Request MpiChannel::start_send(int to, int tag, std::span<const std::byte> bytes) {
@@ -62,23 +70,27 @@ std::size_t MpiChannel::wait(MPI_Request& request, double timeout_seconds, const
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(std::max(timeout_seconds, 0.0)));
-  // Spin briefly (a neighbour's answer to one token is often microseconds away), then sleep a
-  // little longer each time, up to a quarter millisecond, so a waiting rank does not take a core
-  // from one that computes.
-  constexpr int kSpins = 200;
+  // A neighbour's answer to one token is often microseconds away, and a rank put to sleep on a busy
+  // machine may wait milliseconds for a core again: so spin on MPI_Test for a while (when this
+  // node has a core per rank), then yield, then sleep a little longer each time (up to a quarter
+  // millisecond) so a long wait leaves the cores to the ranks that compute.
+  const auto spin_until = start + (oversubscribed_ ? std::chrono::microseconds(0) : kSpinTime);
+  const auto yield_until = spin_until + kYieldTime;
   auto nap = std::chrono::microseconds(20);
   constexpr auto kLongestNap = std::chrono::microseconds(250);
   MPI_Status status;
-  for (int attempt = 0;; ++attempt) {
+  for (;;) {
     int done = 0;
     check(MPI_Test(&request, &done, &status), "MPI_Test");
     if (done) break;
-    if (timeout_seconds >= 0.0 && Clock::now() > deadline) {
+    const auto now = Clock::now();
+    if (timeout_seconds >= 0.0 && now > deadline) {
       throw Error(ErrorCode::kIo, what + ": no answer within " +
                                       std::to_string(static_cast<long>(timeout_seconds)) +
                                       " s; a rank of the pipeline has died or hangs");
     }
-    if (attempt < kSpins) {
+    if (now < spin_until) continue;
+    if (now < yield_until) {
       std::this_thread::yield();
     } else {
       std::this_thread::sleep_for(nap);

@@ -1,7 +1,7 @@
 // The small communicator interface the pipeline talks through: MPI point-to-point messages of bytes
-// with a deadline on every wait, and an all-gather. Waits poll (MPI_Test) with a growing sleep, so
-// a rank waiting for its neighbour leaves the CPU to ranks that share its cores, and so a dead or
-// hung partner becomes an error after the timeout instead of a hang.
+// with a deadline on every wait, and all-gathers. Waits poll (MPI_Test): briefly spinning, then
+// with a growing sleep, so a rank waiting for its neighbour soon leaves the CPU to ranks that share
+// its cores, and so a dead or hung partner becomes an error after the timeout instead of a hang.
 #pragma once
 
 #include <mpi.h>
@@ -53,7 +53,12 @@ class MpiChannel {
   }
 
  private:
+  // How long a wait spins on MPI_Test, then yields, before it starts to sleep.
+  static constexpr auto kSpinTime = std::chrono::microseconds(2000);
+  static constexpr auto kYieldTime = std::chrono::microseconds(2000);
+
   MPI_Comm communicator_;
+  bool oversubscribed_ = false;  // more ranks on this machine than hardware threads
   int rank_ = 0;
   int size_ = 1;
   double wait_seconds_ = 0.0;
