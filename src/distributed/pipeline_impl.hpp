@@ -18,12 +18,12 @@
 #include <vector>
 
 #include "distributed/mpi_channel.hpp"
-#include "distributed/stage_memory.hpp"
 #include "kernels/thread_pool.hpp"
 #include "llama3/distributed.hpp"
 #include "model/model_impl.hpp"
 #include "runtime/forward.hpp"
 #include "runtime/kv_cache.hpp"
+#include "runtime/layer_range_memory.hpp"
 
 namespace llama3::distributed {
 
@@ -55,7 +55,7 @@ struct Stage {
   Model model;
   kernels::ThreadPool pool;
   runtime::KvCache cache;  // [its layers, n_ctx]
-  StageMemory memory;
+  runtime::LayerRangeMemory memory;
   runtime::ForwardPass forward;
 };
 

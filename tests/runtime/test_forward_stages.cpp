@@ -11,6 +11,7 @@
 #include "model/model_impl.hpp"
 #include "runtime/forward.hpp"
 #include "runtime/kv_cache.hpp"
+#include "runtime/layer_range_memory.hpp"
 #include "support/error_code.hpp"
 #include "support/test_data.hpp"
 
@@ -24,24 +25,6 @@ Model load_layers(int first, int last) {
                                      return detail::LayerRange{first, last};
                                    });
 }
-
-// A KV cache of layers [first, ...) addressed by model-wide layer index.
-class ShiftedMemory final : public runtime::KvMemory {
- public:
-  ShiftedMemory(runtime::KvCache& cache, int first) : cache_(cache), first_(first) {}
-  void store(int layer, const runtime::ForwardRow& row, const float* key,
-             const float* value) override {
-    cache_.store(layer - first_, row, key, value);
-  }
-  void attend(int layer, const runtime::ForwardRow& row, int kv_head, const float* queries,
-              int n_queries, float scale, float* out) const override {
-    cache_.attend(layer - first_, row, kv_head, queries, n_queries, scale, out);
-  }
-
- private:
-  runtime::KvCache& cache_;
-  int first_;
-};
 
 struct StageUnderTest {
   StageUnderTest(int first, int last, int n_ctx)
@@ -57,7 +40,7 @@ struct StageUnderTest {
   int first, last;
   kernels::ThreadPool pool;
   runtime::KvCache cache;
-  ShiftedMemory memory;
+  runtime::LayerRangeMemory memory;
   runtime::ForwardPass forward;
 };
 
