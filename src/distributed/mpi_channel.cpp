@@ -27,7 +27,11 @@ int message_count(std::size_t n_bytes) {
 
 }  // namespace
 
-MpiChannel::MpiChannel(MPI_Comm communicator) : communicator_(communicator) {
+MpiChannel::MpiChannel(MPI_Comm communicator) {
+  // A communicator of our own: the pipeline's messages never meet the application's, and MPI's
+  // errors come back as codes (an exception naming the call) instead of ending the job.
+  check(MPI_Comm_dup(communicator, &communicator_), "MPI_Comm_dup");
+  check(MPI_Comm_set_errhandler(communicator_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   check(MPI_Comm_rank(communicator_, &rank_), "MPI_Comm_rank");
   check(MPI_Comm_size(communicator_, &size_), "MPI_Comm_size");
   // The ranks that share this machine's memory (and cores).
@@ -38,6 +42,12 @@ MpiChannel::MpiChannel(MPI_Comm communicator) : communicator_(communicator) {
   check(MPI_Comm_size(node, &ranks_here), "MPI_Comm_size");
   MPI_Comm_free(&node);
   oversubscribed_ = static_cast<unsigned>(ranks_here) > std::thread::hardware_concurrency();
+}
+
+MpiChannel::~MpiChannel() {
+  int finalised = 0;
+  MPI_Finalized(&finalised);
+  if (!finalised) MPI_Comm_free(&communicator_);
 }
 
 MPI_Request MpiChannel::start_send(int to, int tag, std::span<const std::byte> bytes) {

@@ -20,7 +20,11 @@ class MpiChannel {
   using Clock = std::chrono::steady_clock;
   static constexpr double kNoTimeout = -1.0;
 
+  // Collective over `communicator`, which it duplicates.
   explicit MpiChannel(MPI_Comm communicator);
+  ~MpiChannel();
+  MpiChannel(const MpiChannel&) = delete;
+  MpiChannel& operator=(const MpiChannel&) = delete;
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -57,7 +61,7 @@ class MpiChannel {
   static constexpr auto kSpinTime = std::chrono::microseconds(2000);
   static constexpr auto kYieldTime = std::chrono::microseconds(2000);
 
-  MPI_Comm communicator_;
+  MPI_Comm communicator_ = MPI_COMM_NULL;
   bool oversubscribed_ = false;  // more ranks on this machine than hardware threads
   int rank_ = 0;
   int size_ = 1;
