@@ -268,9 +268,9 @@ void PipelineImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
       send_down(header, {reinterpret_cast<const std::byte*>(stage_->forward.hidden()),
                          hidden_bytes(count)});
     }
-    const std::string what = "rank 0 waiting for the logits from rank " +
-                             std::to_string(n_ranks() - 1) + " (through ranks 1.." +
-                             std::to_string(n_ranks() - 1) + ")";
+    const std::string last = std::to_string(n_ranks() - 1);
+    const std::string what = "rank 0 waiting for the logits from rank " + last +
+                             (n_ranks() > 2 ? " (through ranks 1.." + last + ")" : std::string());
     try {
       for (auto& reply : replies) channel_.wait(reply, options_.timeout_seconds, what);
     } catch (const Error&) {
