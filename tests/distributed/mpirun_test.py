@@ -1,6 +1,7 @@
 """`mpirun -np N llama3 generate` against one process: the same tokens and the same logits, bit for
 bit; a stopped (hung) or killed rank ends the job with an error instead of a hang; ranks that
-disagree on their options stop with a message naming the difference.
+disagree on their options, or a split that leaves a rank without layers, stop with a message
+naming the difference.
 
 Usage: mpirun_test.py CASE...   (cases: tiny, 1b, hang, kill, disagree, netns)
 Needs LLAMA3_BIN_DIR (llama3, make_test_model) and LLAMA3_DATA_DIR. Exits 77 (skipped) when
@@ -177,6 +178,14 @@ def case_disagree(scratch):
     assert "rank 1 disagrees with rank 0 on the run options" in result.stderr, result.stderr
     print("ok: ranks with different -c stop: " +
           next(line for line in result.stderr.splitlines() if "disagrees" in line))
+    # Splits that cannot work stop every rank with rank 0's message.
+    for split, message in [("5,0", "holds a value that is not positive"),
+                           ("1,2,2", "names 3 ranks, but the pipeline has 2"),
+                           ("0.01,0.99", "leaves rank 0 without a layer")]:
+        result = run(mpirun_prefix(2) + common + ["--split", split], timeout=120)
+        assert result.returncode != 0, split
+        assert message in result.stderr, (split, result.stderr)
+        print(f"ok: --split {split} is refused: {message}")
 
 
 def case_netns(scratch):
