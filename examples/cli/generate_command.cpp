@@ -258,7 +258,7 @@ int run_generate_pipeline(GenerateCommandOptions& options) {
   try {
     return generate_in(*pipeline, pipeline->model(), options, pipeline_options.session.n_threads);
   } catch (const Error& error) {
-    if (error.code() != ErrorCode::kIo) throw;  // the other ranks are fine: shut down in order
+    if (!pipeline->failed()) throw;  // the other ranks are fine: shut down in order
     std::fprintf(stderr, "llama3 generate: error (%s): %s\n", error_code_name(error.code()),
                  error.what());
     std::fflush(stderr);

@@ -142,6 +142,10 @@ class Pipeline {
   // Throws kUnsupported: moving keys would have to happen on every rank.
   void shift_context(int n_keep, int n_discard);
 
+  // Whether a rank stopped answering (a decode threw kIo on its deadline): the pipeline is then
+  // unusable and MpiEnvironment::abort is the way out.
+  bool failed() const;
+
   // Rank 0 only: every rank's counters (one message round); with reset, zeroes them after.
   PipelineStats stats(bool reset = false);
 

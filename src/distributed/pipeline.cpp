@@ -447,6 +447,9 @@ std::span<const TokenId> Pipeline::tokens() const {
 void Pipeline::shift_context(int, int) {
   throw Error(ErrorCode::kUnsupported, "pipeline: shift_context is not supported yet");
 }
+bool Pipeline::failed() const {
+  return impl_->failed();
+}
 PipelineStats Pipeline::stats(bool reset) {
   return impl_->stats(reset);
 }

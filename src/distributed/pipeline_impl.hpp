@@ -85,6 +85,7 @@ class PipelineImpl {
   void serve();
 
   void require_root(const char* call) const;
+  bool failed() const { return broken_; }
 
  private:
   // Starts sending header + payload to the next rank from a free slot of the send ring.
