@@ -15,10 +15,11 @@ target_link_libraries(llama3_c_abi INTERFACE $<LINK_ONLY:llama3_c>)
 install(TARGETS llama3_c llama3_c_abi EXPORT llama3Targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/llama3.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-# server.hpp is left out: the server (src/server, target llama3_server) is not part of
-# libllama3.so, so an installed header would promise symbols the installed library lacks.
+# server.hpp and distributed.hpp are left out: the server (src/server, llama3_server) and the MPI
+# pipeline (src/distributed, llama3_distributed) are not part of libllama3.so, so an installed
+# header would promise symbols the installed library lacks.
 install(DIRECTORY ${LLAMA3_SOURCE_DIR}/include/llama3 DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.hpp" PATTERN "server.hpp" EXCLUDE)
+  FILES_MATCHING PATTERN "*.hpp" PATTERN "server.hpp" EXCLUDE PATTERN "distributed.hpp" EXCLUDE)
 
 set(LLAMA3_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/llama3)
 install(EXPORT llama3Targets NAMESPACE llama3:: DESTINATION ${LLAMA3_CMAKE_DIR})

@@ -7,6 +7,7 @@ packages=(build-essential cmake ninja-build git ca-certificates curl
   libxsimd-dev catch2 nlohmann-json3-dev pkg-config libcli11-dev
   pybind11-dev python3-dev python3-venv
   libre2-dev libcpp-httplib-dev unicode-data nodejs npm
+  libopenmpi-dev openmpi-bin
   golang-go openjdk-17-jdk-headless
   chromium
   g++-aarch64-linux-gnu qemu-user

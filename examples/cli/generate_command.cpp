@@ -12,8 +12,15 @@
 #include "llama3/error.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
+#include "pipeline_options.hpp"
 #include "safety_options.hpp"
 #include "structured_options.hpp"
+
+#if LLAMA3_HAS_MPI
+#include <optional>
+
+#include "llama3/distributed.hpp"
+#endif
 
 namespace llama3::cli {
 namespace {
@@ -32,6 +39,7 @@ struct GenerateCommandOptions {
   OutputFormat format = OutputFormat::kText;
   int n_parallel = 0;  // > 0: every line of -f is a prompt, this many at once through the engine
   int kv_tokens = 0;   // with --parallel: the engine's KV pool in positions (0: its default)
+  PipelineCommandOptions pipeline;
 };
 
 void declare(CLI::App& app, GenerateCommandOptions& options) {
@@ -50,6 +58,7 @@ void declare(CLI::App& app, GenerateCommandOptions& options) {
                  "write the float32 logits after the prompt (n_vocab values) to this file")
       ->type_name("PATH");
   options.safety.declare(app);
+  options.pipeline.declare(app);
   auto* parallel =
       app.add_option("--parallel", options.n_parallel,
                      "with -f: one prompt per line, this many at once through the engine; each "
@@ -145,42 +154,15 @@ void print_json(const GenerateResult& result, std::uint64_t seed, const Tokenize
               document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
-}  // namespace
-
-int run_generate(Args args) {
-  const auto app = make_command_app("generate", "Generate text from a prompt.");
-  GenerateCommandOptions options;
-  declare(*app, options);
-  if (!parse_command_line(*app, args)) return 0;
-  if (options.structured.logprobs && options.format != OutputFormat::kJson) {
-    throw UsageError("--logprobs is printed with -o json only");
-  }
-
-  const Model model = options.model.load();
-  const SessionOptions session_options = options.context.session_options(model);
-  if (options.n_parallel > 0) {
-    if (!options.safety.guard_path.empty() || options.safety.scan_code ||
-        !options.dump_logits_path.empty() || options.format == OutputFormat::kJson) {
-      throw UsageError(
-          "--parallel does not take --guard, --scan-code, --dump-logits or -o json yet");
-    }
-    ParallelGenerateConfig config;
-    config.prompt_file = options.prompt_file;
-    config.parse_special = !options.raw;
-    config.session = session_options;
-    config.sampling = options.sampling.params(model);
-    options.structured.apply(model, config.sampling);
-    config.generate = options.generation.generate_options();
-    config.kv_tokens = options.kv_tokens;
-    config.n_parallel = options.n_parallel;
-    return run_generate_parallel(model, config);
-  }
-  SafetyFilters filters = options.safety.load(session_options.n_threads);
+// The single-conversation generation, over a Session or (under mpirun) rank 0 of a pipeline.
+template <class Context>
+int generate_in(Context& session, const Model& model, GenerateCommandOptions& options,
+                int n_threads) {
+  SafetyFilters filters = options.safety.load(n_threads);
   const Tokenizer& tokenizer = model.tokenizer();
   const std::string prompt =
       options.prompt_file.empty() ? options.prompt : read_file(options.prompt_file);
 
-  Session session(model, session_options);
   SamplerParams sampling = options.sampling.params(model);
   options.structured.apply(model, sampling);
   Sampler sampler(sampling);
@@ -239,6 +221,89 @@ int run_generate(Args args) {
                rate(static_cast<double>(result.tokens.size()), result.generate_seconds),
                stop_reason_name(result.stop_reason));
   return 0;
+}
+
+#if LLAMA3_HAS_MPI
+// Under mpirun: every rank loads its share of the layers; rank 0 tokenizes, samples and prints,
+// the others serve it. A rank that dies or hangs ends the whole job after --mpi-timeout.
+int run_generate_pipeline(GenerateCommandOptions& options) {
+  if (options.n_parallel > 0) throw UsageError("--parallel does not run under mpirun yet");
+  distributed::MpiEnvironment mpi;
+  distributed::PipelineOptions pipeline_options;
+  pipeline_options.session.n_ctx = options.context.n_ctx;
+  pipeline_options.session.n_threads = clamp_threads(options.context.n_threads);
+  pipeline_options.split = options.pipeline.split;
+  pipeline_options.timeout_seconds = options.pipeline.timeout_seconds;
+  pipeline_options.micro_batch = options.pipeline.micro_batch;
+  pipeline_options.load.use_mmap = !options.model.no_mmap;
+  const std::string path = options.model.path.empty() ? default_model_path() : options.model.path;
+  const int rank = mpi.rank();
+  std::optional<distributed::Pipeline> pipeline;
+  try {
+    pipeline.emplace(path, mpi.world(), pipeline_options);
+  } catch (const std::exception&) {
+    // Every rank fails together, and rank 0 prints what failed where.
+    if (rank == 0) throw;
+    return 1;
+  }
+  if (rank != 0) {
+    try {
+      pipeline->serve();
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "llama3 generate (rank %d): error: %s\n", rank, error.what());
+      distributed::MpiEnvironment::abort(1);
+    }
+    return 0;
+  }
+  try {
+    return generate_in(*pipeline, pipeline->model(), options, pipeline_options.session.n_threads);
+  } catch (const Error& error) {
+    if (!pipeline->failed()) throw;  // the other ranks are fine: shut down in order
+    std::fprintf(stderr, "llama3 generate: error (%s): %s\n", error_code_name(error.code()),
+                 error.what());
+    std::fflush(stderr);
+    distributed::MpiEnvironment::abort(1);
+  }
+}
+#endif
+
+}  // namespace
+
+int run_generate(Args args) {
+  const auto app = make_command_app("generate", "Generate text from a prompt.");
+  GenerateCommandOptions options;
+  declare(*app, options);
+  if (!parse_command_line(*app, args)) return 0;
+  if (options.structured.logprobs && options.format != OutputFormat::kJson) {
+    throw UsageError("--logprobs is printed with -o json only");
+  }
+#if LLAMA3_HAS_MPI
+  if (options.pipeline.active()) return run_generate_pipeline(options);
+#else
+  options.pipeline.active();  // refuses the pipeline options without MPI
+#endif
+
+  const Model model = options.model.load();
+  const SessionOptions session_options = options.context.session_options(model);
+  if (options.n_parallel > 0) {
+    if (!options.safety.guard_path.empty() || options.safety.scan_code ||
+        !options.dump_logits_path.empty() || options.format == OutputFormat::kJson) {
+      throw UsageError(
+          "--parallel does not take --guard, --scan-code, --dump-logits or -o json yet");
+    }
+    ParallelGenerateConfig config;
+    config.prompt_file = options.prompt_file;
+    config.parse_special = !options.raw;
+    config.session = session_options;
+    config.sampling = options.sampling.params(model);
+    options.structured.apply(model, config.sampling);
+    config.generate = options.generation.generate_options();
+    config.kv_tokens = options.kv_tokens;
+    config.n_parallel = options.n_parallel;
+    return run_generate_parallel(model, config);
+  }
+  Session session(model, session_options);
+  return generate_in(session, model, options, session_options.n_threads);
 }
 
 }  // namespace llama3::cli

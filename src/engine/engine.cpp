@@ -35,6 +35,7 @@ bool has_ended(RequestState state) {
 }
 
 int choose_context(const Model& model, int n_ctx) {
+  ModelAccess::require_whole(model, "the engine");
   constexpr int kDefaultContextCap = 4096;
   if (n_ctx < 0) {
     throw Error(ErrorCode::kInvalidArgument,

@@ -51,7 +51,8 @@ void bring_in_weights(std::span<const std::byte> bytes, const std::string& origi
 
 }  // namespace
 
-ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
+ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options,
+                     const LayerChooser& choose_layers)
     : gguf_(std::move(gguf)),
       weights_(model::WeightSource::from_gguf(*gguf_)),
       config_(model::config_from_gguf(*gguf_)) {
@@ -62,17 +63,21 @@ ModelImpl::ModelImpl(io::GgufFile gguf, const LoadOptions& options)
   if (auto impl = make_tokenizer_from_gguf(*gguf_)) {
     tokenizer_.emplace(detail::TokenizerAccess::make(std::move(impl)));
   }
+  set_layer_range(choose_layers);
   bind_weights({});
   if (options.repack_weights) {
     std::vector<std::span<const std::byte>> mapped;
     if (gguf_->file()->is_mapped()) mapped.push_back(gguf_->file()->bytes());
     pack_matrices(options, mapped);
-  } else {
+  } else if (!is_partial()) {
+    // A partial model's pages come in as its own layers use them; touching the whole file would
+    // bring in the other stages' share.
     bring_in_weights(gguf_->file()->bytes(), origin(), options);
   }
 }
 
-ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options)
+ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options,
+                     const LayerChooser& choose_layers)
     : hf_(std::move(checkpoint)),
       weights_(model::WeightSource::from_safetensors(hf_->files, hf_->folder.string())),
       generation_defaults_(model::hf_generation_defaults(hf_->generation)),
@@ -80,6 +85,7 @@ ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options)
       tokenizer_(hf_->tokenizer) {
   hf_metadata_["general.name"] = config_.name;
   if (hf_->chat_template) hf_metadata_["tokenizer.chat_template"] = *hf_->chat_template;
+  set_layer_range(choose_layers);
   bind_weights(model::hf_rope_divisors(hf_->config));
   const auto& files = hf_->files.files();
   if (options.repack_weights) {
@@ -90,6 +96,7 @@ ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options)
     pack_matrices(options, mapped);
     return;
   }
+  if (is_partial()) return;  // see the GGUF constructor
   for (std::size_t i = 0; i < files.size(); ++i) {
     LoadOptions shard_options;
     if (options.progress) {
@@ -107,8 +114,10 @@ void ModelImpl::pack_matrices(const LoadOptions& options,
                               const std::vector<std::span<const std::byte>>& mapped_files) {
   // The output layer first: while a matrix is packed its file pages and its copy are both resident,
   // so packing the largest one while the rest is still unpacked keeps the peak RSS near one copy.
-  std::vector<kernels::WeightMatrix*> matrices{&output_};
-  for (auto& layer : layers_) {
+  std::vector<kernels::WeightMatrix*> matrices;
+  if (has_output()) matrices.push_back(&output_);
+  for (int i = first_layer(); i < last_layer(); ++i) {
+    auto& layer = layers_[static_cast<std::size_t>(i)];
     for (auto* m : {&layer.attn_q, &layer.attn_k, &layer.attn_v, &layer.attn_output,
                     &layer.ffn_gate, &layer.ffn_up, &layer.ffn_down}) {
       matrices.push_back(m);
@@ -143,6 +152,19 @@ void ModelImpl::pack_matrices(const LoadOptions& options,
   if (config_.tied_embeddings) token_embedding_.packed = output_.packed;
 }
 
+void ModelImpl::set_layer_range(const LayerChooser& choose_layers) {
+  const LayerRange layers = choose_layers ? choose_layers(config_) : LayerRange{};
+  const int n_layers = config_.n_layers;
+  const int last = layers.last < 0 ? n_layers : layers.last;
+  if (layers.first < 0 || layers.first >= last || last > n_layers) {
+    throw Error(ErrorCode::kInvalidArgument,
+                origin() + ": layer range [" + std::to_string(layers.first) + ", " +
+                    std::to_string(last) + ") is not a non-empty part of the model's " +
+                    std::to_string(n_layers) + " layers");
+  }
+  layers_bound_ = {layers.first, last};
+}
+
 void ModelImpl::bind_weights(std::vector<float> rope_divisors) {
   const auto dim = static_cast<std::size_t>(config_.dim);
   const auto q_dim = static_cast<std::size_t>(config_.n_heads * config_.head_dim);
@@ -150,9 +172,14 @@ void ModelImpl::bind_weights(std::vector<float> rope_divisors) {
   const auto ffn_dim = static_cast<std::size_t>(config_.ffn_dim);
   const auto n_vocab = static_cast<std::size_t>(config_.n_vocab);
 
-  token_embedding_ = bind_matrix("token_embd.weight", dim, n_vocab);
+  const bool holds_first = first_layer() == 0;
+  const bool holds_last = last_layer() == config_.n_layers;
+  if (holds_first || (holds_last && config_.tied_embeddings)) {
+    token_embedding_ = bind_matrix("token_embd.weight", dim, n_vocab);
+  }
   layers_.resize(static_cast<std::size_t>(config_.n_layers));
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
+  for (auto i = static_cast<std::size_t>(first_layer()); i < static_cast<std::size_t>(last_layer());
+       ++i) {
     const std::string prefix = "blk." + std::to_string(i) + ".";
     auto& layer = layers_[i];
     layer.attn_norm = bind_vector(prefix + "attn_norm.weight", dim);
@@ -165,8 +192,11 @@ void ModelImpl::bind_weights(std::vector<float> rope_divisors) {
     layer.ffn_up = bind_matrix(prefix + "ffn_up.weight", dim, ffn_dim);
     layer.ffn_down = bind_matrix(prefix + "ffn_down.weight", ffn_dim, dim);
   }
-  output_norm_ = bind_vector("output_norm.weight", dim);
-  output_ = config_.tied_embeddings ? token_embedding_ : bind_matrix("output.weight", dim, n_vocab);
+  if (holds_last) {
+    output_norm_ = bind_vector("output_norm.weight", dim);
+    output_ =
+        config_.tied_embeddings ? token_embedding_ : bind_matrix("output.weight", dim, n_vocab);
+  }
 
   std::vector<float> divisors = std::move(rope_divisors);
   if (divisors.empty() && config_.has_rope_freqs) {
@@ -249,15 +279,34 @@ std::vector<float> ModelImpl::bind_vector(const std::string& name, std::size_t n
 
 Model::Model(std::shared_ptr<const detail::ModelImpl> impl) : impl_(std::move(impl)) {}
 
-Model Model::load(const std::filesystem::path& path, const LoadOptions& options) {
+namespace detail {
+
+Model load_model_layers(const std::filesystem::path& path, const LoadOptions& options,
+                        const LayerChooser& choose_layers) {
   io::MapOptions map_options;
   map_options.use_mmap = options.use_mmap;
   if (std::filesystem::is_directory(path)) {
-    return Model(std::make_shared<const detail::ModelImpl>(
-        model::HfCheckpoint::open(path, map_options), options));
+    return ModelAccess::make(std::make_shared<const ModelImpl>(
+        model::HfCheckpoint::open(path, map_options), options, choose_layers));
   }
   auto gguf = io::GgufFile::open(path, map_options);
-  return Model(std::make_shared<const detail::ModelImpl>(std::move(gguf), options));
+  return ModelAccess::make(
+      std::make_shared<const ModelImpl>(std::move(gguf), options, choose_layers));
+}
+
+void ModelAccess::require_whole(const Model& model, const char* user) {
+  const ModelImpl& impl = *model.impl_;
+  if (!impl.is_partial()) return;
+  throw Error(ErrorCode::kInvalidArgument,
+              std::string(user) + " needs the whole model, but this one holds only layers [" +
+                  std::to_string(impl.first_layer()) + ", " + std::to_string(impl.last_layer()) +
+                  ") of " + std::to_string(impl.config().n_layers) + " (a pipeline stage's share)");
+}
+
+}  // namespace detail
+
+Model Model::load(const std::filesystem::path& path, const LoadOptions& options) {
+  return detail::load_model_layers(path, options, {});
 }
 
 const ModelConfig& Model::config() const {

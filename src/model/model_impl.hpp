@@ -1,6 +1,7 @@
 // The inside of a Model: the mapped checkpoint, the configuration, and typed views of every weight.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -26,10 +27,25 @@ struct LayerWeights {
   kernels::WeightMatrix ffn_down;     // [dim, ffn_dim]
 };
 
+// The layers [first, last) a process binds: all of them normally; a pipeline stage's share
+// (src/distributed), so that a process maps and packs only its own tensors. last = -1: up to the
+// model's last layer.
+struct LayerRange {
+  int first = 0;
+  int last = -1;
+};
+// Picks the range once the configuration is known (a pipeline splits by the model's layer count).
+using LayerChooser = std::function<LayerRange(const ModelConfig&)>;
+
 class ModelImpl {
  public:
-  ModelImpl(io::GgufFile gguf, const LoadOptions& options);
-  ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options);
+  // A partial model (a LayerRange short of all layers) binds the token embedding only when it
+  // holds layer 0 (or, tied, the output layer), and the output norm and layer only when it holds
+  // the last layer; the other layers' weights stay empty.
+  // An empty chooser binds every layer.
+  ModelImpl(io::GgufFile gguf, const LoadOptions& options, const LayerChooser& choose_layers = {});
+  ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options,
+            const LayerChooser& choose_layers = {});
 
   // The GGUF file the model came from; nullptr for a HF folder.
   const io::GgufFile* gguf() const { return gguf_ ? &*gguf_ : nullptr; }
@@ -52,7 +68,17 @@ class ModelImpl {
   std::uint64_t n_params() const { return n_params_; }
   std::uint64_t weight_bytes() const { return weight_bytes_; }
 
+  // The layers whose weights are bound, [first_layer, last_layer); a partial model is not usable
+  // by a Session or the engine, only by a pipeline stage.
+  int first_layer() const { return layers_bound_.first; }
+  int last_layer() const { return layers_bound_.last; }
+  bool is_partial() const { return first_layer() != 0 || last_layer() != config_.n_layers; }
+  bool has_embedding() const { return token_embedding_.data != nullptr; }
+  bool has_output() const { return output_.data != nullptr; }
+
  private:
+  // Resolves and checks the chosen range against config_ (kInvalidArgument when out of range).
+  void set_layer_range(const LayerChooser& choose_layers);
   // Binds every weight from weights_ by its GGUF name; rope divisors come from rope_freqs.weight
   // or, when given, from the caller (a HF config's rope_scaling).
   void bind_weights(std::vector<float> rope_divisors);
@@ -74,6 +100,7 @@ class ModelImpl {
   std::vector<float> output_norm_;
   kernels::WeightMatrix output_;
   std::vector<double> rope_inverse_frequencies_;
+  LayerRange layers_bound_;
   std::optional<Tokenizer> tokenizer_;
   std::uint64_t n_params_ = 0;
   std::uint64_t weight_bytes_ = 0;
@@ -81,10 +108,17 @@ class ModelImpl {
       packed_;  // the kernels' copies of the matrices
 };
 
+// Loads only the layers `choose_layers` picks of a GGUF file or HF folder (see LayerRange).
+Model load_model_layers(const std::filesystem::path& path, const LoadOptions& options,
+                        const LayerChooser& choose_layers);
+
 // The library's own view of a Model's inside, which the public header keeps private.
 struct ModelAccess {
   static const ModelImpl& impl(const Model& model) { return *model.impl_; }
   static Model make(std::shared_ptr<const ModelImpl> impl) { return Model(std::move(impl)); }
+  // Throws kInvalidArgument when `model` holds only some layers (a pipeline stage's share):
+  // `user` (a Session, the engine) needs them all.
+  static void require_whole(const Model& model, const char* user);
 };
 
 }  // namespace llama3::detail

@@ -57,6 +57,21 @@ void ForwardPass::run_rows(std::span<const ForwardRow> rows, float* logits) {
 }
 
 int ForwardPass::run_chunk(std::span<const ForwardRow> rows, float* logits_out) {
+  embed(rows);
+  run_layers(rows, 0, model_.config().n_layers);
+  return output_logits(rows, logits_out);
+}
+
+void ForwardPass::embed(std::span<const ForwardRow> rows) {
+  const auto dim = static_cast<std::size_t>(model_.config().dim);
+  for (std::size_t t = 0; t < rows.size(); ++t) {
+    kernels::dequantize_matrix_row(model_.token_embedding(),
+                                   static_cast<std::size_t>(rows[t].token),
+                                   hidden_.data() + t * dim);
+  }
+}
+
+void ForwardPass::run_layers(std::span<const ForwardRow> rows, int first_layer, int last_layer) {
   const auto& c = model_.config();
   const int n = static_cast<int>(rows.size());
   const auto dim = static_cast<std::size_t>(c.dim);
@@ -66,9 +81,6 @@ int ForwardPass::run_chunk(std::span<const ForwardRow> rows, float* logits_out) 
   const auto half = static_cast<std::size_t>(c.head_dim / 2);
 
   for (int t = 0; t < n; ++t) {
-    kernels::dequantize_matrix_row(model_.token_embedding(),
-                                   static_cast<std::size_t>(rows[t].token),
-                                   hidden_.data() + t * dim);
     // Angles in double: position * frequency loses precision in f32 at long contexts.
     const auto& inverse = model_.rope_inverse_frequencies();
     for (std::size_t i = 0; i < half; ++i) {
@@ -78,7 +90,7 @@ int ForwardPass::run_chunk(std::span<const ForwardRow> rows, float* logits_out) 
     }
   }
 
-  for (int layer_index = 0; layer_index < c.n_layers; ++layer_index) {
+  for (int layer_index = first_layer; layer_index < last_layer; ++layer_index) {
     const auto& layer = model_.layers()[static_cast<std::size_t>(layer_index)];
     // Attention block: h = x + Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
     for (int t = 0; t < n; ++t) {
@@ -124,7 +136,12 @@ int ForwardPass::run_chunk(std::span<const ForwardRow> rows, float* logits_out) 
     kernels::matmul(layer.ffn_down, gate_.data(), n, projected_.data(), pool_);
     for (std::size_t i = 0; i < static_cast<std::size_t>(n) * dim; ++i) hidden_[i] += projected_[i];
   }
+}
 
+int ForwardPass::output_logits(std::span<const ForwardRow> rows, float* logits_out) {
+  const auto& c = model_.config();
+  const int n = static_cast<int>(rows.size());
+  const auto dim = static_cast<std::size_t>(c.dim);
   // Only the rows whose logits are wanted go through the (large) output layer.
   int n_wanting = 0;
   for (int t = 0; t < n; ++t) {

@@ -38,6 +38,18 @@ class ForwardPass {
   // before the row's (from earlier calls or earlier rows).
   void run_rows(std::span<const ForwardRow> rows, float* logits);
 
+  // The stages of one chunk of at most kMaxBatch rows, which run_rows runs in a row and a pipeline
+  // (src/distributed) spreads over processes, each running its share of the layers. They pass the
+  // residual stream in hidden() [n_rows, dim].
+  //   embed: the rows' token embeddings into hidden().
+  //   run_layers: layers [first_layer, last_layer) over hidden(), storing keys/values in the
+  //   memory. output_logits: the final norm and output layer of the rows that want logits, into
+  //     logits_out [n_wanting, n_vocab]; returns n_wanting.
+  void embed(std::span<const ForwardRow> rows);
+  void run_layers(std::span<const ForwardRow> rows, int first_layer, int last_layer);
+  int output_logits(std::span<const ForwardRow> rows, float* logits_out);
+  float* hidden() { return hidden_.data(); }  // [kMaxBatch, dim]
+
  private:
   // At most kMaxBatch rows; returns the number of logits rows written.
   int run_chunk(std::span<const ForwardRow> rows, float* logits_out);

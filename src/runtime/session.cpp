@@ -12,6 +12,7 @@ namespace detail {
 namespace {
 
 int choose_context(const Model& model, const SessionOptions& options) {
+  ModelAccess::require_whole(model, "a Session");
   constexpr int kDefaultContextCap = 4096;
   if (options.n_ctx < 0) {
     throw Error(ErrorCode::kInvalidArgument,

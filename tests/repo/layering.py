@@ -20,6 +20,7 @@ PUBLIC_HEADER_LAYER = {
     "grammar": "grammar",
     "sampler": "runtime", "session": "runtime", "perplexity": "runtime",
     "safety": "safety",
+    "distributed": "distributed",
     "engine": "engine", "server": "server",
     "llama3": "umbrella",
 }

@@ -1,0 +1,55 @@
+#include "pipeline_options.hpp"
+
+#include <cstdlib>
+
+#if LLAMA3_HAS_MPI
+#include "llama3/distributed.hpp"
+#endif
+
+namespace llama3::cli {
+
+bool built_with_mpi() {
+#if LLAMA3_HAS_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
+void PipelineCommandOptions::declare(CLI::App& app) {
+  app.add_option("--split", split,
+                 "under mpirun: layers per rank, as counts that add up to the model's layers "
+                 "(10,6) or shares (0.6,0.4); default: even")
+      ->delimiter(',')
+      ->type_name("N,N,...");
+  app.add_option("--mpi-timeout", timeout_seconds,
+                 "under mpirun: seconds rank 0 waits for the other ranks before it ends the job "
+                 "as dead or hung")
+      ->check(number_in(0.001, 1e6))
+      ->capture_default_str();
+  app.add_option("--micro-batch", micro_batch,
+                 "under mpirun: prompt tokens per message between ranks (0: automatic)")
+      ->check(integer_in(0, 64));
+}
+
+bool PipelineCommandOptions::active() const {
+#if LLAMA3_HAS_MPI
+  const bool launched = distributed::launched_by_mpi();
+#else
+  const bool launched = false;
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK")) {
+    throw UsageError(
+        "this llama3 was built without MPI: under mpirun every rank would run the whole model "
+        "on its own (rebuild with -DLLAMA3_MPI=ON and libopenmpi-dev)");
+  }
+#endif
+  if (!launched && (!split.empty() || micro_batch != 0)) {
+    throw UsageError(built_with_mpi() ? "--split and --micro-batch apply to a run under mpirun "
+                                        "(mpirun -np N llama3 generate ...)"
+                                      : "--split and --micro-batch need a llama3 built with MPI "
+                                        "(-DLLAMA3_MPI=ON, libopenmpi-dev) and run under mpirun");
+  }
+  return launched;
+}
+
+}  // namespace llama3::cli
