@@ -21,6 +21,7 @@ namespace {
 struct GenerateCommandOptions {
   ModelOptions model;
   ContextOptions context;
+  LoraOptions lora;
   SamplingOptions sampling;
   GenerationOptions generation{256};
   SafetyOptions safety;
@@ -44,6 +45,7 @@ void declare(CLI::App& app, GenerateCommandOptions& options) {
   options.generation.declare(app);
   options.sampling.declare(app);
   options.context.declare(app);
+  options.lora.declare(app);
   options.structured.declare(app, /*with_logprobs=*/true);
   app.add_flag("--raw", options.raw, "treat special-token text in the prompt as plain text");
   app.add_option("--dump-logits", options.dump_logits_path,
@@ -157,7 +159,8 @@ int run_generate(Args args) {
   }
 
   const Model model = options.model.load();
-  const SessionOptions session_options = options.context.session_options(model);
+  SessionOptions session_options = options.context.session_options(model);
+  session_options.adapters = options.lora.load(model);
   if (options.n_parallel > 0) {
     if (!options.safety.guard_path.empty() || options.safety.scan_code ||
         !options.dump_logits_path.empty() || options.format == OutputFormat::kJson) {

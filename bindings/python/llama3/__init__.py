@@ -10,15 +10,15 @@ Example:
 from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, CancelledError,
                       ContextFullError, Error, InternalError, InvalidArgumentError, IoError,
                       OutOfMemoryError, UnsupportedError)
-from ._llama3 import (Engine, EngineRequest, GenerationStream, Grammar, KvCacheType, Model,
-                      Sampler, Session, Tokenizer, __version__, convert_hf_to_gguf,
-                      error_code_name, parse_tool_calls, quantize_gguf)
+from ._llama3 import (Engine, EngineRequest, GenerationStream, Grammar, KvCacheType, LoraAdapter,
+                      Model, Sampler, Session, Tokenizer, __version__, convert_hf_to_gguf,
+                      error_code_name, merge_lora, parse_tool_calls, quantize_gguf)
 from ._completion import Completion  # also adds Session.complete and Model.create_*completion
 
 __all__ = [
     "Model", "Tokenizer", "Session", "Sampler", "Grammar", "GenerationStream", "KvCacheType",
     "Completion",
-    "Engine", "EngineRequest",
+    "Engine", "EngineRequest", "LoraAdapter", "merge_lora",
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
     "BufferTooSmallError", "error_code_name", "parse_tool_calls", "convert_hf_to_gguf",
