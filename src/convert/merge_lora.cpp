@@ -17,9 +17,12 @@ namespace {
 // "blk.N.attn_q.weight" -> its LoRA target; nothing for tensors adapters do not change.
 std::optional<model::LoraTarget> target_of(std::string_view name) {
   static const std::map<std::string_view, model::LoraTarget> kSuffixes = {
-      {".attn_q.weight", model::LoraTarget::kQ},      {".attn_k.weight", model::LoraTarget::kK},
-      {".attn_v.weight", model::LoraTarget::kV},      {".attn_output.weight", model::LoraTarget::kO},
-      {".ffn_gate.weight", model::LoraTarget::kGate}, {".ffn_up.weight", model::LoraTarget::kUp},
+      {".attn_q.weight", model::LoraTarget::kQ},
+      {".attn_k.weight", model::LoraTarget::kK},
+      {".attn_v.weight", model::LoraTarget::kV},
+      {".attn_output.weight", model::LoraTarget::kO},
+      {".ffn_gate.weight", model::LoraTarget::kGate},
+      {".ffn_up.weight", model::LoraTarget::kUp},
       {".ffn_down.weight", model::LoraTarget::kDown},
   };
   if (!name.starts_with("blk.")) return std::nullopt;
@@ -62,9 +65,9 @@ ConvertResult merge_lora(const std::filesystem::path& base_gguf,
   std::vector<ScaledAdapter> loaded;
   for (const auto& adapter : adapters) {
     if (!std::isfinite(adapter.scale)) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  adapter.path.string() + ": scale " + std::to_string(adapter.scale) +
-                      " is not finite");
+      throw Error(
+          ErrorCode::kInvalidArgument,
+          adapter.path.string() + ": scale " + std::to_string(adapter.scale) + " is not finite");
     }
     auto lora = std::make_shared<const detail::LoraAdapterImpl>(model.config(), adapter.path);
     const float scale = adapter.scale * lora->scale();
@@ -81,9 +84,9 @@ ConvertResult merge_lora(const std::filesystem::path& base_gguf,
   convert::QuantizationError error;
   std::vector<convert::PlannedTensor> plan;
   for (const auto& tensor : input->tensors()) {
-    const auto target = mix ? model::tensor_type_for(*mix, tensor.name, tensor.n_dims,
-                                                     tensor.ne[0], n_layers, tied)
-                            : tensor.type;
+    const auto target =
+        mix ? model::tensor_type_for(*mix, tensor.name, tensor.n_dims, tensor.ne[0], n_layers, tied)
+            : tensor.type;
     if (!kernels::reference::is_supported_weight_type(tensor.type)) {
       throw Error(ErrorCode::kUnsupported, input->name() + ": " + tensor.name + ": type " +
                                                std::string(io::traits_of(tensor.type).name) +
@@ -105,29 +108,26 @@ ConvertResult merge_lora(const std::filesystem::path& base_gguf,
     writer.add_tensor(tensor.name, std::span<const std::uint64_t>(tensor.ne.data(), tensor.n_dims),
                       target);
     const io::GgufTensorInfo* info = &tensor;
-    plan.push_back({tensor.name, [&, info, target, updates](std::vector<std::byte>& out) {
-                      convert::SourceTensor source{info->name,
-                                                   info->type,
-                                                   info->data,
-                                                   info->ne[0],
-                                                   info->n_elements() / info->ne[0],
-                                                   {},
-                                                   {}};
-                      if (!updates.empty()) {
-                        // W'[row] = W[row] + Σ scale · Σ_k B[row, k] · A[k]   (A: [rank, in])
-                        source.adjust_row = [&updates](std::size_t row, float* values) {
-                          for (const auto& [pair, scale] : updates) {
-                            const std::size_t rank = pair->b_by_rank.size() / pair->out;
-                            for (std::size_t k = 0; k < rank; ++k) {
-                              kernels::axpy(scale * pair->b(row, k), pair->a.data() + k * pair->in,
-                                            values, pair->in);
-                            }
-                          }
-                        };
-                      }
-                      convert::convert_tensor(source, target, pool, out, error);
-                      input->file()->release_pages({info->data, info->n_bytes});
-                    }});
+    plan.push_back(
+        {tensor.name, [&, info, target, updates](std::vector<std::byte>& out) {
+           convert::SourceTensor source{
+               info->name, info->type, info->data, info->ne[0], info->n_elements() / info->ne[0],
+               {},         {}};
+           if (!updates.empty()) {
+             // W'[row] = W[row] + Σ scale · Σ_k B[row, k] · A[k]   (A: [rank, in])
+             source.adjust_row = [&updates](std::size_t row, float* values) {
+               for (const auto& [pair, scale] : updates) {
+                 const std::size_t rank = pair->b_by_rank.size() / pair->out;
+                 for (std::size_t k = 0; k < rank; ++k) {
+                   kernels::axpy(scale * pair->b(row, k), pair->a.data() + k * pair->in, values,
+                                 pair->in);
+                 }
+               }
+             };
+           }
+           convert::convert_tensor(source, target, pool, out, error);
+           input->file()->release_pages({info->data, info->n_bytes});
+         }});
   }
   convert::write_tensors(writer, out_gguf, plan, options);
   result.types = error.summary();

@@ -47,7 +47,7 @@ ConvertResult quantize_gguf(const std::filesystem::path& in_gguf,
         {tensor.name, [&, info, target](std::vector<std::byte>& out) {
            const convert::SourceTensor source{
                info->name, info->type, info->data, info->ne[0], info->n_elements() / info->ne[0],
-               {}, {}};
+               {},         {}};
            convert::convert_tensor(source, target, pool, out, error);
            input.file()->release_pages({info->data, info->n_bytes});
          }});

@@ -65,7 +65,8 @@ LoraConfig parse_lora_config(std::string_view json_text, const std::string& orig
   const Json* alpha = field(root, "lora_alpha");
   if (!alpha) fail(ErrorCode::kBadFormat, origin, "missing lora_alpha");
   if (!alpha->is_number() || !std::isfinite(alpha->get<double>())) {
-    fail(ErrorCode::kBadFormat, origin, "lora_alpha = " + alpha->dump() + " is not a finite number");
+    fail(ErrorCode::kBadFormat, origin,
+         "lora_alpha = " + alpha->dump() + " is not a finite number");
   }
   config.alpha = alpha->get<double>();
   config.use_rslora = flag(root, "use_rslora", origin);

@@ -138,8 +138,8 @@ LoraAdapterImpl::LoraAdapterImpl(const ModelConfig& config, const std::filesyste
       if (target) {
         listed[static_cast<std::size_t>(*target)] = true;
       } else if (module == "lm_head" || module == "embed_tokens" || module == "output") {
-        throw Error(ErrorCode::kUnsupported, files.config.string() + ": target_modules: " +
-                                                 module + " adapters are not supported");
+        throw Error(ErrorCode::kUnsupported, files.config.string() + ": target_modules: " + module +
+                                                 " adapters are not supported");
       } else {
         bad(files.config.string(), "target_modules: unknown target module '" + module +
                                        "' (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, "
@@ -180,8 +180,8 @@ LoraAdapterImpl::LoraAdapterImpl(const ModelConfig& config, const std::filesyste
     }
     auto& slot = halves[{name.layer, static_cast<int>(name.target)}];
     auto& half = name.is_a ? slot.a : slot.b;
-    if (half) bad(origin, tensor.name + ": a second " + (name.is_a ? "A" : "B") + " for " +
-                              half->name);
+    if (half)
+      bad(origin, tensor.name + ": a second " + (name.is_a ? "A" : "B") + " for " + half->name);
     half = &tensor;
     slot.naming = name.naming;
   }
@@ -190,15 +190,15 @@ LoraAdapterImpl::LoraAdapterImpl(const ModelConfig& config, const std::filesyste
   for (const auto& [key, slot] : halves) {
     const auto target = static_cast<model::LoraTarget>(key.second);
     if (!slot.a || !slot.b) {
-      bad(origin, (slot.a ? slot.a : slot.b)->name + ": its " + (slot.a ? "B" : "A") +
-                      " (lora_" + (slot.a ? "B" : "A") + ") is missing");
+      bad(origin, (slot.a ? slot.a : slot.b)->name + ": its " + (slot.a ? "B" : "A") + " (lora_" +
+                      (slot.a ? "B" : "A") + ") is missing");
     }
     const auto [out, in] = lora_target_shape(config, target);
     const auto r = static_cast<std::uint64_t>(rank_);
     for (const auto* tensor : {slot.a, slot.b}) {
       if (tensor->shape.size() != 2) {
-        bad(origin, tensor->name + ": expected 2 dims, file has " +
-                        std::to_string(tensor->shape.size()));
+        bad(origin,
+            tensor->name + ": expected 2 dims, file has " + std::to_string(tensor->shape.size()));
       }
     }
     // A: [r, in], B: [out, r] (PyTorch order).
@@ -238,8 +238,9 @@ LoraAdapterImpl::LoraAdapterImpl(const ModelConfig& config, const std::filesyste
   for (auto& layer : layers_) {
     for (auto& slot : layer) {
       if (!slot) continue;
-      slot->a_matrix = {io::TensorType::kF32, slot->a.data(), static_cast<std::size_t>(rank_),
-                        slot->in, slot->in * sizeof(float), nullptr};
+      slot->a_matrix = {
+          io::TensorType::kF32,     slot->a.data(), static_cast<std::size_t>(rank_), slot->in,
+          slot->in * sizeof(float), nullptr};
       slot->a_packed = kernels::pack_weight_matrix(slot->a_matrix, pool);
       slot->a_matrix.packed = slot->a_packed.get();
     }
@@ -252,8 +253,9 @@ void LoraAdapterImpl::check_fits(const ModelConfig& c) const {
       c.n_kv_heads != o.n_kv_heads || c.head_dim != o.head_dim || c.ffn_dim != o.ffn_dim ||
       c.rope_layout != o.rope_layout) {
     throw Error(ErrorCode::kInvalidArgument,
-                name_ + ": the adapter was loaded for another model shape or q/k row order; load "
-                        "it again for this model");
+                name_ +
+                    ": the adapter was loaded for another model shape or q/k row order; load "
+                    "it again for this model");
   }
 }
 
@@ -266,14 +268,23 @@ LoraAdapter LoraAdapter::load(const Model& model, const std::filesystem::path& p
   return LoraAdapter(std::make_shared<const detail::LoraAdapterImpl>(model.config(), path));
 }
 
-const std::string& LoraAdapter::name() const { return impl_->name(); }
-int LoraAdapter::rank() const { return impl_->rank(); }
-float LoraAdapter::alpha() const { return impl_->alpha(); }
-float LoraAdapter::scale() const { return impl_->scale(); }
+const std::string& LoraAdapter::name() const {
+  return impl_->name();
+}
+int LoraAdapter::rank() const {
+  return impl_->rank();
+}
+float LoraAdapter::alpha() const {
+  return impl_->alpha();
+}
+float LoraAdapter::scale() const {
+  return impl_->scale();
+}
 
 std::vector<ActiveLora> load_adapters(const Model& model, const std::vector<LoraFile>& files) {
   std::vector<ActiveLora> adapters;
-  for (const auto& file : files) adapters.push_back({LoraAdapter::load(model, file.path), file.scale});
+  for (const auto& file : files)
+    adapters.push_back({LoraAdapter::load(model, file.path), file.scale});
   return adapters;
 }
 

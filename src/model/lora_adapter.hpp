@@ -37,8 +37,7 @@ class LoraAdapterImpl {
   float scale() const { return scale_; }
   // The adapter of `target` in `layer`, or nullptr when it has none there.
   const LoraPair* pair(int layer, model::LoraTarget target) const {
-    const auto& slot =
-        layers_[static_cast<std::size_t>(layer)][static_cast<std::size_t>(target)];
+    const auto& slot = layers_[static_cast<std::size_t>(layer)][static_cast<std::size_t>(target)];
     return slot ? &*slot : nullptr;
   }
   bool has_target(model::LoraTarget target) const {

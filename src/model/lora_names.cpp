@@ -104,8 +104,8 @@ std::variant<LoraTensorName, LoraNameProblem> parse_lora_tensor_name(std::string
   const bool torchtune_marker = which == 'a' || which == 'b';
   if (!tail.ends_with(".weight")) return LoraNameProblem{"does not end in .weight"};
   tail.remove_suffix(7);
-  if (!tail.empty() && (torchtune_marker || !tail.starts_with('.') ||
-                        tail.find('.', 1) != std::string_view::npos)) {
+  if (!tail.empty() &&
+      (torchtune_marker || !tail.starts_with('.') || tail.find('.', 1) != std::string_view::npos)) {
     return LoraNameProblem{"unexpected '" + std::string(tail) + "' before .weight"};
   }
   for (const auto& candidate : kModules) {

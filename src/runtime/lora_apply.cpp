@@ -82,8 +82,8 @@ void LoraApplier::add(int layer, std::span<const model::LoraTarget> targets, con
         ++n_pairs;
       }
       if (n_pairs == 0) continue;
-      kernels::matmul_same_input(std::span(downs, n_pairs), group_x, m,
-                                 std::span(reduced, n_pairs), pool);
+      kernels::matmul_same_input(std::span(downs, n_pairs), group_x, m, std::span(reduced, n_pairs),
+                                 pool);
       for (std::size_t p = 0; p < n_pairs; ++p) {
         for (std::size_t v = 0; v < m * rank; ++v) reduced[p][v] *= entry.scale;
       }

@@ -26,10 +26,14 @@ inline std::vector<TokenId> lora_test_prompt(std::size_t n, int n_vocab) {
   return tokens;
 }
 
-// Logits of every position of `tokens` [n_tokens, n_vocab].
+// Logits of every position of `tokens` [n_tokens, n_vocab]. The KV cache is f32, so that float32
+// rounding differences between two ways of computing a key never flip an f16 rounding.
 inline std::vector<float> all_logits(const Model& model, std::span<const TokenId> tokens,
                                      std::vector<ActiveLora> adapters = {}) {
-  Session session(model, {.n_ctx = 64, .n_threads = 2, .adapters = std::move(adapters)});
+  Session session(model, {.n_ctx = 64,
+                          .n_threads = 2,
+                          .kv_cache_type = KvCacheType::kF32,
+                          .adapters = std::move(adapters)});
   const auto logits = session.decode_all_logits(tokens);
   return {logits.begin(), logits.end()};
 }

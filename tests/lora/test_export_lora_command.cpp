@@ -57,7 +57,8 @@ TEST_CASE("export-lora refuses a bad adapter and leaves no file behind", "[lora]
   const Model base = Model::load(base_path);
   LoraTestSpec spec;
   spec.config_json = R"({"r": 4, "lora_alpha": 8})";
-  const auto adapter = write_lora_adapter(hf_process_dir() / "adapter-cli-bad", base.config(), spec);
+  const auto adapter =
+      write_lora_adapter(hf_process_dir() / "adapter-cli-bad", base.config(), spec);
   const auto out_dir = hf_process_dir() / "lora-cli-bad-out";
   std::filesystem::create_directories(out_dir);
   const auto run = run_tool("export-lora -m " + base_path.string() + " -l " + adapter.string() +
@@ -79,7 +80,8 @@ TEST_CASE("--lora PATH:SCALE runs the adapter; scale 0 is the base", "[lora]") {
   const Model base = Model::load(base_path);
   LoraTestSpec spec;
   spec.b_stddev = 0.5f;
-  const auto adapter = write_lora_adapter(hf_process_dir() / "adapter-cli-gen", base.config(), spec);
+  const auto adapter =
+      write_lora_adapter(hf_process_dir() / "adapter-cli-gen", base.config(), spec);
   const auto eval = [&](const std::string& lora) {
     const auto out = hf_process_dir() / "lora-cli-logits.f32";
     const auto run = run_tool("eval-logits -m " + base_path.string() + " --tokens '1 2 3' -o " +

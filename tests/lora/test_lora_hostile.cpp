@@ -11,8 +11,8 @@ namespace llama3::testing {
 namespace {
 
 const Model& hostile_test_model() {
-  static const Model model = Model::load(
-      make_test_gguf_model("--shape tiny --type q8_0 --seed 81", "lora-hostile.gguf"));
+  static const Model model =
+      Model::load(make_test_gguf_model("--shape tiny --type q8_0 --seed 81", "lora-hostile.gguf"));
   return model;
 }
 
@@ -48,41 +48,41 @@ TEST_CASE("hostile adapters are refused with the tensor or key at fault", "[lora
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   const Hostile cases[] = {
-      {"A with the wrong input size",
-       mutated([](auto& t) {
+      {"A with the wrong input size", mutated([](auto& t) {
          auto& a = find(t, "layers.1.self_attn.v_proj.lora_A.weight");
          a.shape[1] -= 1;
          a.values.resize(a.shape[0] * a.shape[1]);
        }),
        ErrorCode::kBadFormat, "layers.1.self_attn.v_proj.lora_A.weight is [8, 255]"},
-      {"B with the wrong output size",
-       mutated([](auto& t) {
+      {"B with the wrong output size", mutated([](auto& t) {
          auto& b = find(t, "layers.0.mlp.down_proj.lora_B.weight");
          b.shape[0] = 8;
          b.values.resize(8 * b.shape[1]);
        }),
        ErrorCode::kBadFormat, "shape mismatch"},
-      {"a rank other than r",
-       mutated([](auto& t) {
+      {"a rank other than r", mutated([](auto& t) {
          auto& a = find(t, "layers.0.self_attn.q_proj.lora_A.weight");
          a.shape[0] = 4;
          a.values.resize(4 * a.shape[1]);
        }),
        ErrorCode::kBadFormat, "layers.0.self_attn.q_proj.lora_A.weight: rank 4, but"},
-      {"NaN in B", mutated([&](auto& t) { find(t, "layers.1.mlp.up_proj.lora_B.weight").values[5] = nan; }),
+      {"NaN in B",
+       mutated([&](auto& t) { find(t, "layers.1.mlp.up_proj.lora_B.weight").values[5] = nan; }),
        ErrorCode::kBadFormat, "layers.1.mlp.up_proj.lora_B.weight: value [0, 5] is NaN"},
-      {"infinity in A",
-       mutated([&](auto& t) { find(t, "layers.0.self_attn.o_proj.lora_A.weight").values[0] = inf; }),
+      {"infinity in A", mutated([&](auto& t) {
+         find(t, "layers.0.self_attn.o_proj.lora_A.weight").values[0] = inf;
+       }),
        ErrorCode::kBadFormat, "o_proj.lora_A.weight: value [0, 0] is NaN or infinite"},
       {"a missing B", mutated([](auto& t) {
-         std::erase_if(t, [](const auto& x) { return x.name.ends_with("0.mlp.gate_proj.lora_B.weight"); });
+         std::erase_if(
+             t, [](const auto& x) { return x.name.ends_with("0.mlp.gate_proj.lora_B.weight"); });
        }),
        ErrorCode::kBadFormat, "gate_proj.lora_A.weight: its B (lora_B) is missing"},
-      {"an unknown target module",
-       mutated([](auto& t) { t[0].name = "base_model.model.model.layers.0.self_attn.x_proj.lora_A.weight"; }),
+      {"an unknown target module", mutated([](auto& t) {
+         t[0].name = "base_model.model.model.layers.0.self_attn.x_proj.lora_A.weight";
+       }),
        ErrorCode::kBadFormat, "unknown target module 'self_attn.x_proj'"},
-      {"a layer the model does not have",
-       mutated([](auto& t) {
+      {"a layer the model does not have", mutated([](auto& t) {
          for (auto& x : t) {
            if (x.name.find("layers.1.self_attn.k_proj") != std::string::npos) {
              x.name.replace(x.name.find("layers.1."), 9, "layers.7.");
@@ -90,8 +90,7 @@ TEST_CASE("hostile adapters are refused with the tensor or key at fault", "[lora
          }
        }),
        ErrorCode::kBadFormat, "layer 7, but the model has 2"},
-      {"a 3-D tensor",
-       mutated([](auto& t) {
+      {"a 3-D tensor", mutated([](auto& t) {
          auto& a = find(t, "layers.0.self_attn.q_proj.lora_A.weight");
          a.shape = {1, a.shape[0], a.shape[1]};
        }),
@@ -165,8 +164,9 @@ TEST_CASE("an adapter is refused for a model of another shape, and a scale must 
   const auto adapter = LoraAdapter::load(model, folder);
   const Model other = Model::load(
       make_test_gguf_model("--shape tiny --type q8_0 --layers 3 --seed 82", "lora-other.gguf"));
-  CHECK(code_of([&] { Session(other, {.n_ctx = 16, .adapters = {{adapter, 1.0f}}}); }) ==
-        ErrorCode::kInvalidArgument);
+  CHECK(code_of([&] {
+          Session(other, {.n_ctx = 16, .adapters = {{adapter, 1.0f}}});
+        }) == ErrorCode::kInvalidArgument);
   Session session(model, {.n_ctx = 16});
   CHECK(code_of([&] {
           session.set_adapters({{adapter, std::numeric_limits<float>::quiet_NaN()}});

@@ -36,16 +36,16 @@ TEST_CASE("run-time adapters give the logits of the merged model", "[lora]") {
   int index = 0;
   for (const auto& c : cases) {
     INFO("model " << c.model_args << ", rank " << c.rank << ", seed " << 100 + index);
-    const auto base_path = make_test_gguf_model(c.model_args, "lora-base-" +
-                                                                  std::to_string(index) + ".gguf");
+    const auto base_path =
+        make_test_gguf_model(c.model_args, "lora-base-" + std::to_string(index) + ".gguf");
     const Model base = Model::load(base_path);
     LoraTestSpec spec;
     spec.rank = c.rank;
     spec.alpha = c.alpha;
     spec.rslora = c.rslora;
     spec.seed = 100 + static_cast<std::uint64_t>(index);
-    const auto adapter = write_lora_adapter(
-        hf_process_dir() / ("adapter-" + std::to_string(index)), base.config(), spec);
+    const auto adapter = write_lora_adapter(hf_process_dir() / ("adapter-" + std::to_string(index)),
+                                            base.config(), spec);
     const auto merged_path = hf_process_dir() / ("lora-merged-" + std::to_string(index) + ".gguf");
     ConvertOptions options;
     options.type = "f32";
@@ -66,8 +66,8 @@ TEST_CASE("run-time adapters give the logits of the merged model", "[lora]") {
 }
 
 TEST_CASE("an adapter at scale 0, or none, is the base model bit for bit", "[lora]") {
-  const Model base = Model::load(make_test_gguf_model("--shape tiny --type q8_0 --seed 41",
-                                                      "lora-scale0.gguf"));
+  const Model base =
+      Model::load(make_test_gguf_model("--shape tiny --type q8_0 --seed 41", "lora-scale0.gguf"));
   const auto adapter = LoraAdapter::load(
       base, write_lora_adapter(hf_process_dir() / "adapter-scale0", base.config(), {}));
   const auto tokens = lora_test_prompt(9, base.config().n_vocab);
@@ -93,7 +93,8 @@ TEST_CASE("two adapters at once add their updates", "[lora]") {
   second.seed = 8;
   second.rank = 16;
   second.targets = {"v_proj", "down_proj"};
-  const auto first_path = write_lora_adapter(hf_process_dir() / "adapter-two-a", base.config(), first);
+  const auto first_path =
+      write_lora_adapter(hf_process_dir() / "adapter-two-a", base.config(), first);
   const auto second_path =
       write_lora_adapter(hf_process_dir() / "adapter-two-b", base.config(), second);
   const auto merged_path = hf_process_dir() / "lora-two-merged.gguf";
@@ -101,17 +102,16 @@ TEST_CASE("two adapters at once add their updates", "[lora]") {
   options.type = "f32";
   merge_lora(base_path, {{first_path, 0.8f}, {second_path, 1.5f}}, merged_path, options);
   const auto tokens = lora_test_prompt(7, base.config().n_vocab);
-  const auto got = all_logits(base, tokens,
-                              {{LoraAdapter::load(base, first_path), 0.8f},
-                               {LoraAdapter::load(base, second_path), 1.5f}});
-  CHECK(relative_logit_error(got, all_logits(Model::load(merged_path), tokens)) <
-        kMergedTolerance);
+  const auto got = all_logits(
+      base, tokens,
+      {{LoraAdapter::load(base, first_path), 0.8f}, {LoraAdapter::load(base, second_path), 1.5f}});
+  CHECK(relative_logit_error(got, all_logits(Model::load(merged_path), tokens)) < kMergedTolerance);
 }
 
 TEST_CASE("engine requests with different adapters in one batch each match a Session",
           "[lora][engine]") {
-  const Model base = Model::load(make_test_gguf_model("--shape tiny --type q8_0 --seed 61",
-                                                      "lora-engine.gguf"));
+  const Model base =
+      Model::load(make_test_gguf_model("--shape tiny --type q8_0 --seed 61", "lora-engine.gguf"));
   LoraTestSpec other;
   other.seed = 99;
   other.targets = {"q_proj", "up_proj"};
@@ -168,10 +168,10 @@ TEST_CASE("q/k adapters follow the model's row order: HF folder, GGUF and torcht
   peft.targets = {"q_proj", "k_proj"};
   LoraTestSpec torchtune = peft;
   torchtune.torchtune = true;
-  const auto peft_path = write_lora_adapter(hf_process_dir() / "adapter-qk-peft",
-                                            hf_model.config(), peft);
-  const auto torchtune_path = write_lora_adapter(hf_process_dir() / "adapter-qk-torchtune",
-                                                 hf_model.config(), torchtune);
+  const auto peft_path =
+      write_lora_adapter(hf_process_dir() / "adapter-qk-peft", hf_model.config(), peft);
+  const auto torchtune_path =
+      write_lora_adapter(hf_process_dir() / "adapter-qk-torchtune", hf_model.config(), torchtune);
 
   const auto tokens = lora_test_prompt(12, hf_model.config().n_vocab);
   const auto hf_logits = all_logits(hf_model, tokens, {{LoraAdapter::load(hf_model, peft_path)}});

@@ -1,5 +1,6 @@
 // LoRA adapters with random weights in PEFT's layout (adapter_config.json +
-// adapter_model.safetensors), or torchtune's naming, written by our own writer for the LoRA tests.
+// adapter_model.safetensors), or torchtune's naming: our own writer, for the LoRA tests and
+// tools/make_test_lora.
 #pragma once
 
 #include <algorithm>
@@ -47,9 +48,9 @@ struct LoraTestSpec {
   int rank = 8;
   double alpha = 16.0;
   bool rslora = false;
-  bool torchtune = false;        // torchtune names, q/k rows of B in Meta's order
-  bool rows_as_peft = false;     // with torchtune: keep HF's row order anyway (a wrong adapter)
-  std::vector<std::string> targets = {"q_proj", "k_proj", "v_proj", "o_proj",
+  bool torchtune = false;     // torchtune names, q/k rows of B in Meta's order
+  bool rows_as_peft = false;  // with torchtune: keep HF's row order anyway (a wrong adapter)
+  std::vector<std::string> targets = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                       "gate_proj", "up_proj", "down_proj"};
   std::uint64_t seed = 1;
   float b_stddev = 0.05f;
@@ -85,19 +86,19 @@ inline std::filesystem::path write_lora_adapter(const std::filesystem::path& fol
       if (std::find(spec.targets.begin(), spec.targets.end(), target) == spec.targets.end()) {
         continue;
       }
-      const std::uint64_t out = target == "q_proj"                         ? q_dim
-                                : target == "k_proj" || target == "v_proj" ? kv_dim
+      const std::uint64_t out = target == "q_proj"                             ? q_dim
+                                : target == "k_proj" || target == "v_proj"     ? kv_dim
                                 : target == "gate_proj" || target == "up_proj" ? ffn
                                                                                : dim;
-      const std::uint64_t in =
-          target == "o_proj" ? q_dim : target == "down_proj" ? ffn : dim;
+      const std::uint64_t in = target == "o_proj" ? q_dim : target == "down_proj" ? ffn : dim;
       // A ~ U(-1, 1) / sqrt(in), so A·x stays O(|x|); B sets the update's size.
       LoraTestTensor a{"", {r, in}, std::vector<float>(r * in)};
       for (auto& v : a.values) v = uniform() * std::sqrt(3.0f / static_cast<float>(in));
       LoraTestTensor b{"", {out, r}, std::vector<float>(out * r)};
       for (auto& v : b.values) v = uniform() * spec.b_stddev * std::sqrt(3.0f);
       const bool rotated = target == "q_proj" || target == "k_proj";
-      if (spec.torchtune && !spec.rows_as_peft && rotated) {  // the same update with B's rows in Meta's order
+      if (spec.torchtune && !spec.rows_as_peft &&
+          rotated) {  // the same update with B's rows in Meta's order
         std::vector<float> meta(b.values.size());
         const auto head_dim = static_cast<std::size_t>(config.head_dim);
         for (std::size_t row = 0; row < out; ++row) {
@@ -105,10 +106,10 @@ inline std::filesystem::path write_lora_adapter(const std::filesystem::path& fol
         }
         b.values = std::move(meta);
       }
-      const std::string prefix = spec.torchtune ? "layers." + std::to_string(layer) + "." +
-                                                      module.torchtune
-                                                : "base_model.model.model.layers." +
-                                                      std::to_string(layer) + "." + module.peft;
+      const std::string prefix =
+          spec.torchtune
+              ? "layers." + std::to_string(layer) + "." + module.torchtune
+              : "base_model.model.model.layers." + std::to_string(layer) + "." + module.peft;
       a.name = prefix + (spec.torchtune ? ".lora_a.weight" : ".lora_A.weight");
       b.name = prefix + (spec.torchtune ? ".lora_b.weight" : ".lora_B.weight");
       tensors.push_back(std::move(a));
