@@ -77,7 +77,10 @@ TEST_CASE("an adapter at scale 0, or none, is the base model bit for bit", "[lor
   CHECK_FALSE(same_logit_bits(all_logits(base, tokens, {{adapter, 1.0f}}), plain));
 
   // Swapping adapters on a session: off again after reset gives the base bits.
-  Session session(base, {.n_ctx = 64, .n_threads = 2, .adapters = {{adapter, 1.0f}}});
+  Session session(base, {.n_ctx = 64,
+                         .n_threads = 2,
+                         .kv_cache_type = KvCacheType::kF32,  // as all_logits
+                         .adapters = {{adapter, 1.0f}}});
   session.decode_all_logits(tokens);
   session.set_adapters({});
   session.reset();
