@@ -67,6 +67,29 @@ SamplerParams sampler_params(const llama3_sampler_params* params, const char* fu
   return sp;
 }
 
+std::vector<ActiveLora> active_adapters(const llama3_lora* const* adapters, const float* scales,
+                                        std::size_t n, const char* function) {
+  require(adapters != nullptr || n == 0, function, "adapters is NULL with n_adapters > 0");
+  std::vector<ActiveLora> active;
+  for (std::size_t i = 0; i < n; ++i) {
+    require(adapters[i] != nullptr, function, "an adapter is NULL");
+    active.push_back({adapters[i]->adapter, scales != nullptr ? scales[i] : 1.0f});
+  }
+  return active;
+}
+
+std::vector<ActiveLora> request_adapters(const llama3_generate_params* params,
+                                         const char* function) {
+  if (params == nullptr) return {};
+  llama3_generate_params p{};
+  llama3_generate_params_init(&p);
+  check_struct_size(params->struct_size, sizeof(p), function);
+  LLAMA3_READ_FIELD(p, params, adapters);
+  LLAMA3_READ_FIELD(p, params, adapter_scales);
+  LLAMA3_READ_FIELD(p, params, n_adapters);
+  return active_adapters(p.adapters, p.adapter_scales, p.n_adapters, function);
+}
+
 GenerateOptions generate_options(const llama3_generate_params* params, const char* function) {
   llama3_generate_params p{};
   llama3_generate_params_init(&p);

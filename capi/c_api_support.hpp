@@ -17,6 +17,7 @@
 #include "llama3.h"
 #include "llama3/error.hpp"
 #include "llama3/grammar.hpp"
+#include "llama3/lora.hpp"
 #include "llama3/model.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
@@ -40,6 +41,10 @@ struct llama3_grammar {
 
 struct llama3_sampler {
   llama3::Sampler sampler;
+};
+
+struct llama3_lora {
+  llama3::LoraAdapter adapter;
 };
 
 struct llama3_session {
@@ -120,6 +125,12 @@ inline bool covers(std::size_t struct_size, std::size_t offset, std::size_t fiel
 // The C structs as their C++ options (c_api_conversions.cpp). NULL params: the defaults.
 SamplerParams sampler_params(const llama3_sampler_params* params, const char* function);
 GenerateOptions generate_options(const llama3_generate_params* params, const char* function);
+// The adapters (and scales) of an engine request's params; empty for NULL params.
+std::vector<ActiveLora> request_adapters(const llama3_generate_params* params,
+                                         const char* function);
+// `adapters` [n] with `scales` [n] (NULL: 1 for each) as the C++ list.
+std::vector<ActiveLora> active_adapters(const llama3_lora* const* adapters, const float* scales,
+                                        std::size_t n, const char* function);
 // Writes the fields `result->struct_size` covers (checked by the caller).
 void write_generate_result(const GenerateResult& generated, llama3_generate_result* result);
 

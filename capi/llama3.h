@@ -120,6 +120,7 @@ typedef struct llama3_model llama3_model;         /* immutable weights + config 
 typedef struct llama3_tokenizer llama3_tokenizer; /* immutable vocabulary */
 typedef struct llama3_session llama3_session;     /* one conversation: KV cache, position, logits */
 typedef struct llama3_sampler llama3_sampler;     /* a seeded sampling chain with history */
+typedef struct llama3_lora llama3_lora;           /* an immutable LoRA adapter for one model */
 
 /* ---------------------------------------------------------------------------------------------
  * Model. A loaded model is immutable: every function taking `const llama3_model*` is safe to call
@@ -406,6 +407,32 @@ LLAMA3_API llama3_status llama3_session_truncate(llama3_session* session, int32_
 LLAMA3_API llama3_status llama3_session_tokens(const llama3_session* session,
                                                const llama3_token** out_tokens, size_t* out_n);
 
+/* ---------------------------------------------------------------------------------------------
+ * LoRA adapters (docs/lora.md): low-rank updates W·x + scale·(alpha/r)·B·(A·x) of a model's
+ * linear layers, from a PEFT folder (adapter_config.json + adapter_model.safetensors) or its
+ * .safetensors file, with PEFT's or torchtune's tensor names. An adapter is loaded for one model
+ * and is immutable: any number of sessions and engine requests on any thread may use it, and they
+ * keep it alive, so llama3_lora_free may come before they end.
+ * ------------------------------------------------------------------------------------------- */
+/* LLAMA3_ERR_IO (unreadable), LLAMA3_ERR_BAD_FORMAT naming the tensor or key (a shape or rank
+ * mismatch, a missing A or B, NaN/Inf, an unknown target), LLAMA3_ERR_UNSUPPORTED (DoRA,
+ * per-module ranks, bias or embedding adapters). */
+LLAMA3_API llama3_status llama3_lora_load(const llama3_model* model, const char* path,
+                                          llama3_lora** out_lora);
+/* NULL is a no-op. */
+LLAMA3_API void llama3_lora_free(llama3_lora* lora);
+/* The adapter's rank and its own scale (lora_alpha / r, or lora_alpha / sqrt(r) with rsLoRA). */
+LLAMA3_API llama3_status llama3_lora_info(const llama3_lora* lora, int32_t* out_rank,
+                                          float* out_scale);
+/* Replaces the session's adapters from the next decode on; `scales` may be NULL (1 for each),
+ * n_adapters 0 removes them (the base model, bit for bit, as is a scale of 0). The context
+ * already decoded keeps what the earlier adapters computed: reset or truncate to recompute it.
+ * LLAMA3_ERR_INVALID_ARGUMENT (nothing changed) for an adapter loaded for a model of another
+ * shape or a scale that is not finite. */
+LLAMA3_API llama3_status llama3_session_set_adapters(llama3_session* session,
+                                                     const llama3_lora* const* adapters,
+                                                     const float* scales, size_t n_adapters);
+
 /* Called with each piece of generated text as soon as it is complete UTF-8 (`piece` is
  * NUL-terminated, `length` bytes, valid only during the call). Return nonzero to stop. */
 typedef int (*llama3_piece_callback)(const char* piece, size_t length, void* user_data);
@@ -429,6 +456,14 @@ typedef struct llama3_generate_params {
    * only: the engine ignores it. */
   int32_t logprobs;
   int32_t top_logprobs;
+  /* Engine requests only (llama3_engine_submit): the LoRA adapters the request runs with, and
+   * their scales (NULL: 1 for each); default NULL / 0. The arrays are read during the call only;
+   * the request keeps the adapters alive. A session takes its adapters from
+   * llama3_session_set_adapters instead: llama3_session_generate with n_adapters > 0 is
+   * LLAMA3_ERR_INVALID_ARGUMENT. */
+  const llama3_lora* const* adapters;
+  const float* adapter_scales;
+  size_t n_adapters;
 } llama3_generate_params;
 
 #define LLAMA3_MAX_TOP_LOGPROBS 20
@@ -529,6 +564,15 @@ LLAMA3_API llama3_status llama3_convert_hf_to_gguf(const char* hf_folder, const 
 /* A GGUF model with its weights in params->type, all metadata copied. `params` may be NULL. */
 LLAMA3_API llama3_status llama3_quantize_gguf(const char* in_path, const char* out_path,
                                               const llama3_convert_params* params);
+
+/* A GGUF model with LoRA adapters merged into its weights (W + scale·(alpha/r)·B·A, computed in
+ * f32), streamed tensor by tensor like llama3_quantize_gguf. `scales` may be NULL (1 for each).
+ * The output type is params->type, or each tensor's own type when `params` is NULL or
+ * params->type is NULL. */
+LLAMA3_API llama3_status llama3_merge_lora(const char* base_gguf, const char* const* adapter_paths,
+                                           const float* scales, size_t n_adapters,
+                                           const char* out_path,
+                                           const llama3_convert_params* params);
 
 /* ---------------------------------------------------------------------------------------------
  * Engine: many generations at once over one model (batched steps, shared paged KV memory, prefix

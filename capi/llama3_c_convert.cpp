@@ -1,6 +1,7 @@
 // The C ABI of include/llama3/convert.hpp: convert and quantize model files.
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "c_api_support.hpp"
 #include "llama3/convert.hpp"
@@ -9,9 +10,12 @@ using llama3::capi::guarded;
 
 namespace {
 
-llama3::ConvertOptions options_from(const llama3_convert_params* params, const char* function) {
+// `keep_types`: a NULL type (or NULL params) means "each tensor's own type" (merge), not an error.
+llama3::ConvertOptions options_from(const llama3_convert_params* params, const char* function,
+                                    bool keep_types = false) {
   llama3_convert_params p{};
   llama3_convert_params_init(&p);
+  if (keep_types) p.type = nullptr;
   if (params != nullptr) {
     llama3::capi::check_struct_size(params->struct_size, sizeof(p), function);
     LLAMA3_READ_FIELD(p, params, type);
@@ -19,10 +23,10 @@ llama3::ConvertOptions options_from(const llama3_convert_params* params, const c
     LLAMA3_READ_FIELD(p, params, progress);
     LLAMA3_READ_FIELD(p, params, progress_user_data);
   }
-  llama3::capi::require(p.type != nullptr, function, "params->type is NULL");
+  llama3::capi::require(keep_types || p.type != nullptr, function, "params->type is NULL");
   llama3::capi::require(p.n_threads >= 0, function, "params->n_threads is negative");
   llama3::ConvertOptions options;
-  options.type = p.type;
+  options.type = p.type != nullptr ? p.type : "";
   options.n_threads = p.n_threads;
   if (p.progress != nullptr) {
     options.progress = [callback = p.progress,
@@ -85,4 +89,22 @@ llama3_status llama3_convert_hf_to_gguf(const char* hf_folder, const char* out_p
 llama3_status llama3_quantize_gguf(const char* in_path, const char* out_path,
                                    const llama3_convert_params* params) {
   return run(__func__, &llama3::quantize_gguf, in_path, out_path, params);
+}
+
+llama3_status llama3_merge_lora(const char* base_gguf, const char* const* adapter_paths,
+                                const float* scales, size_t n_adapters, const char* out_path,
+                                const llama3_convert_params* params) {
+  return guarded(__func__, [&] {
+    LLAMA3_REQUIRE(base_gguf != nullptr);
+    LLAMA3_REQUIRE(out_path != nullptr);
+    LLAMA3_REQUIRE(adapter_paths != nullptr || n_adapters == 0);
+    std::vector<llama3::LoraFile> adapters;
+    for (size_t i = 0; i < n_adapters; ++i) {
+      LLAMA3_REQUIRE(adapter_paths[i] != nullptr);
+      adapters.push_back({adapter_paths[i], scales != nullptr ? scales[i] : 1.0f});
+    }
+    const auto options = options_from(params, __func__, /*keep_types=*/true);
+    log_result(out_path, llama3::merge_lora(base_gguf, adapters, out_path, options));
+    return LLAMA3_OK;
+  });
 }

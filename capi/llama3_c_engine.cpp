@@ -117,6 +117,7 @@ llama3_status llama3_engine_submit(llama3_engine* engine, const llama3_token* pr
     request.sampling = llama3::capi::sampler_params(sampling, __func__);
     request.generate = llama3::capi::generate_options(params, __func__);
     request.generate.logprobs = false;  // documented as session-only: nothing could read them
+    request.adapters = llama3::capi::request_adapters(params, __func__);
     *out_id = engine->engine.submit(std::move(request));
     return LLAMA3_OK;
   });

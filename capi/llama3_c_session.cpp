@@ -254,6 +254,9 @@ llama3_status llama3_session_generate(llama3_session* session, const llama3_toke
     LLAMA3_REQUIRE(sampler != nullptr);
     LLAMA3_REQUIRE(prompt != nullptr || n_prompt == 0);
     const llama3::GenerateOptions options = llama3::capi::generate_options(params, __func__);
+    llama3::capi::require(llama3::capi::request_adapters(params, __func__).empty(), __func__,
+                          "params->n_adapters > 0: a session's adapters are set with "
+                          "llama3_session_set_adapters");
     if (result != nullptr) {
       llama3::capi::check_struct_size(result->struct_size, sizeof(llama3_generate_result),
                                       __func__);

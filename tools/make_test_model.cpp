@@ -5,6 +5,7 @@
 //   make_test_model --out FILE [--shape tiny|1b|8b] [--type f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|
 //                   q4_k|q5_k|q6_k|q4_k_m|q5_k_m] [--rope-freqs|--no-rope-freqs] [--tied|--untied]
 //                   [--vocab llama3|llama3.1|none|PATH.gguf] [--seed N] [--layers N]
+//                   [--n-vocab N]
 //   make_test_model --hf DIR [--shards 1|2] [same shape options]
 //
 // --hf writes the same model (same seed, same values) as a Hugging Face folder: config.json,
@@ -128,7 +129,7 @@ int usage(const char* message) {
   std::fprintf(stderr,
                "make_test_model: %s\nusage: make_test_model --out FILE [--shape tiny|1b|8b] "
                "[--type TYPE|q4_k_m] [--rope-freqs|--no-rope-freqs] [--tied|--untied] "
-               "[--vocab llama3|llama3.1|none|PATH.gguf] [--seed N] [--layers N]\n",
+               "[--vocab llama3|llama3.1|none|PATH.gguf] [--seed N] [--layers N] [--n-vocab N]\n",
                message);
   return 2;
 }
@@ -165,6 +166,7 @@ int main(int argc, char** argv) {
   std::optional<bool> tied, rope_freqs;
   std::uint64_t seed = 1;
   int layers_override = 0;
+  int n_vocab_override = 0;  // with --vocab none: a smaller embedding for tests of big shapes
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -188,6 +190,8 @@ int main(int argc, char** argv) {
         seed = std::stoull(value());
       else if (arg == "--layers")
         layers_override = std::stoi(value());
+      else if (arg == "--n-vocab")
+        n_vocab_override = std::stoi(value());
       else if (arg == "--tied")
         tied = true;
       else if (arg == "--untied")
@@ -209,6 +213,10 @@ int main(int argc, char** argv) {
   if (tied) shape->tied = *tied;
   if (rope_freqs) shape->rope_freqs = *rope_freqs;
   if (layers_override > 0) shape->n_layers = layers_override;
+  if (n_vocab_override > 0) {
+    if (vocab != "none") return usage("--n-vocab needs --vocab none");
+    shape->n_vocab = n_vocab_override;
+  }
   const auto mix = llama3::model::quant_mix_from_name(hf_dir.empty() ? type_name : "bf16");
   if (!mix || !llama3::kernels::reference::is_supported_weight_type(mix->base)) {
     return usage("unknown or unsupported --type");

@@ -32,6 +32,7 @@ constexpr int kMaxBenchTokens = 131072;
 
 struct BenchOptions {
   ModelOptions model;
+  LoraOptions lora;
   int n_prompt = 512;
   int n_gen = 128;
   int depth = 0;
@@ -48,6 +49,7 @@ struct BenchOptions {
 
 void declare(CLI::App& app, BenchOptions& options) {
   options.model.declare(app, /*required=*/true);
+  options.lora.declare(app);
   const auto tokens = integer_in(0, kMaxBenchTokens);
   app.add_option("-p,--n-prompt", options.n_prompt,
                  "prompt tokens processed in one batch (default 512; 0 = skip)")
@@ -261,6 +263,7 @@ int run_bench(Args args) {
   SessionOptions session_options;
   session_options.n_threads = n_threads;
   session_options.n_ctx = static_cast<int>(std::max(1LL, context_tokens));
+  session_options.adapters = options.lora.load(model);
   std::mt19937 rng(1234);
   std::uniform_int_distribution<TokenId> any_token(0, config.n_vocab - 1);
   std::vector<TokenId> prompt(static_cast<std::size_t>(options.n_prompt));
@@ -303,6 +306,7 @@ int run_bench(Args args) {
   // output layer reads the same matrix when tied, so all parameters count once).
   BenchReport report;
   report.model = options.model.path;
+  for (const auto& spec : options.lora.specs) report.model += " + lora " + spec;
   report.params = static_cast<double>(model.n_params());
   report.bytes = static_cast<double>(model.weight_bytes());
   report.quantized = report.bytes < report.params * 1.9;  // F16/BF16 files hold ~2 bytes a weight

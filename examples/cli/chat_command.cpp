@@ -23,6 +23,7 @@ namespace {
 struct ChatCommandOptions {
   ModelOptions model;
   ContextOptions context;
+  LoraOptions lora;
   SamplingOptions sampling;
   GenerationOptions generation{512};
   SafetyOptions safety;
@@ -38,6 +39,7 @@ void declare(CLI::App& app, ChatCommandOptions& options) {
   options.generation.declare(app);
   options.sampling.declare(app);
   options.context.declare(app);
+  options.lora.declare(app);
   options.structured.declare(app, /*with_logprobs=*/false);
   options.safety.declare(app);
   app.footer(
@@ -58,7 +60,8 @@ int run_chat(Args args) {
   if (!parse_command_line(*app, args)) return 0;
 
   const Model model = options.model.load();
-  const SessionOptions session_options = options.context.session_options(model);
+  SessionOptions session_options = options.context.session_options(model);
+  session_options.adapters = options.lora.load(model);
   ChatOptions chat_options;
   chat_options.chat_template = model.metadata_string("tokenizer.chat_template");
   const ChatFormat chat(model.tokenizer(), chat_options);

@@ -15,6 +15,7 @@ int run_tokenize(Args args);
 int run_detokenize(Args args);
 int run_quantize(Args args);
 int run_convert(Args args);
+int run_export_lora(Args args);
 int run_scan_code(Args args);
 int run_guard(Args args);
 int run_chat(Args args);
@@ -33,6 +34,7 @@ constexpr std::array kCommands = {
     Command{"quantize", "rewrite a GGUF model's weights in another type (q4_k_m, q8_0, ...)",
             run_quantize},
     Command{"convert", "convert a Hugging Face folder to a GGUF file", run_convert},
+    Command{"export-lora", "merge LoRA adapters into a GGUF model", run_export_lora},
     Command{"scan-code", "scan code for insecure patterns (exit 1 on BLOCK)", run_scan_code},
     Command{"guard", "classify a prompt or answer with Llama Guard (exit 1 if unsafe)", run_guard},
     Command{"version", "print the library version", run_version},

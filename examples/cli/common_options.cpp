@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -93,6 +94,32 @@ void ContextOptions::declare(CLI::App& app) {
                  "context size in tokens (default 0: the model's, at most 4096)")
       ->check(integer_in(0, INT_MAX));
   declare_threads(app, n_threads);
+}
+
+void LoraOptions::declare(CLI::App& app) {
+  app.add_option("--lora", specs,
+                 "LoRA adapter PATH[:SCALE] (a PEFT folder or .safetensors file; scale default 1; "
+                 "repeatable)");
+}
+
+std::vector<LoraFile> LoraOptions::files() const {
+  std::vector<LoraFile> files;
+  for (const auto& spec : specs) {
+    LoraFile file{spec, 1.0f};
+    // A trailing ":number" is the scale; a path may itself hold ':' elsewhere.
+    const std::size_t colon = spec.rfind(':');
+    if (colon != std::string::npos && colon + 1 < spec.size()) {
+      const std::string tail = spec.substr(colon + 1);
+      char* end = nullptr;
+      const float scale = std::strtof(tail.c_str(), &end);
+      if (end == tail.c_str() + tail.size()) {
+        if (!std::isfinite(scale)) throw UsageError("--lora " + spec + ": the scale is not finite");
+        file = {spec.substr(0, colon), scale};
+      }
+    }
+    files.push_back(std::move(file));
+  }
+  return files;
 }
 
 void warn_beyond_trained_context(const Model& model, int n_ctx) {

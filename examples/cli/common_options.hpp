@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "llama3/lora.hpp"
 #include "llama3/model.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
@@ -43,6 +44,17 @@ struct ContextOptions {
   // Threads clamped; a context beyond the one the model was trained for gets a warning (attention
   // past it is untested and usually degrades).
   SessionOptions session_options(const Model& model) const;
+};
+
+// --lora PATH[:SCALE] (repeatable): LoRA adapters, each a PEFT folder or .safetensors file, with
+// an optional scale (default 1).
+struct LoraOptions {
+  std::vector<std::string> specs;
+
+  void declare(CLI::App& app);
+  // The files and scales; throws UsageError for a scale that is not a finite number.
+  std::vector<LoraFile> files() const;
+  std::vector<ActiveLora> load(const Model& model) const { return load_adapters(model, files()); }
 };
 
 // Warns on stderr when `n_ctx` is beyond the context `model` was trained for.

@@ -15,6 +15,7 @@ namespace {
 
 struct EvalLogitsOptions {
   ModelOptions model;
+  LoraOptions lora;
   std::string token_list;
   std::string out_path;
   int n_threads = 0;
@@ -24,6 +25,7 @@ struct EvalLogitsOptions {
 
 void declare(CLI::App& app, EvalLogitsOptions& options) {
   options.model.declare(app);
+  options.lora.declare(app);
   app.add_option("--tokens", options.token_list, "the token ids, separated by spaces")
       ->type_name("\"ID ID ...\"")
       ->required();
@@ -54,6 +56,7 @@ int run_eval_logits(Args args) {
   session_options.n_threads = clamp_threads(options.n_threads);
   session_options.n_ctx = static_cast<int>(tokens.size());
   if (options.f32_cache) session_options.kv_cache_type = KvCacheType::kF32;
+  session_options.adapters = options.lora.load(model);
   Session session(model, session_options);
 
   std::vector<float> all;

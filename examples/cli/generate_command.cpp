@@ -28,6 +28,7 @@ namespace {
 struct GenerateCommandOptions {
   ModelOptions model;
   ContextOptions context;
+  LoraOptions lora;
   SamplingOptions sampling;
   GenerationOptions generation{256};
   SafetyOptions safety;
@@ -52,6 +53,7 @@ void declare(CLI::App& app, GenerateCommandOptions& options) {
   options.generation.declare(app);
   options.sampling.declare(app);
   options.context.declare(app);
+  options.lora.declare(app);
   options.structured.declare(app, /*with_logprobs=*/true);
   app.add_flag("--raw", options.raw, "treat special-token text in the prompt as plain text");
   app.add_option("--dump-logits", options.dump_logits_path,
@@ -228,6 +230,7 @@ int generate_in(Context& session, const Model& model, GenerateCommandOptions& op
 // the others serve it. A rank that dies or hangs ends the whole job after --mpi-timeout.
 int run_generate_pipeline(GenerateCommandOptions& options) {
   if (options.n_parallel > 0) throw UsageError("--parallel does not run under mpirun yet");
+  if (!options.lora.specs.empty()) throw UsageError("--lora does not run under mpirun yet");
   distributed::MpiEnvironment mpi;
   distributed::PipelineOptions pipeline_options;
   pipeline_options.session.n_ctx = options.context.n_ctx;
@@ -284,7 +287,8 @@ int run_generate(Args args) {
 #endif
 
   const Model model = options.model.load();
-  const SessionOptions session_options = options.context.session_options(model);
+  SessionOptions session_options = options.context.session_options(model);
+  session_options.adapters = options.lora.load(model);
   if (options.n_parallel > 0) {
     if (!options.safety.guard_path.empty() || options.safety.scan_code ||
         !options.dump_logits_path.empty() || options.format == OutputFormat::kJson) {

@@ -44,6 +44,7 @@ int run_generate_parallel(const Model& model, const ParallelGenerateConfig& conf
     request.sampling = config.sampling;
     request.generate.max_tokens = config.generate.max_tokens;
     request.generate.stop_strings = config.generate.stop_strings;
+    request.adapters = config.session.adapters;
     return engine.submit(std::move(request));
   };
   std::deque<Engine::RequestId> in_flight;

@@ -18,6 +18,7 @@ namespace {
 struct ServeCommandOptions {
   ModelOptions model;
   ContextOptions context;
+  LoraOptions lora;
   ServerOptions server;
   std::vector<std::string> api_keys;
   std::string api_key_file;
@@ -28,6 +29,7 @@ struct ServeCommandOptions {
 void declare(CLI::App& app, ServeCommandOptions& options) {
   options.model.declare(app);
   options.context.declare(app);
+  options.lora.declare(app);
   ServerOptions& server = options.server;
   app.add_option("--host", server.host,
                  "address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes the "
@@ -99,6 +101,7 @@ int run_serve(Args args) {
   if (!parse_command_line(*app, args)) return 0;
 
   ServerOptions server_options = options.server;
+  server_options.adapters = options.lora.files();
   server_options.model_path =
       options.model.path.empty() ? default_model_path() : options.model.path;
   server_options.use_mmap = !options.model.no_mmap;

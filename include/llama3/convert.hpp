@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "llama3/lora.hpp"
+
 // Everything declared here is exported from libllama3.so, which hides the rest of the library.
 #pragma GCC visibility push(default)
 
@@ -70,6 +72,17 @@ ConvertResult convert_hf_to_gguf(const std::filesystem::path& hf_folder,
 ConvertResult quantize_gguf(const std::filesystem::path& in_gguf,
                             const std::filesystem::path& out_gguf,
                             const ConvertOptions& options = {});
+
+// Writes `base_gguf` with the adapters merged into its weights: W' = W + Σ scale·(alpha/r)·B·A for
+// every target matrix, computed in f32 from the dequantized base and written in options.type, or
+// in each tensor's own type when options.type is empty, which `llama3 export-lora` passes by
+// default (ConvertOptions' own default is f16). A quantized target is rounded again after the merge
+// (a warning says so). Tensors no adapter touches are copied as they are unless options.type asks
+// for another type. Adapters are checked as
+// LoraAdapter::load checks them, before any work.
+ConvertResult merge_lora(const std::filesystem::path& base_gguf,
+                         const std::vector<LoraFile>& adapters,
+                         const std::filesystem::path& out_gguf, const ConvertOptions& options = {});
 
 }  // namespace llama3
 

@@ -71,6 +71,10 @@ struct EngineRequest {
   // sampled from, before the token reaches the output (so also for an end-of-generation token).
   // A server reads log-probabilities of the chosen token here.
   std::function<void(TokenId token, std::span<const float> logits)> on_token;
+  // LoRA adapters this request runs with (lora.hpp); requests with different adapters share the
+  // steps (their rows are grouped per adapter set). A request with adapters neither reuses nor
+  // fills the prefix cache, whose blocks hold the base model's keys and values.
+  std::vector<ActiveLora> adapters{};
 };
 
 enum class RequestState {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "llama3/lora.hpp"
 #include "llama3/safety.hpp"
 
 // Everything declared here is exported, like the rest of the public API.
@@ -48,6 +49,8 @@ struct ServerOptions {
   int kv_tokens = 0;   // KV pool in positions; 0: n_parallel full contexts
   int max_step_tokens = 256;
   bool prefix_cache = true;
+  // LoRA adapters every request runs with (loaded with the model).
+  std::vector<LoraFile> adapters{};
 
   // Requests must carry "Authorization: Bearer KEY" with one of these keys when any is set.
   std::vector<std::string> api_keys;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "llama3/lora.hpp"
 #include "llama3/model.hpp"
 #include "llama3/tokenizer.hpp"
 
@@ -36,6 +37,9 @@ struct SessionOptions {
   int n_ctx = 0;      // context window in tokens; 0: the model's, capped at 4096 to bound memory
   int n_threads = 0;  // 0: one per hardware thread
   KvCacheType kv_cache_type = KvCacheType::kF16;
+  // LoRA adapters the session runs with (lora.hpp), each loaded for this model; see
+  // Session::set_adapters.
+  std::vector<ActiveLora> adapters{};
 };
 
 enum class StopReason {
@@ -213,6 +217,13 @@ class Session {
   // unchanged). An empty function (the default) never aborts. Bindings use it to interrupt long
   // prompts from another thread (the callback must then be thread-safe itself).
   void set_abort_callback(std::function<bool()> should_abort);
+
+  // Replaces the adapters (and their scales) used from the next decode on; an empty list or all
+  // scales 0 is the base model, bit for bit. The context already decoded keeps the keys and
+  // values computed with the earlier adapters: reset() or truncate() first to recompute it.
+  // Throws kInvalidArgument (nothing changed) for an adapter loaded for another model shape or a
+  // scale that is not finite.
+  void set_adapters(const std::vector<ActiveLora>& adapters);
 
   int n_past() const;        // tokens in the context
   int context_size() const;  // n_ctx

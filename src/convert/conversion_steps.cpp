@@ -1,5 +1,6 @@
 #include "convert/conversion_steps.hpp"
 
+#include "io/gguf_copy.hpp"
 #include "io/output_file.hpp"
 #include "kernels/reference.hpp"
 #include "llama3/error.hpp"
@@ -22,6 +23,22 @@ void check_output(const std::filesystem::path& out, std::span<const std::filesys
   // Opening (and discarding) the output file runs its checks (FIFO, device, dangling link) and
   // proves the folder writable before minutes of work.
   io::OutputFile probe(out);
+}
+
+void copy_model_metadata(const io::GgufFile& input, io::GgufWriter& writer,
+                         std::optional<std::uint32_t> file_type) {
+  for (const auto& kv : input.metadata()) {
+    const std::string key(kv.key);
+    if (key == "general.alignment") continue;
+    if (file_type && (key == "general.file_type" || key == "general.quantization_version")) {
+      continue;
+    }
+    io::copy_gguf_value(writer, key, kv.value);
+  }
+  if (file_type) {
+    writer.set_uint32("general.file_type", *file_type);
+    writer.set_uint32("general.quantization_version", 2);
+  }
 }
 
 void write_tensors(const io::GgufWriter& writer, const std::filesystem::path& out,

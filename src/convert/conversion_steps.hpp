@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,6 +22,12 @@ model::QuantMix mix_from_options(const ConvertOptions& options);
 
 // kInvalidArgument when `out` is one of `inputs` or an existing non-regular file.
 void check_output(const std::filesystem::path& out, std::span<const std::filesystem::path> inputs);
+
+// Copies every metadata key of `input` into `writer` except the alignment and the file type;
+// general.file_type becomes `file_type` (and general.quantization_version 2) when given, else it
+// keeps the input's.
+void copy_model_metadata(const io::GgufFile& input, io::GgufWriter& writer,
+                         std::optional<std::uint32_t> file_type);
 
 // One tensor to write: its name and how to append its bytes in the output type.
 struct PlannedTensor {

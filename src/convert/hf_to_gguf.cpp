@@ -88,7 +88,7 @@ ConvertResult convert_hf_to_gguf(const std::filesystem::path& hf_folder,
         [&, view, target](std::vector<std::byte>& out) {
           convert::SourceTensor source{
               view->name, view->type, view->data, view->ne[0], view->n_elements() / view->ne[0],
-              {}};
+              {},         {}};
           if (model::is_hf_permuted(view->name)) {
             // GGUF (Meta) row r is HF row hf_row_of_meta_row(r): undo transformers' permutation.
             source.source_row = [head_dim](std::size_t r) {

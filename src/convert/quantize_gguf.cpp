@@ -1,7 +1,6 @@
 // quantize_gguf: a GGUF model's weights in another type or mix (model/quant_mix.hpp states the
 // rule), one tensor at a time, all metadata copied.
 #include "convert/conversion_steps.hpp"
-#include "io/gguf_copy.hpp"
 #include "kernels/reference.hpp"
 #include "llama3/error.hpp"
 
@@ -16,16 +15,7 @@ ConvertResult quantize_gguf(const std::filesystem::path& in_gguf,
   ConvertResult result;
 
   io::GgufWriter writer(input.alignment());
-  for (const auto& kv : input.metadata()) {
-    const std::string key(kv.key);
-    if (key == "general.alignment" || key == "general.file_type" ||
-        key == "general.quantization_version") {
-      continue;
-    }
-    io::copy_gguf_value(writer, key, kv.value);
-  }
-  writer.set_uint32("general.file_type", mix.file_type);
-  writer.set_uint32("general.quantization_version", 2);
+  convert::copy_model_metadata(input, writer, mix.file_type);
 
   int n_layers = 0;
   if (const auto* blocks = input.find("llama.block_count")) {
@@ -57,7 +47,7 @@ ConvertResult quantize_gguf(const std::filesystem::path& in_gguf,
         {tensor.name, [&, info, target](std::vector<std::byte>& out) {
            const convert::SourceTensor source{
                info->name, info->type, info->data, info->ne[0], info->n_elements() / info->ne[0],
-               {}};
+               {},         {}};
            convert::convert_tensor(source, target, pool, out, error);
            input.file()->release_pages({info->data, info->n_bytes});
          }});

@@ -66,7 +66,7 @@ void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::
   const std::size_t in_row = *io::row_bytes(source.type, cols);
   const std::size_t out_row = *io::row_bytes(target, cols);
   const std::size_t start = out.size();
-  const bool copy = target == source.type && !source.source_row;
+  const bool copy = target == source.type && !source.source_row && !source.adjust_row;
   out.resize(start + source.n_rows * out_row);
   std::vector<double> squared_error(static_cast<std::size_t>(pool.size()), 0.0);
   std::vector<double> squared_value(static_cast<std::size_t>(pool.size()), 0.0);
@@ -84,6 +84,7 @@ void convert_tensor(const SourceTensor& source, io::TensorType target, kernels::
           return;
         }
       }
+      if (source.adjust_row) source.adjust_row(r, values.data());
       std::byte* packed = out.data() + start + r * out_row;
       if (copy) {
         std::memcpy(packed, source.data + r * in_row, out_row);

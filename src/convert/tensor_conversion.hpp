@@ -25,6 +25,9 @@ struct SourceTensor {
   std::uint64_t n_rows;      // ne[1] * ne[2] * ne[3]
   // When set, output row r is source row source_row(r) (HF q/k order -> Meta order).
   std::function<std::size_t(std::size_t)> source_row;
+  // When set, called with each output row's f32 values before they are written (a merged LoRA
+  // update); the tensor is then always rewritten.
+  std::function<void(std::size_t row, float* values)> adjust_row;
 };
 
 // Sum of squared round-trip errors and of squared weights, per target type.

@@ -73,6 +73,8 @@ EngineImpl::EngineImpl(const Model& model, const EngineOptions& options)
       paged_kv_(kv_pool_, model.config().head_dim),
       prefix_cache_(kv_pool_),
       forward_(detail::ModelAccess::impl(model), paged_kv_, pool_) {
+  forward_.set_lora(
+      [this](int sequence) { return running_[static_cast<std::size_t>(sequence)]->lora.get(); });
   n_free_blocks_ = kv_pool_.n_free();
   if (options_.background) worker_ = std::thread([this] { worker_loop(); });
 }
@@ -112,12 +114,14 @@ Engine::RequestId EngineImpl::submit(EngineRequest request) {
     throw Error(ErrorCode::kInvalidArgument, "engine: max_tokens must be >= 0");
   }
   runtime::check_logprob_options(request.generate);
+  auto lora = runtime::make_lora_stack(model_.config(), request.adapters);
   auto caller_on_piece = std::move(request.generate.on_piece);
   std::unique_lock<std::mutex> lock(mutex_);
   const Engine::RequestId id = next_id_++;
   lock.unlock();
   auto sequence = std::make_unique<Sequence>(id, std::move(request));  // validates the sampling
   Sequence* s = sequence.get();
+  s->lora = std::move(lora);
   // Pieces are kept for poll() and then handed to the caller's callback.
   s->request.generate.on_piece = [this, s, caller_on_piece](std::string_view piece) {
     {

@@ -37,6 +37,7 @@ struct Sequence {
 
   const Engine::RequestId id;
   EngineRequest request;  // request.generate.on_piece is wrapped to fill `pieces` too
+  std::shared_ptr<const runtime::LoraStack> lora;  // nullptr: the base model
   Sampler sampler;
   const Clock::time_point submitted = Clock::now();
 

@@ -112,7 +112,7 @@ bool EngineImpl::start(Sequence& s) {
     s.result.generation.stop_reason = StopReason::kMaxTokens;
   }
   std::vector<engine::BlockId> reused;
-  if (options_.prefix_cache) reused = prefix_cache_.lookup(s.tokens);
+  if (options_.prefix_cache && !s.lora) reused = prefix_cache_.lookup(s.tokens);
   // The last token is always computed: its logits are what the first sample needs. When the
   // cache covers it too, its block is copied before the write (ensure_blocks).
   const int n_reused = std::min(static_cast<int>(reused.size()) * engine::kBlockPositions,
@@ -236,7 +236,7 @@ void EngineImpl::after_forward() {
     if (s->n_computed < static_cast<int>(s->tokens.size())) continue;  // prompt not done yet
     const std::span<const float> logits(logits_.data() + logits_row * n_vocab, n_vocab);
     ++logits_row;
-    if (options_.prefix_cache && !s->prompt_cached && s->n_computed >= s->n_prompt) {
+    if (options_.prefix_cache && !s->lora && !s->prompt_cached && s->n_computed >= s->n_prompt) {
       prefix_cache_.insert(std::span<const TokenId>(s->tokens).first(s->n_prompt), s->blocks);
       s->prompt_cached = true;
     }

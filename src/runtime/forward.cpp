@@ -90,6 +90,8 @@ void ForwardPass::run_layers(std::span<const ForwardRow> rows, int first_layer, 
     }
   }
 
+  const bool lora = lora_of_ && lora_.prepare(rows, lora_of_);
+  using model::LoraTarget;
   for (int layer_index = first_layer; layer_index < last_layer; ++layer_index) {
     const auto& layer = model_.layers()[static_cast<std::size_t>(layer_index)];
     // Attention block: h = x + Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
@@ -102,6 +104,8 @@ void ForwardPass::run_layers(std::span<const ForwardRow> rows, int first_layer, 
       const kernels::WeightMatrix* const ws[] = {&layer.attn_q, &layer.attn_k, &layer.attn_v};
       float* const ys[] = {queries_.data(), keys_.data(), values_.data()};
       kernels::matmul_same_input(ws, normed_.data(), n, ys, pool_);
+      const LoraTarget targets[] = {LoraTarget::kQ, LoraTarget::kK, LoraTarget::kV};
+      if (lora) lora_.add(layer_index, targets, normed_.data(), dim, ys, pool_);
     }
     // HF checkpoints keep q/k rows permuted and rotate half-split (ModelConfig::rope_layout).
     const auto rope = c.rope_layout == RopeLayout::kHalfSplit ? kernels::rope_half_split
@@ -115,6 +119,7 @@ void ForwardPass::run_layers(std::span<const ForwardRow> rows, int first_layer, 
     }
     attention(layer_index, rows);
     kernels::matmul(layer.attn_output, attended_.data(), n, projected_.data(), pool_);
+    if (lora) add_lora(layer_index, LoraTarget::kO, attended_.data(), q_dim);
     for (std::size_t i = 0; i < static_cast<std::size_t>(n) * dim; ++i) hidden_[i] += projected_[i];
 
     // Feed-forward block: out = h + W2 · (silu(W1·norm(h)) * W3·norm(h))
@@ -126,6 +131,8 @@ void ForwardPass::run_layers(std::span<const ForwardRow> rows, int first_layer, 
       const kernels::WeightMatrix* const ws[] = {&layer.ffn_gate, &layer.ffn_up};
       float* const ys[] = {gate_.data(), up_.data()};
       kernels::matmul_same_input(ws, normed_.data(), n, ys, pool_);
+      const LoraTarget targets[] = {LoraTarget::kGate, LoraTarget::kUp};
+      if (lora) lora_.add(layer_index, targets, normed_.data(), dim, ys, pool_);
     }
     // Split across the pool: in a long prompt this is millions of exps, which one thread would
     // take while the other waits.
@@ -134,6 +141,7 @@ void ForwardPass::run_layers(std::span<const ForwardRow> rows, int first_layer, 
                          kernels::silu_mul(gate_.data() + begin, up_.data() + begin, end - begin);
                        });
     kernels::matmul(layer.ffn_down, gate_.data(), n, projected_.data(), pool_);
+    if (lora) add_lora(layer_index, LoraTarget::kDown, gate_.data(), ffn_dim);
     for (std::size_t i = 0; i < static_cast<std::size_t>(n) * dim; ++i) hidden_[i] += projected_[i];
   }
 }
@@ -155,6 +163,11 @@ int ForwardPass::output_logits(std::span<const ForwardRow> rows, float* logits_o
                     logits_out, pool_);
   }
   return n_wanting;
+}
+
+void ForwardPass::add_lora(int layer, model::LoraTarget target, const float* x, std::size_t in) {
+  float* const ys[] = {projected_.data()};
+  lora_.add(layer, std::span(&target, 1), x, in, ys, pool_);
 }
 
 void ForwardPass::attention(int layer, std::span<const ForwardRow> rows) {

@@ -14,6 +14,7 @@
 #include "kernels/thread_pool.hpp"
 #include "model/model_impl.hpp"
 #include "runtime/kv_memory.hpp"
+#include "runtime/lora_apply.hpp"
 
 namespace llama3::runtime {
 
@@ -49,16 +50,23 @@ class ForwardPass {
   void run_layers(std::span<const ForwardRow> rows, int first_layer, int last_layer);
   int output_logits(std::span<const ForwardRow> rows, float* logits_out);
   float* hidden() { return hidden_.data(); }  // [kMaxBatch, dim]
+  // The LoRA adapters each row's sequence runs with (lora_apply.hpp), asked per chunk; an empty
+  // function (the default) or a null stack: the base model, bit for bit.
+  void set_lora(LoraOfSequence lora_of) { lora_of_ = std::move(lora_of); }
 
  private:
   // At most kMaxBatch rows; returns the number of logits rows written.
   int run_chunk(std::span<const ForwardRow> rows, float* logits_out);
   void attention(int layer, std::span<const ForwardRow> rows);
+  // projected_ += the adapters' update of `target` (o or down), whose input is x [rows, in].
+  void add_lora(int layer, model::LoraTarget target, const float* x, std::size_t in);
 
   const detail::ModelImpl& model_;
   KvMemory& memory_;
   kernels::ThreadPool& pool_;
   std::vector<ForwardRow> rows_;  // run()'s rows, reused
+  LoraOfSequence lora_of_;
+  LoraApplier lora_;
 
   // Scratch, sized once for kMaxBatch tokens.
   std::vector<float> hidden_;     // [batch, dim] residual stream

@@ -34,7 +34,10 @@ SessionImpl::SessionImpl(const Model& model, const SessionOptions& options)
       pool_(options.n_threads),
       cache_(model.config().n_layers, choose_context(model, options), model.config().n_kv_heads,
              model.config().head_dim, options.kv_cache_type),
-      forward_(detail::ModelAccess::impl(model), cache_, pool_) {}
+      forward_(detail::ModelAccess::impl(model), cache_, pool_) {
+  set_adapters(options.adapters);
+  forward_.set_lora([this](int) { return lora_.get(); });
+}
 
 void SessionImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
   if (tokens.empty()) throw Error(ErrorCode::kInvalidArgument, "decode: no tokens given");
@@ -164,6 +167,9 @@ int Session::n_past() const {
 }
 int Session::context_size() const {
   return impl_->n_ctx();
+}
+void Session::set_adapters(const std::vector<ActiveLora>& adapters) {
+  impl_->set_adapters(adapters);
 }
 void Session::reset() {
   impl_->reset();

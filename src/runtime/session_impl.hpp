@@ -11,6 +11,7 @@
 #include "model/model_impl.hpp"
 #include "runtime/forward.hpp"
 #include "runtime/kv_cache.hpp"
+#include "runtime/lora_apply.hpp"
 
 namespace llama3::detail {
 
@@ -27,6 +28,10 @@ class SessionImpl {
   int n_ctx() const { return cache_.n_ctx(); }
   std::vector<std::byte> save_state() const;
   void load_state(std::span<const std::byte> state);
+
+  void set_adapters(std::span<const ActiveLora> adapters) {
+    lora_ = runtime::make_lora_stack(model_.config(), adapters);
+  }
 
   void set_abort_callback(std::function<bool()> should_abort) {
     should_abort_ = std::move(should_abort);
@@ -54,6 +59,7 @@ class SessionImpl {
   runtime::KvCache cache_;
   runtime::ForwardPass forward_;
   std::vector<float> logits_;
+  std::shared_ptr<const runtime::LoraStack> lora_;  // nullptr: no adapters
   int n_past_ = 0;
   std::vector<TokenId> tokens_;         // [n_past] the ids in the context, when tokens_known_
   bool tokens_known_ = true;            // false after loading a state that did not record its ids

@@ -119,6 +119,7 @@ void ServerImpl::load() {
     engine_options.max_step_tokens = options.max_step_tokens;
     engine_options.prefix_cache = options.prefix_cache;
     state_.engine = std::make_unique<Engine>(model, engine_options);
+    state_.adapters = load_adapters(model, options.adapters);
     if (!options.guard_model_path.empty()) {
       state_.guard = std::make_unique<server::GuardScreen>(
           options.guard_model_path, options.guard_version, options.n_threads);

@@ -32,6 +32,7 @@ struct ServerState {
   std::once_flag grammar_once;  // ModelContext::grammar_vocabulary builds it on first use
   std::optional<GrammarVocabulary> grammar_vocabulary;
   std::unique_ptr<Engine> engine;
+  std::vector<ActiveLora> adapters;  // options.adapters, loaded for `model`
   std::unique_ptr<GuardScreen> guard;
   ModelContext context;
   std::atomic<bool> ready{false};

@@ -1,7 +1,7 @@
 /* ABI guards of llama3.h, in C: version, status names, NULL handles, struct_size, buffer-too-small,
  * out-of-range ids, decode past the context, cancelled loads and decodes, damaged state, chat
- * encoding, the log callback, and quantize/convert (cancel, refusals). Every misuse must return its
- * documented code and never crash.
+ * encoding, the log callback, quantize/convert (cancel, refusals) and LoRA adapters. Every misuse
+ * must return its documented code and never crash.
  *
  *   test_c_api TINY_MODEL.gguf VOCAB.gguf     (exits 77 = skipped when VOCAB.gguf is missing) */
 #include <math.h>
@@ -547,6 +547,151 @@ static void test_init_never_writes_past_an_older_struct(void) {
   EXPECT(guard_intact(buffer.bytes, 0, sizeof buffer.bytes));
 }
 
+/* A rank-4 PEFT adapter for the tiny model (dim 256, q 256, k/v 64, ffn 512, 2 layers), written by
+ * hand: safetensors (u64 header length, JSON header, f32 data) with adapter_config.json beside it.
+ * Returns 0 on success. */
+static int write_tiny_adapter(const char* tensors_path, const char* config_path) {
+  static const char* const modules[7] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                         "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
+                                         "mlp.down_proj"};
+  static const int outs[7] = {256, 64, 64, 256, 512, 512, 256};
+  static const int ins[7] = {256, 256, 256, 256, 256, 256, 512};
+  static char header[16384];
+  size_t used = 0, offset = 0, length, i;
+  int layer, m, half, n;
+  unsigned char length_bytes[8];
+  FILE* out;
+  used += (size_t)snprintf(header + used, sizeof header - used, "{");
+  for (layer = 0; layer < 2; ++layer) {
+    for (m = 0; m < 7; ++m) {
+      for (half = 0; half < 2; ++half) {
+        const int rows = half ? outs[m] : 4, cols = half ? 4 : ins[m];
+        const size_t bytes = (size_t)rows * (size_t)cols * 4;
+        used += (size_t)snprintf(
+            header + used, sizeof header - used,
+            "%s\"base_model.model.model.layers.%d.%s.lora_%c.weight\":{\"dtype\":\"F32\","
+            "\"shape\":[%d,%d],\"data_offsets\":[%lu,%lu]}",
+            used > 1 ? "," : "", layer, modules[m], half ? 'B' : 'A', rows, cols,
+            (unsigned long)offset, (unsigned long)(offset + bytes));
+        offset += bytes;
+      }
+    }
+  }
+  used += (size_t)snprintf(header + used, sizeof header - used, "}");
+  while (used % 8 != 0) header[used++] = ' ';
+  out = fopen(tensors_path, "wb");
+  if (out == NULL) return 1;
+  length = used;
+  for (i = 0; i < 8; ++i) length_bytes[i] = (unsigned char)(length >> (8 * i));
+  fwrite(length_bytes, 1, 8, out);
+  fwrite(header, 1, used, out);
+  for (layer = 0; layer < 2; ++layer) {
+    for (m = 0; m < 7; ++m) {
+      for (half = 0; half < 2; ++half) {
+        const int count = half ? outs[m] * 4 : 4 * ins[m];
+        for (n = 0; n < count; ++n) {
+          const float value = half ? 0.05f * (float)(n % 5 - 2) : 0.02f * (float)(n % 7 - 3);
+          fwrite(&value, sizeof value, 1, out); /* little-endian hosts only, as the data files */
+        }
+      }
+    }
+  }
+  fclose(out);
+  out = fopen(config_path, "w");
+  if (out == NULL) return 1;
+  fputs("{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8}", out);
+  fclose(out);
+  return 0;
+}
+
+static void test_lora(const char* model_path) {
+  char tensors_path[4096], config_path[4096], merged_path[4096];
+  const char* slash = strrchr(model_path, '/');
+  const int dir_length = slash ? (int)(slash - model_path) : 1;
+  llama3_model* model = NULL;
+  llama3_session* session = NULL;
+  llama3_lora* lora = NULL;
+  llama3_engine* engine = NULL;
+  llama3_generate_params generate;
+  llama3_request_id id = 0;
+  const float* logits = NULL;
+  static float base[512];
+  const float zero = 0.0f, not_a_number = NAN;
+  const llama3_token tokens[4] = {1, 5, 9, 200};
+  size_t n_logits = 0;
+  int32_t rank = 0, state = -1;
+  float scale = 0.0f;
+  const char* adapter_path = tensors_path;
+  snprintf(tensors_path, sizeof tensors_path, "%.*s/c-api-lora.safetensors", dir_length,
+           slash ? model_path : ".");
+  snprintf(config_path, sizeof config_path, "%.*s/adapter_config.json", dir_length,
+           slash ? model_path : ".");
+  snprintf(merged_path, sizeof merged_path, "%s.c-api-lora-merged.gguf", model_path);
+  EXPECT(write_tiny_adapter(tensors_path, config_path) == 0);
+
+  llama3_lora_free(NULL);
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_lora_load(NULL, tensors_path, &lora));
+  EXPECT_STATUS(LLAMA3_ERR_IO, llama3_lora_load(model, "/nonexistent/adapter", &lora));
+  EXPECT(lora == NULL);
+  EXPECT_STATUS(LLAMA3_OK, llama3_lora_load(model, tensors_path, &lora));
+  EXPECT_STATUS(LLAMA3_OK, llama3_lora_info(lora, &rank, &scale));
+  EXPECT(rank == 4 && scale == 2.0f);
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, NULL, &session));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(session, tokens, 4));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(session, &logits, &n_logits));
+  EXPECT(n_logits == 512);
+  if (n_logits == 512) memcpy(base, logits, sizeof base);
+  /* Scale 0 is the base bit for bit; scale 1 (NULL scales) changes the logits. */
+  EXPECT_STATUS(LLAMA3_OK,
+                llama3_session_set_adapters(session, (const llama3_lora* const*)&lora, &zero, 1));
+  llama3_session_reset(session);
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(session, tokens, 4));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(session, &logits, &n_logits));
+  EXPECT(n_logits == 512 && memcmp(base, logits, sizeof base) == 0);
+  EXPECT_STATUS(LLAMA3_OK,
+                llama3_session_set_adapters(session, (const llama3_lora* const*)&lora, NULL, 1));
+  llama3_session_reset(session);
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(session, tokens, 4));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(session, &logits, &n_logits));
+  EXPECT(n_logits == 512 && memcmp(base, logits, sizeof base) != 0);
+  EXPECT_STATUS(
+      LLAMA3_ERR_INVALID_ARGUMENT,
+      llama3_session_set_adapters(session, (const llama3_lora* const*)&lora, &not_a_number, 1));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_set_adapters(session, NULL, NULL, 1));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_set_adapters(session, NULL, NULL, 0));
+
+  /* An engine request names its adapters in the generate params; a session's generate refuses
+   * them. The request keeps the adapter alive after llama3_lora_free. */
+  EXPECT_STATUS(LLAMA3_OK, llama3_generate_params_init(&generate));
+  EXPECT(generate.adapters == NULL && generate.adapter_scales == NULL && generate.n_adapters == 0);
+  generate.max_tokens = 3;
+  generate.adapters = (const llama3_lora* const*)&lora;
+  generate.n_adapters = 1;
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(model, NULL, &engine));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, tokens, 4, NULL, &generate, &id));
+  llama3_lora_free(lora);
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, id, NULL, &state));
+  EXPECT(state == LLAMA3_REQUEST_FINISHED);
+  llama3_engine_free(engine);
+  llama3_session_free(session);
+  llama3_model_free(model);
+
+  /* Merged with each tensor's own type (NULL params). */
+  remove(merged_path);
+  EXPECT_STATUS(LLAMA3_OK,
+                llama3_merge_lora(model_path, &adapter_path, NULL, 1, merged_path, NULL));
+  model = NULL;
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(merged_path, NULL, &model));
+  llama3_model_free(model);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_merge_lora(model_path, NULL, NULL, 1, merged_path, NULL));
+  remove(merged_path);
+  remove(tensors_path);
+  remove(config_path);
+}
+
 int main(int argc, char** argv) {
   FILE* vocab;
   if (argc < 3) {
@@ -566,6 +711,7 @@ int main(int argc, char** argv) {
   test_load_errors(argv[1]);
   test_session_misuse(argv[1]);
   test_engine(argv[1]);
+  test_lora(argv[1]);
   test_tokenizer_and_chat(argv[2]);
   test_chat_turn_by_turn(argv[2]);
   test_all_position_logits(argv[1]);

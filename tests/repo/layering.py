@@ -16,7 +16,7 @@ RANK = {name: i for i, name in enumerate(LAYERS)}
 PUBLIC_HEADER_LAYER = {
     "error": "base", "version": "base",
     "tokenizer": "tokenizer", "chat": "tokenizer",
-    "model": "model", "convert": "convert",
+    "model": "model", "lora": "model", "convert": "convert",
     "grammar": "grammar",
     "sampler": "runtime", "session": "runtime", "perplexity": "runtime",
     "safety": "safety",

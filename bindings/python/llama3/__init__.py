@@ -11,14 +11,15 @@ from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, Cancell
                       ContextFullError, Error, InternalError, InvalidArgumentError, IoError,
                       OutOfMemoryError, UnsupportedError)
 from ._llama3 import (CodeScanner, Engine, EngineRequest, GenerationStream, Grammar, Guard,
-                      KvCacheType, Model, Sampler, Session, Tokenizer, __version__,
-                      convert_hf_to_gguf, error_code_name, parse_tool_calls, quantize_gguf)
+                      KvCacheType, LoraAdapter, Model, Sampler, Session, Tokenizer, __version__,
+                      convert_hf_to_gguf, error_code_name, merge_lora, parse_tool_calls,
+                      quantize_gguf)
 from ._completion import Completion  # also adds Session.complete and Model.create_*completion
 
 __all__ = [
     "Model", "Tokenizer", "Session", "Sampler", "Grammar", "GenerationStream", "KvCacheType",
     "Completion",
-    "Engine", "EngineRequest", "CodeScanner", "Guard",
+    "Engine", "EngineRequest", "CodeScanner", "Guard", "LoraAdapter", "merge_lora",
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
     "BufferTooSmallError", "error_code_name", "parse_tool_calls", "convert_hf_to_gguf",

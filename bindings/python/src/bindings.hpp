@@ -9,9 +9,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "llama3/error.hpp"
 #include "llama3/grammar.hpp"
+#include "llama3/lora.hpp"
 #include "llama3/model.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
@@ -69,6 +71,10 @@ void register_generation(py::module_& m);
 void register_convert(py::module_& m);
 void register_engine(py::module_& m);
 void register_safety(py::module_& m);
+void register_lora(py::module_& m);
+
+// `adapters` as Python gives them: a list of llama3.LoraAdapter or (LoraAdapter, scale) tuples.
+std::vector<ActiveLora> active_adapters(const py::object& adapters);
 
 // The grammar a generate()/complete() call asks for: `grammar` (GBNF text or a llama3.Grammar)
 // or `json_schema` (JSON text, or a dict/bool dumped to JSON); nullopt when both are None.

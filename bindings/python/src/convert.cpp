@@ -3,17 +3,17 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <functional>
+
 #include "bindings.hpp"
 #include "llama3/convert.hpp"
 
 namespace llama3::python {
 namespace {
 
-using Conversion = ConvertResult (*)(const std::filesystem::path&, const std::filesystem::path&,
-                                     const ConvertOptions&);
+using Conversion = std::function<ConvertResult(const ConvertOptions&)>;
 
-py::dict run(Conversion conversion, const std::filesystem::path& in,
-             const std::filesystem::path& out, const std::string& type, int n_threads,
+py::dict run(const Conversion& conversion, const std::string& type, int n_threads,
              py::object progress) {
   if (n_threads < 0) throw Error(ErrorCode::kInvalidArgument, "n_threads must be >= 0");
   ConvertOptions options;
@@ -36,7 +36,7 @@ py::dict run(Conversion conversion, const std::filesystem::path& in,
   ConvertResult result;
   try {
     py::gil_scoped_release release;
-    result = conversion(in, out, options);
+    result = conversion(options);
   } catch (const Error&) {
     if (callback_error) throw std::move(*callback_error);
     throw;
@@ -80,8 +80,8 @@ void register_convert(py::module_& m) {
       "convert_hf_to_gguf",
       [](const std::filesystem::path& hf_folder, const std::filesystem::path& out,
          const std::string& type, int n_threads, py::object progress) {
-        return run(&llama3::convert_hf_to_gguf, hf_folder, out, type, n_threads,
-                   std::move(progress));
+        return run([&](const ConvertOptions& o) { return convert_hf_to_gguf(hf_folder, out, o); },
+                   type, n_threads, std::move(progress));
       },
       py::arg("hf_folder"), py::arg("out"), py::kw_only(), py::arg("type") = "f16",
       py::arg("n_threads") = 0, py::arg("progress") = py::none(),
@@ -95,7 +95,8 @@ void register_convert(py::module_& m) {
       "quantize_gguf",
       [](const std::filesystem::path& in, const std::filesystem::path& out, const std::string& type,
          int n_threads, py::object progress) {
-        return run(&llama3::quantize_gguf, in, out, type, n_threads, std::move(progress));
+        return run([&](const ConvertOptions& o) { return quantize_gguf(in, out, o); }, type,
+                   n_threads, std::move(progress));
       },
       py::arg("in_gguf"), py::arg("out"), py::kw_only(), py::arg("type"), py::arg("n_threads") = 0,
       py::arg("progress") = py::none(),
@@ -104,6 +105,33 @@ void register_convert(py::module_& m) {
        kCommonDoc +
        "\nExample:\n    >>> llama3.quantize_gguf(\"model-f16.gguf\", "
        "\"model-q4.gguf\", type=\"q4_k_m\")\n")
+          .c_str());
+  m.def(
+      "merge_lora",
+      [](const std::filesystem::path& base, const std::vector<py::object>& adapters,
+         const std::filesystem::path& out, const std::string& type, int n_threads,
+         py::object progress) {
+        std::vector<LoraFile> files;
+        for (const auto& adapter : adapters) {
+          if (py::isinstance<py::tuple>(adapter)) {
+            const auto pair = adapter.cast<std::pair<std::filesystem::path, float>>();
+            files.push_back({pair.first, pair.second});
+          } else {
+            files.push_back({adapter.cast<std::filesystem::path>(), 1.0f});
+          }
+        }
+        return run([&](const ConvertOptions& o) { return merge_lora(base, files, out, o); }, type,
+                   n_threads, std::move(progress));
+      },
+      py::arg("base_gguf"), py::arg("adapters"), py::arg("out"), py::kw_only(),
+      py::arg("type") = "", py::arg("n_threads") = 0, py::arg("progress") = py::none(),
+      (std::string("Writes a GGUF model with LoRA adapters merged into its weights: W + "
+                   "scale * (alpha / r) * B * A, computed in f32. `adapters` lists paths (a PEFT "
+                   "folder or .safetensors file) or (path, scale) tuples; type \"\" keeps each "
+                   "tensor's type.\n") +
+       kCommonDoc +
+       "\nExample:\n    >>> llama3.merge_lora(\"base.gguf\", [(\"my-adapter\", 0.8)], "
+       "\"merged.gguf\")\n")
           .c_str());
 }
 

@@ -163,7 +163,7 @@ Example:
       .def(
           "submit",
           [](PyEngine& self, py::object prompt, py::object sampler, int max_tokens,
-             std::vector<std::string> stop) {
+             std::vector<std::string> stop, const py::object& adapters) {
             Engine& engine = self.get();
             EngineRequest request;
             if (py::isinstance<py::str>(prompt)) {
@@ -178,10 +178,12 @@ Example:
             if (!sampler.is_none()) request.sampling = sampler.cast<Sampler&>().params();
             request.generate.max_tokens = max_tokens;
             request.generate.stop_strings = std::move(stop);
+            request.adapters = active_adapters(adapters);
             return std::make_unique<PyEngineRequest>(self.engine, std::move(request));
           },
           py::arg("prompt"), py::kw_only(), py::arg("sampler") = py::none(),
-          py::arg("max_tokens") = 256, py::arg("stop") = std::vector<std::string>{}, R"doc(
+          py::arg("max_tokens") = 256, py::arg("stop") = std::vector<std::string>{},
+          py::arg("adapters") = py::list(), R"doc(
 Queues a generation and returns its EngineRequest (an iterator of str).
 
 Arguments:
@@ -189,6 +191,8 @@ Arguments:
   sampler: a llama3.Sampler whose settings (not history) the request samples with (default:
     Sampler()).
   max_tokens: at most this many tokens.   stop: strings that end the generation.
+  adapters: LoRA adapters for this request, as for Session.set_adapters (requests with different
+    adapters share the engine's steps).
 )doc")
       .def(
           "close", [](PyEngine& self) { self.engine.reset(); },

@@ -121,6 +121,22 @@ Returns:
       .def(
           "reset", [](PySession& self) { self.get().reset(); }, "Forgets the context.")
       .def(
+          "set_adapters",
+          [](PySession& self, const py::object& adapters) {
+            self.get().set_adapters(active_adapters(adapters));
+          },
+          py::arg("adapters"), R"doc(
+Replaces the LoRA adapters used from the next decode on.
+
+Arguments:
+  adapters: a list of llama3.LoraAdapter, or of (LoraAdapter, scale) tuples (scale 1 when not
+    given). An empty list, or every scale 0, is the base model bit for bit. The context already
+    decoded keeps what the earlier adapters computed: reset() or truncate() to recompute it.
+
+Raises:
+  InvalidArgumentError for an adapter loaded for another model shape or a scale that is not finite.
+)doc")
+      .def(
           "truncate", [](PySession& self, int n_tokens) { self.get().truncate(n_tokens); },
           py::arg("n_tokens"),
           "Keeps the first n_tokens positions and drops the rest (InvalidArgumentError outside "
