@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
+#include "io/gguf.hpp"
 #include "io/pytorch_checkpoint.hpp"
 #include "llama3/convert.hpp"
 #include "llama3/error.hpp"
@@ -13,6 +15,7 @@
 #include "model/hf_names.hpp"
 #include "model/meta_names.hpp"
 #include "model/model_impl.hpp"
+#include "support/base64.hpp"
 #include "support/hf_test_models.hpp"
 #include "support/model_logits.hpp"
 
@@ -242,4 +245,41 @@ TEST_CASE("convert takes a Meta folder: the GGUF runs like the original",
   CHECK(converted.config().rope_layout == RopeLayout::kAdjacentPairs);
   // F32 to F32 with no row reordering: the same floats, the same logits.
   CHECK(testing::all_position_logits(converted) == testing::all_position_logits(gguf));
+}
+
+TEST_CASE("a Meta folder's tokenizer.model makes the tokenizer, and convert writes its merges",
+          "[model][meta][convert]") {
+  const auto vocab_path = testing::require_data_file("ggml-vocab-llama-bpe.gguf");
+  const auto gguf_path = testing::make_test_gguf_model(
+      "--seed 13 --untied --no-rope-freqs --type bf16 --layers 1 --vocab llama3",
+      "meta-vocab.gguf");
+  const Model gguf = Model::load(gguf_path);
+  auto params = nlohmann::json::parse(kTinyParams);
+  params["n_layers"] = 1;
+  params["vocab_size"] = 128256;
+  const auto dir = write_meta_folder(gguf, "meta-vocab", {1, false}, params.dump().c_str());
+  {
+    std::ofstream model(dir / "tokenizer.model", std::ios::binary);
+    for (TokenId id = 0; id < 128000; ++id) {
+      model << testing::base64(gguf.tokenizer().piece(id)) << ' ' << id << '\n';
+    }
+  }
+  const Model meta = Model::load(dir);
+  REQUIRE(meta.has_tokenizer());
+  CHECK(meta.tokenizer().bos_id() == 128000);
+  CHECK(meta.tokenizer().end_of_generation_ids() == std::vector<TokenId>{128001, 128008, 128009});
+  CHECK(meta.tokenizer().encode("Hello world") == std::vector<TokenId>{9906, 1917});
+
+  const auto out = testing::hf_process_dir() / "meta-vocab-out.gguf";
+  ConvertOptions options;
+  options.type = "bf16";
+  CHECK(convert_hf_to_gguf(dir, out, options).warnings.empty());
+  const auto file = io::GgufFile::open(out);
+  // The merges the ranks imply are llama.cpp's own list for Llama 3.
+  CHECK(file.get("tokenizer.ggml.merges").strings("m") ==
+        io::GgufFile::open(vocab_path).get("tokenizer.ggml.merges").strings("m"));
+  const Model converted = Model::load(out);
+  CHECK(converted.tokenizer().encode(" grabbed 🦙.cpp") ==
+        meta.tokenizer().encode(" grabbed 🦙.cpp"));
+  CHECK(testing::all_position_logits(converted) == testing::all_position_logits(meta));
 }
