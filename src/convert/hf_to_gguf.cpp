@@ -113,58 +113,61 @@ void write_weights(io::GgufWriter& writer, const Source& source, const model::Qu
   result.types = error.summary();
 }
 
-// params.json, consolidated.NN.pth and tokenizer.model (docs/meta-checkpoints.md): q/k rows are
-// already in Meta's order, which is GGUF's.
-ConvertResult convert_meta_to_gguf(const std::filesystem::path& folder,
-                                   const std::filesystem::path& out_gguf,
-                                   const ConvertOptions& options) {
+// A folder of either kind, opened: its weights and the ModelConfig checked against every tensor's
+// shape (model/expected_tensors.hpp).
+struct OpenedFolder {
+  model::WeightSource weights;
+  ModelConfig config;
+  std::vector<float> rope_divisors;
+  bool hf_row_order = false;
+};
+
+template <typename Checkpoint, typename Read>
+ConvertResult convert_folder(const std::filesystem::path& folder,
+                             const std::filesystem::path& out_gguf, const ConvertOptions& options,
+                             const char* tokenizer_file, Read read) {
   const auto mix = convert::mix_from_options(options);
   convert::check_output(out_gguf, files_in(folder));
-  const auto checkpoint = model::MetaCheckpoint::open(folder);
-  const auto weights = model::WeightSource::from_pytorch(
-      checkpoint.shards, static_cast<std::uint64_t>(checkpoint.params.dim), folder.string());
-  const ModelConfig config = model::config_from_meta(checkpoint, weights);
+  const auto checkpoint = Checkpoint::open(folder);
+  const OpenedFolder opened = read(checkpoint);
   ConvertResult result;
   io::GgufWriter writer;
-  write_architecture(writer, config, mix);
+  write_architecture(writer, opened.config, mix);
   if (checkpoint.tokenizer) {
     convert::write_tokenizer_metadata(writer, checkpoint);
   } else {
-    result.warnings.push_back(folder.string() +
-                              " has no tokenizer.model; the GGUF has no tokenizer");
+    result.warnings.push_back(folder.string() + " has no " + tokenizer_file +
+                              "; the GGUF has no tokenizer");
   }
-  write_weights(writer, {weights, config, model::meta_rope_divisors(checkpoint.params), false}, mix,
-                out_gguf, options, result);
+  write_weights(writer, {opened.weights, opened.config, opened.rope_divisors, opened.hf_row_order},
+                mix, out_gguf, options, result);
   return result;
 }
 
 }  // namespace
 
-ConvertResult convert_hf_to_gguf(const std::filesystem::path& hf_folder,
+ConvertResult convert_hf_to_gguf(const std::filesystem::path& folder,
                                  const std::filesystem::path& out_gguf,
                                  const ConvertOptions& options) {
-  if (model::is_meta_checkpoint_folder(hf_folder)) {
-    return convert_meta_to_gguf(hf_folder, out_gguf, options);
+  if (model::is_meta_checkpoint_folder(folder)) {
+    // params.json, consolidated.NN.pth, tokenizer.model (docs/meta-checkpoints.md): q/k rows are
+    // already in Meta's order, which is GGUF's.
+    return convert_folder<model::MetaCheckpoint>(
+        folder, out_gguf, options, "tokenizer.model", [&](const model::MetaCheckpoint& meta) {
+          auto weights = model::WeightSource::from_pytorch(
+              meta.shards, static_cast<std::uint64_t>(meta.params.dim), folder.string());
+          auto config = model::config_from_meta(meta, weights);
+          return OpenedFolder{std::move(weights), std::move(config),
+                              model::meta_rope_divisors(meta.params), false};
+        });
   }
-  const auto mix = convert::mix_from_options(options);
-  convert::check_output(out_gguf, files_in(hf_folder));
-  const auto checkpoint = model::HfCheckpoint::open(hf_folder);
-  const auto weights = model::WeightSource::from_safetensors(checkpoint.files, hf_folder.string());
-  // Checks every tensor's shape against config.json (model/expected_tensors.hpp).
-  const ModelConfig config = model::config_from_hf(checkpoint, weights);
-  ConvertResult result;
-
-  io::GgufWriter writer;
-  write_architecture(writer, config, mix);
-  if (checkpoint.tokenizer) {
-    convert::write_tokenizer_metadata(writer, checkpoint);
-  } else {
-    result.warnings.push_back(hf_folder.string() +
-                              " has no tokenizer.json; the GGUF has no tokenizer");
-  }
-  write_weights(writer, {weights, config, model::hf_rope_divisors(checkpoint.config), true}, mix,
-                out_gguf, options, result);
-  return result;
+  return convert_folder<model::HfCheckpoint>(
+      folder, out_gguf, options, "tokenizer.json", [&](const model::HfCheckpoint& hf) {
+        auto weights = model::WeightSource::from_safetensors(hf.files, folder.string());
+        auto config = model::config_from_hf(hf, weights);
+        return OpenedFolder{std::move(weights), std::move(config),
+                            model::hf_rope_divisors(hf.config), true};
+      });
 }
 
 }  // namespace llama3
