@@ -1,6 +1,7 @@
 // Writes the seed corpus of every fuzz target into OUT/<target>/, from the project's own writers
-// (GgufWriter, SafetensorsWriter, Session::save_state, ChatFormat's inputs) and small valid
-// documents, so the fuzzers start from inputs that reach deep into each parser.
+// (GgufWriter, SafetensorsWriter, the torch.save-layout writer, Session::save_state, ChatFormat's
+// inputs) and small valid documents, so the fuzzers start from inputs that reach deep into each
+// parser.
 //   usage: fuzz_make_seeds OUT_DIR   (LLAMA3_DATA_DIR must hold stories260K.gguf)
 #include <cstdio>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "fuzz_support.hpp"
 #include "io/gguf.hpp"
+#include "io/pytorch_checkpoint.hpp"
 #include "io/safetensors.hpp"
 #include "llama3/model.hpp"
 #include "llama3/session.hpp"
@@ -88,6 +90,30 @@ void safetensors_seeds(const fs::path& folder) {
   writer.write(folder / "small.safetensors", [](std::size_t index, std::vector<std::byte>& out) {
     out.insert(out.end(), index == 0 ? 16 : 96, std::byte{0x3f});
   });
+}
+
+// torch.save layouts from our writer: the tensor types and ranks a Meta checkpoint holds, plain
+// and zip64, plus a bare pickle in an archive.
+void pytorch_checkpoint_seeds(const fs::path& folder) {
+  using llama3::io::TorchDtype;
+  std::vector<llama3::io::PytorchTensorToWrite> tensors = {
+      {"tok_embeddings.weight",
+       TorchDtype::kBF16,
+       {4, 8},
+       std::vector<std::byte>(64, std::byte{0x3f})},
+      {"norm.weight", TorchDtype::kF32, {8}, std::vector<std::byte>(32, std::byte{0x3f})},
+      {"layers.0.attention.wq.weight",
+       TorchDtype::kF16,
+       {2, 8},
+       std::vector<std::byte>(32, std::byte{0x3c})}};
+  const auto write = [&](const std::string& name, const std::vector<std::byte>& bytes) {
+    write_seed(folder, name,
+               std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  };
+  write("three.pth", llama3::io::pytorch_checkpoint_bytes(tensors, "consolidated"));
+  write("three-zip64.pth", llama3::io::pytorch_checkpoint_bytes(tensors, "archive", true));
+  tensors.resize(1);
+  write("one.pth", llama3::io::pytorch_checkpoint_bytes(tensors));
 }
 
 void hf_config_seeds(const fs::path& folder) {
@@ -243,6 +269,7 @@ int main(int argc, char** argv) {
                   fs::copy_options::overwrite_existing);
     safetensors_seeds(out / "safetensors");
     hf_config_seeds(out / "hf_config");
+    pytorch_checkpoint_seeds(out / "pytorch_checkpoint");
     vocab_file_seeds(out / "vocab_files");
     tokenizer_seeds(out / "tokenizer_roundtrip", data);
     session_state_seeds(out / "session_state", data);

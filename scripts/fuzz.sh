@@ -63,6 +63,7 @@ targets=${FUZZ_TARGETS:-$(ls "$out" | sed -n 's/^fuzz_\(.*\)$/\1/p' | grep -v ma
 dict_of() {
   case $1 in
     gguf) echo "$root/fuzz/gguf.dict" ;;
+    pytorch_checkpoint) echo "$root/fuzz/pickle.dict" ;;
     hf_config | vocab_files | grammar | server_request) echo "$root/fuzz/json.dict" ;;
   esac
 }

@@ -1,5 +1,6 @@
-// `llama3 convert HF_DIR -o OUT.gguf [--type TYPE] [--threads N]`: a Hugging Face Llama folder to a
-// GGUF file; the work is the library's llama3::convert_hf_to_gguf (include/llama3/convert.hpp).
+// `llama3 convert HF_DIR -o OUT.gguf [--type TYPE] [--threads N]`: a Hugging Face (or Meta) Llama
+// folder to a GGUF file; the work is the library's llama3::convert_hf_to_gguf
+// (include/llama3/convert.hpp).
 #include <cstdio>
 #include <string>
 
@@ -23,7 +24,8 @@ struct ConvertCommandOptions {
 void declare(CLI::App& app, ConvertCommandOptions& options) {
   app.add_option("HF_DIR", options.folder,
                  "config.json, model.safetensors (or shards + model.safetensors.index.json), "
-                 "tokenizer.json, optionally tokenizer_config.json (chat template, eos)")
+                 "tokenizer.json, optionally tokenizer_config.json (chat template, eos); or a "
+                 "Meta folder: params.json, consolidated.NN.pth, tokenizer.model")
       ->type_name("HF_DIR")
       ->required();
   app.add_option("-o,--output", options.out_path, "the GGUF file to write")
@@ -40,7 +42,8 @@ void declare(CLI::App& app, ConvertCommandOptions& options) {
 }  // namespace
 
 int run_convert(Args args) {
-  const auto app = make_command_app("convert", "Convert a Hugging Face folder to a GGUF file.");
+  const auto app =
+      make_command_app("convert", "Convert a Hugging Face or Meta folder to a GGUF file.");
   ConvertCommandOptions options;
   declare(*app, options);
   if (!parse_command_line(*app, args)) return 0;

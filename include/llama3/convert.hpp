@@ -62,7 +62,9 @@ struct ConvertResult {
 // config.json, model.safetensors (or shards with model.safetensors.index.json), optionally
 // tokenizer.json, tokenizer_config.json (chat template, eos) and generation_config.json, to a
 // GGUF file in llama.cpp's conventions (llama.* keys, the gpt2/llama-bpe tokenizer, q/k rows in
-// Meta's order, rope_freqs.weight for Llama 3.1 rope scaling).
+// Meta's order, rope_freqs.weight for Llama 3.1 rope scaling). A Meta checkpoint folder
+// (params.json, consolidated.NN.pth shards, optionally tokenizer.model; docs/meta-checkpoints.md)
+// is converted the same way; its merges come from the tokenizer.model ranks.
 ConvertResult convert_hf_to_gguf(const std::filesystem::path& hf_folder,
                                  const std::filesystem::path& out_gguf,
                                  const ConvertOptions& options = {});

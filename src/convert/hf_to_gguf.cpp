@@ -1,13 +1,15 @@
-// convert_hf_to_gguf: a Hugging Face Llama folder to a GGUF file in llama.cpp's conventions
-// (docs/formats.md): llama.* architecture keys, the tokenizer (hf_tokenizer_metadata.cpp),
-// rope_freqs.weight for llama3 rope scaling, q/k rows permuted back to Meta's order, aligned data.
-// Every tensor's shape is checked against config.json before anything is written.
+// convert_hf_to_gguf: a Hugging Face (or Meta) Llama folder to a GGUF file in llama.cpp's
+// conventions (docs/formats.md): llama.* architecture keys, the tokenizer
+// (hf_tokenizer_metadata.cpp), rope_freqs.weight for llama3 rope scaling, q/k rows permuted back to
+// Meta's order, aligned data. Every tensor's shape is checked against config.json before anything
+// is written.
 #include "convert/conversion_steps.hpp"
 #include "convert/hf_tokenizer_metadata.hpp"
 #include "llama3/error.hpp"
 #include "model/expected_tensors.hpp"
 #include "model/hf_checkpoint.hpp"
 #include "model/hf_names.hpp"
+#include "model/meta_checkpoint.hpp"
 #include "model/weight_source.hpp"
 
 namespace llama3 {
@@ -44,28 +46,19 @@ void write_architecture(io::GgufWriter& writer, const ModelConfig& config,
   writer.set_uint32("llama.attention.value_length", u32(config.head_dim));
 }
 
-}  // namespace
+// The tensors in llama.cpp's order (embedding, rope_freqs, blocks, final norm, output), each
+// converted to the mix's type as the writer streams it.
+struct Source {
+  const model::WeightSource& weights;
+  const ModelConfig& config;
+  std::vector<float> rope_divisors;  // empty: no rope_freqs.weight
+  bool hf_row_order = false;         // q/k rows permuted by transformers, to be put back
+};
 
-ConvertResult convert_hf_to_gguf(const std::filesystem::path& hf_folder,
-                                 const std::filesystem::path& out_gguf,
-                                 const ConvertOptions& options) {
-  const auto mix = convert::mix_from_options(options);
-  convert::check_output(out_gguf, files_in(hf_folder));
-  const auto checkpoint = model::HfCheckpoint::open(hf_folder);
-  const auto weights = model::WeightSource::from_safetensors(checkpoint.files, hf_folder.string());
-  // Checks every tensor's shape against config.json (model/expected_tensors.hpp).
-  const ModelConfig config = model::config_from_hf(checkpoint, weights);
-  ConvertResult result;
-
-  io::GgufWriter writer;
-  write_architecture(writer, config, mix);
-  if (checkpoint.tokenizer) {
-    convert::write_tokenizer_metadata(writer, checkpoint);
-  } else {
-    result.warnings.push_back(hf_folder.string() +
-                              " has no tokenizer.json; the GGUF has no tokenizer");
-  }
-
+void write_weights(io::GgufWriter& writer, const Source& source, const model::QuantMix& mix,
+                   const std::filesystem::path& out_gguf, const ConvertOptions& options,
+                   ConvertResult& result) {
+  const ModelConfig& config = source.config;
   kernels::ThreadPool pool(options.n_threads);
   convert::QuantizationError error;
   const auto head_dim = static_cast<std::size_t>(config.head_dim);
@@ -81,30 +74,29 @@ ConvertResult convert_hf_to_gguf(const std::filesystem::path& hf_folder,
                                   config.n_layers, config.tied_embeddings);
   };
   auto add_weight = [&](const model::ExpectedTensor& expected) {
-    const model::TensorView* view = weights.find(expected.name);
+    const model::TensorView* view = source.weights.find(expected.name);
     const auto target = type_of(expected.name, expected.ne);
     add(
         expected.name, target,
         [&, view, target](std::vector<std::byte>& out) {
-          convert::SourceTensor source{
+          convert::SourceTensor tensor{
               view->name, view->type, view->data, view->ne[0], view->n_elements() / view->ne[0],
               {},         {}};
-          if (model::is_hf_permuted(view->name)) {
+          if (source.hf_row_order && model::is_hf_permuted(view->name)) {
             // GGUF (Meta) row r is HF row hf_row_of_meta_row(r): undo transformers' permutation.
-            source.source_row = [head_dim](std::size_t r) {
+            tensor.source_row = [head_dim](std::size_t r) {
               return model::hf_row_of_meta_row(r, head_dim);
             };
           }
-          convert::convert_tensor(source, target, pool, out, error);
+          convert::convert_tensor(tensor, target, pool, out, error);
           model::WeightSource::release_pages(*view);
         },
         expected.ne);
   };
 
-  // llama.cpp's tensor order: embedding, rope_freqs, blocks, final norm, output.
   const auto expected = model::expected_tensors(config);
   add_weight(expected.front());
-  const auto divisors = model::hf_rope_divisors(checkpoint.config);
+  const auto& divisors = source.rope_divisors;
   if (!divisors.empty()) {
     const std::uint64_t ne[] = {divisors.size()};
     add(
@@ -119,7 +111,63 @@ ConvertResult convert_hf_to_gguf(const std::filesystem::path& hf_folder,
 
   convert::write_tensors(writer, out_gguf, plan, options);
   result.types = error.summary();
+}
+
+// A folder of either kind, opened: its weights and the ModelConfig checked against every tensor's
+// shape (model/expected_tensors.hpp).
+struct OpenedFolder {
+  model::WeightSource weights;
+  ModelConfig config;
+  std::vector<float> rope_divisors;
+  bool hf_row_order = false;
+};
+
+template <typename Checkpoint, typename Read>
+ConvertResult convert_folder(const std::filesystem::path& folder,
+                             const std::filesystem::path& out_gguf, const ConvertOptions& options,
+                             const char* tokenizer_file, Read read) {
+  const auto mix = convert::mix_from_options(options);
+  convert::check_output(out_gguf, files_in(folder));
+  const auto checkpoint = Checkpoint::open(folder);
+  const OpenedFolder opened = read(checkpoint);
+  ConvertResult result;
+  io::GgufWriter writer;
+  write_architecture(writer, opened.config, mix);
+  if (checkpoint.tokenizer) {
+    convert::write_tokenizer_metadata(writer, checkpoint);
+  } else {
+    result.warnings.push_back(folder.string() + " has no " + tokenizer_file +
+                              "; the GGUF has no tokenizer");
+  }
+  write_weights(writer, {opened.weights, opened.config, opened.rope_divisors, opened.hf_row_order},
+                mix, out_gguf, options, result);
   return result;
+}
+
+}  // namespace
+
+ConvertResult convert_hf_to_gguf(const std::filesystem::path& folder,
+                                 const std::filesystem::path& out_gguf,
+                                 const ConvertOptions& options) {
+  if (model::is_meta_checkpoint_folder(folder)) {
+    // params.json, consolidated.NN.pth, tokenizer.model (docs/meta-checkpoints.md): q/k rows are
+    // already in Meta's order, which is GGUF's.
+    return convert_folder<model::MetaCheckpoint>(
+        folder, out_gguf, options, "tokenizer.model", [&](const model::MetaCheckpoint& meta) {
+          auto weights = model::WeightSource::from_pytorch(
+              meta.shards, static_cast<std::uint64_t>(meta.params.dim), folder.string());
+          auto config = model::config_from_meta(meta, weights);
+          return OpenedFolder{std::move(weights), std::move(config),
+                              model::meta_rope_divisors(meta.params), false};
+        });
+  }
+  return convert_folder<model::HfCheckpoint>(
+      folder, out_gguf, options, "tokenizer.json", [&](const model::HfCheckpoint& hf) {
+        auto weights = model::WeightSource::from_safetensors(hf.files, folder.string());
+        auto config = model::config_from_hf(hf, weights);
+        return OpenedFolder{std::move(weights), std::move(config),
+                            model::hf_rope_divisors(hf.config), true};
+      });
 }
 
 }  // namespace llama3

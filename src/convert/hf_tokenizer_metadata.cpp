@@ -4,6 +4,7 @@
 
 #include "io/file_contents.hpp"
 #include "llama3/error.hpp"
+#include "tokenizer/merge_order.hpp"
 #include "tokenizer/tokenizer_impl.hpp"
 #include "tokenizer/vocab_files.hpp"
 
@@ -31,33 +32,49 @@ std::optional<TokenId> tokenizer_config_eos(const std::filesystem::path& path,
 
 }  // namespace
 
-void write_tokenizer_metadata(io::GgufWriter& writer, const model::HfCheckpoint& checkpoint) {
-  const auto& tokenizer = *checkpoint.tokenizer;
+void write_llama3_tokenizer(io::GgufWriter& writer, const Tokenizer& tokenizer,
+                            const std::vector<std::string>& merges, TokenId eos_id,
+                            const std::optional<std::string>& chat_template) {
   const auto& info = llama3::detail::TokenizerAccess::impl(tokenizer).info();
   writer.set_string("tokenizer.ggml.model", "gpt2");
   writer.set_string("tokenizer.ggml.pre", "llama-bpe");
-  // tokenizer.json already spells normal tokens in byte-level form and specials literally, which
-  // is exactly GGUF's form.
+  // Our tokenizers spell normal tokens in byte-level form and specials literally, which is exactly
+  // GGUF's form.
   writer.set_string_array("tokenizer.ggml.tokens", info.token_text);
   std::vector<std::int32_t> types;
   types.reserve(info.kinds.size());
   for (TokenKind kind : info.kinds) types.push_back(static_cast<std::int32_t>(kind) + 1);
   writer.set_int32_array("tokenizer.ggml.token_type", std::move(types));
-  const auto tokenizer_json = checkpoint.folder / "tokenizer.json";
-  writer.set_string_array("tokenizer.ggml.merges",
-                          detail::tokenizer_json_merges(io::read_file_contents(tokenizer_json),
-                                                        tokenizer_json.string()));
+  writer.set_string_array("tokenizer.ggml.merges", merges);
   if (tokenizer.bos_id() >= 0) {
     writer.set_uint32("tokenizer.ggml.bos_token_id",
                       static_cast<std::uint32_t>(tokenizer.bos_id()));
   }
-  const auto eos = tokenizer_config_eos(checkpoint.folder / "tokenizer_config.json", tokenizer);
-  const TokenId eos_id = eos ? *eos : tokenizer.eos_id();
   if (eos_id >= 0)
     writer.set_uint32("tokenizer.ggml.eos_token_id", static_cast<std::uint32_t>(eos_id));
   writer.set_bool("tokenizer.ggml.add_bos_token", true);
-  if (checkpoint.chat_template)
-    writer.set_string("tokenizer.chat_template", *checkpoint.chat_template);
+  if (chat_template) writer.set_string("tokenizer.chat_template", *chat_template);
+}
+
+void write_tokenizer_metadata(io::GgufWriter& writer, const model::HfCheckpoint& checkpoint) {
+  const auto& tokenizer = *checkpoint.tokenizer;
+  const auto tokenizer_json = checkpoint.folder / "tokenizer.json";
+  const auto eos = tokenizer_config_eos(checkpoint.folder / "tokenizer_config.json", tokenizer);
+  write_llama3_tokenizer(writer, tokenizer,
+                         detail::tokenizer_json_merges(io::read_file_contents(tokenizer_json),
+                                                       tokenizer_json.string()),
+                         eos ? *eos : tokenizer.eos_id(), checkpoint.chat_template);
+}
+
+void write_tokenizer_metadata(io::GgufWriter& writer, const model::MetaCheckpoint& checkpoint) {
+  const auto& tokenizer = *checkpoint.tokenizer;
+  const auto& info = llama3::detail::TokenizerAccess::impl(tokenizer).info();
+  std::vector<bool> mergeable(info.kinds.size());
+  for (std::size_t id = 0; id < mergeable.size(); ++id) {
+    mergeable[id] = info.kinds[id] == TokenKind::kNormal;
+  }
+  write_llama3_tokenizer(writer, tokenizer, detail::merges_from_ranks(info.token_text, mergeable),
+                         tokenizer.eos_id(), std::nullopt);
 }
 
 }  // namespace llama3::convert

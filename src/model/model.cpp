@@ -1,4 +1,5 @@
-// Model loading: GGUF file or HF folder -> validated configuration, typed weight views, tokenizer.
+// Model loading: GGUF file, HF folder or Meta folder -> validated configuration, typed weight
+// views, tokenizer.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -87,11 +88,32 @@ ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options,
   if (hf_->chat_template) hf_metadata_["tokenizer.chat_template"] = *hf_->chat_template;
   set_layer_range(choose_layers);
   bind_weights(model::hf_rope_divisors(hf_->config));
-  const auto& files = hf_->files.files();
+  std::vector<std::shared_ptr<const io::MappedFile>> files;
+  for (const auto& file : hf_->files.files()) files.push_back(file.file());
+  finish_load(options, files);
+}
+
+ModelImpl::ModelImpl(model::MetaCheckpoint checkpoint, const LoadOptions& options,
+                     const LayerChooser& choose_layers)
+    : meta_(std::move(checkpoint)),
+      weights_(model::WeightSource::from_pytorch(
+          meta_->shards, static_cast<std::uint64_t>(meta_->params.dim), meta_->folder.string())),
+      config_(model::config_from_meta(*meta_, weights_)),
+      tokenizer_(meta_->tokenizer) {
+  hf_metadata_["general.name"] = config_.name;
+  set_layer_range(choose_layers);
+  bind_weights(model::meta_rope_divisors(meta_->params));
+  std::vector<std::shared_ptr<const io::MappedFile>> files;
+  for (const auto& shard : meta_->shards) files.push_back(shard.file());
+  finish_load(options, files);
+}
+
+void ModelImpl::finish_load(const LoadOptions& options,
+                            const std::vector<std::shared_ptr<const io::MappedFile>>& files) {
   if (options.repack_weights) {
     std::vector<std::span<const std::byte>> mapped;
     for (const auto& file : files) {
-      if (file.file()->is_mapped()) mapped.push_back(file.file()->bytes());
+      if (file->is_mapped()) mapped.push_back(file->bytes());
     }
     pack_matrices(options, mapped);
     return;
@@ -106,7 +128,7 @@ ModelImpl::ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options,
                                 static_cast<float>(files.size()));
       };
     }
-    bring_in_weights(files[i].file()->bytes(), origin(), shard_options);
+    bring_in_weights(files[i]->bytes(), origin(), shard_options);
   }
 }
 
@@ -285,6 +307,10 @@ Model load_model_layers(const std::filesystem::path& path, const LoadOptions& op
                         const LayerChooser& choose_layers) {
   io::MapOptions map_options;
   map_options.use_mmap = options.use_mmap;
+  if (std::filesystem::is_directory(path) && model::is_meta_checkpoint_folder(path)) {
+    return ModelAccess::make(std::make_shared<const ModelImpl>(
+        model::MetaCheckpoint::open(path, map_options), options, choose_layers));
+  }
   if (std::filesystem::is_directory(path)) {
     return ModelAccess::make(std::make_shared<const ModelImpl>(
         model::HfCheckpoint::open(path, map_options), options, choose_layers));

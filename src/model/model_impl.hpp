@@ -11,6 +11,7 @@
 #include "kernels/matmul.hpp"
 #include "llama3/model.hpp"
 #include "model/hf_checkpoint.hpp"
+#include "model/meta_checkpoint.hpp"
 #include "model/weight_source.hpp"
 
 namespace llama3::detail {
@@ -46,8 +47,10 @@ class ModelImpl {
   ModelImpl(io::GgufFile gguf, const LoadOptions& options, const LayerChooser& choose_layers = {});
   ModelImpl(model::HfCheckpoint checkpoint, const LoadOptions& options,
             const LayerChooser& choose_layers = {});
+  ModelImpl(model::MetaCheckpoint checkpoint, const LoadOptions& options,
+            const LayerChooser& choose_layers = {});
 
-  // The GGUF file the model came from; nullptr for a HF folder.
+  // The GGUF file the model came from; nullptr for a HF or Meta folder.
   const io::GgufFile* gguf() const { return gguf_ ? &*gguf_ : nullptr; }
   const std::string& origin() const { return weights_.origin(); }
   const model::WeightSource& weights() const { return weights_; }
@@ -84,6 +87,9 @@ class ModelImpl {
   void bind_weights(std::vector<float> rope_divisors);
   kernels::WeightMatrix bind_matrix(const std::string& name, std::size_t cols, std::size_t rows);
   std::vector<float> bind_vector(const std::string& name, std::size_t n);
+  // Brings the mapped files' pages in (with progress), or packs the matrices when asked to.
+  void finish_load(const LoadOptions& options,
+                   const std::vector<std::shared_ptr<const io::MappedFile>>& files);
   // Copies every matrix into the kernels' packed layout; `mapped_files` are the file bytes that are
   // memory-mapped, whose pages may be given back once a matrix is packed.
   void pack_matrices(const LoadOptions& options,
@@ -91,6 +97,7 @@ class ModelImpl {
 
   std::optional<io::GgufFile> gguf_;
   std::optional<model::HfCheckpoint> hf_;
+  std::optional<model::MetaCheckpoint> meta_;
   model::WeightSource weights_;
   std::unordered_map<std::string, std::string> hf_metadata_;
   GenerationDefaults generation_defaults_;

@@ -7,12 +7,14 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "io/gguf.hpp"
+#include "io/pytorch_checkpoint.hpp"
 #include "io/safetensors.hpp"
 #include "io/tensor_type.hpp"
 
@@ -49,15 +51,30 @@ class WeightSource {
   // order; q/k rows stay in HF's permuted order (the model rotates them half-split).
   static WeightSource from_safetensors(const io::SafetensorsCheckpoint& checkpoint,
                                        std::string origin);
+  // The Llama tensors of Meta's consolidated.NN.pth shards under their GGUF names
+  // (model/meta_names.hpp); F32, F16 and BF16 only. One shard is used in place; several are joined
+  // along the dims their model-parallel layers split (meta_shard_dim) into memory owned here, and
+  // their 1-D norms must agree. `dim` (params.json) tells a Llama 2 embedding split on dim 1 from
+  // Llama 3's split on the vocabulary. q/k rows are in Meta's order (adjacent-pair RoPE).
+  static WeightSource from_pytorch(const std::vector<io::PytorchCheckpoint>& shards,
+                                   std::uint64_t dim, std::string origin);
 
  private:
   void add(TensorView view);
   void add_safetensors(const io::SafetensorsTensor& tensor, const io::MappedFile& file);
+  // A tensor whose dims are in PyTorch order (outermost first); copied when misaligned.
+  void add_pytorch_ordered(const std::string& name, const std::string& file_name,
+                           io::TensorType type, std::span<const std::uint64_t> shape,
+                           const std::byte* data, std::uint64_t n_bytes,
+                           const io::MappedFile* file);
+  void add_meta_tensor(const std::string& name, const std::vector<const io::PytorchTensor*>& parts,
+                       std::uint64_t dim, const io::MappedFile* file);
   std::string origin_;
   std::vector<TensorView> tensors_;
   std::unordered_map<std::string, std::size_t> index_;
-  // Tensors whose bytes were not aligned to their element size in the file, copied once.
-  std::vector<std::shared_ptr<std::vector<std::uint64_t>>> realigned_;
+  // Tensors whose bytes were not aligned to their element size in the file, or that were joined
+  // from shards: copied once, owned here.
+  std::vector<std::shared_ptr<std::vector<std::uint64_t>>> owned_;
 };
 
 }  // namespace llama3::model

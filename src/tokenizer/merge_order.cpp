@@ -1,6 +1,8 @@
 #include "tokenizer/merge_order.hpp"
 
+#include <algorithm>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -74,6 +76,36 @@ void check_merges_follow_ids(const std::vector<std::string>& merges,
       }
     }
   }
+}
+
+std::vector<std::string> merges_from_ranks(const std::vector<std::string>& token_text,
+                                           const std::vector<bool>& mergeable) {
+  std::unordered_map<std::string_view, std::size_t> id_of;
+  id_of.reserve(token_text.size());
+  for (std::size_t id = 0; id < token_text.size(); ++id) {
+    if (mergeable[id]) id_of.emplace(token_text[id], id);
+  }
+  // (made, left, right) for every cut of a token into two tokens, in the order above.
+  std::vector<std::tuple<std::size_t, std::size_t, std::size_t>> found;
+  for (std::size_t id = 0; id < token_text.size(); ++id) {
+    if (!mergeable[id]) continue;
+    const std::string& text = token_text[id];
+    for (std::size_t cut = 1; cut < text.size(); ++cut) {
+      if (is_utf8_continuation(text[cut])) continue;
+      const auto left = id_of.find(std::string_view(text.data(), cut));
+      const auto right = id_of.find(std::string_view(text.data() + cut, text.size() - cut));
+      if (left != id_of.end() && right != id_of.end()) {
+        found.emplace_back(id, left->second, right->second);
+      }
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> merges;
+  merges.reserve(found.size());
+  for (const auto& [made, left, right] : found) {
+    merges.push_back(token_text[left] + ' ' + token_text[right]);
+  }
+  return merges;
 }
 
 }  // namespace llama3::detail

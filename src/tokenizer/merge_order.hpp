@@ -22,4 +22,11 @@ void check_merges_follow_ids(const std::vector<std::string>& merges,
                              const std::vector<std::string>& token_text,
                              const std::vector<bool>& mergeable, const std::string& origin);
 
+// The merge list a rank file (tiktoken's tokenizer.model) implies, for writers whose format wants
+// one (GGUF's tokenizer.ggml.merges): every cut of a token into two tokens, ordered by the id of
+// the token made, then by the left and right ids — the rule transformers' tiktoken converter
+// applies, so for Llama 3 it is tokenizer.json's list. It passes check_merges_follow_ids.
+std::vector<std::string> merges_from_ranks(const std::vector<std::string>& token_text,
+                                           const std::vector<bool>& mergeable);
+
 }  // namespace llama3::detail

@@ -11,6 +11,7 @@
 #include "io/gguf.hpp"
 #include "io/gguf_copy.hpp"
 #include "llama3/error.hpp"
+#include "support/base64.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/llama3_vocab.hpp"
 #include "tokenizer/text_generator.hpp"
@@ -19,22 +20,6 @@ using namespace llama3;
 namespace testing = llama3::testing;
 
 namespace {
-
-std::string base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    std::uint32_t chunk = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) chunk |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    if (i + 2 < bytes.size()) chunk |= static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(chunk >> 18) & 63];
-    out += kAlphabet[(chunk >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[chunk & 63] : '=';
-  }
-  return out;
-}
 
 std::string sha256_of(const std::filesystem::path& path) {
   const std::string command = "sha256sum '" + path.string() + "' 2>/dev/null";
@@ -71,7 +56,7 @@ TEST_CASE("tokenizer.model derived from tokenizer.json is Meta's file and loads 
   const auto& from_json = testing::llama3_tokenizer();
   std::string model;
   for (TokenId id = 0; id < 128000; ++id) {
-    model += base64(from_json.piece(id)) + " " + std::to_string(id) + "\n";
+    model += testing::base64(from_json.piece(id)) + " " + std::to_string(id) + "\n";
   }
   CHECK(model.size() == 2183982);
   const auto path = write_file("tokenizer.model", model);
