@@ -8,6 +8,7 @@
 #include "llama3/sampler.hpp"
 #include "runtime/generation_output.hpp"
 #include "runtime/session_impl.hpp"
+#include "runtime/speculative.hpp"
 #include "runtime/token_logprobs.hpp"
 
 namespace llama3 {
@@ -39,9 +40,11 @@ std::size_t reuse_context_prefix(Session& session, std::span<const TokenId> prom
   return common;
 }
 
+}  // namespace
+
 // With options.context_shift, drops the older half of what follows the kept tokens (llama.cpp's
 // --context-shift rule). Returns false when there is nothing to drop.
-bool make_room(Session& session, const GenerateOptions& options) {
+bool runtime::make_room(Session& session, const GenerateOptions& options) {
   if (!options.context_shift) return false;
   int n_keep = std::max(options.n_keep, 0);
   const auto tokens = session.tokens();
@@ -56,8 +59,6 @@ bool make_room(Session& session, const GenerateOptions& options) {
   return true;
 }
 
-}  // namespace
-
 GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampler,
                                  const GenerateOptions& options) {
   if (options.max_tokens < 0) {
@@ -69,6 +70,10 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
                     std::to_string(context_size()));
   }
   runtime::check_logprob_options(options);  // before any work, like the checks above
+  // Checked (and a draft model's session made) before any work, like the checks above.
+  const auto drafter = options.speculative.enabled()
+                           ? runtime::make_drafter(*this, options.speculative)
+                           : std::unique_ptr<runtime::Drafter>();
   const Model& model = impl_->model();
   GenerateResult result;
   if (!runtime::run_input_filters(model, prompt, options, result)) {
@@ -85,6 +90,7 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
                 "generate: empty prompt and nothing decoded yet (start with at least BOS)");
   }
   for (TokenId id : prompt) sampler.accept_prompt(id);
+  if (drafter) drafter->prefill(tokens());
   result.prompt_seconds = seconds_since(prompt_start);
 
   // The generated text starts the text only when nothing but control tokens (BOS) came before.
@@ -96,12 +102,18 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
 
   const auto generate_start = Clock::now();
   result.stop_reason = StopReason::kMaxTokens;
+  if (drafter) {
+    runtime::generate_speculative(*this, sampler, options, *drafter, output, result);
+    output.finish();
+    result.generate_seconds = seconds_since(generate_start);
+    return result;
+  }
   while (static_cast<int>(result.tokens.size()) < options.max_tokens) {
     const TokenId id = sampler.sample(logits());
     sampler.accept(id);
     if (!output.push(id, logits())) break;
     // Every kept token goes into the context, so a later generate() continues the same text.
-    if (n_past() >= context_size() && !make_room(*this, options)) {
+    if (n_past() >= context_size() && !runtime::make_room(*this, options)) {
       result.stop_reason = StopReason::kContextFull;
       break;
     }
