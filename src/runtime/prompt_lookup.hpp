@@ -11,8 +11,9 @@
 namespace llama3::runtime {
 
 // Looks for the last n tokens of `context` earlier in it, for n = max_ngram down to 1, and returns
-// the (up to max_tokens) tokens that followed the latest occurrence of the longest n that matched.
-// Empty when nothing matched.
+// the (up to max_tokens) tokens that followed an occurrence of the longest n that matched: the
+// latest one with max_tokens after it, else the one with most after it. Empty when nothing
+// matched.
 std::vector<TokenId> prompt_lookup(std::span<const TokenId> context, int max_ngram, int max_tokens);
 
 }  // namespace llama3::runtime

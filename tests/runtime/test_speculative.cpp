@@ -123,7 +123,13 @@ TEST_CASE("prompt lookup proposes what followed the latest match of the context'
   using runtime::prompt_lookup;
   const std::vector<TokenId> context{1, 2, 3, 9, 1, 2, 3, 7, 8, 1, 2, 3};
   CHECK(prompt_lookup(context, 3, 2) == std::vector<TokenId>{7, 8});  // latest of two matches
-  CHECK(prompt_lookup(context, 3, 10) == std::vector<TokenId>{7, 8, 1, 2, 3});
+  // Only the earlier match has more than 5 tokens after it.
+  CHECK(prompt_lookup(context, 3, 10) == std::vector<TokenId>{9, 1, 2, 3, 7, 8, 1, 2, 3});
+  // A periodic tail: the latest match has one period after it, an earlier one the full draft.
+  const std::vector<TokenId> periodic{8, 5, 6, 5, 6, 5, 6, 5, 6};
+  CHECK(prompt_lookup(periodic, 2, 4) == std::vector<TokenId>{5, 6, 5, 6});
+  const std::vector<TokenId> run{3, 7, 7, 7, 7, 7, 7};
+  CHECK(prompt_lookup(run, 3, 3) == std::vector<TokenId>{7, 7, 7});
   // The longest n that matches wins; shorter ones are tried when it does not.
   const std::vector<TokenId> tail_once{5, 6, 4, 4, 6};
   CHECK(prompt_lookup(tail_once, 3, 4) == std::vector<TokenId>{4, 4, 6});  // only "6" repeats
