@@ -102,6 +102,10 @@ GenerateOptions generate_options(const llama3_generate_params* params, const cha
     LLAMA3_READ_FIELD(p, params, user_data);
     LLAMA3_READ_FIELD(p, params, logprobs);
     LLAMA3_READ_FIELD(p, params, top_logprobs);
+    LLAMA3_READ_FIELD(p, params, draft_model);
+    LLAMA3_READ_FIELD(p, params, draft_threads);
+    LLAMA3_READ_FIELD(p, params, lookup_ngram);
+    LLAMA3_READ_FIELD(p, params, draft_max);
   }
   require(p.stop_strings != nullptr || p.n_stop_strings == 0, function,
           "stop_strings is NULL with n_stop_strings > 0");
@@ -109,6 +113,10 @@ GenerateOptions generate_options(const llama3_generate_params* params, const cha
   options.max_tokens = p.max_tokens;
   options.logprobs = p.logprobs != 0;
   options.top_logprobs = p.top_logprobs;
+  options.speculative.draft_model = p.draft_model != nullptr ? &p.draft_model->model : nullptr;
+  options.speculative.draft_threads = p.draft_threads;
+  options.speculative.lookup_ngram = p.lookup_ngram;
+  options.speculative.draft_max = p.draft_max;
   for (size_t i = 0; i < p.n_stop_strings; ++i) {
     require(p.stop_strings[i] != nullptr, function, "a stop string is NULL");
     options.stop_strings.emplace_back(p.stop_strings[i]);
@@ -129,6 +137,9 @@ void write_generate_result(const GenerateResult& generated, llama3_generate_resu
   LLAMA3_WRITE_FIELD(result, generated.prompt_seconds, prompt_seconds);
   LLAMA3_WRITE_FIELD(result, generated.generate_seconds, generate_seconds);
   LLAMA3_WRITE_FIELD(result, generated.n_cached_tokens, n_cached_tokens);
+  LLAMA3_WRITE_FIELD(result, generated.speculative.drafted, n_drafted);
+  LLAMA3_WRITE_FIELD(result, generated.speculative.accepted, n_draft_accepted);
+  LLAMA3_WRITE_FIELD(result, generated.speculative.target_passes, n_target_passes);
 }
 
 // `text` as a JSON string literal (RFC 8259 escapes; other bytes, UTF-8 included, as they are).

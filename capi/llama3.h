@@ -464,6 +464,16 @@ typedef struct llama3_generate_params {
   const llama3_lora* const* adapters;
   const float* adapter_scales;
   size_t n_adapters;
+  /* Speculative decoding (docs/speculative.md), sessions only (the engine ignores it): either a
+   * draft model with the same vocabulary and special tokens (default NULL), run with draft_threads
+   * threads (0: one per hardware thread), or prompt lookup with n-grams of up to lookup_ngram
+   * tokens (1..16; default 0: off), not both (LLAMA3_ERR_INVALID_ARGUMENT). draft_max (1..32,
+   * default 8) tokens are proposed per step. Greedy output is the same as without it; sampled
+   * output keeps the model's distribution. The draft model must outlive the call. */
+  const llama3_model* draft_model;
+  int32_t draft_threads;
+  int32_t lookup_ngram;
+  int32_t draft_max;
 } llama3_generate_params;
 
 #define LLAMA3_MAX_TOP_LOGPROBS 20
@@ -481,6 +491,11 @@ typedef struct llama3_generate_result {
   double prompt_seconds;
   double generate_seconds;
   int32_t n_cached_tokens; /* prompt tokens reused from the context (a BOS-led prompt) */
+  /* Speculative decoding: tokens drafted, of those accepted, and the model's forward passes while
+   * generating (all 0 without it). */
+  int32_t n_drafted;
+  int32_t n_draft_accepted;
+  int32_t n_target_passes;
 } llama3_generate_result;
 
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */

@@ -234,6 +234,7 @@ llama3_status llama3_generate_params_init_sized(llama3_generate_params* params,
   return guarded(__func__, [&] {
     llama3_generate_params full{};
     full.max_tokens = llama3::GenerateOptions{}.max_tokens;
+    full.draft_max = llama3::SpeculativeOptions{}.draft_max;
     llama3::capi::write_defaults(params, struct_size, full, "llama3_generate_params_init");
     return LLAMA3_OK;
   });

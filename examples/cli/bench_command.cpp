@@ -7,20 +7,24 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <span>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench_parallel.hpp"
+#include "bench_speculative.hpp"
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "common_options.hpp"
 #include "kernels/machine_probe.hpp"
 #include "llama3/error.hpp"
 #include "llama3/session.hpp"
+#include "speculative_options.hpp"
 
 namespace llama3::cli {
 namespace {
@@ -45,6 +49,8 @@ struct BenchOptions {
   OutputFormat format = OutputFormat::kMarkdown;
   std::string parallel;   // "1,2,4,8,16": instead, that many sequences at once through the engine
   int shared_prefix = 0;  // with parallel: also 8 requests sharing a prefix of this many tokens
+  SpeculativeCliOptions speculative;  // --draft / --lookup: plain against speculative generation
+  std::string prompt_file;            // with them: the prompt's text (default: -p random tokens)
 };
 
 void declare(CLI::App& app, BenchOptions& options) {
@@ -87,6 +93,10 @@ void declare(CLI::App& app, BenchOptions& options) {
                  "request 1, which computes it, against requests 2-8, which reuse it)")
       ->check(integer_in(1, kMaxBenchTokens))
       ->needs(parallel);
+  options.speculative.declare(app);
+  app.add_option("--prompt-file", options.prompt_file,
+                 "with --draft or --lookup: the prompt, as text (default: -p random tokens)")
+      ->type_name("PATH");
   declare_output_format(app, options.format,
                         {{"md", OutputFormat::kMarkdown},
                          {"json", OutputFormat::kJson},
@@ -216,6 +226,36 @@ void print_csv(const BenchReport& report) {
   }
 }
 
+// Greedy generation of -n tokens after the prompt, plain against speculative.
+int run_speculative(const Model& model, BenchOptions& options, int n_threads) {
+  options.speculative.load();
+  SpeculativeBenchConfig config;
+  config.model_label = options.model.path;
+  config.draft_label = options.speculative.draft_path.empty()
+                           ? "lookup " + std::to_string(options.speculative.lookup_ngram)
+                           : options.speculative.draft_path;
+  config.speculative = options.speculative.options(n_threads);
+  config.n_gen = options.n_gen;
+  config.n_threads = n_threads;
+  config.repetitions = options.repetitions;
+  config.json = options.format == OutputFormat::kJson;
+  if (!options.prompt_file.empty()) {
+    std::ifstream in(options.prompt_file, std::ios::binary);
+    if (!in) throw Error(ErrorCode::kIo, "cannot read prompt file " + options.prompt_file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    EncodeOptions encode;
+    encode.add_bos = true;
+    config.prompt = model.tokenizer().encode(text.str(), encode);
+  } else {
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<TokenId> any_token(0, model.config().n_vocab - 1);
+    config.prompt.resize(static_cast<std::size_t>(std::max(options.n_prompt, 1)));
+    for (auto& token : config.prompt) token = any_token(rng);
+  }
+  return run_speculative_bench(model, config);
+}
+
 }  // namespace
 
 int run_bench(Args args) {
@@ -250,6 +290,12 @@ int run_bench(Args args) {
     parallel.shared_prefix = options.shared_prefix;
     parallel.json = options.format == OutputFormat::kJson;
     return run_parallel_bench(model, parallel);
+  }
+
+  if (options.speculative.enabled()) {
+    if (options.format == OutputFormat::kCsv)
+      throw UsageError("--draft/--lookup: -o takes md or json");
+    return run_speculative(model, options, n_threads);
   }
 
   const auto& config = model.config();

@@ -14,6 +14,7 @@
 #include "llama3/session.hpp"
 #include "pipeline_options.hpp"
 #include "safety_options.hpp"
+#include "speculative_options.hpp"
 #include "structured_options.hpp"
 
 #if LLAMA3_HAS_MPI
@@ -33,6 +34,7 @@ struct GenerateCommandOptions {
   GenerationOptions generation{256};
   SafetyOptions safety;
   StructuredOptions structured;
+  SpeculativeCliOptions speculative;
   std::string prompt;
   std::string prompt_file;
   bool raw = false;
@@ -61,6 +63,7 @@ void declare(CLI::App& app, GenerateCommandOptions& options) {
       ->type_name("PATH");
   options.safety.declare(app);
   options.pipeline.declare(app);
+  options.speculative.declare(app);
   auto* parallel =
       app.add_option("--parallel", options.n_parallel,
                      "with -f: one prompt per line, this many at once through the engine; each "
@@ -79,7 +82,8 @@ void declare(CLI::App& app, GenerateCommandOptions& options) {
       "completion without the prompt), tokens, finish_reason, stop_reason, seed, usage and\n"
       "timings (docs/cli.md), and with --logprobs N each token's logprob and N alternatives.\n"
       "--grammar, --json-schema and --regex constrain the completion "
-      "(docs/structured-output.md).");
+      "(docs/structured-output.md). --draft / --lookup decode speculatively (greedy output is\n"
+      "unchanged; docs/speculative.md); -o json then adds the acceptance figures.");
 }
 
 std::string read_file(const std::string& path) {
@@ -131,7 +135,7 @@ nlohmann::json logprobs_json(const GenerateResult& result, const Tokenizer& toke
 }
 
 void print_json(const GenerateResult& result, std::uint64_t seed, const Tokenizer& tokenizer,
-                bool with_logprobs) {
+                bool with_logprobs, bool speculative) {
   const auto n_generated = static_cast<int>(result.tokens.size());
   nlohmann::json document = {
       {"text", result.text},
@@ -151,6 +155,7 @@ void print_json(const GenerateResult& result, std::uint64_t seed, const Tokenize
   if (!result.filter_reason.empty()) document["filter_reason"] = result.filter_reason;
   if (!result.notes.empty()) document["notes"] = result.notes;
   if (with_logprobs) document["logprobs"] = logprobs_json(result, tokenizer);
+  if (speculative) document["speculative"] = speculative_json(result.speculative);
   // Generated text may end inside a multi-byte character; replace such bytes rather than fail.
   std::printf("%s\n",
               document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -195,6 +200,8 @@ int generate_in(Context& session, const Model& model, GenerateCommandOptions& op
   const bool json = options.format == OutputFormat::kJson;
   GenerateOptions generate = options.generation.generate_options();
   options.structured.apply(generate);
+  options.speculative.load();
+  generate.speculative = options.speculative.options(n_threads);
   if (!json) {
     std::printf("%s", prompt.c_str());
     std::fflush(stdout);
@@ -207,7 +214,8 @@ int generate_in(Context& session, const Model& model, GenerateCommandOptions& op
   filters.apply(generate, prompt);
   const GenerateResult result = session.generate(prompt_tokens, sampler, generate);
   if (json) {
-    print_json(result, sampler.params().seed, tokenizer, generate.logprobs);
+    print_json(result, sampler.params().seed, tokenizer, generate.logprobs,
+               options.speculative.enabled());
     report_filters(result);
     return 0;
   }
@@ -222,6 +230,7 @@ int generate_in(Context& session, const Model& model, GenerateCommandOptions& op
                result.generate_seconds,
                rate(static_cast<double>(result.tokens.size()), result.generate_seconds),
                stop_reason_name(result.stop_reason));
+  if (options.speculative.enabled()) report_speculative(result.speculative);
   return 0;
 }
 
@@ -291,9 +300,11 @@ int run_generate(Args args) {
   session_options.adapters = options.lora.load(model);
   if (options.n_parallel > 0) {
     if (!options.safety.guard_path.empty() || options.safety.scan_code ||
-        !options.dump_logits_path.empty() || options.format == OutputFormat::kJson) {
+        !options.dump_logits_path.empty() || options.format == OutputFormat::kJson ||
+        options.speculative.enabled()) {
       throw UsageError(
-          "--parallel does not take --guard, --scan-code, --dump-logits or -o json yet");
+          "--parallel does not take --guard, --scan-code, --dump-logits, --draft, --lookup or -o "
+          "json yet");
     }
     ParallelGenerateConfig config;
     config.prompt_file = options.prompt_file;

@@ -32,7 +32,8 @@ class Model;
 #pragma GCC visibility pop
 namespace detail {
 struct SamplerState;
-}
+struct SamplerAccess;
+}  // namespace detail
 #pragma GCC visibility push(default)
 
 // Adds `bias` to the logit of `token` before anything else. -infinity bans the token. Several
@@ -117,6 +118,7 @@ class Sampler {
   const SamplerParams& params() const;
 
  private:
+  friend struct detail::SamplerAccess;  // the library's own view (speculative decoding's draws)
   std::unique_ptr<detail::SamplerState> state_;  // history, generator and scratch (src/runtime)
 };
 

@@ -131,6 +131,37 @@ struct GeneratedTokenLogprobs {
                                     // lowest id); the generated one need not be among them
 };
 
+// Speculative decoding (docs/speculative.md): a cheap drafter proposes up to draft_max tokens, the
+// model checks them all in one batched pass and keeps the prefix its own sampling agrees with, so
+// several tokens may cost one pass over the weights. Greedy output is token-identical to plain
+// decoding; with sampling the output keeps the model's distribution (the rejection sampling of
+// Leviathan et al. 2023 and Chen et al. 2023), though the tokens drawn for a seed differ from plain
+// decoding's. Off unless draft_model or lookup_ngram is set (not both: kInvalidArgument).
+struct SpeculativeOptions {
+  // A smaller model with the same vocabulary and special tokens (e.g. Llama 3.2 1B for 3.1 8B); it
+  // gets its own session for the length of each generate() call. A mismatch is kInvalidArgument.
+  const Model* draft_model = nullptr;
+  int draft_threads = 0;  // the draft session's threads; 0: one per hardware thread
+  // Prompt lookup: > 0 matches the last lookup_ngram tokens of the context (then fewer, down to 1)
+  // against earlier context, and proposes the tokens that followed the latest match. No model.
+  int lookup_ngram = 0;
+  int draft_max = 8;  // tokens proposed per step, 1..kMaxDraft
+  static constexpr int kMaxDraft = 32;
+  static constexpr int kMaxLookupNgram = 16;
+
+  bool enabled() const { return draft_model != nullptr || lookup_ngram != 0; }
+};
+
+// What speculative decoding did in one generate() call (all zero without it).
+struct SpeculativeStats {
+  int drafted = 0;        // tokens the drafter proposed
+  int accepted = 0;       // of those, kept
+  int target_passes = 0;  // the model's forward passes while generating (prefill not counted)
+  double acceptance_rate() const {
+    return drafted > 0 ? static_cast<double>(accepted) / drafted : 0;
+  }
+};
+
 struct GenerateOptions {
   int max_tokens = 256;
   // Record each generated token's logprob in GenerateResult::logprobs, with the `top_logprobs`
@@ -150,6 +181,9 @@ struct GenerateOptions {
   // See InputFilter / OutputFilter above. Empty vectors cost nothing.
   std::vector<InputFilter> input_filters;
   std::vector<OutputFilter> output_filters;
+  // Stop strings, max_tokens, end-of-generation, grammar, logprobs, callbacks and filters behave
+  // as without it.
+  SpeculativeOptions speculative;
 };
 
 struct GenerateResult {
@@ -166,6 +200,7 @@ struct GenerateResult {
   std::vector<std::string> notes;  // output filters' annotations, in the order they were made
   // GenerateOptions::logprobs: one entry per element of `tokens`, in order.
   std::vector<GeneratedTokenLogprobs> logprobs;
+  SpeculativeStats speculative;  // GenerateOptions::speculative at work
 };
 
 class Session {
@@ -231,8 +266,9 @@ class Session {
 
   // Keeps the first n_tokens positions of the context and drops the rest (their keys and values
   // are overwritten by the next decode). 0 <= n_tokens <= n_past(), else kInvalidArgument and
-  // nothing changes. Truncating to fewer than n_past() tokens clears logits(): decode at least one
-  // token before sampling again.
+  // nothing changes. Truncating to fewer than n_past() tokens clears logits() (decode at least one
+  // token before sampling again), unless the new last position was in the last decode's batch of
+  // decode_all_logits(): then logits() is that position's row.
   void truncate(int n_tokens);
 
   // Drops positions [n_keep, n_keep + n_discard) and moves the later ones down, re-rotating their

@@ -8,4 +8,9 @@ GenerateResult Session::generate(std::span<const TokenId> prompt, Sampler& sampl
   return runtime::run_generation(*this, prompt, sampler, options);
 }
 
+// The speculative loop (speculative.cpp) makes room the same way the plain loop does.
+bool runtime::make_room(Session& session, const GenerateOptions& options) {
+  return generation_detail::make_room(session, options);
+}
+
 }  // namespace llama3

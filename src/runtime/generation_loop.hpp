@@ -9,13 +9,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 
 #include "llama3/error.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
 #include "runtime/generation_output.hpp"
+#include "runtime/speculative.hpp"
 #include "runtime/token_logprobs.hpp"
 
 namespace llama3::runtime {
@@ -82,6 +85,16 @@ GenerateResult run_generation(Context& context, std::span<const TokenId> prompt,
                     std::to_string(context.context_size()));
   }
   runtime::check_logprob_options(options);  // before any work, like the checks above
+  // Checked (and a draft model's session made) before any work, like the checks above.
+  std::unique_ptr<runtime::Drafter> drafter;
+  if (options.speculative.enabled()) {
+    if constexpr (std::is_same_v<Context, Session>) {
+      drafter = runtime::make_drafter(context, options.speculative);
+    } else {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "generate: speculative decoding does not run over a pipeline yet");
+    }
+  }
   const Model& model = context.model();
   GenerateResult result;
   if (!runtime::run_input_filters(model, prompt, options, result)) {
@@ -98,6 +111,7 @@ GenerateResult run_generation(Context& context, std::span<const TokenId> prompt,
                 "generate: empty prompt and nothing decoded yet (start with at least BOS)");
   }
   for (TokenId id : prompt) sampler.accept_prompt(id);
+  if (drafter) drafter->prefill(context.tokens());
   result.prompt_seconds = seconds_since(prompt_start);
 
   // The generated text starts the text only when nothing but control tokens (BOS) came before.
@@ -109,6 +123,14 @@ GenerateResult run_generation(Context& context, std::span<const TokenId> prompt,
 
   const auto generate_start = Clock::now();
   result.stop_reason = StopReason::kMaxTokens;
+  if constexpr (std::is_same_v<Context, Session>) {
+    if (drafter) {
+      runtime::generate_speculative(context, sampler, options, *drafter, output, result);
+      output.finish();
+      result.generate_seconds = seconds_since(generate_start);
+      return result;
+    }
+  }
   while (static_cast<int>(result.tokens.size()) < options.max_tokens) {
     const TokenId id = sampler.sample(context.logits());
     sampler.accept(id);

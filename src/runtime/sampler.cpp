@@ -9,6 +9,7 @@
 #include "llama3/error.hpp"
 #include "llama3/model.hpp"
 #include "runtime/random.hpp"
+#include "runtime/sampler_access.hpp"
 #include "runtime/sampler_steps.hpp"
 
 namespace llama3 {
@@ -227,6 +228,10 @@ void Sampler::reset() {
 }
 const SamplerParams& Sampler::params() const {
   return state_->params_;
+}
+
+double detail::SamplerAccess::next_uniform(Sampler& sampler) {
+  return detail::next_uniform(sampler.state_->rng_state_);
 }
 
 SamplerParams default_sampler_params(const Model& model) {

@@ -92,12 +92,24 @@ void SessionImpl::truncate(int n_tokens) {
                                                  " (the tokens in the context)");
   }
   if (n_tokens == n_past_) return;
+  // logits_ holds the rows of the last positions (one row, or a decode_all_logits batch). When the
+  // new last position is among them its row stays, so a caller that verified a batch (speculative
+  // decoding) and keeps part of it can sample on without decoding again.
+  const auto n_vocab = static_cast<std::size_t>(model_.config().n_vocab);
+  const auto rows = static_cast<int>(logits_.size() / n_vocab);
+  const int kept_row = n_tokens - 1 - (n_past_ - rows);
+  if (n_tokens > 0 && kept_row >= 0) {
+    const auto from = logits_.begin() + static_cast<std::ptrdiff_t>(kept_row * n_vocab);
+    std::copy(from, from + static_cast<std::ptrdiff_t>(n_vocab), logits_.begin());
+    logits_.resize(n_vocab);
+  } else {
+    logits_.clear();  // they belonged to dropped positions
+  }
   // The cache rows past n_tokens stay as they are: attention reads only positions < n_past, and
   // the next decode overwrites them.
   n_past_ = n_tokens;
   if (n_tokens == 0) tokens_known_ = true;  // an empty context is fully known
   if (tokens_known_) tokens_.resize(static_cast<std::size_t>(n_tokens));
-  logits_.clear();  // they belonged to the dropped last position
 }
 
 void SessionImpl::shift_context(int n_keep, int n_discard) {
@@ -128,6 +140,11 @@ void SessionImpl::shift_context(int n_keep, int n_discard) {
     cache_.rotate_keys(layer, n_keep, moved, rope, cos.data(), sin.data());
   }
   n_past_ -= n_discard;
+  // Only the last row keeps its meaning: earlier rows of a batch may belong to dropped positions.
+  const auto n_vocab = static_cast<std::size_t>(config.n_vocab);
+  if (logits_.size() > n_vocab) {
+    logits_.erase(logits_.begin(), logits_.end() - static_cast<std::ptrdiff_t>(n_vocab));
+  }
   if (tokens_known_) {
     tokens_.erase(tokens_.begin() + n_keep, tokens_.begin() + n_keep + n_discard);
   }

@@ -501,6 +501,72 @@ static int guard_intact(const unsigned char* bytes, size_t from, size_t to) {
   return 1;
 }
 
+/* Greedy generation with prompt lookup gives the plain context, reports its figures, and a caller
+ * whose struct ends before the speculative fields gets plain decoding (the bytes there unread). */
+static void generate_greedy(llama3_model* model, const llama3_generate_params* generate,
+                            llama3_token* context, size_t* n_context,
+                            llama3_generate_result* result, llama3_status expected) {
+  llama3_session_params params;
+  llama3_session* session = NULL;
+  llama3_sampler_params sampler_params;
+  llama3_sampler* sampler = NULL;
+  llama3_token prompt[24];
+  const llama3_token* ids = NULL;
+  size_t i;
+  for (i = 0; i < 24; ++i) prompt[i] = (llama3_token)(((i % 12) * 37 + 11) % 512); /* repeats */
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_params_init(&params));
+  params.n_ctx = 96;
+  params.n_threads = 1;
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, &params, &session));
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_params_init(&sampler_params));
+  sampler_params.temperature = 0.0f;
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_create(&sampler_params, &sampler));
+  EXPECT_STATUS(expected, llama3_session_generate(session, prompt, 24, sampler, generate, result));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_tokens(session, &ids, n_context));
+  for (i = 0; i < *n_context && i < 96; ++i) context[i] = ids[i];
+  llama3_sampler_free(sampler);
+  llama3_session_free(session);
+}
+
+static void test_speculative(const char* model_path) {
+  llama3_model* model = NULL;
+  llama3_generate_params generate;
+  llama3_generate_result plain_result, result;
+  llama3_token plain[96], speculative[96];
+  size_t n_plain = 0, n_speculative = 0;
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
+  EXPECT_STATUS(LLAMA3_OK, llama3_generate_params_init(&generate));
+  EXPECT(generate.draft_model == NULL && generate.lookup_ngram == 0 && generate.draft_max == 8);
+  generate.max_tokens = 40;
+  plain_result.struct_size = sizeof plain_result;
+  generate_greedy(model, &generate, plain, &n_plain, &plain_result, LLAMA3_OK);
+  EXPECT(plain_result.n_drafted == 0 && plain_result.n_target_passes == 0);
+
+  generate.lookup_ngram = 3;
+  generate.draft_max = 5;
+  result.struct_size = sizeof result;
+  generate_greedy(model, &generate, speculative, &n_speculative, &result, LLAMA3_OK);
+  EXPECT(n_speculative == n_plain && memcmp(plain, speculative, n_plain * sizeof plain[0]) == 0);
+  EXPECT(result.n_generated_tokens == plain_result.n_generated_tokens);
+  EXPECT(result.n_target_passes > 0 && result.n_target_passes <= result.n_generated_tokens);
+  EXPECT(result.n_draft_accepted >= 0 && result.n_draft_accepted <= result.n_drafted);
+
+  generate.draft_model = model; /* and lookup: one or the other */
+  generate_greedy(model, &generate, speculative, &n_speculative, &result,
+                  LLAMA3_ERR_INVALID_ARGUMENT);
+  generate.lookup_ngram = 0;
+  generate.draft_max = 33;
+  generate_greedy(model, &generate, speculative, &n_speculative, &result,
+                  LLAMA3_ERR_INVALID_ARGUMENT);
+
+  /* An older caller: the speculative fields are beyond its struct and not read. */
+  generate.struct_size = offsetof(llama3_generate_params, draft_model);
+  generate_greedy(model, &generate, speculative, &n_speculative, &result, LLAMA3_OK);
+  EXPECT(result.n_drafted == 0 && n_speculative == n_plain);
+  llama3_model_free(model);
+}
+
 static void test_init_never_writes_past_an_older_struct(void) {
   union {
     llama3_sampler_params sampler;
@@ -712,6 +778,7 @@ int main(int argc, char** argv) {
   test_session_misuse(argv[1]);
   test_engine(argv[1]);
   test_lora(argv[1]);
+  test_speculative(argv[1]);
   test_tokenizer_and_chat(argv[2]);
   test_chat_turn_by_turn(argv[2]);
   test_all_position_logits(argv[1]);

@@ -101,6 +101,8 @@ class GenerationStream(Iterator[str]):
     def generate_seconds(self) -> float: ...
     @property
     def logprobs(self) -> Optional[List[Dict[str, Any]]]: ...
+    @property
+    def speculative(self) -> Optional[Dict[str, float]]: ...
 
 @dataclass
 class Completion:
@@ -167,7 +169,8 @@ class Session:
                  max_tokens: int = 256, stop: Union[str, Sequence[str], None] = None,
                  grammar: Union[str, Grammar, None] = None,
                  json_schema: Optional[JsonSchema] = None, logprobs: bool = False,
-                 top_logprobs: int = 0) -> GenerationStream: ...
+                 top_logprobs: int = 0, draft_model: Optional["Model"] = None,
+                 draft_max: int = 8, lookup: int = 0) -> GenerationStream: ...
     def complete(self, prompt: Union[str, Sequence[int]], *, sampler: Optional[Sampler] = None,
                  max_tokens: int = 256, stop: Union[str, Sequence[str], None] = None,
                  grammar: Union[str, Grammar, None] = None,

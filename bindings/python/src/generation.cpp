@@ -18,9 +18,11 @@ namespace {
 class GenerationStream {
  public:
   GenerationStream(py::object session_object, std::vector<TokenId> prompt,
-                   py::object sampler_object, GenerateOptions options)
+                   py::object sampler_object, GenerateOptions options,
+                   py::object draft_object = py::none())
       : session_object_(std::move(session_object)),
         sampler_object_(std::move(sampler_object)),
+        draft_object_(std::move(draft_object)),
         prompt_(std::move(prompt)),
         options_(std::move(options)) {}
 
@@ -63,6 +65,7 @@ class GenerationStream {
   const GenerateResult& result() const { return result_; }
   bool finished() const { return finished_; }
   bool logprobs_requested() const { return options_.logprobs; }
+  bool speculative_requested() const { return options_.speculative.enabled(); }
 
  private:
   void start() {
@@ -108,6 +111,7 @@ class GenerationStream {
 
   py::object session_object_;  // keeps the session and sampler alive while the worker runs
   py::object sampler_object_;
+  py::object draft_object_;  // keeps a draft model alive while the worker runs
   std::vector<TokenId> prompt_;
   GenerateOptions options_;
   GenerateResult result_;
@@ -219,6 +223,18 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
           "'top_logprobs': [{'token', 'logprob'}, ...]} (natural logs of the model's softmax); "
           "None otherwise.")
       .def_property_readonly(
+          "speculative",
+          [](const GenerationStream& self) -> py::object {
+            if (!self.finished() || !self.speculative_requested()) return py::none();
+            const SpeculativeStats& stats = self.result().speculative;
+            return py::dict(py::arg("drafted") = stats.drafted,
+                            py::arg("accepted") = stats.accepted,
+                            py::arg("acceptance_rate") = stats.acceptance_rate(),
+                            py::arg("target_passes") = stats.target_passes);
+          },
+          "With draft_model or lookup, once finished: {'drafted', 'accepted', "
+          "'acceptance_rate', 'target_passes'}; None otherwise.")
+      .def_property_readonly(
           "n_prompt_tokens",
           [](const GenerationStream& self) { return self.result().n_prompt_tokens; },
           "Prompt tokens fed (once finished).")
@@ -241,7 +257,7 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
   session_class.attr("generate") = py::cpp_function(
       [](py::object self_object, py::object prompt, py::object sampler, int max_tokens,
          py::object stop, py::object grammar, py::object json_schema, bool logprobs,
-         int top_logprobs) {
+         int top_logprobs, py::object draft_model, int draft_max, int lookup) {
         auto& self = self_object.cast<PySession&>();
         Session& session = self.get();
         std::vector<TokenId> ids;
@@ -277,13 +293,26 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
               ErrorCode::kInvalidArgument,
               "top_logprobs must be in 0.." + std::to_string(GenerateOptions::kMaxTopLogprobs));
         }
+        if (!draft_model.is_none()) {
+          if (!py::isinstance<PyModel>(draft_model)) {
+            throw py::type_error("draft_model must be a llama3.Model or None, not " +
+                                 type_name(draft_model));
+          }
+          const PyModel& draft = draft_model.cast<const PyModel&>();
+          options.speculative.draft_model = &draft.get();
+          options.speculative.draft_threads = draft.n_threads;
+        }
+        options.speculative.draft_max = draft_max;
+        options.speculative.lookup_ngram = lookup;
         return std::make_unique<GenerationStream>(self_object, std::move(ids), sampler,
-                                                  std::move(options));
+                                                  std::move(options), draft_model);
       },
       py::name("generate"), py::is_method(session_class), py::arg("prompt"), py::kw_only(),
       py::arg("sampler") = py::none(), py::arg("max_tokens") = 256, py::arg("stop") = py::none(),
       py::arg("grammar") = py::none(), py::arg("json_schema") = py::none(),
-      py::arg("logprobs") = false, py::arg("top_logprobs") = 0, R"doc(
+      py::arg("logprobs") = false, py::arg("top_logprobs") = 0, py::arg("draft_model") = py::none(),
+      py::arg("draft_max") = 8, py::arg("lookup") = 0,
+      R"doc(
 Feeds the prompt, then samples until an end-of-generation token, max_tokens, a stop string or a
 full context, yielding text pieces as they complete. The GIL is released while tokens are computed.
 
@@ -298,6 +327,10 @@ Arguments:
     With either, generation samples with a copy of `sampler`'s settings plus the grammar.
   logprobs: record each generated token's logprob (see GenerationStream.logprobs).
   top_logprobs: with logprobs, also the this many most likely alternatives (0..20).
+  draft_model: speculative decoding with this smaller llama3.Model of the same vocabulary; or
+  lookup: speculative decoding by prompt lookup with n-grams of up to this many tokens (1..16).
+    Greedy output is unchanged; sampled output keeps the model's distribution.
+  draft_max: tokens proposed per step (1..32). See GenerationStream.speculative.
 
 Raises:
   TypeError when prompt is neither str nor a list of int, or stop neither str nor a list of str.

@@ -276,3 +276,28 @@ def test_engine_requests_match_sessions_and_run_from_threads(stories_path):
     assert len(request.tokens) <= 200 and isinstance(rest, list)
     with pytest.raises(llama3.InvalidArgumentError):
         engine.submit([])
+
+
+def test_speculative_generation_matches_plain_greedy(stories_path):
+    model = llama3.Model(stories_path, n_threads=1)
+    prompt = model.tokenizer.encode("Once upon a time, there was a little dog. Once upon a time,",
+                                    add_bos=True)
+
+    def run(**speculative):
+        stream = model.session(n_ctx=256).generate(
+            prompt, max_tokens=40, sampler=llama3.Sampler(temperature=0), **speculative)
+        return "".join(stream), stream
+
+    plain_text, plain = run()
+    assert plain.speculative is None
+    for speculative in ({"lookup": 3}, {"draft_model": model, "draft_max": 4}):
+        text, stream = run(**speculative)
+        assert text == plain_text
+        assert stream.tokens == plain.tokens
+        stats = stream.speculative
+        assert 0 <= stats["accepted"] <= stats["drafted"]
+        assert 0 < stats["target_passes"] <= len(plain.tokens)
+    with pytest.raises(llama3.InvalidArgumentError):
+        run(lookup=2, draft_model=model)
+    with pytest.raises(TypeError):
+        run(draft_model="stories260K.gguf")
