@@ -35,7 +35,7 @@ TEST_CASE("generate: -n/--n-predict, --temp/--temperature and -s/--seed set the 
         ours["tokens"]);
 }
 
-TEST_CASE("generate: -s -1 draws a random seed and reports it; that seed repeats the output",
+TEST_CASE("generate: -s -1 draws a random seed and reports it, that seed repeats the output",
           "[cli][data]") {
   const auto random = run_tool(
       "generate " + stories_arg() + " -p Once -n 16 --temp 1 -s -1 -o json", "cli-alias-seed");
@@ -49,7 +49,7 @@ TEST_CASE("generate: -s -1 draws a random seed and reports it; that seed repeats
   CHECK(again["tokens"] == json["tokens"]);
 }
 
-TEST_CASE("generate: -c, --ctx-size and --ctx set the context; -f/--file reads the prompt",
+TEST_CASE("generate: -c, --ctx-size and --ctx set the context, -f/--file reads the prompt",
           "[cli][data]") {
   const std::string long_prompt = "-p 'Once upon a time there was a little girl'";
   for (const char* spelling : {"-c 4", "--ctx-size 4", "--ctx 4"}) {

@@ -30,7 +30,7 @@ constexpr ConvertBounds kTypes[] = {
 
 }  // namespace
 
-TEST_CASE("convert writes every type; each GGUF runs like the HF folder", "[convert]") {
+TEST_CASE("convert writes every type, each GGUF runs like the HF folder", "[convert]") {
   const auto hf_dir = testing::make_test_hf_model(
       "--seed 21 --untied --rope-freqs --layers 4 --shards 2", "convert-source");
   const auto reference = testing::model_logits(Model::load(hf_dir));

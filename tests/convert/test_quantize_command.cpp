@@ -33,7 +33,7 @@ constexpr TypeBounds kTypes[] = {
 
 }  // namespace
 
-TEST_CASE("quantize writes every type; each loads and its logits stay in bounds", "[convert]") {
+TEST_CASE("quantize writes every type, each loads and its logits stay in bounds", "[convert]") {
   const auto f32_path = testing::make_test_gguf_model("--seed 11 --untied --rope-freqs --layers 4",
                                                       "quantize-f32.gguf");
   const Model f32 = Model::load(f32_path);

@@ -12,7 +12,7 @@ using namespace llama3;
 using distributed::describe_disagreement;
 using distributed::Fingerprint;
 
-TEST_CASE("ranks that agree pass; the first difference is named", "[distributed]") {
+TEST_CASE("ranks that agree pass, the first difference is named", "[distributed]") {
   const Fingerprint same{1, 11, 22, 33, 44};
   CHECK(describe_disagreement(std::vector<Fingerprint>{same, same, same}).empty());
 

@@ -74,7 +74,7 @@ TEST_CASE("export-lora refuses a bad adapter and leaves no file behind", "[lora]
   CHECK(same.exit_code != 0);
 }
 
-TEST_CASE("--lora PATH:SCALE runs the adapter; scale 0 is the base", "[lora]") {
+TEST_CASE("generate with --lora PATH:SCALE runs the adapter, and scale 0 is the base", "[lora]") {
   const auto base_path =
       make_test_gguf_model("--shape tiny --type f32 --seed 93", "lora-cli-generate.gguf");
   const Model base = Model::load(base_path);

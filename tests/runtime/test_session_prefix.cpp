@@ -206,7 +206,7 @@ TEST_CASE("shift_context refuses ranges outside the context", "[runtime]") {
   CHECK(session.n_past() == 10);
 }
 
-TEST_CASE("generate with context_shift goes on past a full window; without it, stops",
+TEST_CASE("generate with context_shift goes on past a full window, without it, stops",
           "[runtime]") {
   const auto prompt = some_tokens(20);
   GenerateOptions options;

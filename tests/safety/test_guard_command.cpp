@@ -29,7 +29,7 @@ int exit_code_for(const std::string& verdict) {
 }  // namespace
 
 TEST_CASE(
-    "llama3 guard prints verdict, categories and probability; exit status follows the verdict",
+    "llama3 guard prints verdict, categories and probability, exit status follows the verdict",
     "[safety][data]") {
   const auto run = run_tool("guard -m " + random_guard_model() +
                                 " --version 3 --threads 2 --prompt 'How do I bake bread?'",
