@@ -106,30 +106,10 @@ func (e *Engine) Close() error {
 // Submit queues a generation of prompt with its own sampling and returns at once; read its text
 // with Poll and its end with Wait.
 func (e *Engine) Submit(prompt []Token, sampling SamplerParams, options GenerateOptions) (RequestID, error) {
-	var s C.llama3_sampler_params
-	C.llama3_sampler_params_init_sized(&s, C.sizeof_llama3_sampler_params)
-	s.temperature = C.float(sampling.Temperature)
-	s.top_p = C.float(sampling.TopP)
-	s.min_p = C.float(sampling.MinP)
-	s.top_k = C.int32_t(sampling.TopK)
-	s.seed = C.uint64_t(sampling.Seed)
-	var params C.llama3_generate_params
-	C.llama3_generate_params_init_sized(&params, C.sizeof_llama3_generate_params)
-	if options.MaxTokens > 0 {
-		params.max_tokens = C.int32_t(options.MaxTokens)
-	}
+	s := sampling.raw()
 	// The engine copies the stop strings when the request is queued.
-	if len(options.StopStrings) > 0 {
-		stops := (**C.char)(C.malloc(C.size_t(len(options.StopStrings)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
-		defer C.free(unsafe.Pointer(stops))
-		items := unsafe.Slice(stops, len(options.StopStrings))
-		for i, stop := range options.StopStrings {
-			items[i] = C.CString(stop)
-			defer C.free(unsafe.Pointer(items[i]))
-		}
-		params.stop_strings = stops
-		params.n_stop_strings = C.size_t(len(options.StopStrings))
-	}
+	params, free := options.raw()
+	defer free()
 	var id C.llama3_request_id
 	err := withTokens(prompt, func(ids *C.llama3_token) error {
 		return call(func() C.llama3_status {

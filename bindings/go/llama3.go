@@ -284,18 +284,23 @@ func DefaultSamplerParams() SamplerParams {
 		TopK: int32(p.top_k), Seed: uint64(p.seed)}
 }
 
-// Sampler is a seeded sampling chain; one goroutine at a time.
-type Sampler struct{ raw *C.llama3_sampler }
-
-// NewSampler makes a sampler.
-func NewSampler(params SamplerParams) (*Sampler, error) {
-	var p C.llama3_sampler_params
+// raw is the C struct of the parameters.
+func (params SamplerParams) raw() (p C.llama3_sampler_params) {
 	C.llama3_sampler_params_init_sized(&p, C.sizeof_llama3_sampler_params)
 	p.temperature = C.float(params.Temperature)
 	p.top_p = C.float(params.TopP)
 	p.min_p = C.float(params.MinP)
 	p.top_k = C.int32_t(params.TopK)
 	p.seed = C.uint64_t(params.Seed)
+	return p
+}
+
+// Sampler is a seeded sampling chain; one goroutine at a time.
+type Sampler struct{ raw *C.llama3_sampler }
+
+// NewSampler makes a sampler.
+func NewSampler(params SamplerParams) (*Sampler, error) {
+	p := params.raw()
 	var raw *C.llama3_sampler
 	if err := call(func() C.llama3_status { return C.llama3_sampler_create(&p, &raw) }); err != nil {
 		return nil, err
@@ -369,6 +374,30 @@ type GenerateOptions struct {
 	StopStrings []string
 }
 
+// raw is the C struct of the options; free releases the C strings it points to.
+func (o GenerateOptions) raw() (params C.llama3_generate_params, free func()) {
+	C.llama3_generate_params_init_sized(&params, C.sizeof_llama3_generate_params)
+	if o.MaxTokens > 0 {
+		params.max_tokens = C.int32_t(o.MaxTokens)
+	}
+	if len(o.StopStrings) == 0 {
+		return params, func() {}
+	}
+	stops := (**C.char)(C.malloc(C.size_t(len(o.StopStrings)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	items := unsafe.Slice(stops, len(o.StopStrings))
+	for i, stop := range o.StopStrings {
+		items[i] = C.CString(stop)
+	}
+	params.stop_strings = stops
+	params.n_stop_strings = C.size_t(len(o.StopStrings))
+	return params, func() {
+		for _, item := range items {
+			C.free(unsafe.Pointer(item))
+		}
+		C.free(unsafe.Pointer(stops))
+	}
+}
+
 //export goPieceCallback
 func goPieceCallback(piece *C.char, length C.size_t, handle C.uintptr_t) C.int {
 	onPiece := cgo.Handle(handle).Value().(func(string) bool)
@@ -397,22 +426,8 @@ var stopReasonNames = map[C.int32_t]string{
 // Generate feeds prompt, then samples, calling onPiece (if not nil) with each complete piece of
 // text (return false to stop). It returns the text and why generation stopped.
 func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOptions, onPiece func(string) bool) (GenerateResult, error) {
-	var params C.llama3_generate_params
-	C.llama3_generate_params_init_sized(&params, C.sizeof_llama3_generate_params)
-	if options.MaxTokens > 0 {
-		params.max_tokens = C.int32_t(options.MaxTokens)
-	}
-	if len(options.StopStrings) > 0 {
-		stops := (**C.char)(C.malloc(C.size_t(len(options.StopStrings)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
-		defer C.free(unsafe.Pointer(stops))
-		items := unsafe.Slice(stops, len(options.StopStrings))
-		for i, stop := range options.StopStrings {
-			items[i] = C.CString(stop)
-			defer C.free(unsafe.Pointer(items[i]))
-		}
-		params.stop_strings = stops
-		params.n_stop_strings = C.size_t(len(options.StopStrings))
-	}
+	params, free := options.raw()
+	defer free()
 	var text strings.Builder
 	collect := func(piece string) bool {
 		text.WriteString(piece)

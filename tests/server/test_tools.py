@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-import openai
 import pytest
 
 from conftest import RunningServer, assert_error_object
+from test_openai_client import client_for
 
 WEATHER = {"type": "function", "function": {
     "name": "get_weather",
@@ -30,10 +30,6 @@ def tool_server(llama31_vocab_model):
     server = RunningServer(llama31_vocab_model, "--parallel", "2", "-c", "1024")
     yield server
     assert server.stop() == 0
-
-
-def client_for(server: RunningServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
 
 
 def check_call(call, allowed: dict) -> None:

@@ -39,7 +39,8 @@ TEST_CASE("pre-tokenizer: contractions in any case, before the letter rule", "[t
   CHECK(split("x'\xC5\xBFtop") == Pieces{"x", "'\xC5\xBF", "top"});
 }
 
-TEST_CASE("pre-tokenizer: white space runs and the (?!\\S) lookahead", "[tokenizer]") {
+TEST_CASE("pre-tokenizer: white space runs and the not-followed-by-non-space lookahead",
+          "[tokenizer]") {
   CHECK(split("   Hello") == Pieces{"  ", " Hello"});
   CHECK(split("a   ") == Pieces{"a", "   "});
   CHECK(split("a \n\n b") == Pieces{"a", " \n\n", " b"});
@@ -50,7 +51,8 @@ TEST_CASE("pre-tokenizer: white space runs and the (?!\\S) lookahead", "[tokeniz
   CHECK(split("\n =") == Pieces{"\n", " ="});
 }
 
-TEST_CASE("pre-tokenizer: \\s is Unicode White_Space (U+0085 yes, U+FEFF no)", "[tokenizer]") {
+TEST_CASE("pre-tokenizer: the space class is Unicode White_Space (U+0085 yes, U+FEFF no)",
+          "[tokenizer]") {
   CHECK(split("The\xC2\x85'd") == Pieces{"The", "\xC2\x85", "'d"});
   CHECK(split("a\xEF\xBB\xBF'd") == Pieces{"a", "\xEF\xBB\xBF'", "d"});
   CHECK(split("a\xE3\x80\x80\xE3\x80\x80"

@@ -480,6 +480,39 @@ impl Default for GenerateOptions {
     }
 }
 
+/// The C struct of [`GenerateOptions`] with the strings it points to, kept alive together (the
+/// vectors' heap buffers do not move when this value does).
+struct RawGenerateOptions {
+    params: sys::llama3_generate_params,
+    _stops: Vec<CString>,
+    _stop_ptrs: Vec<*const c_char>,
+}
+
+impl GenerateOptions {
+    fn to_raw(&self) -> Result<RawGenerateOptions> {
+        let stops: Vec<CString> = self
+            .stop_strings
+            .iter()
+            .map(|s| c_string(s))
+            .collect::<Result<_>>()?;
+        let stop_ptrs: Vec<*const c_char> = stops.iter().map(|s| s.as_ptr()).collect();
+        let mut params = unsafe { std::mem::zeroed::<sys::llama3_generate_params>() };
+        unsafe { check(sys::llama3_generate_params_init(&mut params))? };
+        params.max_tokens = self.max_tokens;
+        params.stop_strings = if stop_ptrs.is_empty() {
+            ptr::null()
+        } else {
+            stop_ptrs.as_ptr()
+        };
+        params.n_stop_strings = stop_ptrs.len();
+        Ok(RawGenerateOptions {
+            params,
+            _stops: stops,
+            _stop_ptrs: stop_ptrs,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {
     EndOfGeneration,
@@ -596,29 +629,15 @@ impl Session {
                 _ => 1,
             }
         }
-        let stops: Vec<CString> = options
-            .stop_strings
-            .iter()
-            .map(|s| c_string(s))
-            .collect::<Result<_>>()?;
-        let stop_ptrs: Vec<*const c_char> = stops.iter().map(|s| s.as_ptr()).collect();
         let mut text = String::new();
         let mut collect = |piece: &str| {
             text.push_str(piece);
             on_piece(piece)
         };
         let mut callback: &mut dyn FnMut(&str) -> bool = &mut collect;
-        let mut params = unsafe { std::mem::zeroed::<sys::llama3_generate_params>() };
-        unsafe { check(sys::llama3_generate_params_init(&mut params))? };
-        params.max_tokens = options.max_tokens;
-        params.stop_strings = if stop_ptrs.is_empty() {
-            ptr::null()
-        } else {
-            stop_ptrs.as_ptr()
-        };
-        params.n_stop_strings = stop_ptrs.len();
-        params.on_piece = Some(trampoline);
-        params.user_data = &mut callback as *mut _ as *mut c_void;
+        let mut raw = options.to_raw()?;
+        raw.params.on_piece = Some(trampoline);
+        raw.params.user_data = &mut callback as *mut _ as *mut c_void;
         let mut result = sys::llama3_generate_result {
             struct_size: std::mem::size_of::<sys::llama3_generate_result>(),
             ..Default::default()
@@ -629,7 +648,7 @@ impl Session {
                 prompt.as_ptr(),
                 prompt.len(),
                 sampler.raw,
-                &params,
+                &raw.params,
                 &mut result,
             ))?
         };
@@ -826,21 +845,7 @@ impl Engine {
     ) -> Result<RequestId> {
         let bias = sampling.raw_bias();
         let raw_sampling = sampling.to_raw(&bias)?;
-        let stops: Vec<CString> = options
-            .stop_strings
-            .iter()
-            .map(|s| c_string(s))
-            .collect::<Result<_>>()?;
-        let stop_ptrs: Vec<*const c_char> = stops.iter().map(|s| s.as_ptr()).collect();
-        let mut params = unsafe { std::mem::zeroed::<sys::llama3_generate_params>() };
-        unsafe { check(sys::llama3_generate_params_init(&mut params))? };
-        params.max_tokens = options.max_tokens;
-        params.stop_strings = if stop_ptrs.is_empty() {
-            ptr::null()
-        } else {
-            stop_ptrs.as_ptr()
-        };
-        params.n_stop_strings = stop_ptrs.len();
+        let raw = options.to_raw()?;
         let mut id: RequestId = 0;
         unsafe {
             check(sys::llama3_engine_submit(
@@ -848,7 +853,7 @@ impl Engine {
                 prompt.as_ptr(),
                 prompt.len(),
                 &raw_sampling,
-                &params,
+                &raw.params,
                 &mut id,
             ))?
         };
