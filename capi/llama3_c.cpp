@@ -369,13 +369,14 @@ llama3::Role parse_role(const char* role, size_t index) {
                           "' (expected system, user, assistant or ipython)");
 }
 
-std::vector<std::string> c_strings(const char* const* strings, size_t n, const char* field) {
+std::vector<std::string> c_strings(const char* const* strings, size_t n, const char* field,
+                                   const char* function) {
   std::vector<std::string> out;
   for (size_t i = 0; i < n; ++i) {
     if (strings[i] == nullptr) {
       throw llama3::Error(
           llama3::ErrorCode::kInvalidArgument,
-          std::string("llama3_chat_encode: ") + field + "[" + std::to_string(i) + "] is NULL");
+          std::string(function) + ": " + field + "[" + std::to_string(i) + "] is NULL");
     }
     out.emplace_back(strings[i]);
   }
@@ -420,10 +421,10 @@ llama3::ChatOptions chat_options(const llama3_chat_params* params, llama3_chat_p
   }
   if (p.chat_template != nullptr) options.chat_template = p.chat_template;
   if (p.today_date != nullptr) options.today_date = p.today_date;
-  options.tools = c_strings(p.tools, p.n_tools, "tools");
+  options.tools = c_strings(p.tools, p.n_tools, "tools", function);
   options.tools_in_user_message = p.tools_in_user_message != 0;
   options.ipython_environment = p.ipython_environment != 0;
-  options.builtin_tools = c_strings(p.builtin_tools, p.n_builtin_tools, "builtin_tools");
+  options.builtin_tools = c_strings(p.builtin_tools, p.n_builtin_tools, "builtin_tools", function);
   return options;
 }
 

@@ -113,28 +113,27 @@ def stories_model() -> Path:
     return data_file("stories260K.gguf")
 
 
-@pytest.fixture(scope="session")
-def llama3_vocab_model(tmp_path_factory) -> Path:
-    """A random-weight model in the tiny shape with the real Llama 3 vocabulary."""
+def make_vocab_model(tmp_path_factory, vocab: str, name: str) -> Path:
+    """A random-weight model in the tiny shape with the real Llama 3 vocabulary (`vocab` picks the
+    token names: "llama3" or "llama3.1")."""
     data_file("ggml-vocab-llama-bpe.gguf")
-    path = tmp_path_factory.mktemp("models") / "tiny-llama3.gguf"
+    path = tmp_path_factory.mktemp("models") / name
     subprocess.run([str(bin_dir() / "make_test_model"), "--out", str(path), "--shape", "tiny",
-                    "--vocab", "llama3", "--type", "q8_0"],
+                    "--vocab", vocab, "--type", "q8_0"],
                    check=True, capture_output=True, env={**os.environ,
                                                          "LLAMA3_DATA_DIR": str(data_dir())})
     return path
+
+
+@pytest.fixture(scope="session")
+def llama3_vocab_model(tmp_path_factory) -> Path:
+    return make_vocab_model(tmp_path_factory, "llama3", "tiny-llama3.gguf")
 
 
 @pytest.fixture(scope="session")
 def llama31_vocab_model(tmp_path_factory) -> Path:
-    """As llama3_vocab_model, with Llama 3.1's token names: its chat format has tool calls."""
-    data_file("ggml-vocab-llama-bpe.gguf")
-    path = tmp_path_factory.mktemp("models") / "tiny-llama31.gguf"
-    subprocess.run([str(bin_dir() / "make_test_model"), "--out", str(path), "--shape", "tiny",
-                    "--vocab", "llama3.1", "--type", "q8_0"],
-                   check=True, capture_output=True, env={**os.environ,
-                                                         "LLAMA3_DATA_DIR": str(data_dir())})
-    return path
+    """Llama 3.1's token names: its chat format has tool calls."""
+    return make_vocab_model(tmp_path_factory, "llama3.1", "tiny-llama31.gguf")
 
 
 def assert_error_object(body: bytes, status: int, code: int) -> dict:
