@@ -53,8 +53,11 @@ run_one() {  # NAME ALTERNATION: starts that server, loads it, stops it
               --parallel "$parallel" --ctx-size "$slot_ctx" >"$log" 2>&1 & ;;
     # llama-server's -c is the whole KV cache, shared by its -np slots. Its built-in Llama 3 chat
     # template gives the same prompt tokens as ours when the file carries no template of its own.
+    # --no-jinja matters: with Jinja on, this llama-server reads "llama3" as the literal text of a
+    # Jinja template, so every prompt becomes the four characters "llama3" and its timings are void.
     llama-server) "$peer" -m "$model" --host 127.0.0.1 --port "$port" -t "$threads" -tb "$threads" \
-              -np "$parallel" -c $((slot_ctx * parallel)) --chat-template llama3 >"$log" 2>&1 & ;;
+              -np "$parallel" -c $((slot_ctx * parallel)) --no-jinja --chat-template llama3 \
+              >"$log" 2>&1 & ;;
   esac
   server_pid=$!
   for _ in $(seq 600); do
@@ -84,9 +87,18 @@ def levels(name):
             by_clients.setdefault(level["clients"], []).append(level)
     return {c: {k: statistics.median(l[k] for l in ls) for k in
                 ("requests_per_s", "generated_tokens_per_s", "ttft_p50_ms", "ttft_p99_ms")}
+            | {"prompt_tokens_mean": ls[0].get("prompt_tokens_mean")}
             for c, ls in by_clients.items()}, len(runs)
 ours, n = levels("llama3")
 peer, _ = levels("llama-server")
+# Equal prompts, token for token, or the comparison says nothing: a template that renders
+# differently (or not at all) changes prefill work, TTFT and the generated text.
+mismatch = [(c, ours[c]["prompt_tokens_mean"], peer[c]["prompt_tokens_mean"])
+            for c in sorted(ours) if c in peer
+            and ours[c]["prompt_tokens_mean"] != peer[c]["prompt_tokens_mean"]]
+for c, a, b in mismatch:
+    print(f"compare_serve: at {c} clients the servers saw different prompts: mean prompt tokens "
+          f"llama3 {a} vs llama-server {b}; the figures below are not comparable", file=sys.stderr)
 print(f"model {os.path.basename(model)}, {threads} threads, --parallel {parallel}, "
       f"median of {n} alternations; JSON in {out}")
 print(f"{'clients':>7} | {'llama3 tok/s':>12} {'peer tok/s':>10} {'ratio':>6} | "
@@ -101,4 +113,5 @@ for c in sorted(ours):
           f"{a['requests_per_s']:>12.2f} {b['requests_per_s']:>10.2f} | "
           f"{a['ttft_p50_ms']:>10.0f} / {a['ttft_p99_ms']:<9.0f} "
           f"{b['ttft_p50_ms']:>9.0f} / {b['ttft_p99_ms']:<8.0f}")
+sys.exit(1 if mismatch else 0)
 PY

@@ -10,7 +10,10 @@ prefix cache), after one warm-up request that is not counted. Reported per level
 - requests/s: completed requests / wall time of the level;
 - generated tokens/s: all generated tokens of the level / its wall time (the aggregate rate);
 - TTFT p50 / p99: time from sending a request to the first chunk carrying content, in ms, as
-  nearest-rank percentiles over the level's requests (with few requests p99 is the maximum).
+  nearest-rank percentiles over the level's requests (with few requests p99 is the maximum);
+- prompt tokens (mean): `usage.prompt_tokens` as the server reported it. Two servers are only
+  comparable when they saw the same prompts, token for token: a chat template that renders
+  differently changes every other figure, so bench/compare_serve.sh checks this column.
 
 Token counting, the same rule for every server (--count):
 - `usage` (default): the request asks for `stream_options: {"include_usage": true}` and the count is
@@ -86,7 +89,7 @@ class Target:
 
 
 def stream_request(target, index, args):
-    """One streaming chat request. Returns (ttft_s, tokens, error or None)."""
+    """One streaming chat request. Returns (ttft_s, tokens, error or None, prompt tokens or None)."""
     body = {
         "model": target.model,
         "messages": [{"role": "user", "content": prompt_text(index, args.prompt_words)}],
@@ -102,17 +105,18 @@ def stream_request(target, index, args):
     ttft = None
     chunks = 0
     usage_tokens = None
+    prompt_tokens = None
     try:
         connection.request("POST", target.prefix + "/v1/chat/completions", json.dumps(body),
                            target.headers)
         response = connection.getresponse()
         if response.status != 200:
-            return None, 0, f"HTTP {response.status}: {response.read()[:200]!r}"
+            return None, 0, f"HTTP {response.status}: {response.read()[:200]!r}", None
         done = False
         while not done:
             line = response.readline()
             if not line:
-                return ttft, 0, "stream ended without data: [DONE]"
+                return ttft, 0, "stream ended without data: [DONE]", None
             line = line.strip()
             if not line.startswith(b"data:"):
                 continue
@@ -122,7 +126,7 @@ def stream_request(target, index, args):
                 continue
             chunk = json.loads(data)
             if "error" in chunk:
-                return ttft, 0, f"error in stream: {chunk['error']}"
+                return ttft, 0, f"error in stream: {chunk['error']}", None
             for choice in chunk.get("choices") or []:
                 if (choice.get("delta") or {}).get("content"):
                     if ttft is None:
@@ -130,17 +134,18 @@ def stream_request(target, index, args):
                     chunks += 1
             if chunk.get("usage"):
                 usage_tokens = chunk["usage"].get("completion_tokens")
+                prompt_tokens = chunk["usage"].get("prompt_tokens")
     except (OSError, http.client.HTTPException, ValueError) as error:
-        return ttft, 0, f"{type(error).__name__}: {error}"
+        return ttft, 0, f"{type(error).__name__}: {error}", None
     finally:
         connection.close()
     if ttft is None:
-        return None, 0, "no content in the stream"
+        return None, 0, "no content in the stream", None
     if args.count == "usage":
         if usage_tokens is None:
-            return ttft, 0, "the stream carried no usage (try --count chunks)"
-        return ttft, usage_tokens, None
-    return ttft, chunks, None
+            return ttft, 0, "the stream carried no usage (try --count chunks)", None
+        return ttft, usage_tokens, None, prompt_tokens
+    return ttft, chunks, None, prompt_tokens
 
 
 def run_level(target, clients, args, first_index):
@@ -165,6 +170,7 @@ def run_level(target, clients, args, first_index):
     errors = [r[2] for r in results if r[2] is not None]
     ttfts = [r[0] * 1000 for r in ok]
     tokens = sum(r[1] for r in ok)
+    prompt_counts = [r[3] for r in ok if r[3] is not None]
     return {
         "clients": clients,
         "requests": len(ok),
@@ -176,6 +182,8 @@ def run_level(target, clients, args, first_index):
         "generated_tokens_per_s": tokens / wall,
         "ttft_p50_ms": percentile(ttfts, 50),
         "ttft_p99_ms": percentile(ttfts, 99),
+        "prompt_tokens_mean": (sum(prompt_counts) / len(prompt_counts)
+                               if prompt_counts else None),
     }
 
 
@@ -229,11 +237,12 @@ def main():
         print(f"{name}{args.base_url} model={target.model} max_tokens={args.max_tokens} "
               f"rounds={args.rounds} tokens counted from {args.count}")
         print(f"{'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'gen tok/s':>9} "
-              f"{'TTFT p50 ms':>11} {'TTFT p99 ms':>11}")
+              f"{'TTFT p50 ms':>11} {'TTFT p99 ms':>11} {'prompt tok':>10}")
         for row in rows:
             print(f"{row['clients']:>7} {row['requests']:>8} {row['errors']:>6} "
                   f"{row['requests_per_s']:>7.2f} {row['generated_tokens_per_s']:>9.1f} "
-                  f"{row['ttft_p50_ms']:>11.0f} {row['ttft_p99_ms']:>11.0f}")
+                  f"{row['ttft_p50_ms']:>11.0f} {row['ttft_p99_ms']:>11.0f} "
+                  f"{row['prompt_tokens_mean'] or float('nan'):>10.1f}")
     failed = [row for row in rows if row["errors"]]
     for row in failed:
         print(f"serve_load: {row['errors']} of {row['errors'] + row['requests']} requests failed at "
