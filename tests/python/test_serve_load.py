@@ -96,6 +96,7 @@ def test_reports_every_level_with_tokens_from_usage(mock_server):
         assert level["generated_tokens"] == level["requests"] * USAGE_TOKENS
         assert level["requests_per_s"] > 0 and level["generated_tokens_per_s"] > 0
         assert 0 < level["ttft_p50_ms"] <= level["ttft_p99_ms"]
+        assert level["prompt_tokens_mean"] == 3  # the mock's usage.prompt_tokens
     # One warm-up request plus 1*2 + 3*2, each with its own prompt and the usage request.
     assert MockHandler.calls == 9
     prompts = {b["messages"][0]["content"] for b in MockHandler.bodies}
