@@ -253,9 +253,15 @@ int run_generate_pipeline(GenerateCommandOptions& options) {
   std::optional<distributed::Pipeline> pipeline;
   try {
     pipeline.emplace(path, mpi.world(), pipeline_options);
-  } catch (const std::exception&) {
-    // Every rank fails together, and rank 0 prints what failed where.
-    if (rank == 0) throw;
+  } catch (const std::exception& failure) {
+    // Every rank fails together and rank 0 prints what failed where; the others wait for that.
+    if (rank == 0) {
+      const auto* error = dynamic_cast<const Error*>(&failure);
+      std::fprintf(stderr, "llama3 generate: error (%s): %s\n",
+                   error_code_name(error ? error->code() : ErrorCode::kInternal), failure.what());
+      std::fflush(stderr);
+    }
+    mpi.barrier();
     return 1;
   }
   if (rank != 0) {

@@ -53,6 +53,10 @@ class MpiEnvironment {
   int world() const;  // MPI_COMM_WORLD as a Fortran handle, for Pipeline
   int rank() const;   // in MPI_COMM_WORLD
   int size() const;
+  // Waits until every rank of MPI_COMM_WORLD reaches it. After a failure that every rank saw
+  // together, rank 0 prints the message first and the others wait here: a rank that exited at
+  // once would make mpirun kill rank 0 before its message got out.
+  void barrier() const;
   // Ends every rank of the job (MPI_Abort): the way out after a pipeline reported a dead or hung
   // rank, whose partners would otherwise wait for it for ever.
   [[noreturn]] static void abort(int exit_code);

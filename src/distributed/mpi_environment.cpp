@@ -50,6 +50,8 @@ int MpiEnvironment::size() const {
   return size;
 }
 
+void MpiEnvironment::barrier() const { MPI_Barrier(MPI_COMM_WORLD); }
+
 void MpiEnvironment::abort(int exit_code) {
   MPI_Abort(MPI_COMM_WORLD, exit_code);
   std::abort();  // MPI_Abort does not return; should it, still never go on
