@@ -19,11 +19,10 @@ int32_t stop_reason_code(StopReason reason) {
       return LLAMA3_STOP_CALLBACK;
     case StopReason::kContextFull:
       return LLAMA3_STOP_CONTEXT_FULL;
-    // Filters are not exposed through the C ABI yet, so these cannot occur here; a caller-side
-    // stop is the nearest meaning until the C ABI grows its own codes for them.
     case StopReason::kBlocked:
+      return LLAMA3_STOP_BLOCKED;
     case StopReason::kFiltered:
-      return LLAMA3_STOP_CALLBACK;
+      return LLAMA3_STOP_FILTERED;
   }
   return LLAMA3_STOP_MAX_TOKENS;
 }
@@ -130,7 +129,8 @@ GenerateOptions generate_options(const llama3_generate_params* params, const cha
   return options;
 }
 
-void write_generate_result(const GenerateResult& generated, llama3_generate_result* result) {
+void write_generate_result(const GenerateResult& generated, int32_t filter,
+                           llama3_generate_result* result) {
   LLAMA3_WRITE_FIELD(result, stop_reason_code(generated.stop_reason), stop_reason);
   LLAMA3_WRITE_FIELD(result, generated.n_prompt_tokens, n_prompt_tokens);
   LLAMA3_WRITE_FIELD(result, static_cast<int32_t>(generated.tokens.size()), n_generated_tokens);
@@ -140,6 +140,9 @@ void write_generate_result(const GenerateResult& generated, llama3_generate_resu
   LLAMA3_WRITE_FIELD(result, generated.speculative.drafted, n_drafted);
   LLAMA3_WRITE_FIELD(result, generated.speculative.accepted, n_draft_accepted);
   LLAMA3_WRITE_FIELD(result, generated.speculative.target_passes, n_target_passes);
+  const bool blocked = generated.stop_reason == StopReason::kBlocked ||
+                       generated.stop_reason == StopReason::kFiltered;
+  LLAMA3_WRITE_FIELD(result, blocked ? filter : LLAMA3_FILTER_NONE, filter);
 }
 
 // `text` as a JSON string literal (RFC 8259 escapes; other bytes, UTF-8 included, as they are).

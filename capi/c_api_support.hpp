@@ -61,11 +61,17 @@ namespace llama3::capi {
 llama3_status fail(llama3_status status, const std::string& message);
 void log(int32_t level, const std::string& message);
 
-// Runs `body` (returning llama3_status) with every exception mapped to a status.
+// Runs `body` (returning llama3_status) with every exception mapped to a status. A body that takes
+// a `const char* function` is given the C function's name: inside a lambda, __func__ would read
+// "operator()", so the bodies name the function through that parameter instead.
 template <typename Body>
 llama3_status guarded(const char* function, Body&& body) noexcept {
   try {
-    return body();
+    if constexpr (std::is_invocable_v<Body&, const char*>) {
+      return body(function);
+    } else {
+      return body();
+    }
   } catch (const Error& error) {
     return fail(static_cast<llama3_status>(error.code()),
                 std::string(function) + ": " + error.what());
@@ -82,7 +88,8 @@ inline void require(bool ok, const char* function, const char* what) {
   if (!ok) throw Error(ErrorCode::kInvalidArgument, std::string(what) + " (in " + function + ")");
 }
 
-#define LLAMA3_REQUIRE(cond) ::llama3::capi::require((cond), __func__, #cond " is false")
+// Needs `function` (the C function's name) in scope: a guarded body's parameter, or a helper's.
+#define LLAMA3_REQUIRE(cond) ::llama3::capi::require((cond), function, #cond " is false")
 
 // Checks a caller's params/result struct_size: 0 (or smaller than the struct_size field) is an
 // invalid argument; larger than this library's struct means the caller was built against a newer
@@ -131,8 +138,10 @@ std::vector<ActiveLora> request_adapters(const llama3_generate_params* params,
 // `adapters` [n] with `scales` [n] (NULL: 1 for each) as the C++ list.
 std::vector<ActiveLora> active_adapters(const llama3_lora* const* adapters, const float* scales,
                                         std::size_t n, const char* function);
-// Writes the fields `result->struct_size` covers (checked by the caller).
-void write_generate_result(const GenerateResult& generated, llama3_generate_result* result);
+// Writes the fields `result->struct_size` covers (checked by the caller); `filter` is the
+// LLAMA3_FILTER_* code of the safety filter that blocked, if any.
+void write_generate_result(const GenerateResult& generated, int32_t filter,
+                           llama3_generate_result* result);
 
 // Copies `bytes` into a caller buffer with the buffer-too-small protocol; `terminate` adds a NUL.
 llama3_status copy_out(const void* bytes, std::size_t size, std::size_t element_size, void* buffer,

@@ -121,6 +121,8 @@ typedef struct llama3_tokenizer llama3_tokenizer; /* immutable vocabulary */
 typedef struct llama3_session llama3_session;     /* one conversation: KV cache, position, logits */
 typedef struct llama3_sampler llama3_sampler;     /* a seeded sampling chain with history */
 typedef struct llama3_lora llama3_lora;           /* an immutable LoRA adapter for one model */
+typedef struct llama3_code_scanner llama3_code_scanner; /* immutable insecure-code rules */
+typedef struct llama3_guard llama3_guard;               /* a Llama Guard classifier */
 
 /* ---------------------------------------------------------------------------------------------
  * Model. A loaded model is immutable: every function taking `const llama3_model*` is safe to call
@@ -442,6 +444,14 @@ typedef int (*llama3_piece_callback)(const char* piece, size_t length, void* use
 #define LLAMA3_STOP_STOP_STRING 2
 #define LLAMA3_STOP_CALLBACK 3 /* the piece callback returned nonzero */
 #define LLAMA3_STOP_CONTEXT_FULL 4
+#define LLAMA3_STOP_BLOCKED 5  /* a safety filter refused the prompt: nothing was decoded */
+#define LLAMA3_STOP_FILTERED 6 /* a safety filter stopped the answer, or rejected it at the end */
+
+/* The safety filter that ended a generation (llama3_generate_result.filter). */
+#define LLAMA3_FILTER_NONE 0
+#define LLAMA3_FILTER_BLOCKED_PHRASES 1 /* llama3_generate_params.blocked_phrases */
+#define LLAMA3_FILTER_GUARD 2           /* llama3_generate_params.guard */
+#define LLAMA3_FILTER_CODE_SCANNER 3    /* llama3_generate_params.code_scanner */
 
 typedef struct llama3_generate_params {
   size_t struct_size;
@@ -474,6 +484,30 @@ typedef struct llama3_generate_params {
   int32_t draft_threads;
   int32_t lookup_ngram;
   int32_t draft_max;
+  /* Safety filters (docs/c-api.md, "Safety filters"), for sessions and engine requests alike.
+   * When one blocks, the call (llama3_session_generate, llama3_engine_wait) returns
+   * LLAMA3_ERR_BLOCKED with a message naming the filter and its reason, and the result says
+   * LLAMA3_STOP_BLOCKED (the prompt was refused before any decode) or LLAMA3_STOP_FILTERED (the
+   * answer was stopped: the piece that tripped a mid-stream check is withheld, pieces before it
+   * have been handed to on_piece; a check of the finished answer comes after all of it was).
+   * The prompt is checked by blocked_phrases, then the guard; the answer by blocked_phrases and
+   * the code scanner as it streams, then by the guard once it is complete.
+   *
+   * A Llama Guard classifier (default NULL) judging the prompt (guard_prompt, default 1) and the
+   * finished answer (guard_answer, default 1; a guard with both 0 is LLAMA3_ERR_INVALID_ARGUMENT).
+   * An unsafe or malformed verdict blocks. The guard must outlive the call (for an engine request:
+   * until llama3_engine_wait returns); calls that share it take turns. */
+  llama3_guard* guard;
+  int32_t guard_prompt;
+  int32_t guard_answer;
+  /* The insecure-code scanner (default NULL): fenced code in the answer is scanned as each line
+   * completes; a finding of error severity stops the answer. Must outlive the call. */
+  const llama3_code_scanner* code_scanner;
+  /* Phrases that may appear in neither the prompt nor the answer, matched ASCII
+   * case-insensitively (default NULL / 0; a NULL or empty phrase is LLAMA3_ERR_INVALID_ARGUMENT).
+   * Read during the call only. */
+  const char* const* blocked_phrases;
+  size_t n_blocked_phrases;
 } llama3_generate_params;
 
 #define LLAMA3_MAX_TOP_LOGPROBS 20
@@ -496,6 +530,7 @@ typedef struct llama3_generate_result {
   int32_t n_drafted;
   int32_t n_draft_accepted;
   int32_t n_target_passes;
+  int32_t filter; /* LLAMA3_FILTER_*: the safety filter behind LLAMA3_STOP_BLOCKED / _FILTERED */
 } llama3_generate_result;
 
 /* Defaults (see "Stability promise" above: use the macro; it passes the caller's sizeof). */
@@ -505,10 +540,13 @@ LLAMA3_API llama3_status(llama3_generate_params_init)(llama3_generate_params* pa
 #define llama3_generate_params_init(params) \
   llama3_generate_params_init_sized((params), sizeof(*(params)))
 /* Feeds `prompt` (may be empty to continue from the current logits), then samples with `sampler`
- * until an end-of-generation token, max_tokens, a stop string, the callback or a full context.
- * A prompt that begins with BOS is the whole context: the longest prefix it shares with the
- * session's tokens is kept and only the rest is decoded; any other prompt is appended.
- * `params` and `result` may be NULL. */
+ * until an end-of-generation token, max_tokens, a stop string, the callback, a safety filter or a
+ * full context. A prompt that begins with BOS is the whole context: the longest prefix it shares
+ * with the session's tokens is kept and only the rest is decoded; any other prompt is appended.
+ * `params` and `result` may be NULL. LLAMA3_ERR_BLOCKED when a safety filter blocked (see
+ * llama3_generate_params.guard): `result` is filled all the same, and the session holds every
+ * token decoded before the block (none for a refused prompt), so generation may go on from there.
+ */
 LLAMA3_API llama3_status llama3_session_generate(llama3_session* session,
                                                  const llama3_token* prompt, size_t n_prompt,
                                                  llama3_sampler* sampler,
@@ -651,7 +689,9 @@ LLAMA3_API llama3_status llama3_engine_poll(llama3_engine* engine, llama3_reques
                                             char* buffer, size_t capacity, size_t* out_length,
                                             int32_t* out_state);
 /* Blocks until the request has ended, fills `result` (may be NULL) and *out_state (may be NULL),
- * then forgets the request (its id becomes unknown). Text not yet polled is dropped. */
+ * then forgets the request (its id becomes unknown). Text not yet polled is dropped.
+ * LLAMA3_ERR_BLOCKED, with `result` and *out_state filled all the same, when a safety filter
+ * blocked the request (see llama3_generate_params.guard). */
 LLAMA3_API llama3_status llama3_engine_wait(llama3_engine* engine, llama3_request_id id,
                                             llama3_generate_result* result, int32_t* out_state);
 
@@ -659,8 +699,6 @@ LLAMA3_API llama3_status llama3_engine_wait(llama3_engine* engine, llama3_reques
  * Safety: the insecure-code scanner and the Llama Guard 2/3 classifier. Results are JSON text
  * (buffer rules as llama3_detokenize, in bytes).
  * ------------------------------------------------------------------------------------------- */
-typedef struct llama3_code_scanner llama3_code_scanner;
-
 /* The rule set compiled into the library (rules_json NULL), or rules in the same JSON format
  * (LLAMA3_ERR_BAD_FORMAT naming the rule and field at fault). Immutable: one scanner may be used
  * from many threads at once. */
@@ -676,8 +714,6 @@ LLAMA3_API void llama3_code_scanner_free(llama3_code_scanner* scanner);
 LLAMA3_API llama3_status llama3_code_scan(const llama3_code_scanner* scanner, const char* code,
                                           size_t length, const char* language, int32_t markdown,
                                           char* json, size_t capacity, size_t* out_length);
-
-typedef struct llama3_guard llama3_guard;
 
 #define LLAMA3_GUARD_AUTO (-1) /* from the model's metadata (general.name, ...) */
 #define LLAMA3_GUARD_2 2       /* Llama Guard 2 8B */

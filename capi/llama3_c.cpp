@@ -147,13 +147,13 @@ llama3_status(llama3_model_params_init)(llama3_model_params* params) {
 
 llama3_status llama3_model_load(const char* path, const llama3_model_params* params,
                                 llama3_model** out_model) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(path != nullptr);
     LLAMA3_REQUIRE(out_model != nullptr);
     llama3_model_params p{};
     llama3_model_params_init(&p);
     if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), __func__);
+      llama3::capi::check_struct_size(params->struct_size, sizeof(p), function);
       LLAMA3_READ_FIELD(p, params, use_mmap);
       LLAMA3_READ_FIELD(p, params, progress);
       LLAMA3_READ_FIELD(p, params, progress_user_data);
@@ -179,7 +179,7 @@ void llama3_model_free(llama3_model* model) {
 }
 
 llama3_status llama3_model_n_vocab(const llama3_model* model, int32_t* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = model->model.config().n_vocab;
@@ -188,7 +188,7 @@ llama3_status llama3_model_n_vocab(const llama3_model* model, int32_t* out) {
 }
 
 llama3_status llama3_model_context_length(const llama3_model* model, int32_t* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = model->model.config().context_length;
@@ -197,7 +197,7 @@ llama3_status llama3_model_context_length(const llama3_model* model, int32_t* ou
 }
 
 llama3_status llama3_model_n_params(const llama3_model* model, uint64_t* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = model->model.n_params();
@@ -207,17 +207,17 @@ llama3_status llama3_model_n_params(const llama3_model* model, uint64_t* out) {
 
 llama3_status llama3_model_metadata(const llama3_model* model, const char* key, char* buffer,
                                     size_t capacity, size_t* out_length) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(key != nullptr);
     const std::string value = model->model.metadata_string(key);
     return llama3::capi::copy_out(value.data(), value.size(), 1, buffer, capacity, out_length,
-                                  /*terminate=*/true, __func__);
+                                  /*terminate=*/true, function);
   });
 }
 
 llama3_status llama3_model_tokenizer(const llama3_model* model, llama3_tokenizer** out_tokenizer) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(out_tokenizer != nullptr);
     *out_tokenizer = new llama3_tokenizer{model->model.tokenizer()};
@@ -228,7 +228,7 @@ llama3_status llama3_model_tokenizer(const llama3_model* model, llama3_tokenizer
 // ---- tokenizer ----
 
 llama3_status llama3_tokenizer_load(const char* path, llama3_tokenizer** out_tokenizer) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(path != nullptr);
     LLAMA3_REQUIRE(out_tokenizer != nullptr);
     *out_tokenizer = new llama3_tokenizer{llama3::Tokenizer::load(path)};
@@ -241,7 +241,7 @@ void llama3_tokenizer_free(llama3_tokenizer* tokenizer) {
 }
 
 llama3_status llama3_tokenizer_vocab_size(const llama3_tokenizer* tokenizer, size_t* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = tokenizer->tokenizer.vocab_size();
@@ -250,7 +250,7 @@ llama3_status llama3_tokenizer_vocab_size(const llama3_tokenizer* tokenizer, siz
 }
 
 llama3_status llama3_tokenizer_bos(const llama3_tokenizer* tokenizer, llama3_token* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = tokenizer->tokenizer.bos_id();
@@ -259,7 +259,7 @@ llama3_status llama3_tokenizer_bos(const llama3_tokenizer* tokenizer, llama3_tok
 }
 
 llama3_status llama3_tokenizer_eos(const llama3_tokenizer* tokenizer, llama3_token* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = tokenizer->tokenizer.eos_id();
@@ -269,7 +269,7 @@ llama3_status llama3_tokenizer_eos(const llama3_tokenizer* tokenizer, llama3_tok
 
 llama3_status llama3_tokenizer_is_end_of_generation(const llama3_tokenizer* tokenizer,
                                                     llama3_token token, int32_t* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = tokenizer->tokenizer.is_end_of_generation(token) ? 1 : 0;
@@ -280,7 +280,7 @@ llama3_status llama3_tokenizer_is_end_of_generation(const llama3_tokenizer* toke
 llama3_status llama3_tokenize(const llama3_tokenizer* tokenizer, const char* text,
                               size_t text_length, uint32_t flags, llama3_token* tokens,
                               size_t capacity, size_t* out_n_tokens) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(text != nullptr || text_length == 0);
     llama3::EncodeOptions options;
@@ -290,7 +290,7 @@ llama3_status llama3_tokenize(const llama3_tokenizer* tokenizer, const char* tex
     const auto ids = tokenizer->tokenizer.encode(
         std::string_view(text_length ? text : "", text_length), options);
     return llama3::capi::copy_out(ids.data(), ids.size(), sizeof(llama3_token), tokens, capacity,
-                                  out_n_tokens, /*terminate=*/false, __func__);
+                                  out_n_tokens, /*terminate=*/false, function);
   });
 }
 
@@ -313,27 +313,27 @@ void check_ids(const llama3::Tokenizer& tokenizer, const llama3_token* tokens, s
 llama3_status llama3_detokenize(const llama3_tokenizer* tokenizer, const llama3_token* tokens,
                                 size_t n_tokens, uint32_t flags, char* text, size_t capacity,
                                 size_t* out_length) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(tokens != nullptr || n_tokens == 0);
-    check_ids(tokenizer->tokenizer, tokens, n_tokens, __func__);
+    check_ids(tokenizer->tokenizer, tokens, n_tokens, function);
     const std::string decoded =
         tokenizer->tokenizer.decode(std::span<const llama3::TokenId>(tokens, n_tokens),
                                     (flags & LLAMA3_DETOKENIZE_RENDER_SPECIAL) != 0);
     return llama3::capi::copy_out(decoded.data(), decoded.size(), 1, text, capacity, out_length,
-                                  /*terminate=*/true, __func__);
+                                  /*terminate=*/true, function);
   });
 }
 
 llama3_status llama3_token_piece(const llama3_tokenizer* tokenizer, llama3_token token,
                                  uint32_t flags, char* text, size_t capacity, size_t* out_length) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
-    check_ids(tokenizer->tokenizer, &token, 1, __func__);
+    check_ids(tokenizer->tokenizer, &token, 1, function);
     const std::string piece =
         tokenizer->tokenizer.piece(token, (flags & LLAMA3_DETOKENIZE_RENDER_SPECIAL) != 0);
     return llama3::capi::copy_out(piece.data(), piece.size(), 1, text, capacity, out_length,
-                                  /*terminate=*/true, __func__);
+                                  /*terminate=*/true, function);
   });
 }
 
@@ -434,11 +434,11 @@ llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
                                  const llama3_chat_message* messages, size_t n_messages,
                                  const llama3_chat_params* params, llama3_token* tokens,
                                  size_t capacity, size_t* out_n_tokens) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(messages != nullptr || n_messages == 0);
     llama3_chat_params p{};
-    const llama3::ChatOptions options = chat_options(params, p, __func__);
+    const llama3::ChatOptions options = chat_options(params, p, function);
     llama3::Dialog dialog;
     dialog.reserve(n_messages);
     for (size_t i = 0; i < n_messages; ++i) {
@@ -449,7 +449,7 @@ llama3_status llama3_chat_encode(const llama3_tokenizer* tokenizer,
     const llama3::ChatFormat format(tokenizer->tokenizer, options);
     const auto ids = format.encode_dialog_prompt(dialog, p.add_generation_prompt != 0);
     return llama3::capi::copy_out(ids.data(), ids.size(), sizeof(llama3_token), tokens, capacity,
-                                  out_n_tokens, /*terminate=*/false, __func__);
+                                  out_n_tokens, /*terminate=*/false, function);
   });
 }
 
@@ -457,29 +457,29 @@ llama3_status llama3_chat_encode_message(const llama3_tokenizer* tokenizer,
                                          const llama3_chat_message* message, int32_t is_tool_call,
                                          const llama3_chat_params* params, llama3_token* tokens,
                                          size_t capacity, size_t* out_n_tokens) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     LLAMA3_REQUIRE(message != nullptr);
     llama3_chat_params p{};
-    const llama3::ChatFormat format(tokenizer->tokenizer, chat_options(params, p, __func__));
+    const llama3::ChatFormat format(tokenizer->tokenizer, chat_options(params, p, function));
     const llama3::Message turn{parse_role(message->role, 0),
                                message->content ? message->content : "", is_tool_call != 0};
     const auto ids = format.encode_message(turn);
     return llama3::capi::copy_out(ids.data(), ids.size(), sizeof(llama3_token), tokens, capacity,
-                                  out_n_tokens, /*terminate=*/false, __func__);
+                                  out_n_tokens, /*terminate=*/false, function);
   });
 }
 
 llama3_status llama3_chat_encode_header(const llama3_tokenizer* tokenizer, const char* role,
                                         const llama3_chat_params* params, llama3_token* tokens,
                                         size_t capacity, size_t* out_n_tokens) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(tokenizer != nullptr);
     llama3_chat_params p{};
-    const llama3::ChatFormat format(tokenizer->tokenizer, chat_options(params, p, __func__));
+    const llama3::ChatFormat format(tokenizer->tokenizer, chat_options(params, p, function));
     const auto ids = format.encode_header(parse_role(role, 0));
     return llama3::capi::copy_out(ids.data(), ids.size(), sizeof(llama3_token), tokens, capacity,
-                                  out_n_tokens, /*terminate=*/false, __func__);
+                                  out_n_tokens, /*terminate=*/false, function);
   });
 }
 

@@ -94,7 +94,7 @@ llama3_status llama3_quantize_gguf(const char* in_path, const char* out_path,
 llama3_status llama3_merge_lora(const char* base_gguf, const char* const* adapter_paths,
                                 const float* scales, size_t n_adapters, const char* out_path,
                                 const llama3_convert_params* params) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(base_gguf != nullptr);
     LLAMA3_REQUIRE(out_path != nullptr);
     LLAMA3_REQUIRE(adapter_paths != nullptr || n_adapters == 0);
@@ -103,7 +103,7 @@ llama3_status llama3_merge_lora(const char* base_gguf, const char* const* adapte
       LLAMA3_REQUIRE(adapter_paths[i] != nullptr);
       adapters.push_back({adapter_paths[i], scales != nullptr ? scales[i] : 1.0f});
     }
-    const auto options = options_from(params, __func__, /*keep_types=*/true);
+    const auto options = options_from(params, function, /*keep_types=*/true);
     log_result(out_path, llama3::merge_lora(base_gguf, adapters, out_path, options));
     return LLAMA3_OK;
   });

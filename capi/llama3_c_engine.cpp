@@ -3,6 +3,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "c_api_safety.hpp"
 #include "c_api_support.hpp"
 #include "llama3/engine.hpp"
 
@@ -10,11 +11,14 @@ using llama3::capi::guarded;
 
 struct llama3_engine {
   llama3_engine(const llama3::Model& model, const llama3::EngineOptions& options)
-      : engine(model, options) {}
+      : engine(model, options), model(model) {}
   llama3::Engine engine;
-  // Text polled from the engine but not yet taken by a caller whose buffer was too small.
+  llama3::Model model;  // for the safety filters' prompt text
+  // Text polled from the engine but not yet taken by a caller whose buffer was too small, and
+  // where each request's safety filters record which one blocked (read by llama3_engine_wait).
   std::mutex mutex;
   std::unordered_map<llama3_request_id, std::string> unread;
+  std::unordered_map<llama3_request_id, llama3::capi::BlockingFilter> blocking;
 };
 
 namespace {
@@ -65,13 +69,13 @@ llama3_status(llama3_engine_params_init)(llama3_engine_params* params) {
 
 llama3_status llama3_engine_create(const llama3_model* model, const llama3_engine_params* params,
                                    llama3_engine** out_engine) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(out_engine != nullptr);
     llama3_engine_params p{};
     llama3_engine_params_init(&p);
     if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), __func__);
+      llama3::capi::check_struct_size(params->struct_size, sizeof(p), function);
       LLAMA3_READ_FIELD(p, params, n_threads);
       LLAMA3_READ_FIELD(p, params, n_ctx);
       LLAMA3_READ_FIELD(p, params, kv_tokens);
@@ -108,23 +112,31 @@ llama3_status llama3_engine_submit(llama3_engine* engine, const llama3_token* pr
                                    size_t n_prompt, const llama3_sampler_params* sampling,
                                    const llama3_generate_params* params,
                                    llama3_request_id* out_id) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(engine != nullptr);
     LLAMA3_REQUIRE(out_id != nullptr);
     LLAMA3_REQUIRE(prompt != nullptr || n_prompt == 0);
     llama3::EngineRequest request;
     request.prompt.assign(prompt, prompt + n_prompt);
-    request.sampling = llama3::capi::sampler_params(sampling, __func__);
-    request.generate = llama3::capi::generate_options(params, __func__);
+    request.sampling = llama3::capi::sampler_params(sampling, function);
+    request.generate = llama3::capi::generate_options(params, function);
     request.generate.logprobs = false;  // documented as session-only: nothing could read them
-    request.adapters = llama3::capi::request_adapters(params, __func__);
-    *out_id = engine->engine.submit(std::move(request));
+    request.adapters = llama3::capi::request_adapters(params, function);
+    auto blocking = llama3::capi::add_safety_filters(params, engine->model, request.prompt,
+                                                     request.generate, function);
+    const llama3_request_id id = engine->engine.submit(std::move(request));
+    {
+      // (No caller knows the id before this returns, so no wait can look before the entry.)
+      std::lock_guard<std::mutex> lock(engine->mutex);
+      engine->blocking[id] = std::move(blocking);
+    }
+    *out_id = id;
     return LLAMA3_OK;
   });
 }
 
 llama3_status llama3_engine_cancel(llama3_engine* engine, llama3_request_id id) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(engine != nullptr);
     engine->engine.state(id);  // throws for an unknown id
     engine->engine.cancel(id);
@@ -134,7 +146,7 @@ llama3_status llama3_engine_cancel(llama3_engine* engine, llama3_request_id id) 
 
 llama3_status llama3_engine_poll(llama3_engine* engine, llama3_request_id id, char* buffer,
                                  size_t capacity, size_t* out_length, int32_t* out_state) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(engine != nullptr);
     std::lock_guard<std::mutex> lock(engine->mutex);
     std::string& unread = engine->unread[id];
@@ -147,7 +159,7 @@ llama3_status llama3_engine_poll(llama3_engine* engine, llama3_request_id id, ch
     }
     if (out_state != nullptr) *out_state = state_code(state);
     const llama3_status status = llama3::capi::copy_out(unread.data(), unread.size(), 1, buffer,
-                                                        capacity, out_length, true, __func__);
+                                                        capacity, out_length, true, function);
     if (status == LLAMA3_OK) unread.clear();
     return status;
   });
@@ -155,20 +167,26 @@ llama3_status llama3_engine_poll(llama3_engine* engine, llama3_request_id id, ch
 
 llama3_status llama3_engine_wait(llama3_engine* engine, llama3_request_id id,
                                  llama3_generate_result* result, int32_t* out_state) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(engine != nullptr);
     if (result != nullptr) {
       llama3::capi::check_struct_size(result->struct_size, sizeof(llama3_generate_result),
-                                      __func__);
+                                      function);
     }
     const llama3::EngineResult ended = engine->engine.wait(id);
+    int32_t filter = LLAMA3_FILTER_NONE;
     {
       std::lock_guard<std::mutex> lock(engine->mutex);
       engine->unread.erase(id);
+      if (const auto found = engine->blocking.find(id); found != engine->blocking.end()) {
+        filter = *found->second;
+        engine->blocking.erase(found);
+      }
     }
-    if (result != nullptr) llama3::capi::write_generate_result(ended.generation, result);
+    if (result != nullptr) llama3::capi::write_generate_result(ended.generation, filter, result);
     if (out_state != nullptr) *out_state = state_code(ended.state);
-    return LLAMA3_OK;
+    if (ended.state != llama3::RequestState::kFinished) return LLAMA3_OK;
+    return llama3::capi::blocked_status(ended.generation, filter, function);
   });
 }
 

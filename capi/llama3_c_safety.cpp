@@ -4,16 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "c_api_support.hpp"
-#include "llama3/safety.hpp"
-
-struct llama3_code_scanner {
-  llama3::CodeScanner scanner;
-};
-
-struct llama3_guard {
-  llama3::Guard guard;
-};
+#include "c_api_safety.hpp"
 
 namespace {
 
@@ -69,7 +60,7 @@ extern "C" {
 
 llama3_status llama3_code_scanner_create(const char* rules_json,
                                          llama3_code_scanner** out_scanner) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(out_scanner != nullptr);
     *out_scanner = new llama3_code_scanner{
         rules_json == nullptr ? llama3::CodeScanner::with_builtin_rules()
@@ -85,7 +76,7 @@ void llama3_code_scanner_free(llama3_code_scanner* scanner) {
 llama3_status llama3_code_scan(const llama3_code_scanner* scanner, const char* code, size_t length,
                                const char* language, int32_t markdown, char* json, size_t capacity,
                                size_t* out_length) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(scanner != nullptr);
     LLAMA3_REQUIRE(code != nullptr || length == 0);
     const std::string_view text(code == nullptr ? "" : code, length);
@@ -94,7 +85,7 @@ llama3_status llama3_code_scan(const llama3_code_scanner* scanner, const char* c
                       : scanner->scanner.scan(text, language == nullptr ? "" : language);
     const std::string out = scan_json(result);
     return llama3::capi::copy_out(out.data(), out.size(), 1, json, capacity, out_length, true,
-                                  __func__);
+                                  function);
   });
 }
 
@@ -118,13 +109,13 @@ llama3_status(llama3_guard_params_init)(llama3_guard_params* params) {
 
 llama3_status llama3_guard_create(const llama3_model* model, const llama3_guard_params* params,
                                   llama3_guard** out_guard) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(out_guard != nullptr);
     llama3_guard_params p{};
     llama3_guard_params_init(&p);
     if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), __func__);
+      llama3::capi::check_struct_size(params->struct_size, sizeof(p), function);
       LLAMA3_READ_FIELD(p, params, version);
       LLAMA3_READ_FIELD(p, params, threshold);
       LLAMA3_READ_FIELD(p, params, max_new_tokens);
@@ -152,7 +143,8 @@ llama3_status llama3_guard_create(const llama3_model* model, const llama3_guard_
     options.max_new_tokens = p.max_new_tokens;
     options.n_threads = p.n_threads;
     options.n_ctx = p.n_ctx;
-    *out_guard = new llama3_guard{llama3::Guard(model->model, options)};
+    *out_guard =
+        new llama3_guard{std::make_shared<LockedGuard>(llama3::Guard(model->model, options))};
     return LLAMA3_OK;
   });
 }
@@ -164,7 +156,7 @@ void llama3_guard_free(llama3_guard* guard) {
 llama3_status llama3_guard_classify(llama3_guard* guard, const llama3_chat_message* turns,
                                     size_t n_turns, char* json, size_t capacity,
                                     size_t* out_length) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(guard != nullptr);
     LLAMA3_REQUIRE(turns != nullptr || n_turns == 0);
     std::vector<llama3::ChatTurn> conversation;
@@ -173,9 +165,12 @@ llama3_status llama3_guard_classify(llama3_guard* guard, const llama3_chat_messa
       conversation.push_back({turns[i].role == nullptr ? "" : turns[i].role,
                               turns[i].content == nullptr ? "" : turns[i].content});
     }
-    const std::string out = verdict_json(guard->guard.classify(conversation));
+    std::unique_lock<std::mutex> lock(guard->locked->mutex);
+    const llama3::GuardVerdict verdict = guard->locked->guard.classify(conversation);
+    lock.unlock();
+    const std::string out = verdict_json(verdict);
     return llama3::capi::copy_out(out.data(), out.size(), 1, json, capacity, out_length, true,
-                                  __func__);
+                                  function);
   });
 }
 

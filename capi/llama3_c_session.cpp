@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "c_api_safety.hpp"
 #include "c_api_support.hpp"
 
 using llama3::capi::guarded;
@@ -37,10 +38,10 @@ llama3_status(llama3_sampler_params_init)(llama3_sampler_params* params) {
 
 llama3_status llama3_sampler_create(const llama3_sampler_params* params,
                                     llama3_sampler** out_sampler) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(out_sampler != nullptr);
     *out_sampler =
-        new llama3_sampler{llama3::Sampler(llama3::capi::sampler_params(params, __func__))};
+        new llama3_sampler{llama3::Sampler(llama3::capi::sampler_params(params, function))};
     return LLAMA3_OK;
   });
 }
@@ -51,7 +52,7 @@ void llama3_sampler_free(llama3_sampler* sampler) {
 
 llama3_status llama3_sampler_sample(llama3_sampler* sampler, const float* logits, size_t n_logits,
                                     llama3_token* out_token) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(sampler != nullptr);
     LLAMA3_REQUIRE(logits != nullptr);
     LLAMA3_REQUIRE(n_logits > 0);
@@ -62,7 +63,7 @@ llama3_status llama3_sampler_sample(llama3_sampler* sampler, const float* logits
 }
 
 llama3_status llama3_sampler_accept(llama3_sampler* sampler, llama3_token token) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(sampler != nullptr);
     LLAMA3_REQUIRE(token >= 0);
     sampler->sampler.accept(token);
@@ -71,7 +72,7 @@ llama3_status llama3_sampler_accept(llama3_sampler* sampler, llama3_token token)
 }
 
 llama3_status llama3_sampler_reset(llama3_sampler* sampler) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(sampler != nullptr);
     sampler->sampler.reset();
     return LLAMA3_OK;
@@ -97,13 +98,13 @@ llama3_status(llama3_session_params_init)(llama3_session_params* params) {
 
 llama3_status llama3_session_create(const llama3_model* model, const llama3_session_params* params,
                                     llama3_session** out_session) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(out_session != nullptr);
     llama3_session_params p{};
     llama3_session_params_init(&p);
     if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), __func__);
+      llama3::capi::check_struct_size(params->struct_size, sizeof(p), function);
       LLAMA3_READ_FIELD(p, params, n_ctx);
       LLAMA3_READ_FIELD(p, params, n_threads);
       LLAMA3_READ_FIELD(p, params, kv_cache_type);
@@ -142,7 +143,7 @@ void llama3_session_free(llama3_session* session) {
 
 llama3_status llama3_session_decode(llama3_session* session, const llama3_token* tokens,
                                     size_t n_tokens) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(tokens != nullptr || n_tokens == 0);
     session->session.decode(std::span<const llama3::TokenId>(tokens, n_tokens));
@@ -153,7 +154,7 @@ llama3_status llama3_session_decode(llama3_session* session, const llama3_token*
 llama3_status llama3_session_decode_all_logits(llama3_session* session, const llama3_token* tokens,
                                                size_t n_tokens, const float** out_logits,
                                                size_t* out_n_floats) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(tokens != nullptr || n_tokens == 0);
     LLAMA3_REQUIRE(out_logits != nullptr);
@@ -168,7 +169,7 @@ llama3_status llama3_session_decode_all_logits(llama3_session* session, const ll
 
 llama3_status llama3_session_logits(const llama3_session* session, const float** out_logits,
                                     size_t* out_n_logits) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(out_logits != nullptr);
     LLAMA3_REQUIRE(out_n_logits != nullptr);
@@ -180,7 +181,7 @@ llama3_status llama3_session_logits(const llama3_session* session, const float**
 }
 
 llama3_status llama3_session_n_past(const llama3_session* session, int32_t* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = session->session.n_past();
@@ -189,7 +190,7 @@ llama3_status llama3_session_n_past(const llama3_session* session, int32_t* out)
 }
 
 llama3_status llama3_session_n_ctx(const llama3_session* session, int32_t* out) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(out != nullptr);
     *out = session->session.context_size();
@@ -198,7 +199,7 @@ llama3_status llama3_session_n_ctx(const llama3_session* session, int32_t* out) 
 }
 
 llama3_status llama3_session_reset(llama3_session* session) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     session->session.reset();
     session->last_logprobs.reset();
@@ -207,7 +208,7 @@ llama3_status llama3_session_reset(llama3_session* session) {
 }
 
 llama3_status llama3_session_truncate(llama3_session* session, int32_t n_tokens) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     session->session.truncate(n_tokens);
     return LLAMA3_OK;
@@ -216,7 +217,7 @@ llama3_status llama3_session_truncate(llama3_session* session, int32_t n_tokens)
 
 llama3_status llama3_session_tokens(const llama3_session* session, const llama3_token** out_tokens,
                                     size_t* out_n) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(out_tokens != nullptr);
     LLAMA3_REQUIRE(out_n != nullptr);
@@ -227,7 +228,28 @@ llama3_status llama3_session_tokens(const llama3_session* session, const llama3_
   });
 }
 
+}  // extern "C"
+
 // ---- generation ----
+
+namespace {
+
+// The context an answer to `prompt` will follow: a BOS-led prompt is the whole context, any other
+// is appended to the session's (session.hpp, Session::generate).
+std::vector<llama3::TokenId> answer_context(const llama3::Session& session,
+                                            std::span<const llama3::TokenId> prompt) {
+  const auto& model = session.model();
+  const bool whole =
+      model.has_tokenizer() && !prompt.empty() && prompt.front() == model.tokenizer().bos_id();
+  std::vector<llama3::TokenId> context;
+  if (!whole) context.assign(session.tokens().begin(), session.tokens().end());
+  context.insert(context.end(), prompt.begin(), prompt.end());
+  return context;
+}
+
+}  // namespace
+
+extern "C" {
 
 llama3_status llama3_generate_params_init_sized(llama3_generate_params* params,
                                                 size_t struct_size) {
@@ -235,6 +257,8 @@ llama3_status llama3_generate_params_init_sized(llama3_generate_params* params,
     llama3_generate_params full{};
     full.max_tokens = llama3::GenerateOptions{}.max_tokens;
     full.draft_max = llama3::SpeculativeOptions{}.draft_max;
+    full.guard_prompt = 1;
+    full.guard_answer = 1;
     llama3::capi::write_defaults(params, struct_size, full, "llama3_generate_params_init");
     return LLAMA3_OK;
   });
@@ -250,31 +274,34 @@ llama3_status llama3_session_generate(llama3_session* session, const llama3_toke
                                       size_t n_prompt, llama3_sampler* sampler,
                                       const llama3_generate_params* params,
                                       llama3_generate_result* result) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(sampler != nullptr);
     LLAMA3_REQUIRE(prompt != nullptr || n_prompt == 0);
-    const llama3::GenerateOptions options = llama3::capi::generate_options(params, __func__);
-    llama3::capi::require(llama3::capi::request_adapters(params, __func__).empty(), __func__,
+    llama3::GenerateOptions options = llama3::capi::generate_options(params, function);
+    llama3::capi::require(llama3::capi::request_adapters(params, function).empty(), function,
                           "params->n_adapters > 0: a session's adapters are set with "
                           "llama3_session_set_adapters");
     if (result != nullptr) {
       llama3::capi::check_struct_size(result->struct_size, sizeof(llama3_generate_result),
-                                      __func__);
+                                      function);
     }
+    const std::span<const llama3::TokenId> prompt_ids(prompt, n_prompt);
+    const auto blocking = llama3::capi::add_safety_filters(
+        params, session->session.model(), answer_context(session->session, prompt_ids), options,
+        function);
     session->last_logprobs.reset();
-    auto generated = session->session.generate(std::span<const llama3::TokenId>(prompt, n_prompt),
-                                               sampler->sampler, options);
-    if (result != nullptr) llama3::capi::write_generate_result(generated, result);
+    auto generated = session->session.generate(prompt_ids, sampler->sampler, options);
+    if (result != nullptr) llama3::capi::write_generate_result(generated, *blocking, result);
     if (options.logprobs) session->last_logprobs = std::move(generated.logprobs);
-    return LLAMA3_OK;
+    return llama3::capi::blocked_status(generated, *blocking, function);
   });
 }
 
 // ---- state ----
 
 llama3_status llama3_session_state_size(const llama3_session* session, size_t* out_size) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(out_size != nullptr);
     *out_size = session->session.save_state().size();
@@ -284,16 +311,16 @@ llama3_status llama3_session_state_size(const llama3_session* session, size_t* o
 
 llama3_status llama3_session_save_state(const llama3_session* session, void* buffer,
                                         size_t capacity, size_t* out_size) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     const auto state = session->session.save_state();
     return llama3::capi::copy_out(state.data(), state.size(), 1, buffer, capacity, out_size,
-                                  /*terminate=*/false, __func__);
+                                  /*terminate=*/false, function);
   });
 }
 
 llama3_status llama3_session_load_state(llama3_session* session, const void* state, size_t size) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(state != nullptr || size == 0);
     session->session.load_state(
@@ -303,7 +330,7 @@ llama3_status llama3_session_load_state(llama3_session* session, const void* sta
 }
 
 llama3_status llama3_session_save_state_file(const llama3_session* session, const char* path) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(path != nullptr);
     session->session.save_state_file(path);
@@ -312,7 +339,7 @@ llama3_status llama3_session_save_state_file(const llama3_session* session, cons
 }
 
 llama3_status llama3_session_load_state_file(llama3_session* session, const char* path) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(path != nullptr);
     session->session.load_state_file(path);

@@ -62,7 +62,7 @@ void llama3_grammar_free(llama3_grammar* grammar) {
 
 llama3_status llama3_parse_tool_calls(const char* answer, size_t answer_length, char* json,
                                       size_t capacity, size_t* out_length) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(answer != nullptr || answer_length == 0);
     const llama3::ParsedReply parsed =
         llama3::parse_tool_calls(std::string_view(answer ? answer : "", answer_length));
@@ -78,14 +78,14 @@ llama3_status llama3_parse_tool_calls(const char* answer, size_t answer_length, 
     }
     out += "]}";
     return llama3::capi::copy_out(out.data(), out.size(), 1, json, capacity, out_length,
-                                  /*terminate=*/true, __func__);
+                                  /*terminate=*/true, function);
   });
 }
 
 llama3_status llama3_session_logprob(const llama3_session* session, size_t index,
                                      llama3_token_logprob* out_token, llama3_token_logprob* top,
                                      size_t top_capacity, size_t* out_n_top) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(session != nullptr);
     LLAMA3_REQUIRE(out_token != nullptr);
     LLAMA3_REQUIRE(top != nullptr || top_capacity == 0);

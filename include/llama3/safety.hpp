@@ -264,6 +264,25 @@ OutputFilter guard_output_filter(Guard& guard, std::vector<ChatTurn> prompt,
 // marks the result kFiltered. The scanner is copied (copies share the compiled rules).
 OutputFilter code_scanner_output_filter(const CodeScanner& scanner);
 
+// The user and assistant turns of a prompt's text (decoded with special tokens rendered), as the
+// Guard filters read it: a Llama 3 chat gives its user and assistant turns (system and ipython
+// turns are not Guard input; trailing assistant turns, such as the open assistant header, are
+// dropped); text without headers is one user turn. What guard_output_filter needs as `prompt` when
+// a caller has only the prompt's tokens.
+std::vector<ChatTurn> guard_turns_from_prompt_text(std::string_view prompt_text);
+
+// A caller's blocked phrases (words, names, secrets no classifier knows about), matched ASCII
+// case-insensitively in the raw text (bytes outside ASCII compare exactly). Both throw
+// llama3::Error(kInvalidArgument) for an empty phrase, which would match any text.
+//
+// Blocks a prompt whose text contains a phrase (reason: `blocked phrase: "xyz" in the prompt`).
+InputFilter blocked_phrases_input_filter(const std::vector<std::string>& phrases);
+// Stops generation at the piece that completes a phrase: that piece is withheld, as for any
+// mid-stream stop, while the phrase's beginning may already have been handed out with earlier
+// pieces. At the end the whole text is checked once more (an earlier filter's final redaction may
+// have changed it). Reason: `blocked phrase: "xyz" in the answer`.
+OutputFilter blocked_phrases_output_filter(const std::vector<std::string>& phrases);
+
 }  // namespace llama3
 
 #pragma GCC visibility pop

@@ -13,10 +13,26 @@ namespace {
 constexpr std::string_view kStartHeader = "<|start_header_id|>";
 constexpr std::string_view kEndHeader = "<|end_header_id|>";
 
-// The turns of a prompt decoded with its special tokens rendered. A Llama 3 chat prompt gives its
-// user and assistant turns (system and ipython turns are instructions and tool output, not what
-// Guard classifies); text without headers is one user turn.
-std::vector<ChatTurn> turns_from_prompt_text(std::string_view text) {
+std::string describe(const GuardVerdict& verdict) {
+  std::string text = std::string("llama guard: ") + guard_verdict_kind_name(verdict.kind);
+  if (!verdict.categories.empty()) {
+    text += ' ';
+    for (std::size_t i = 0; i < verdict.categories.size(); ++i) {
+      text += (i ? "," : "") + verdict.categories[i];
+    }
+  }
+  char probability[48];
+  std::snprintf(probability, sizeof probability, " (P(unsafe)=%.4g)",
+                static_cast<double>(verdict.unsafe_probability));
+  text += probability;
+  if (verdict.threshold_overrode_text) text += " [threshold overrode the text]";
+  return text;
+}
+
+}  // namespace
+
+// System and ipython turns are instructions and tool output, not what Guard classifies.
+std::vector<ChatTurn> guard_turns_from_prompt_text(std::string_view text) {
   constexpr std::string_view kBegin = "<|begin_of_text|>";
   if (text.starts_with(kBegin)) text.remove_prefix(kBegin.size());
   if (text.find(kStartHeader) == std::string_view::npos) return {{"user", std::string(text)}};
@@ -45,27 +61,9 @@ std::vector<ChatTurn> turns_from_prompt_text(std::string_view text) {
   return turns;
 }
 
-std::string describe(const GuardVerdict& verdict) {
-  std::string text = std::string("llama guard: ") + guard_verdict_kind_name(verdict.kind);
-  if (!verdict.categories.empty()) {
-    text += ' ';
-    for (std::size_t i = 0; i < verdict.categories.size(); ++i) {
-      text += (i ? "," : "") + verdict.categories[i];
-    }
-  }
-  char probability[48];
-  std::snprintf(probability, sizeof probability, " (P(unsafe)=%.4g)",
-                static_cast<double>(verdict.unsafe_probability));
-  text += probability;
-  if (verdict.threshold_overrode_text) text += " [threshold overrode the text]";
-  return text;
-}
-
-}  // namespace
-
 InputFilter guard_input_filter(Guard& guard, bool block_malformed) {
   return [&guard, block_malformed](std::string_view prompt_text) {
-    const std::vector<ChatTurn> turns = turns_from_prompt_text(prompt_text);
+    const std::vector<ChatTurn> turns = guard_turns_from_prompt_text(prompt_text);
     if (turns.empty()) return InputVerdict::allow();  // no user text to judge
     const GuardVerdict verdict = guard.classify_prompt(turns);
     const bool block = verdict.kind == GuardVerdict::Kind::kUnsafe ||
