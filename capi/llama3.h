@@ -336,6 +336,22 @@ LLAMA3_API void llama3_sampler_free(llama3_sampler* sampler);
 /* Picks a token from one row of logits (n_logits = the model's n_vocab). Does not record it. */
 LLAMA3_API llama3_status llama3_sampler_sample(llama3_sampler* sampler, const float* logits,
                                                size_t n_logits, llama3_token* out_token);
+/* A token a draw could return, with its final probability (after temperature). */
+typedef struct llama3_token_probability {
+  llama3_token token;
+  float probability;
+} llama3_token_probability;
+/* The tokens a draw from `logits` could return at this position (what survives bias, penalties,
+ * the grammar, top-k, top-p and min-p), most likely first (ties: lowest id), with their final
+ * probabilities (after temperature; they sum to 1); greedy gives the argmax with probability 1.
+ * Writes the `capacity` most likely (`candidates` may be NULL when capacity is 0), *out_n their
+ * count, and *out_n_total (may be NULL) the count of all of them. Advances no random state and
+ * records nothing: a llama3_sampler_sample on the same logits then draws from exactly these. */
+LLAMA3_API llama3_status llama3_sampler_candidates(llama3_sampler* sampler, const float* logits,
+                                                   size_t n_logits,
+                                                   llama3_token_probability* candidates,
+                                                   size_t capacity, size_t* out_n,
+                                                   size_t* out_n_total);
 /* Records an emitted (or prompt) token for the penalties, and advances the grammar if any
  * (LLAMA3_ERR_INVALID_ARGUMENT, nothing recorded, when the grammar forbids the token). */
 LLAMA3_API llama3_status llama3_sampler_accept(llama3_sampler* sampler, llama3_token token);
@@ -495,13 +511,14 @@ typedef struct llama3_generate_params {
    *
    * A Llama Guard classifier (default NULL) judging the prompt (guard_prompt, default 1) and the
    * finished answer (guard_answer, default 1; a guard with both 0 is LLAMA3_ERR_INVALID_ARGUMENT).
-   * An unsafe or malformed verdict blocks. The guard must outlive the call (for an engine request:
-   * until llama3_engine_wait returns); calls that share it take turns. */
+   * An unsafe or malformed verdict blocks. Calls that share a guard take turns on it; a generation
+   * or request keeps it alive, so llama3_guard_free may come before it ends. */
   llama3_guard* guard;
   int32_t guard_prompt;
   int32_t guard_answer;
   /* The insecure-code scanner (default NULL): fenced code in the answer is scanned as each line
-   * completes; a finding of error severity stops the answer. Must outlive the call. */
+   * completes; a finding of error severity stops the answer. Read during the call only (the
+   * generation or request keeps the rules it needs). */
   const llama3_code_scanner* code_scanner;
   /* Phrases that may appear in neither the prompt nor the answer, matched ASCII
    * case-insensitively (default NULL / 0; a NULL or empty phrase is LLAMA3_ERR_INVALID_ARGUMENT).

@@ -1,4 +1,5 @@
 // The C ABI (llama3.h): samplers, sessions, decoding, generation and session state.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -58,6 +59,24 @@ llama3_status llama3_sampler_sample(llama3_sampler* sampler, const float* logits
     LLAMA3_REQUIRE(n_logits > 0);
     LLAMA3_REQUIRE(out_token != nullptr);
     *out_token = sampler->sampler.sample(std::span<const float>(logits, n_logits));
+    return LLAMA3_OK;
+  });
+}
+
+llama3_status llama3_sampler_candidates(llama3_sampler* sampler, const float* logits,
+                                        size_t n_logits, llama3_token_probability* candidates,
+                                        size_t capacity, size_t* out_n, size_t* out_n_total) {
+  return guarded(__func__, [&](const char* function) {
+    LLAMA3_REQUIRE(sampler != nullptr);
+    LLAMA3_REQUIRE(logits != nullptr);
+    LLAMA3_REQUIRE(n_logits > 0);
+    LLAMA3_REQUIRE(candidates != nullptr || capacity == 0);
+    LLAMA3_REQUIRE(out_n != nullptr);
+    const auto all = sampler->sampler.candidates(std::span<const float>(logits, n_logits));
+    const std::size_t n = std::min(capacity, all.size());
+    for (std::size_t i = 0; i < n; ++i) candidates[i] = {all[i].id, all[i].probability};
+    *out_n = n;
+    if (out_n_total != nullptr) *out_n_total = all.size();
     return LLAMA3_OK;
   });
 }

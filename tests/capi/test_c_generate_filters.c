@@ -237,6 +237,38 @@ static void test_guard(const Fixture* fixture) {
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
                 generate(fixture, prompt_text, NULL, &params, &result, NULL));
   EXPECT(contains(llama3_last_error_message(), "guard_prompt and guard_answer both 0"));
+
+  /* An engine request keeps the guard alive: freed right after the submit, it still judges. */
+  {
+    llama3_engine* engine = NULL;
+    llama3_engine_params engine_params;
+    llama3_request_id id = 0;
+    llama3_token prompt[64];
+    size_t n_prompt = 0;
+    int32_t state = -1;
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_params_init(&engine_params));
+    engine_params.n_threads = 1;
+    engine_params.n_ctx = 256;
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(fixture->model, &engine_params, &engine));
+    EXPECT_STATUS(LLAMA3_OK, llama3_tokenize(fixture->tokenizer, prompt_text, strlen(prompt_text),
+                                             LLAMA3_TOKENIZE_ADD_BOS, prompt, 64, &n_prompt));
+    params.guard_prompt = 1;
+    params.on_piece = NULL;
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, prompt, n_prompt, NULL, &params, &id));
+    llama3_guard_free(guard);
+    guard = NULL;
+    memset(&result, 0, sizeof(result));
+    result.struct_size = sizeof(result);
+    status = llama3_engine_wait(engine, id, &result, &state);
+    EXPECT(state == LLAMA3_REQUEST_FINISHED);
+    if (strcmp(verdict, "safe") == 0) {
+      EXPECT_STATUS(LLAMA3_OK, status);
+    } else {
+      EXPECT_STATUS(LLAMA3_ERR_BLOCKED, status);
+      EXPECT(result.stop_reason == LLAMA3_STOP_BLOCKED && result.filter == LLAMA3_FILTER_GUARD);
+    }
+    llama3_engine_free(engine);
+  }
   llama3_guard_free(guard);
 }
 

@@ -75,12 +75,15 @@ def _completion_of(stream):
 
 
 def complete(self, prompt, *, sampler=None, max_tokens=256, stop=None, grammar=None,
-             json_schema=None, logprobs=False, top_logprobs=0):
+             json_schema=None, logprobs=False, top_logprobs=0, guard=None, code_scanner=None,
+             blocked_phrases=None):
     """Generates to the end and returns a Completion (text, finish reason, usage, timings).
 
     Arguments are those of Session.generate(): prompt (str or list of int), sampler, max_tokens,
     stop (str or list of str), grammar (GBNF text or a llama3.Grammar), json_schema (str, dict or
-    bool), logprobs and top_logprobs.
+    bool), logprobs and top_logprobs, and the safety filters guard (a llama3.Guard), code_scanner
+    (a llama3.CodeScanner) and blocked_phrases (str or list of str): a block raises
+    llama3.BlockedError.
 
     Example:
       >>> result = session.complete("Once upon a time", max_tokens=32)
@@ -89,7 +92,8 @@ def complete(self, prompt, *, sampler=None, max_tokens=256, stop=None, grammar=N
     """
     stream = self.generate(prompt, sampler=sampler, max_tokens=max_tokens, stop=stop,
                            grammar=grammar, json_schema=json_schema, logprobs=logprobs,
-                           top_logprobs=top_logprobs)
+                           top_logprobs=top_logprobs, **_safety(guard, code_scanner,
+                                                                blocked_phrases))
     for _ in stream:
         pass
     return _completion_of(stream)
@@ -102,9 +106,15 @@ def _sampler(temperature, top_p, top_k, min_p, repeat_penalty, frequency_penalty
                    presence_penalty=presence_penalty, seed=seed)
 
 
+def _safety(guard, code_scanner, blocked_phrases):
+    """Session.generate's safety arguments (see Session.generate)."""
+    return {"guard": guard, "code_scanner": code_scanner, "blocked_phrases": blocked_phrases}
+
+
 def _run(model, ids, max_tokens, stop, sampler, n_threads, **constraints):
     """A stream over a fresh session sized for the prompt and the tokens asked for.
-    `constraints`: Session.generate's grammar, json_schema, logprobs and top_logprobs."""
+    `constraints`: Session.generate's grammar, json_schema, logprobs, top_logprobs and safety
+    filters."""
     if max_tokens is None or max_tokens < 0:
         max_tokens = max(model.context_length - len(ids), 0) if model.context_length else 256
     n_ctx = len(ids) + max_tokens
@@ -225,7 +235,8 @@ def _check_str(name, value):
 def create_completion(self, prompt, *, max_tokens=16, temperature=0.8, top_p=0.95, top_k=40,
                       min_p=0.05, repeat_penalty=1.0, frequency_penalty=0.0, presence_penalty=0.0,
                       stop=None, seed=None, stream=False, n_threads=None, grammar=None,
-                      json_schema=None, logprobs=None):
+                      json_schema=None, logprobs=None, guard=None, code_scanner=None,
+                      blocked_phrases=None):
     """Completes a text prompt in one call, returning an OpenAI "text_completion" dict.
 
     Arguments follow llama-cpp-python's Llama.create_completion: max_tokens (None or < 0: until the
@@ -233,6 +244,9 @@ def create_completion(self, prompt, *, max_tokens=16, temperature=0.8, top_p=0.9
     random) and stream. The prompt is encoded with BOS, special-token text parsed.
     grammar (GBNF text or a llama3.Grammar) or json_schema (str, dict or bool) constrain the text;
     logprobs=N (0..20) reports each token's logprob and the N most likely alternatives.
+    guard (a llama3.Guard), code_scanner (a llama3.CodeScanner) and blocked_phrases (str or list
+    of str) are Session.generate's safety filters: a block raises llama3.BlockedError (when
+    streaming, after the chunks allowed through).
 
     Returns:
       {"id", "object": "text_completion", "created", "model", "choices": [{"text", "index",
@@ -252,7 +266,8 @@ def create_completion(self, prompt, *, max_tokens=16, temperature=0.8, top_p=0.9
                        presence_penalty, seed)
     session, pieces = _run(self, ids, max_tokens, stop, sampler, n_threads, grammar=grammar,
                            json_schema=json_schema, logprobs=logprobs is not None,
-                           top_logprobs=logprobs or 0)
+                           top_logprobs=logprobs or 0,
+                           **_safety(guard, code_scanner, blocked_phrases))
     head = {"id": f"cmpl-{uuid.uuid4()}", "object": "text_completion",
             "created": int(time.time()), "model": self.path}
 
@@ -281,7 +296,8 @@ def create_chat_completion(self, messages, *, max_tokens=None, temperature=0.2, 
                            top_k=40, min_p=0.05, repeat_penalty=1.0, frequency_penalty=0.0,
                            presence_penalty=0.0, stop=None, seed=None, stream=False,
                            n_threads=None, grammar=None, json_schema=None, response_format=None,
-                           tools=None, logprobs=False, top_logprobs=0):
+                           tools=None, logprobs=False, top_logprobs=0, guard=None,
+                           code_scanner=None, blocked_phrases=None):
     """Answers a chat in one call, returning an OpenAI "chat.completion" dict.
 
     Arguments follow llama-cpp-python's Llama.create_chat_completion: messages as
@@ -297,6 +313,8 @@ def create_chat_completion(self, messages, *, max_tokens=None, temperature=0.2, 
         "parameters"}}), rendered as the Llama 3.1+ templates do. A call in the answer comes back
         as message["tool_calls"] with finish_reason "tool_calls"; a malformed one as content.
       logprobs, top_logprobs (0..20): each token's logprob and the most likely alternatives.
+      guard, code_scanner, blocked_phrases: Session.generate's safety filters; a block raises
+        llama3.BlockedError (when streaming, after the chunks allowed through).
 
     Returns:
       {"id", "object": "chat.completion", "created", "model", "choices": [{"index", "message":
@@ -324,7 +342,8 @@ def create_chat_completion(self, messages, *, max_tokens=None, temperature=0.2, 
                        presence_penalty, seed)
     session, pieces = _run(self, ids, max_tokens, stop, sampler, n_threads, grammar=grammar,
                            json_schema=json_schema, logprobs=logprobs,
-                           top_logprobs=top_logprobs)
+                           top_logprobs=top_logprobs,
+                           **_safety(guard, code_scanner, blocked_phrases))
     head = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": self.path}
 
     if stream:

@@ -48,8 +48,25 @@ class CancelledError(Error):
 
 
 class BlockedError(Error):
-    """A safety filter refused the input or stopped the output (code 8)."""
+    """A safety filter refused the input or stopped the output (code 8).
+
+    Raised by iterating Session.generate() (and so by complete() and the create_*completion
+    calls) when a filter of its guard=, code_scanner= or blocked_phrases= blocked:
+
+      reason: the filter's reason ('blocked phrase: "xyz" in the prompt', "llama guard: unsafe S1
+        (P(unsafe)=0.97)", "code scanner: BLOCK: CWE-120 c.strcpy ...").
+      filter: "blocked_phrases", "guard" or "code_scanner" (None when not known).
+      stop_reason: "blocked" (the prompt was refused before any decode) or "filtered" (the answer
+        was stopped; the pieces yielded before it were allowed through).
+    """
     code = 8
+
+    def __init__(self, message: str = "", code: int = None, *, reason: str = None,
+                 filter: str = None, stop_reason: str = None):  # noqa: A002 (the field's name)
+        super().__init__(message, code)
+        self.reason = reason if reason is not None else message
+        self.filter = filter
+        self.stop_reason = stop_reason
 
 
 class InternalError(Error):

@@ -5,6 +5,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,6 +82,19 @@ std::vector<ActiveLora> active_adapters(const py::object& adapters);
 // TypeError / InvalidArgumentError for anything else or both at once.
 std::optional<Grammar> grammar_argument(const py::object& grammar, const py::object& json_schema,
                                         const Tokenizer& tokenizer, VocabularyCache& cache);
+
+// Session.generate's guard=, code_scanner= and blocked_phrases=: adds their filters to `options`
+// (blocked phrases first, then the guard on the prompt; on the answer blocked phrases and the code
+// scanner as it streams, the guard once it is complete). The filter that blocks stores its name
+// ("blocked_phrases", "guard", "code_scanner") in `blocked_by`. `context` is what the answer
+// follows (the whole context once the prompt is fed). The filters hold plain pointers to the
+// Python objects: the caller keeps `guard` and `code_scanner` alive while they may run.
+// TypeError for arguments of the wrong type, InvalidArgumentError for an empty phrase.
+void add_safety_filters(const py::object& guard, bool guard_prompt, bool guard_answer,
+                        const py::object& code_scanner, const py::object& blocked_phrases,
+                        const Model& model, const std::vector<TokenId>& context,
+                        GenerateOptions& options,
+                        const std::shared_ptr<std::atomic<const char*>>& blocked_by);
 
 // A generated piece as str (invalid UTF-8, which a piece never holds, becomes U+FFFD).
 py::str piece_to_str(const std::string& piece);

@@ -4,6 +4,7 @@
 // iterator stops the generation at the next piece.
 #include <pybind11/stl.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -19,10 +20,13 @@ class GenerationStream {
  public:
   GenerationStream(py::object session_object, std::vector<TokenId> prompt,
                    py::object sampler_object, GenerateOptions options,
-                   py::object draft_object = py::none())
+                   py::object draft_object = py::none(), py::object safety_objects = py::none(),
+                   std::shared_ptr<std::atomic<const char*>> blocked_by = nullptr)
       : session_object_(std::move(session_object)),
         sampler_object_(std::move(sampler_object)),
         draft_object_(std::move(draft_object)),
+        safety_objects_(std::move(safety_objects)),
+        blocked_by_(std::move(blocked_by)),
         prompt_(std::move(prompt)),
         options_(std::move(options)) {}
 
@@ -48,6 +52,7 @@ class GenerationStream {
     }
     lock.unlock();
     finish();
+    raise_if_blocked();
     return std::nullopt;
   }
 
@@ -63,6 +68,11 @@ class GenerationStream {
   }
 
   const GenerateResult& result() const { return result_; }
+  // The safety filter that blocked ("blocked_phrases", "guard", "code_scanner"), or None.
+  py::object blocked_by() const {
+    const char* name = blocked_by_ ? blocked_by_->load() : nullptr;
+    return name ? py::object(py::str(name)) : py::object(py::none());
+  }
   bool finished() const { return finished_; }
   bool logprobs_requested() const { return options_.logprobs; }
   bool speculative_requested() const { return options_.speculative.enabled(); }
@@ -109,9 +119,34 @@ class GenerationStream {
     }
   }
 
+  // A safety filter's block ends the iteration with llama3.BlockedError (once; close() does not
+  // raise it).
+  void raise_if_blocked() {
+    const StopReason reason = result_.stop_reason;
+    if (blocked_raised_ || (reason != StopReason::kBlocked && reason != StopReason::kFiltered)) {
+      return;
+    }
+    blocked_raised_ = true;
+    const py::object filter = blocked_by();
+    const std::string filter_name = filter.is_none() ? "a filter" : filter.cast<std::string>();
+    const std::string message = (reason == StopReason::kBlocked ? "the prompt was refused by "
+                                                                : "the answer was stopped by ") +
+                                filter_name + " (" + result_.filter_reason + ")";
+    py::object cls = py::module_::import("llama3._errors").attr("BlockedError");
+    py::dict keywords;
+    keywords["reason"] = piece_to_str(result_.filter_reason);
+    keywords["filter"] = filter;
+    keywords["stop_reason"] = stop_reason_name(reason);
+    py::object error = cls(message, static_cast<int>(ErrorCode::kBlocked), **keywords);
+    PyErr_SetObject(cls.ptr(), error.ptr());
+    throw py::error_already_set();
+  }
+
   py::object session_object_;  // keeps the session and sampler alive while the worker runs
   py::object sampler_object_;
-  py::object draft_object_;  // keeps a draft model alive while the worker runs
+  py::object draft_object_;    // keeps a draft model alive while the worker runs
+  py::object safety_objects_;  // keeps the guard and code scanner alive while the worker runs
+  std::shared_ptr<std::atomic<const char*>> blocked_by_;
   std::vector<TokenId> prompt_;
   GenerateOptions options_;
   GenerateResult result_;
@@ -120,6 +155,7 @@ class GenerationStream {
   std::condition_variable ready_, consumed_;
   std::optional<std::string> piece_;
   bool started_ = false, done_ = false, cancelled_ = false, finished_ = false;
+  bool blocked_raised_ = false;
   std::exception_ptr error_;
 };
 
@@ -158,6 +194,18 @@ std::vector<std::string> stop_strings(const py::object& stop) {
   return strings;
 }
 
+// The context an answer to `prompt` follows: a BOS-led prompt is the whole context, any other is
+// appended to the session's (Session::generate).
+std::vector<TokenId> answer_context(const Session& session, const std::vector<TokenId>& prompt) {
+  const Model& model = session.model();
+  const bool whole =
+      model.has_tokenizer() && !prompt.empty() && prompt.front() == model.tokenizer().bos_id();
+  std::vector<TokenId> context;
+  if (!whole) context.assign(session.tokens().begin(), session.tokens().end());
+  context.insert(context.end(), prompt.begin(), prompt.end());
+  return context;
+}
+
 }  // namespace
 
 py::str piece_to_str(const std::string& piece) {
@@ -186,8 +234,27 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
             if (!self.finished()) return py::none();
             return py::str(stop_reason_name(self.result().stop_reason));
           },
-          "'end_of_generation', 'max_tokens', 'stop_string', 'callback' or 'context_full' once "
-          "finished; None before.")
+          "'end_of_generation', 'max_tokens', 'stop_string', 'callback', 'context_full', "
+          "'blocked' or 'filtered' once finished; None before.")
+      .def_property_readonly(
+          "blocked_by", [](const GenerationStream& self) { return self.blocked_by(); },
+          "The safety filter that blocked ('blocked_phrases', 'guard', 'code_scanner'), or None.")
+      .def_property_readonly(
+          "filter_reason",
+          [](const GenerationStream& self) -> py::object {
+            if (!self.finished() || self.result().filter_reason.empty()) return py::none();
+            return piece_to_str(self.result().filter_reason);
+          },
+          "Why a safety filter blocked (once finished), or None.")
+      .def_property_readonly(
+          "notes",
+          [](const GenerationStream& self) {
+            py::list notes;
+            for (const auto& note : self.result().notes) notes.append(piece_to_str(note));
+            return notes;
+          },
+          "The safety filters' notes once finished: the code scanner's warnings, the Guard's "
+          "verdict on the answer.")
       .def_property_readonly(
           "tokens", [](const GenerationStream& self) { return self.result().tokens; },
           "The generated token ids (once finished).")
@@ -257,7 +324,9 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
   session_class.attr("generate") = py::cpp_function(
       [](py::object self_object, py::object prompt, py::object sampler, int max_tokens,
          py::object stop, py::object grammar, py::object json_schema, bool logprobs,
-         int top_logprobs, py::object draft_model, int draft_max, int lookup) {
+         int top_logprobs, py::object draft_model, int draft_max, int lookup, py::object guard,
+         bool guard_prompt, bool guard_answer, py::object code_scanner,
+         py::object blocked_phrases) {
         auto& self = self_object.cast<PySession&>();
         Session& session = self.get();
         std::vector<TokenId> ids;
@@ -304,14 +373,22 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
         }
         options.speculative.draft_max = draft_max;
         options.speculative.lookup_ngram = lookup;
+        auto blocked_by = std::make_shared<std::atomic<const char*>>(nullptr);
+        if (!guard.is_none() || !code_scanner.is_none() || !blocked_phrases.is_none()) {
+          add_safety_filters(guard, guard_prompt, guard_answer, code_scanner, blocked_phrases,
+                             session.model(), answer_context(session, ids), options, blocked_by);
+        }
         return std::make_unique<GenerationStream>(self_object, std::move(ids), sampler,
-                                                  std::move(options), draft_model);
+                                                  std::move(options), draft_model,
+                                                  py::make_tuple(guard, code_scanner), blocked_by);
       },
       py::name("generate"), py::is_method(session_class), py::arg("prompt"), py::kw_only(),
       py::arg("sampler") = py::none(), py::arg("max_tokens") = 256, py::arg("stop") = py::none(),
       py::arg("grammar") = py::none(), py::arg("json_schema") = py::none(),
       py::arg("logprobs") = false, py::arg("top_logprobs") = 0, py::arg("draft_model") = py::none(),
-      py::arg("draft_max") = 8, py::arg("lookup") = 0,
+      py::arg("draft_max") = 8, py::arg("lookup") = 0, py::arg("guard") = py::none(),
+      py::arg("guard_prompt") = true, py::arg("guard_answer") = true,
+      py::arg("code_scanner") = py::none(), py::arg("blocked_phrases") = py::none(),
       R"doc(
 Feeds the prompt, then samples until an end-of-generation token, max_tokens, a stop string or a
 full context, yielding text pieces as they complete. The GIL is released while tokens are computed.
@@ -331,10 +408,20 @@ Arguments:
   lookup: speculative decoding by prompt lookup with n-grams of up to this many tokens (1..16).
     Greedy output is unchanged; sampled output keeps the model's distribution.
   draft_max: tokens proposed per step (1..32). See GenerationStream.speculative.
+  guard: a llama3.Guard judging the prompt (guard_prompt, default True) before any decode and the
+    finished answer (guard_answer, default True); an unsafe or malformed verdict blocks.
+  code_scanner: a llama3.CodeScanner scanning fenced code in the answer as each line completes; a
+    finding of error severity stops the answer (that piece is not yielded).
+  blocked_phrases: a str or a list of str that may appear in neither the prompt nor the answer
+    (ASCII case-insensitive); the piece completing one is not yielded.
+    A block raises llama3.BlockedError (reason, filter, stop_reason) when the iteration ends;
+    the pieces yielded before a block of the answer were allowed through.
 
 Raises:
   TypeError when prompt is neither str nor a list of int, or stop neither str nor a list of str.
-  InvalidArgumentError for a bad grammar or schema (naming the line, column or keyword).
+  InvalidArgumentError for a bad grammar or schema (naming the line, column or keyword), an empty
+    blocked phrase, or a guard with guard_prompt and guard_answer both False.
+  BlockedError when a safety filter blocked (raised by the iteration).
 
 Returns:
   GenerationStream, an iterator of str.

@@ -67,7 +67,108 @@ struct PyGuard {
   std::mutex mutex;
 };
 
+std::string type_name_of(const py::handle& value) {
+  return py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>();
+}
+
+// None, one str or a sequence of str.
+std::vector<std::string> phrases_argument(const py::object& phrases) {
+  if (phrases.is_none()) return {};
+  if (py::isinstance<py::str>(phrases)) return {phrases.cast<std::string>()};
+  const auto fail = [&] {
+    return py::type_error("blocked_phrases must be a str or a list of str, not " +
+                          type_name_of(phrases));
+  };
+  if (!py::isinstance<py::sequence>(phrases)) throw fail();
+  std::vector<std::string> out;
+  for (const auto& item : phrases.cast<py::sequence>()) {
+    if (!py::isinstance<py::str>(item)) throw fail();
+    out.push_back(item.cast<std::string>());
+  }
+  return out;
+}
+
+InputFilter tagged(InputFilter filter, const char* name,
+                   const std::shared_ptr<std::atomic<const char*>>& blocked_by) {
+  return [filter = std::move(filter), name, blocked_by](std::string_view prompt_text) {
+    InputVerdict verdict = filter(prompt_text);
+    if (verdict.block) blocked_by->store(name);
+    return verdict;
+  };
+}
+
+OutputFilter tagged(OutputFilter filter, const char* name,
+                    const std::shared_ptr<std::atomic<const char*>>& blocked_by) {
+  return [filter = std::move(filter), name, blocked_by](const OutputEvent& event) {
+    OutputVerdict verdict = filter(event);
+    if (verdict.action == OutputVerdict::Action::kStop) blocked_by->store(name);
+    return verdict;
+  };
+}
+
 }  // namespace
+
+void add_safety_filters(const py::object& guard, bool guard_prompt, bool guard_answer,
+                        const py::object& code_scanner, const py::object& blocked_phrases,
+                        const Model& model, const std::vector<TokenId>& context,
+                        GenerateOptions& options,
+                        const std::shared_ptr<std::atomic<const char*>>& blocked_by) {
+  const std::vector<std::string> phrases = phrases_argument(blocked_phrases);
+  PyGuard* runner = nullptr;
+  if (!guard.is_none()) {
+    if (!py::isinstance<PyGuard>(guard)) {
+      throw py::type_error("guard must be a llama3.Guard or None, not " + type_name_of(guard));
+    }
+    runner = &guard.cast<PyGuard&>();
+    if (!guard_prompt && !guard_answer) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "guard is set with guard_prompt and guard_answer both False");
+    }
+  }
+  const CodeScanner* scanner = nullptr;
+  if (!code_scanner.is_none()) {
+    if (!py::isinstance<CodeScanner>(code_scanner)) {
+      throw py::type_error("code_scanner must be a llama3.CodeScanner or None, not " +
+                           type_name_of(code_scanner));
+    }
+    scanner = &code_scanner.cast<const CodeScanner&>();
+  }
+  if (!phrases.empty()) {
+    options.input_filters.push_back(
+        tagged(blocked_phrases_input_filter(phrases), "blocked_phrases", blocked_by));
+    options.output_filters.push_back(
+        tagged(blocked_phrases_output_filter(phrases), "blocked_phrases", blocked_by));
+  }
+  // The Guard filters run on the generating thread, under the object's lock (Guard.classify
+  // takes it too).
+  if (runner != nullptr && guard_prompt) {
+    options.input_filters.push_back(tagged(
+        InputFilter(
+            [runner, filter = guard_input_filter(*runner->guard)](std::string_view prompt_text) {
+              std::lock_guard<std::mutex> lock(runner->mutex);
+              return filter(prompt_text);
+            }),
+        "guard", blocked_by));
+  }
+  if (scanner != nullptr) {
+    options.output_filters.push_back(
+        tagged(code_scanner_output_filter(*scanner), "code_scanner", blocked_by));
+  }
+  if (runner != nullptr && guard_answer) {
+    std::vector<ChatTurn> prompt;
+    if (model.has_tokenizer() && !context.empty()) {
+      prompt = guard_turns_from_prompt_text(model.tokenizer().decode(context, true));
+    }
+    options.output_filters.push_back(tagged(
+        OutputFilter([runner, filter = guard_output_filter(*runner->guard, std::move(prompt))](
+                         const OutputEvent& event) {
+          if (!event.is_final) return OutputVerdict::pass();  // it judges the finished answer
+          std::lock_guard<std::mutex> lock(runner->mutex);
+          return filter(event);
+        }),
+        "guard", blocked_by));
+  }
+}
 
 void register_safety(py::module_& m) {
   py::class_<CodeScanner>(m, "CodeScanner", R"doc(

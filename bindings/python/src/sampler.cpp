@@ -71,6 +71,26 @@ Example:
             return self.sample(row);
           },
           py::arg("logits"), "Picks a token from one row of logits; does not record it (accept()).")
+      .def(
+          "candidates",
+          [](Sampler& self, py::array_t<float, py::array::c_style | py::array::forcecast> logits) {
+            if (logits.ndim() != 1) throw Error(ErrorCode::kInvalidArgument, "logits must be 1-D");
+            std::span<const float> row(logits.data(), static_cast<std::size_t>(logits.size()));
+            py::list out;
+            for (const TokenProbability& candidate : self.candidates(row)) {
+              out.append(py::make_tuple(candidate.id, candidate.probability));
+            }
+            return out;
+          },
+          py::arg("logits"), R"doc(
+The tokens a draw from `logits` could return at this position (what survives bias, penalties, the
+grammar, top-k, top-p and min-p), as (token, probability) pairs, most likely first (ties: lowest
+id), with the final probabilities (after temperature; they sum to 1). Greedy gives the argmax with
+probability 1. Advances no random state and records nothing.
+
+Example:
+  >>> sampler.candidates(session.logits)[:5]
+)doc")
       .def("accept", &Sampler::accept, py::arg("token"),
            "Records an emitted (or prompt) token for the penalties.")
       .def("reset", &Sampler::reset, "Forgets the history and rewinds the generator to the seed.")
