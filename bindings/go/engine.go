@@ -8,6 +8,7 @@ package llama3
 import "C"
 
 import (
+	"errors"
 	"runtime"
 	"unsafe"
 )
@@ -60,6 +61,7 @@ func (s RequestState) Ended() bool { return s != RequestQueued && s != RequestRu
 type EngineResult struct {
 	State           RequestState
 	StopReason      string // as GenerateResult.StopReason
+	Filter          string // as GenerateResult.Filter
 	PromptTokens    int
 	GeneratedTokens int
 }
@@ -107,7 +109,8 @@ func (e *Engine) Close() error {
 // with Poll and its end with Wait.
 func (e *Engine) Submit(prompt []Token, sampling SamplerParams, options GenerateOptions) (RequestID, error) {
 	s := sampling.raw()
-	// The engine copies the stop strings when the request is queued.
+	// The engine copies the stop strings and phrases when the request is queued, and keeps the
+	// adapters, the guard and the scanner's rules alive itself.
 	params, free := options.raw()
 	defer free()
 	var id C.llama3_request_id
@@ -151,20 +154,23 @@ func (e *Engine) Cancel(id RequestID) error {
 }
 
 // Wait blocks until the request has ended, then forgets it (its id becomes unknown; text not yet
-// polled is dropped).
+// polled is dropped). When a safety filter blocked the request, the error matches ErrBlocked and
+// the result is filled all the same.
 func (e *Engine) Wait(id RequestID) (EngineResult, error) {
 	var result C.llama3_generate_result
 	result.struct_size = C.size_t(unsafe.Sizeof(result))
 	var state C.int32_t
-	if err := call(func() C.llama3_status {
+	err := call(func() C.llama3_status {
 		return C.llama3_engine_wait(e.raw, C.llama3_request_id(id), &result, &state)
-	}); err != nil {
+	})
+	if err != nil && !errors.Is(err, ErrBlocked) {
 		return EngineResult{}, err
 	}
 	return EngineResult{
 		State:           RequestState(state),
 		StopReason:      stopReasonNames[result.stop_reason],
+		Filter:          filterNames[result.filter],
 		PromptTokens:    int(result.n_prompt_tokens),
 		GeneratedTokens: int(result.n_generated_tokens),
-	}, nil
+	}, err
 }

@@ -24,6 +24,7 @@ llama3_status llama3go_generate(llama3_session* session, const llama3_token* pro
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/cgo"
@@ -81,6 +82,9 @@ var (
 	ErrBadFormat       = &Error{Code: CodeBadFormat}
 	ErrContextFull     = &Error{Code: CodeContextFull}
 	ErrCancelled       = &Error{Code: CodeCancelled}
+	// ErrBlocked: a safety filter of GenerateOptions refused the prompt or stopped the answer;
+	// the message names the filter and why.
+	ErrBlocked = &Error{Code: CodeBlocked}
 )
 
 func check(status C.llama3_status) error {
@@ -308,6 +312,43 @@ func NewSampler(params SamplerParams) (*Sampler, error) {
 	return &Sampler{raw: raw}, nil
 }
 
+// Candidate is a token a draw could return, with its final probability.
+type Candidate struct {
+	Token       Token
+	Probability float32
+}
+
+// Candidates lists the tokens a draw from logits could return here (what survives bias,
+// penalties, top-k, top-p and min-p), most likely first (ties: lowest id), with their final
+// probabilities. It draws nothing and records nothing.
+func (s *Sampler) Candidates(logits []float32) ([]Candidate, error) {
+	if len(logits) == 0 {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "Candidates: no logits"}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	row := (*C.float)(C.malloc(C.size_t(len(logits) * 4)))
+	defer C.free(unsafe.Pointer(row))
+	copy(unsafe.Slice((*float32)(unsafe.Pointer(row)), len(logits)), logits)
+	var n, total C.size_t
+	if err := check(C.llama3_sampler_candidates(s.raw, row, C.size_t(len(logits)), nil, 0, &n, &total)); err != nil {
+		return nil, err
+	}
+	out := make([]Candidate, int(total))
+	if total == 0 {
+		return out, nil
+	}
+	buffer := (*C.llama3_token_probability)(C.malloc(total * C.size_t(unsafe.Sizeof(C.llama3_token_probability{}))))
+	defer C.free(unsafe.Pointer(buffer))
+	if err := check(C.llama3_sampler_candidates(s.raw, row, C.size_t(len(logits)), buffer, total, &n, nil)); err != nil {
+		return nil, err
+	}
+	for i, c := range unsafe.Slice(buffer, int(n)) {
+		out[i] = Candidate{Token: Token(c.token), Probability: float32(c.probability)}
+	}
+	return out[:int(n)], nil
+}
+
 // Close frees the sampler.
 func (s *Sampler) Close() error {
 	C.llama3_sampler_free(s.raw)
@@ -343,6 +384,11 @@ func (s *Session) Decode(tokens []Token) ([]float32, error) {
 	return logits, nil
 }
 
+// Reset forgets the context.
+func (s *Session) Reset() error {
+	return call(func() C.llama3_status { return C.llama3_session_reset(s.raw) })
+}
+
 // NPast is the number of tokens in the context.
 func (s *Session) NPast() int {
 	var n C.int32_t
@@ -368,34 +414,102 @@ func (s *Session) LoadState(state []byte) error {
 	return call(func() C.llama3_status { return C.llama3_session_load_state(s.raw, buffer, C.size_t(len(state))) })
 }
 
-// GenerateOptions bound a generation.
+// GuardScope says what a GenerateOptions.Guard judges; the zero value judges both.
+type GuardScope int
+
+const (
+	GuardPromptAndAnswer GuardScope = iota
+	GuardPromptOnly
+	GuardAnswerOnly
+)
+
+// GenerateOptions bound a generation. Zero values pick the library's defaults. The safety
+// filters (Guard, CodeScanner, BlockedPhrases) work for sessions and engine requests alike; when
+// one blocks, the call fails with an error matching ErrBlocked (docs/c-api.md, "Safety filters").
 type GenerateOptions struct {
 	MaxTokens   int
 	StopStrings []string
+	// Engine requests only: the LoRA adapters the request runs with (a Session takes its
+	// adapters from SetAdapters).
+	Adapters []AdapterScale
+	// Sessions only: speculative decoding with a draft model of the same vocabulary (kept open
+	// for the call), or by prompt lookup with n-grams of up to LookupNgram tokens (1..16), not
+	// both; DraftMax (1..32, 0: the default 8) tokens are proposed per step.
+	DraftModel   *Model
+	DraftThreads int
+	LookupNgram  int
+	DraftMax     int
+	// A Llama Guard judging the prompt before any decode and/or the finished answer.
+	Guard      *Guard
+	GuardScope GuardScope
+	// Stops an answer whose fenced code has a finding of error severity.
+	CodeScanner *CodeScanner
+	// Phrases that may appear in neither the prompt nor the answer (ASCII case-insensitive).
+	BlockedPhrases []string
 }
 
-// raw is the C struct of the options; free releases the C strings it points to.
+// cStrings copies strings into C memory: the array and a function freeing it all.
+func cStrings(strings []string) (**C.char, func()) {
+	if len(strings) == 0 {
+		return nil, func() {}
+	}
+	array := (**C.char)(C.malloc(C.size_t(len(strings)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	items := unsafe.Slice(array, len(strings))
+	for i, text := range strings {
+		items[i] = C.CString(text)
+	}
+	return array, func() {
+		for _, item := range items {
+			C.free(unsafe.Pointer(item))
+		}
+		C.free(unsafe.Pointer(array))
+	}
+}
+
+// raw is the C struct of the options; free releases the C memory it points to.
 func (o GenerateOptions) raw() (params C.llama3_generate_params, free func()) {
 	C.llama3_generate_params_init_sized(&params, C.sizeof_llama3_generate_params)
 	if o.MaxTokens > 0 {
 		params.max_tokens = C.int32_t(o.MaxTokens)
 	}
-	if len(o.StopStrings) == 0 {
-		return params, func() {}
-	}
-	stops := (**C.char)(C.malloc(C.size_t(len(o.StopStrings)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
-	items := unsafe.Slice(stops, len(o.StopStrings))
-	for i, stop := range o.StopStrings {
-		items[i] = C.CString(stop)
-	}
+	stops, freeStops := cStrings(o.StopStrings)
 	params.stop_strings = stops
 	params.n_stop_strings = C.size_t(len(o.StopStrings))
-	return params, func() {
-		for _, item := range items {
-			C.free(unsafe.Pointer(item))
-		}
-		C.free(unsafe.Pointer(stops))
+	phrases, freePhrases := cStrings(o.BlockedPhrases)
+	params.blocked_phrases = phrases
+	params.n_blocked_phrases = C.size_t(len(o.BlockedPhrases))
+	adapters, scales, freeAdapters := cAdapters(o.Adapters)
+	params.adapters = adapters
+	params.adapter_scales = scales
+	params.n_adapters = C.size_t(len(o.Adapters))
+	if o.DraftModel != nil {
+		params.draft_model = o.DraftModel.raw
 	}
+	params.draft_threads = C.int32_t(o.DraftThreads)
+	params.lookup_ngram = C.int32_t(o.LookupNgram)
+	if o.DraftMax > 0 {
+		params.draft_max = C.int32_t(o.DraftMax)
+	}
+	if o.Guard != nil {
+		params.guard = o.Guard.raw
+		params.guard_prompt = C.int32_t(boolInt(o.GuardScope != GuardAnswerOnly))
+		params.guard_answer = C.int32_t(boolInt(o.GuardScope != GuardPromptOnly))
+	}
+	if o.CodeScanner != nil {
+		params.code_scanner = o.CodeScanner.raw
+	}
+	return params, func() {
+		freeStops()
+		freePhrases()
+		freeAdapters()
+	}
+}
+
+func boolInt(value bool) int {
+	if value {
+		return 1
+	}
+	return 0
 }
 
 //export goPieceCallback
@@ -409,10 +523,16 @@ func goPieceCallback(piece *C.char, length C.size_t, handle C.uintptr_t) C.int {
 
 // GenerateResult tells what a generation produced and why it stopped.
 type GenerateResult struct {
-	Text            string // every piece handed to onPiece, cut before a stop string
-	StopReason      string // "end_of_generation", "max_tokens", "stop_string", "callback" or "context_full"
+	Text string // every piece handed to onPiece, cut before a stop string
+	// "end_of_generation", "max_tokens", "stop_string", "callback", "context_full", "blocked" (a
+	// safety filter refused the prompt) or "filtered" (a safety filter stopped the answer)
+	StopReason      string
+	Filter          string // the safety filter that blocked: "blocked_phrases", "guard", "code_scanner" or ""
 	PromptTokens    int
 	GeneratedTokens int
+	CachedTokens    int // prompt tokens reused from the context (a BOS-led prompt)
+	// Speculative decoding: tokens drafted, of those accepted, and the model's passes.
+	Drafted, DraftAccepted, TargetPasses int
 }
 
 var stopReasonNames = map[C.int32_t]string{
@@ -421,10 +541,21 @@ var stopReasonNames = map[C.int32_t]string{
 	C.LLAMA3_STOP_STOP_STRING:       "stop_string",
 	C.LLAMA3_STOP_CALLBACK:          "callback",
 	C.LLAMA3_STOP_CONTEXT_FULL:      "context_full",
+	C.LLAMA3_STOP_BLOCKED:           "blocked",
+	C.LLAMA3_STOP_FILTERED:          "filtered",
+}
+
+var filterNames = map[C.int32_t]string{
+	C.LLAMA3_FILTER_NONE:            "",
+	C.LLAMA3_FILTER_BLOCKED_PHRASES: "blocked_phrases",
+	C.LLAMA3_FILTER_GUARD:           "guard",
+	C.LLAMA3_FILTER_CODE_SCANNER:    "code_scanner",
 }
 
 // Generate feeds prompt, then samples, calling onPiece (if not nil) with each complete piece of
-// text (return false to stop). It returns the text and why generation stopped.
+// text (return false to stop). It returns the text and why generation stopped. When a safety
+// filter blocks, the error matches ErrBlocked and the result is filled all the same (the text
+// handed out before the block, StopReason "blocked" or "filtered", Filter).
 func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOptions, onPiece func(string) bool) (GenerateResult, error) {
 	params, free := options.raw()
 	defer free()
@@ -442,13 +573,18 @@ func (s *Session) Generate(prompt []Token, sampler *Sampler, options GenerateOpt
 			return C.llama3go_generate(s.raw, ids, C.size_t(len(prompt)), sampler.raw, &params, &result, C.uintptr_t(handle))
 		})
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrBlocked) {
 		return GenerateResult{}, err
 	}
 	return GenerateResult{
 		Text:            text.String(),
 		StopReason:      stopReasonNames[result.stop_reason],
+		Filter:          filterNames[result.filter],
 		PromptTokens:    int(result.n_prompt_tokens),
 		GeneratedTokens: int(result.n_generated_tokens),
-	}, nil
+		CachedTokens:    int(result.n_cached_tokens),
+		Drafted:         int(result.n_drafted),
+		DraftAccepted:   int(result.n_draft_accepted),
+		TargetPasses:    int(result.n_target_passes),
+	}, err
 }

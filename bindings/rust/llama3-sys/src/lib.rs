@@ -37,6 +37,17 @@ pub const LLAMA3_STOP_MAX_TOKENS: i32 = 1;
 pub const LLAMA3_STOP_STOP_STRING: i32 = 2;
 pub const LLAMA3_STOP_CALLBACK: i32 = 3;
 pub const LLAMA3_STOP_CONTEXT_FULL: i32 = 4;
+pub const LLAMA3_STOP_BLOCKED: i32 = 5;
+pub const LLAMA3_STOP_FILTERED: i32 = 6;
+pub const LLAMA3_FILTER_NONE: i32 = 0;
+pub const LLAMA3_FILTER_BLOCKED_PHRASES: i32 = 1;
+pub const LLAMA3_FILTER_GUARD: i32 = 2;
+pub const LLAMA3_FILTER_CODE_SCANNER: i32 = 3;
+pub const LLAMA3_MAX_TOP_LOGPROBS: i32 = 20;
+pub const LLAMA3_GUARD_AUTO: i32 = -1;
+pub const LLAMA3_GUARD_2: i32 = 2;
+pub const LLAMA3_GUARD_3: i32 = 3;
+pub const LLAMA3_GUARD_3_1B: i32 = 31;
 pub const LLAMA3_POOL_FULL_WAIT: i32 = 0;
 pub const LLAMA3_POOL_FULL_REFUSE: i32 = 1;
 pub const LLAMA3_REQUEST_QUEUED: i32 = 0;
@@ -70,6 +81,18 @@ pub struct llama3_grammar {
 }
 #[repr(C)]
 pub struct llama3_engine {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct llama3_lora {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct llama3_code_scanner {
+    _private: [u8; 0],
+}
+#[repr(C)]
+pub struct llama3_guard {
     _private: [u8; 0],
 }
 pub type llama3_request_id = u64;
@@ -157,6 +180,26 @@ pub struct llama3_generate_params {
     pub user_data: *mut c_void,
     pub logprobs: i32,
     pub top_logprobs: i32,
+    pub adapters: *const *const llama3_lora,
+    pub adapter_scales: *const f32,
+    pub n_adapters: usize,
+    pub draft_model: *const llama3_model,
+    pub draft_threads: i32,
+    pub lookup_ngram: i32,
+    pub draft_max: i32,
+    pub guard: *mut llama3_guard,
+    pub guard_prompt: i32,
+    pub guard_answer: i32,
+    pub code_scanner: *const llama3_code_scanner,
+    pub blocked_phrases: *const *const c_char,
+    pub n_blocked_phrases: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct llama3_token_probability {
+    pub token: llama3_token,
+    pub probability: f32,
 }
 
 #[repr(C)]
@@ -168,6 +211,11 @@ pub struct llama3_generate_result {
     pub n_generated_tokens: i32,
     pub prompt_seconds: f64,
     pub generate_seconds: f64,
+    pub n_cached_tokens: i32,
+    pub n_drafted: i32,
+    pub n_draft_accepted: i32,
+    pub n_target_passes: i32,
+    pub filter: i32,
 }
 
 #[repr(C)]
@@ -180,6 +228,16 @@ pub struct llama3_engine_params {
     pub kv_cache_type: i32,
     pub when_pool_full: i32,
     pub prefix_cache: i32,
+}
+
+#[repr(C)]
+pub struct llama3_guard_params {
+    pub struct_size: usize,
+    pub version: i32,
+    pub threshold: f32,
+    pub max_new_tokens: i32,
+    pub n_threads: i32,
+    pub n_ctx: i32,
 }
 
 extern "C" {
@@ -295,6 +353,15 @@ extern "C" {
         n_logits: usize,
         out_token: *mut llama3_token,
     ) -> llama3_status;
+    pub fn llama3_sampler_candidates(
+        sampler: *mut llama3_sampler,
+        logits: *const f32,
+        n_logits: usize,
+        candidates: *mut llama3_token_probability,
+        capacity: usize,
+        out_n: *mut usize,
+        out_n_total: *mut usize,
+    ) -> llama3_status;
     pub fn llama3_sampler_accept(
         sampler: *mut llama3_sampler,
         token: llama3_token,
@@ -394,6 +461,58 @@ extern "C" {
         result: *mut llama3_generate_result,
         out_state: *mut i32,
     ) -> llama3_status;
+
+    pub fn llama3_lora_load(
+        model: *const llama3_model,
+        path: *const c_char,
+        out_lora: *mut *mut llama3_lora,
+    ) -> llama3_status;
+    pub fn llama3_lora_free(lora: *mut llama3_lora);
+    pub fn llama3_lora_info(
+        lora: *const llama3_lora,
+        out_rank: *mut i32,
+        out_scale: *mut f32,
+    ) -> llama3_status;
+    pub fn llama3_session_set_adapters(
+        session: *mut llama3_session,
+        adapters: *const *const llama3_lora,
+        scales: *const f32,
+        n_adapters: usize,
+    ) -> llama3_status;
+
+    pub fn llama3_code_scanner_create(
+        rules_json: *const c_char,
+        out_scanner: *mut *mut llama3_code_scanner,
+    ) -> llama3_status;
+    pub fn llama3_code_scanner_free(scanner: *mut llama3_code_scanner);
+    pub fn llama3_code_scan(
+        scanner: *const llama3_code_scanner,
+        code: *const c_char,
+        length: usize,
+        language: *const c_char,
+        markdown: i32,
+        json: *mut c_char,
+        capacity: usize,
+        out_length: *mut usize,
+    ) -> llama3_status;
+    pub fn llama3_guard_params_init_sized(
+        params: *mut llama3_guard_params,
+        struct_size: usize,
+    ) -> llama3_status;
+    pub fn llama3_guard_create(
+        model: *const llama3_model,
+        params: *const llama3_guard_params,
+        out_guard: *mut *mut llama3_guard,
+    ) -> llama3_status;
+    pub fn llama3_guard_free(guard: *mut llama3_guard);
+    pub fn llama3_guard_classify(
+        guard: *mut llama3_guard,
+        turns: *const llama3_chat_message,
+        n_turns: usize,
+        json: *mut c_char,
+        capacity: usize,
+        out_length: *mut usize,
+    ) -> llama3_status;
 }
 
 // llama3.h's *_params_init are macros passing the caller's sizeof to *_params_init_sized; these
@@ -445,4 +564,12 @@ pub unsafe fn llama3_generate_params_init(params: *mut llama3_generate_params) -
 /// `params` must point to a writable `llama3_engine_params`.
 pub unsafe fn llama3_engine_params_init(params: *mut llama3_engine_params) -> llama3_status {
     llama3_engine_params_init_sized(params, core::mem::size_of::<llama3_engine_params>())
+}
+
+/// Fills `params` with the library's defaults for this crate's layout of the struct.
+///
+/// # Safety
+/// `params` must point to a writable `llama3_guard_params`.
+pub unsafe fn llama3_guard_params_init(params: *mut llama3_guard_params) -> llama3_status {
+    llama3_guard_params_init_sized(params, core::mem::size_of::<llama3_guard_params>())
 }

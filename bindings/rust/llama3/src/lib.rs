@@ -19,12 +19,17 @@
 //! `Sampler` are `Send` (one thread at a time, enforced by `&mut self`).
 
 use llama3_sys as sys;
+
+mod lora;
+mod safety;
+pub use lora::LoraAdapter;
+pub use safety::{CodeScanner, Guard, GuardOptions, GuardVersion};
 use std::ffi::{CStr, CString};
 use std::fmt;
 use std::os::raw::{c_char, c_int, c_void};
 use std::path::Path;
 use std::ptr;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 
 pub type Token = i32;
@@ -145,13 +150,24 @@ pub fn version_matches() -> bool {
 
 // ---- model ----
 
-/// A loaded model: immutable, shareable between threads. Sessions keep the weights alive.
+/// A loaded model: immutable, shareable between threads. Sessions keep the weights alive, and a
+/// clone is another handle on the same weights (as a draft model in [`GenerateOptions`]).
+#[derive(Clone, Debug)]
 pub struct Model {
-    raw: *mut sys::llama3_model,
+    handle: Arc<ModelHandle>,
 }
 
-unsafe impl Send for Model {}
-unsafe impl Sync for Model {}
+#[derive(Debug)]
+struct ModelHandle(*mut sys::llama3_model);
+
+unsafe impl Send for ModelHandle {}
+unsafe impl Sync for ModelHandle {}
+
+impl Drop for ModelHandle {
+    fn drop(&mut self) {
+        unsafe { sys::llama3_model_free(self.0) }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
@@ -194,18 +210,24 @@ impl Model {
         params.progress_user_data = &mut callback as *mut _ as *mut c_void;
         let mut raw = ptr::null_mut();
         unsafe { check(sys::llama3_model_load(path.as_ptr(), &params, &mut raw))? };
-        Ok(Model { raw })
+        Ok(Model {
+            handle: Arc::new(ModelHandle(raw)),
+        })
+    }
+
+    pub(crate) fn raw(&self) -> *mut sys::llama3_model {
+        self.handle.0
     }
 
     pub fn n_vocab(&self) -> i32 {
         let mut value = 0;
-        unsafe { sys::llama3_model_n_vocab(self.raw, &mut value) };
+        unsafe { sys::llama3_model_n_vocab(self.raw(), &mut value) };
         value
     }
 
     pub fn context_length(&self) -> i32 {
         let mut value = 0;
-        unsafe { sys::llama3_model_context_length(self.raw, &mut value) };
+        unsafe { sys::llama3_model_context_length(self.raw(), &mut value) };
         value
     }
 
@@ -214,7 +236,7 @@ impl Model {
         let key = c_string(key)?;
         let bytes = fill_buffer::<u8>(1, |buffer, capacity, needed| unsafe {
             sys::llama3_model_metadata(
-                self.raw,
+                self.raw(),
                 key.as_ptr(),
                 buffer as *mut c_char,
                 capacity,
@@ -227,7 +249,7 @@ impl Model {
     /// The model's tokenizer (`ErrorKind::InvalidArgument` when the file has none).
     pub fn tokenizer(&self) -> Result<Tokenizer> {
         let mut raw = ptr::null_mut();
-        unsafe { check(sys::llama3_model_tokenizer(self.raw, &mut raw))? };
+        unsafe { check(sys::llama3_model_tokenizer(self.raw(), &mut raw))? };
         Ok(Tokenizer { raw })
     }
 
@@ -242,14 +264,8 @@ impl Model {
             sys::LLAMA3_KV_CACHE_F16
         };
         let mut raw = ptr::null_mut();
-        unsafe { check(sys::llama3_session_create(self.raw, &params, &mut raw))? };
+        unsafe { check(sys::llama3_session_create(self.raw(), &params, &mut raw))? };
         Ok(Session { raw })
-    }
-}
-
-impl Drop for Model {
-    fn drop(&mut self) {
-        unsafe { sys::llama3_model_free(self.raw) }
     }
 }
 
@@ -439,6 +455,38 @@ impl Sampler {
         Ok(token)
     }
 
+    /// The tokens a draw from `logits` could return here (what survives bias, penalties, top-k,
+    /// top-p and min-p), most likely first (ties: lowest id), with their final probabilities.
+    /// Draws nothing and records nothing.
+    pub fn candidates(&mut self, logits: &[f32]) -> Result<Vec<(Token, f32)>> {
+        let (mut n, mut total) = (0usize, 0usize);
+        unsafe {
+            check(sys::llama3_sampler_candidates(
+                self.raw,
+                logits.as_ptr(),
+                logits.len(),
+                ptr::null_mut(),
+                0,
+                &mut n,
+                &mut total,
+            ))?
+        };
+        let mut out = vec![sys::llama3_token_probability::default(); total];
+        unsafe {
+            check(sys::llama3_sampler_candidates(
+                self.raw,
+                logits.as_ptr(),
+                logits.len(),
+                out.as_mut_ptr(),
+                out.len(),
+                &mut n,
+                ptr::null_mut(),
+            ))?
+        };
+        out.truncate(n);
+        Ok(out.iter().map(|c| (c.token, c.probability)).collect())
+    }
+
     pub fn accept(&mut self, token: Token) -> Result<()> {
         unsafe { check(sys::llama3_sampler_accept(self.raw, token)) }
     }
@@ -465,50 +513,125 @@ pub struct SessionOptions {
     pub f32_kv_cache: bool,
 }
 
+/// How a generation runs. Besides the length and stop strings: LoRA adapters (engine requests
+/// only; a session takes them from [`Session::set_adapters`]), speculative decoding (sessions
+/// only) and the safety filters (both). A filter that blocks makes the call fail with
+/// `ErrorKind::Blocked`, its message naming the filter and why (docs/c-api.md, "Safety filters").
 #[derive(Clone, Debug)]
 pub struct GenerateOptions {
     pub max_tokens: i32,
     pub stop_strings: Vec<String>,
+    /// Engine requests: the adapters the request runs with, and their scales.
+    pub adapters: Vec<(LoraAdapter, f32)>,
+    /// Speculative decoding with a smaller model of the same vocabulary, or
+    pub draft_model: Option<Model>,
+    pub draft_threads: i32,
+    /// by prompt lookup with n-grams of up to this many tokens (1..16; 0: off). Not both.
+    pub lookup_ngram: i32,
+    /// Tokens proposed per step (1..32).
+    pub draft_max: i32,
+    /// A Llama Guard judging the prompt (`guard_prompt`) and the finished answer (`guard_answer`).
+    pub guard: Option<Guard>,
+    pub guard_prompt: bool,
+    pub guard_answer: bool,
+    /// Stops an answer whose fenced code has a finding of error severity.
+    pub code_scanner: Option<CodeScanner>,
+    /// Phrases that may appear in neither the prompt nor the answer (ASCII case-insensitive).
+    pub blocked_phrases: Vec<String>,
 }
 
 impl Default for GenerateOptions {
+    /// The library's defaults (llama3_generate_params_init).
     fn default() -> Self {
+        let mut raw = unsafe { std::mem::zeroed::<sys::llama3_generate_params>() };
+        unsafe { sys::llama3_generate_params_init(&mut raw) };
         GenerateOptions {
-            max_tokens: 256,
+            max_tokens: raw.max_tokens,
             stop_strings: Vec::new(),
+            adapters: Vec::new(),
+            draft_model: None,
+            draft_threads: raw.draft_threads,
+            lookup_ngram: raw.lookup_ngram,
+            draft_max: raw.draft_max,
+            guard: None,
+            guard_prompt: raw.guard_prompt != 0,
+            guard_answer: raw.guard_answer != 0,
+            code_scanner: None,
+            blocked_phrases: Vec::new(),
         }
     }
 }
 
-/// The C struct of [`GenerateOptions`] with the strings it points to, kept alive together (the
-/// vectors' heap buffers do not move when this value does).
+/// The C struct of [`GenerateOptions`] with what it points to, kept alive together (the vectors'
+/// heap buffers do not move when this value does; the handles are clones).
 struct RawGenerateOptions {
     params: sys::llama3_generate_params,
     _stops: Vec<CString>,
     _stop_ptrs: Vec<*const c_char>,
+    _phrases: Vec<CString>,
+    _phrase_ptrs: Vec<*const c_char>,
+    _adapter_ptrs: Vec<*const sys::llama3_lora>,
+    _scales: Vec<f32>,
+    _handles: GenerateOptions,
+}
+
+fn c_strings(strings: &[String]) -> Result<(Vec<CString>, Vec<*const c_char>)> {
+    let owned: Vec<CString> = strings.iter().map(|s| c_string(s)).collect::<Result<_>>()?;
+    let pointers = owned.iter().map(|s| s.as_ptr()).collect();
+    Ok((owned, pointers))
+}
+
+fn ptr_or_null<T>(items: &[T]) -> *const T {
+    if items.is_empty() {
+        ptr::null()
+    } else {
+        items.as_ptr()
+    }
 }
 
 impl GenerateOptions {
     fn to_raw(&self) -> Result<RawGenerateOptions> {
-        let stops: Vec<CString> = self
-            .stop_strings
+        let (stops, stop_ptrs) = c_strings(&self.stop_strings)?;
+        let (phrases, phrase_ptrs) = c_strings(&self.blocked_phrases)?;
+        let adapter_ptrs: Vec<*const sys::llama3_lora> = self
+            .adapters
             .iter()
-            .map(|s| c_string(s))
-            .collect::<Result<_>>()?;
-        let stop_ptrs: Vec<*const c_char> = stops.iter().map(|s| s.as_ptr()).collect();
+            .map(|(a, _)| a.raw() as *const _)
+            .collect();
+        let scales: Vec<f32> = self.adapters.iter().map(|&(_, scale)| scale).collect();
         let mut params = unsafe { std::mem::zeroed::<sys::llama3_generate_params>() };
         unsafe { check(sys::llama3_generate_params_init(&mut params))? };
         params.max_tokens = self.max_tokens;
-        params.stop_strings = if stop_ptrs.is_empty() {
-            ptr::null()
-        } else {
-            stop_ptrs.as_ptr()
-        };
+        params.stop_strings = ptr_or_null(&stop_ptrs);
         params.n_stop_strings = stop_ptrs.len();
+        params.adapters = ptr_or_null(&adapter_ptrs);
+        params.adapter_scales = ptr_or_null(&scales);
+        params.n_adapters = adapter_ptrs.len();
+        params.draft_model = self
+            .draft_model
+            .as_ref()
+            .map_or(ptr::null(), |m| m.raw() as *const _);
+        params.draft_threads = self.draft_threads;
+        params.lookup_ngram = self.lookup_ngram;
+        params.draft_max = self.draft_max;
+        params.guard = self.guard.as_ref().map_or(ptr::null_mut(), |g| g.raw());
+        params.guard_prompt = self.guard_prompt as i32;
+        params.guard_answer = self.guard_answer as i32;
+        params.code_scanner = self
+            .code_scanner
+            .as_ref()
+            .map_or(ptr::null(), |c| c.raw() as *const _);
+        params.blocked_phrases = ptr_or_null(&phrase_ptrs);
+        params.n_blocked_phrases = phrase_ptrs.len();
         Ok(RawGenerateOptions {
             params,
             _stops: stops,
             _stop_ptrs: stop_ptrs,
+            _phrases: phrases,
+            _phrase_ptrs: phrase_ptrs,
+            _adapter_ptrs: adapter_ptrs,
+            _scales: scales,
+            _handles: self.clone(),
         })
     }
 }
@@ -520,6 +643,10 @@ pub enum StopReason {
     StopString,
     Callback,
     ContextFull,
+    /// A safety filter refused the prompt (nothing was decoded).
+    Blocked,
+    /// A safety filter stopped the answer.
+    Filtered,
 }
 
 impl StopReason {
@@ -529,6 +656,8 @@ impl StopReason {
             sys::LLAMA3_STOP_STOP_STRING => StopReason::StopString,
             sys::LLAMA3_STOP_CALLBACK => StopReason::Callback,
             sys::LLAMA3_STOP_CONTEXT_FULL => StopReason::ContextFull,
+            sys::LLAMA3_STOP_BLOCKED => StopReason::Blocked,
+            sys::LLAMA3_STOP_FILTERED => StopReason::Filtered,
             _ => StopReason::MaxTokens,
         }
     }
@@ -541,6 +670,12 @@ pub struct GenerateResult {
     pub stop_reason: StopReason,
     pub n_prompt_tokens: i32,
     pub n_generated_tokens: i32,
+    /// Prompt tokens reused from the context (a BOS-led prompt).
+    pub n_cached_tokens: i32,
+    /// Speculative decoding: tokens drafted, of those accepted, and the model's passes.
+    pub n_drafted: i32,
+    pub n_draft_accepted: i32,
+    pub n_target_passes: i32,
 }
 
 /// One conversation: KV cache, position and logits.
@@ -657,7 +792,27 @@ impl Session {
             stop_reason: StopReason::from_raw(result.stop_reason),
             n_prompt_tokens: result.n_prompt_tokens,
             n_generated_tokens: result.n_generated_tokens,
+            n_cached_tokens: result.n_cached_tokens,
+            n_drafted: result.n_drafted,
+            n_draft_accepted: result.n_draft_accepted,
+            n_target_passes: result.n_target_passes,
         })
+    }
+
+    /// Replaces the adapters (and their scales) used from the next decode on; an empty list is
+    /// the base model. The context already decoded keeps what the earlier adapters computed.
+    pub fn set_adapters(&mut self, adapters: &[(LoraAdapter, f32)]) -> Result<()> {
+        let pointers: Vec<*const sys::llama3_lora> =
+            adapters.iter().map(|(a, _)| a.raw() as *const _).collect();
+        let scales: Vec<f32> = adapters.iter().map(|&(_, scale)| scale).collect();
+        unsafe {
+            check(sys::llama3_session_set_adapters(
+                self.raw,
+                ptr_or_null(&pointers),
+                ptr_or_null(&scales),
+                pointers.len(),
+            ))
+        }
     }
 
     /// Generation as an iterator of text pieces. The session and sampler move into a worker thread
@@ -831,7 +986,7 @@ impl Engine {
         };
         params.prefix_cache = options.prefix_cache as i32;
         let mut raw = ptr::null_mut();
-        unsafe { check(sys::llama3_engine_create(model.raw, &params, &mut raw))? };
+        unsafe { check(sys::llama3_engine_create(model.raw(), &params, &mut raw))? };
         Ok(Engine { raw })
     }
 
