@@ -53,6 +53,8 @@ struct llama3_session {
   void* abort_user_data = nullptr;
   // The last generate's logprobs (llama3_session_logprob); unset when it did not ask for them.
   std::optional<std::vector<llama3::GeneratedTokenLogprobs>> last_logprobs{};
+  // The last generate's filter notes (llama3_session_filter_notes).
+  std::vector<std::string> last_notes{};
 };
 
 namespace llama3::capi {

@@ -580,6 +580,14 @@ LLAMA3_API llama3_status llama3_session_logprob(const llama3_session* session, s
                                                 llama3_token_logprob* top, size_t top_capacity,
                                                 size_t* out_n_top);
 
+/* The safety filters' notes from the session's last llama3_session_generate, as a JSON array of
+ * strings (buffer rules as llama3_detokenize, in bytes): the code scanner's warnings and advice
+ * ("code scanner: CWE-328 python.weak-hash (warning) at line 3: ..."), the Guard's verdict on the
+ * answer ("llama guard: safe (P(unsafe)=0.02)"); "[]" when there are none. Valid until the
+ * session's next generate, reset or free. */
+LLAMA3_API llama3_status llama3_session_filter_notes(const llama3_session* session, char* json,
+                                                     size_t capacity, size_t* out_length);
+
 /* Session state (context keys/values, position, logits): versioned and checksummed bytes, loadable
  * into a session of the same model and KV cache type with at least as large a context. */
 LLAMA3_API llama3_status llama3_session_state_size(const llama3_session* session, size_t* out_size);

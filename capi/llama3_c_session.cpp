@@ -222,6 +222,7 @@ llama3_status llama3_session_reset(llama3_session* session) {
     LLAMA3_REQUIRE(session != nullptr);
     session->session.reset();
     session->last_logprobs.reset();
+    session->last_notes.clear();
     return LLAMA3_OK;
   });
 }
@@ -310,10 +311,27 @@ llama3_status llama3_session_generate(llama3_session* session, const llama3_toke
         params, session->session.model(), answer_context(session->session, prompt_ids), options,
         function);
     session->last_logprobs.reset();
+    session->last_notes.clear();
     auto generated = session->session.generate(prompt_ids, sampler->sampler, options);
+    session->last_notes = std::move(generated.notes);
     if (result != nullptr) llama3::capi::write_generate_result(generated, *blocking, result);
     if (options.logprobs) session->last_logprobs = std::move(generated.logprobs);
     return llama3::capi::blocked_status(generated, *blocking, function);
+  });
+}
+
+llama3_status llama3_session_filter_notes(const llama3_session* session, char* json,
+                                          size_t capacity, size_t* out_length) {
+  return guarded(__func__, [&](const char* function) {
+    LLAMA3_REQUIRE(session != nullptr);
+    std::string out = "[";
+    for (std::size_t i = 0; i < session->last_notes.size(); ++i) {
+      if (i > 0) out += ',';
+      llama3::capi::append_json_string(session->last_notes[i], out);
+    }
+    out += ']';
+    return llama3::capi::copy_out(out.data(), out.size(), 1, json, capacity, out_length,
+                                  /*terminate=*/true, function);
   });
 }
 

@@ -15,6 +15,7 @@
 
 static char streamed[4096];
 static size_t streamed_length = 0;
+static char notes[4096]; /* llama3_session_filter_notes of the last generate() */
 
 static int collect_piece(const char* piece, size_t length, void* user_data) {
   (void)user_data;
@@ -62,6 +63,12 @@ static llama3_status generate(const Fixture* fixture, const char* prompt_text,
   result->filter = -1;
   status = llama3_session_generate(session, prompt, n_prompt, sampler, params, result);
   if (n_past != NULL) EXPECT_STATUS(LLAMA3_OK, llama3_session_n_past(session, n_past));
+  notes[0] = '\0';
+  if (session != NULL) {
+    size_t length = 0;
+    EXPECT_STATUS(LLAMA3_OK, llama3_session_filter_notes(session, notes, sizeof(notes), &length));
+    EXPECT(length == strlen(notes));
+  }
   llama3_session_free(session);
   llama3_sampler_free(sampler);
   return status;
@@ -160,8 +167,18 @@ static void test_code_scanner(const Fixture* fixture) {
   EXPECT(streamed_length >= strlen("```c\nchar b[8];\n"));
   EXPECT(streamed_length < strlen("```c\nchar b[8];\nstrcpy(b, s);\n"));
 
+  /* Warnings do not stop the answer: they become notes. */
+  EXPECT_STATUS(LLAMA3_OK,
+                generate(fixture, "Hash it in Python.",
+                         "root ::= \"```python\\nimport hashlib\\nhashlib.md5(b)\\n```\\n\"",
+                         &params, &result, NULL));
+  EXPECT(strcmp(streamed, "```python\nimport hashlib\nhashlib.md5(b)\n```\n") == 0);
+  EXPECT(strncmp(notes, "[\"code scanner: ", 16) == 0 && contains(notes, "python.weak-hash"));
+  EXPECT(result.filter == LLAMA3_FILTER_NONE);
+
   EXPECT_STATUS(LLAMA3_OK,
                 generate(fixture, "Print a string in C.", secure, &params, &result, NULL));
+  EXPECT(strcmp(notes, "[]") == 0);
   EXPECT(strcmp(streamed, "```c\nchar b[8];\nputs(b);\n```\n") == 0);
   EXPECT(result.filter == LLAMA3_FILTER_NONE);
   llama3_code_scanner_free(scanner);
@@ -225,6 +242,7 @@ static void test_guard(const Fixture* fixture) {
   status =
       generate(fixture, prompt_text, "root ::= \"Mix flour and water.\"", &params, &result, NULL);
   EXPECT(strcmp(streamed, "Mix flour and water.") == 0);
+  EXPECT(contains(notes, "llama guard: ")); /* the verdict on the answer, either way */
   if (status == LLAMA3_OK) {
     EXPECT(result.filter == LLAMA3_FILTER_NONE);
   } else {
