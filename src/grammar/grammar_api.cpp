@@ -9,6 +9,7 @@
 #include "grammar/gbnf_parser.hpp"
 #include "grammar/json_schema.hpp"
 #include "grammar/regex_to_gbnf.hpp"
+#include "kernels/vector_ops.hpp"
 #include "llama3/error.hpp"
 #include "llama3/grammar.hpp"
 
@@ -101,9 +102,8 @@ class GrammarMatcherState {
       if (bits == 0) {
         std::size_t run_end = w + 1;
         while (run_end < n_words && word(run_end) == 0) ++run_end;
-        std::fill(logits.begin() + static_cast<std::ptrdiff_t>(w * 64),
-                  logits.begin() + static_cast<std::ptrdiff_t>(std::min(run_end * 64, n)),
-                  -INFINITY);
+        // The row is 512 KiB for 128K tokens, so the store width matters.
+        kernels::fill(logits.data() + w * 64, std::min(run_end * 64, n) - w * 64, -INFINITY);
         w = run_end;
         continue;
       }
