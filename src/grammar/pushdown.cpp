@@ -128,6 +128,14 @@ void Pushdown::advance(std::span<const StackId> from, std::uint8_t b, std::vecto
   sort_unique(out);
 }
 
+void Pushdown::after_top(StackId stack, std::vector<StackId>& out) {
+  out.clear();
+  if (stack == kAccepted || stack == kBottom) return;
+  const std::uint32_t position = pool_.top(stack);
+  expand(continue_after(pool_.below(stack), position), out, 0);
+  sort_unique(out);
+}
+
 void Pushdown::compact(std::vector<StackId>& keep) {
   StackPool fresh;
   std::unordered_map<StackId, StackId> renamed{{kAccepted, kAccepted}, {kBottom, kBottom}};

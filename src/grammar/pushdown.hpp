@@ -67,6 +67,9 @@ class Pushdown {
   // cannot take a byte and vanish; `touched_bottom` is set when one was present in `from`.
   void advance(std::span<const StackId> from, std::uint8_t b, std::vector<StackId>& out,
                bool& touched_bottom);
+  // Positions after one byte of the byte set on top of `stack` matched (sorted, unique). Which byte
+  // it was does not matter: a byte set either takes a byte or not, and what follows is the same.
+  void after_top(StackId stack, std::vector<StackId>& out);
   // The stack with `position` pushed on `below`, expanded.
   void expand_push(StackId below, std::uint32_t position, std::vector<StackId>& out);
   // Forgets every stack not reachable from `keep`, renumbering `keep` in place.

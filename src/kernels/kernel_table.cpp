@@ -14,6 +14,7 @@ const KernelTable kScalarTable = {
     .attention_head_multiple = 0,
     .silu_mul = portable::silu_mul,
     .quantize_activation_row = portable::quantize_activation_row,
+    .fill = portable::fill,
 };
 
 }  // namespace

@@ -37,6 +37,9 @@ using QuantizeRowKernel = void (*)(const float* x, std::size_t cols, std::size_t
                                    int zero_point, std::int8_t* q, float* scales,
                                    std::int32_t* init, float* sums);
 
+// x[i] = value for i < n (the grammar mask writes -infinity over long runs of the logits row).
+using FillKernel = void (*)(float* x, std::size_t n, float value);
+
 struct KernelTable {
   Arch arch;
   // The next level down (the CPU runs it too), whose kernels take what this level's do not: a head
@@ -55,6 +58,8 @@ struct KernelTable {
   std::size_t attention_head_multiple;
   SiluMulKernel silu_mul;
   QuantizeRowKernel quantize_activation_row;
+  // Compiled with the level's flags, so the loop stores whole vectors of its width.
+  FillKernel fill;
 };
 
 // The table of `arch`; an arch this build has no kernels for (another CPU family) gets the scalar
@@ -64,6 +69,7 @@ const KernelTable& kernel_table(Arch arch);
 // The portable entries every table may share (vector_ops.cpp, quantized_activations.cpp).
 namespace portable {
 void silu_mul(float* gate, const float* up, std::size_t n);
+void fill(float* x, std::size_t n, float value);
 void quantize_activation_row(const float* x, std::size_t cols, std::size_t block_values,
                              int zero_point, std::int8_t* q, float* scales, std::int32_t* init,
                              float* sums);

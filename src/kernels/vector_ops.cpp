@@ -48,6 +48,18 @@ void silu_mul(float* gate, const float* up, std::size_t n, Arch arch) {
   kernel_table(arch).silu_mul(gate, up, n);
 }
 
+void fill(float* x, std::size_t n, float value) {
+  fill(x, n, value, active_arch());
+}
+
+void fill(float* x, std::size_t n, float value, Arch arch) {
+  kernel_table(arch).fill(x, n, value);
+}
+
+void portable::fill(float* x, std::size_t n, float value) {
+  std::fill(x, x + n, value);
+}
+
 void portable::silu_mul(float* gate, const float* up, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     const float g = gate[i];

@@ -22,6 +22,11 @@ void silu_mul(float* gate, const float* up, std::size_t n);
 // The same at a given arch (AVX-512 uses a polynomial exp, within a few ulp of std::exp).
 void silu_mul(float* gate, const float* up, std::size_t n, Arch arch);
 
+// x[i] = value for i < n, with the widest stores the CPU has (active_arch()).
+void fill(float* x, std::size_t n, float value);
+// The same at a given arch.
+void fill(float* x, std::size_t n, float value, Arch arch);
+
 // Rotates adjacent pairs (x[2i], x[2i+1]) of each of n_heads heads of size head_dim by the angle
 // whose cosine and sine are cos[i], sin[i] (i < head_dim/2): GGUF/Meta "normal" RoPE.  x: [n_heads,
 // head_dim]

@@ -4,12 +4,16 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
 
+#include "grammar/benchmark_schemas.hpp"
+#include "grammar/compiled_grammar.hpp"
 #include "grammar/grammar_test_support.hpp"
 #include "grammar/json_schema.hpp"
+#include "grammar/token_masks.hpp"
 #include "llama3/error.hpp"
 #include "llama3/grammar.hpp"
 #include "llama3/sampler.hpp"
@@ -47,7 +51,63 @@ std::vector<TokenId> brute_force(grammar::ByteMatcher& reference, const Tokenize
   return allowed;
 }
 
+const std::shared_ptr<const detail::TokenBytes>& llama3_token_bytes() {
+  static const auto tokens =
+      std::make_shared<const detail::TokenBytes>(testing::llama3_tokenizer());
+  return tokens;
+}
+
+bool same_entry(const grammar::MaskEntry& a, const grammar::MaskEntry& b) {
+  return a.allowed == b.allowed && a.uncertain == b.uncertain;
+}
+
 }  // namespace
+
+TEST_CASE("precomputed and lazy masks agree with a token-by-token check on every benchmark schema",
+          "[grammar][vocab]") {
+  const Tokenizer& vocab = testing::llama3_tokenizer();
+  const auto& tokens = llama3_token_bytes();
+  const std::uint64_t seed = 20261204;
+  std::printf("benchmark schema walk seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  for (const auto& [name, schema] : testing::kBenchmarkSchemas) {
+    INFO(name);
+    const bool recursive = std::string_view(name) == "any-json";
+    auto ir = std::make_shared<const grammar::GrammarIr>(
+        grammar::parse_gbnf(grammar::json_schema_to_gbnf(schema)));
+    const Grammar grammar(std::make_shared<const detail::CompiledGrammar>(*ir, tokens));
+    // Masks filled ahead by precompute() (one walker memo shared by every walk) and masks filled
+    // on demand in walk order must be the same entries.
+    grammar::TokenMaskCache precomputed(ir, tokens->trie());
+    const bool complete = precomputed.precompute(recursive ? std::chrono::milliseconds(50)
+                                                           : std::chrono::milliseconds(600000));
+    CHECK(complete == !recursive);
+    const std::size_t n_precomputed = precomputed.size();
+    grammar::TokenMaskCache lazy(ir, tokens->trie());
+    GrammarMatcher matcher(grammar);
+    grammar::ByteMatcher reference(ir);
+    for (int step = 0; step < 16; ++step) {
+      for (grammar::StackId stack : reference.positions()) {
+        if (stack == grammar::kAccepted) continue;
+        const auto a = precomputed.entry_for(reference.pool(), stack);
+        const auto b = lazy.entry_for(reference.pool(), stack);
+        REQUIRE(same_entry(*a, *b));
+        // Closed schemas: a deep enough key leaves few tokens to check against the full stack.
+        if (!recursive) CHECK(a->uncertain.size() <= grammar::kMaxUncertainTokens);
+      }
+      const auto allowed = allowed_tokens(matcher, vocab.vocab_size());
+      if (step % 4 == 0) REQUIRE(allowed == brute_force(reference, vocab));
+      REQUIRE_FALSE(allowed.empty());
+      const TokenId pick = allowed[rng() % allowed.size()];
+      if (vocab.is_end_of_generation(pick)) break;
+      REQUIRE(matcher.accept(pick));
+      REQUIRE(reference.feed(vocab.piece(pick)));
+    }
+    // Every stack the walk met was reachable from the start, so a complete precompute left no
+    // mask to compute on the way.
+    if (complete) CHECK(precomputed.size() == n_precomputed);
+  }
+}
 
 TEST_CASE("token masks equal a token-by-token check along random walks", "[grammar][vocab]") {
   const Tokenizer& vocab = testing::llama3_tokenizer();

@@ -4,6 +4,7 @@
 // themselves include this header; everything else reads the table.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -49,6 +50,10 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
 // vector width of its attention kernel in floats.
 #define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple) \
   namespace llama3::kernels::level {                                           \
+  /* compiled with this level's flags */                                       \
+  static void fill(float* x, std::size_t n, float value) {                     \
+    std::fill(x, x + n, value);                                                \
+  }                                                                            \
   const KernelTable& kernel_table() {                                          \
     static const KernelTable table = {                                         \
         .arch = this_arch,                                                     \
@@ -61,6 +66,7 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
         .attention_head_multiple = head_multiple,                              \
         .silu_mul = portable::silu_mul,                                        \
         .quantize_activation_row = portable::quantize_activation_row,          \
+        .fill = fill,                                                          \
     };                                                                         \
     return table;                                                              \
   }                                                                            \
