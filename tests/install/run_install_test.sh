@@ -30,15 +30,12 @@ internal=$(find "$prefix/include" -type f ! -path '*/include/llama3.h' ! -path '
 echo "installed: headers, $soname, CMake package, llama3.pc"
 
 # The README's examples: the ```cpp and ```c blocks, and its pkg-config command lines.
+python3 "$src/tests/support/extract_code_block.py" "$src/README.md" cpp "$work/main.cpp"
+python3 "$src/tests/support/extract_code_block.py" "$src/README.md" c "$work/main.c"
 python3 - "$src/README.md" "$work" <<'PY'
 import pathlib, re, sys
 readme = pathlib.Path(sys.argv[1]).read_text()
 out = pathlib.Path(sys.argv[2])
-for lang, name in (("cpp", "main.cpp"), ("c", "main.c")):
-    blocks = re.findall(r"^```" + lang + r"\n(.*?)^```", readme, re.S | re.M)
-    if len(blocks) != 1:
-        sys.exit(f"README.md has {len(blocks)} ```{lang} blocks, expected 1")
-    (out / name).write_text(blocks[0])
 commands = [line.strip() for line in readme.splitlines()
             if re.match(r"^\s+(g\+\+|cc) .*pkg-config", line)]
 if len(commands) != 2:
