@@ -4,7 +4,9 @@
 #   and no internal header;
 # - the README's C++ and C examples, extracted from README.md, are built with the README's own
 #   pkg-config command lines exactly as printed, and with a CMake project (find_package(llama3));
-# - every program runs on the model (linked to model.gguf, the name the examples use) and prints text.
+# - every program runs on the model (linked to model.gguf, the name the examples use) and prints text;
+# - docs/getting-started.md's Rust and Go programs build against the prefix through pkg-config (as
+#   docs/rust.md and docs/go.md say) and print the CLI's greedy text (when cargo / go are installed).
 #   run_install_test.sh SOURCE_DIR BUILD_DIR MODEL.gguf
 set -euo pipefail
 src=$1 build=$2 model=$3
@@ -30,15 +32,12 @@ internal=$(find "$prefix/include" -type f ! -path '*/include/llama3.h' ! -path '
 echo "installed: headers, $soname, CMake package, llama3.pc"
 
 # The README's examples: the ```cpp and ```c blocks, and its pkg-config command lines.
+python3 "$src/tests/support/extract_code_block.py" "$src/README.md" cpp "$work/main.cpp"
+python3 "$src/tests/support/extract_code_block.py" "$src/README.md" c "$work/main.c"
 python3 - "$src/README.md" "$work" <<'PY'
 import pathlib, re, sys
 readme = pathlib.Path(sys.argv[1]).read_text()
 out = pathlib.Path(sys.argv[2])
-for lang, name in (("cpp", "main.cpp"), ("c", "main.c")):
-    blocks = re.findall(r"^```" + lang + r"\n(.*?)^```", readme, re.S | re.M)
-    if len(blocks) != 1:
-        sys.exit(f"README.md has {len(blocks)} ```{lang} blocks, expected 1")
-    (out / name).write_text(blocks[0])
 commands = [line.strip() for line in readme.splitlines()
             if re.match(r"^\s+(g\+\+|cc) .*pkg-config", line)]
 if len(commands) != 2:
@@ -65,3 +64,42 @@ cp "$work/cmake-build/readme_cpp" "$work/cmake-build/readme_c" "$work/"
 run_example readme_cpp
 run_example readme_c
 echo "the installed library serves C and C++ through pkg-config and CMake"
+
+# Rust and Go link the installed library the way docs/rust.md and docs/go.md say ("Linking an
+# installed library"): through the installed llama3.pc (PKG_CONFIG_PATH above), nothing pointing
+# into the build tree. The programs are docs/getting-started.md's, which print the CLI's greedy text.
+expected=$("$build/bin/llama3" generate -m "$model" -p "Once upon a time" -n 32 --temp 0)
+extract() {  # LANGUAGE FILE
+  python3 "$src/tests/support/extract_code_block.py" "$src/docs/getting-started.md" "$1" "$2"
+}
+check_greedy() {  # NAME PROGRAM
+  local out
+  out=$(timeout 120 "$2" "$model") || fail "$1 failed"
+  [ "$out" = "$expected" ] || fail "$1 printed '$out', the CLI '$expected'"
+  echo "$1: prints the CLI's greedy text"
+}
+[ -x "$HOME/.cargo/bin/cargo" ] && PATH="$HOME/.cargo/bin:$PATH"
+if command -v cargo >/dev/null 2>&1; then
+  mkdir -p "$work/rust/src"
+  extract rust "$work/rust/src/main.rs"
+  printf '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nllama3 = { path = "%s" }\n\n[workspace]\n' \
+    "$src/bindings/rust/llama3" >"$work/rust/Cargo.toml"
+  (cd "$work/rust" && env -u LLAMA3_LIB_DIR CARGO_TARGET_DIR="$work/rust/target" \
+    cargo build --offline -q) || fail "the Rust program did not build against the installed library"
+  check_greedy "Rust (pkg-config)" "$work/rust/target/debug/hello"
+else
+  echo "Rust: not checked (no cargo)"
+fi
+if command -v go >/dev/null 2>&1; then
+  mkdir -p "$work/go"
+  extract go "$work/go/main.go"
+  printf 'module hello\n\ngo 1.19\n\nrequire llama3.dev/llama3 v0.0.0\n\nreplace llama3.dev/llama3 => %s\n' \
+    "$src/bindings/go" >"$work/go/go.mod"
+  (cd "$work/go" && GOCACHE="$build/binding_tests/go/cache" GOPATH="$build/binding_tests/go/path" \
+    GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=1 \
+    CGO_CFLAGS="$(pkg-config --cflags llama3)" CGO_LDFLAGS="$(pkg-config --libs llama3)" \
+    go build -o hello .) || fail "the Go program did not build against the installed library"
+  check_greedy "Go (pkg-config)" "$work/go/hello"
+else
+  echo "Go: not checked (no go)"
+fi

@@ -6,37 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "llama3.h"
-
-static void throw_status(JNIEnv* env, llama3_status status) {
-  jclass cls = (*env)->FindClass(env, "org/llama3/Llama3Exception");
-  jmethodID ctor;
-  jstring message;
-  if (cls == NULL) return;
-  ctor = (*env)->GetMethodID(env, cls, "<init>", "(ILjava/lang/String;)V");
-  message = (*env)->NewStringUTF(env, llama3_last_error_message());
-  if (ctor != NULL && message != NULL) {
-    jobject error = (*env)->NewObject(env, cls, ctor, (jint)status, message);
-    if (error != NULL) (*env)->Throw(env, (jthrowable)error);
-  }
-}
-
-/* Returns nonzero (and throws) on failure. */
-static int failed(JNIEnv* env, llama3_status status) {
-  if (status == LLAMA3_OK) return 0;
-  throw_status(env, status);
-  return 1;
-}
-
-static void throw_message(JNIEnv* env, int code, const char* text) {
-  jclass cls = (*env)->FindClass(env, "org/llama3/Llama3Exception");
-  jmethodID ctor = cls ? (*env)->GetMethodID(env, cls, "<init>", "(ILjava/lang/String;)V") : NULL;
-  jstring message = (*env)->NewStringUTF(env, text);
-  if (ctor != NULL && message != NULL) {
-    jobject error = (*env)->NewObject(env, cls, ctor, (jint)code, message);
-    if (error != NULL) (*env)->Throw(env, (jthrowable)error);
-  }
-}
+#include "sampler_params.h"
 
 static jintArray to_int_array(JNIEnv* env, const llama3_token* tokens, size_t n) {
   jintArray result = (*env)->NewIntArray(env, (jsize)n);
@@ -50,7 +22,7 @@ static llama3_token* from_int_array(JNIEnv* env, jintArray ids, size_t* n) {
   *n = ids ? (size_t)(*env)->GetArrayLength(env, ids) : 0;
   tokens = malloc((*n ? *n : 1) * sizeof(llama3_token));
   if (tokens == NULL) {
-    throw_message(env, LLAMA3_ERR_OUT_OF_MEMORY, "out of memory");
+    llama3_jni_throw_message(env, LLAMA3_ERR_OUT_OF_MEMORY, "out of memory");
     return NULL;
   }
   if (*n) (*env)->GetIntArrayRegion(env, ids, 0, (jsize)*n, (jint*)tokens);
@@ -71,14 +43,14 @@ JNIEXPORT jlong JNICALL Java_org_llama3_Llama3Model_nativeLoad(JNIEnv* env, jcla
   llama3_status status;
   (void)cls;
   if (path == NULL) {
-    throw_message(env, LLAMA3_ERR_INVALID_ARGUMENT, "path is null");
+    llama3_jni_throw_message(env, LLAMA3_ERR_INVALID_ARGUMENT, "path is null");
     return 0;
   }
   cpath = (*env)->GetStringUTFChars(env, path, NULL);
   if (cpath == NULL) return 0;
   status = llama3_model_load(cpath, NULL, &model);
   (*env)->ReleaseStringUTFChars(env, path, cpath);
-  if (failed(env, status)) return 0;
+  if (llama3_jni_failed(env, status)) return 0;
   return (jlong)(intptr_t)model;
 }
 
@@ -105,7 +77,7 @@ JNIEXPORT jint JNICALL Java_org_llama3_Llama3Model_nativeNVocab(JNIEnv* env, jcl
                                                                 jlong model) {
   int32_t n = 0;
   (void)cls;
-  failed(env, llama3_model_n_vocab((const llama3_model*)(intptr_t)model, &n));
+  llama3_jni_failed(env, llama3_model_n_vocab((const llama3_model*)(intptr_t)model, &n));
   return n;
 }
 
@@ -131,7 +103,7 @@ JNIEXPORT jintArray JNICALL Java_org_llama3_Llama3Model_nativeTokenize(JNIEnv* e
     status = tokens ? llama3_tokenize(tok, (const char*)bytes, (size_t)length, flags, tokens, n, &n)
                     : LLAMA3_ERR_OUT_OF_MEMORY;
   }
-  if (!failed(env, status)) result = to_int_array(env, tokens, n);
+  if (!llama3_jni_failed(env, status)) result = to_int_array(env, tokens, n);
   free(tokens);
   (*env)->ReleaseByteArrayElements(env, text, bytes, JNI_ABORT);
   return result;
@@ -154,7 +126,7 @@ JNIEXPORT jbyteArray JNICALL Java_org_llama3_Llama3Model_nativeDetokenize(JNIEnv
     status = text ? llama3_detokenize(tok, tokens, n, 0, text, length + 1, &length)
                   : LLAMA3_ERR_OUT_OF_MEMORY;
   }
-  if (!failed(env, status)) {
+  if (!llama3_jni_failed(env, status)) {
     result = (*env)->NewByteArray(env, (jsize)length);
     if (result) (*env)->SetByteArrayRegion(env, result, 0, (jsize)length, (const jbyte*)text);
   }
@@ -181,7 +153,7 @@ JNIEXPORT jintArray JNICALL Java_org_llama3_Llama3Model_nativeEncodeDialog(JNIEn
     strings[2 * i] = (jstring)(*env)->GetObjectArrayElement(env, roles, i);
     strings[2 * i + 1] = (jstring)(*env)->GetObjectArrayElement(env, contents, i);
     if (strings[2 * i] == NULL || strings[2 * i + 1] == NULL) {
-      throw_message(env, LLAMA3_ERR_INVALID_ARGUMENT, "null role or content");
+      llama3_jni_throw_message(env, LLAMA3_ERR_INVALID_ARGUMENT, "null role or content");
       goto done;
     }
     messages[i].role = (*env)->GetStringUTFChars(env, strings[2 * i], NULL);
@@ -195,7 +167,7 @@ JNIEXPORT jintArray JNICALL Java_org_llama3_Llama3Model_nativeEncodeDialog(JNIEn
                       : LLAMA3_ERR_OUT_OF_MEMORY;
     }
   }
-  if (!failed(env, status)) result = to_int_array(env, tokens, n);
+  if (!llama3_jni_failed(env, status)) result = to_int_array(env, tokens, n);
 done:
   for (i = 0; messages && strings && i < count; ++i) {
     if (messages[i].role) (*env)->ReleaseStringUTFChars(env, strings[2 * i], messages[i].role);
@@ -220,7 +192,8 @@ JNIEXPORT jlong JNICALL Java_org_llama3_Llama3Session_nativeCreate(JNIEnv* env, 
   llama3_session_params_init(&params);
   params.n_ctx = n_ctx;
   params.n_threads = n_threads;
-  if (failed(env, llama3_session_create((const llama3_model*)(intptr_t)model, &params, &session))) {
+  if (llama3_jni_failed(
+          env, llama3_session_create((const llama3_model*)(intptr_t)model, &params, &session))) {
     return 0;
   }
   return (jlong)(intptr_t)session;
@@ -243,8 +216,8 @@ JNIEXPORT jfloatArray JNICALL Java_org_llama3_Llama3Session_nativeDecode(JNIEnv*
   jfloatArray result = NULL;
   (void)cls;
   if (tokens == NULL) return NULL;
-  if (!failed(env, llama3_session_decode(s, tokens, n)) &&
-      !failed(env, llama3_session_logits(s, &logits, &n_logits))) {
+  if (!llama3_jni_failed(env, llama3_session_decode(s, tokens, n)) &&
+      !llama3_jni_failed(env, llama3_session_logits(s, &logits, &n_logits))) {
     result = (*env)->NewFloatArray(env, (jsize)n_logits);
     if (result) (*env)->SetFloatArrayRegion(env, result, 0, (jsize)n_logits, logits);
   }
@@ -273,10 +246,11 @@ static int forward_piece(const char* piece, size_t length, void* user_data) {
 
 JNIEXPORT void JNICALL Java_org_llama3_Llama3Session_nativeGenerate(JNIEnv* env, jclass cls,
                                                                     jlong session, jintArray prompt,
-                                                                    jfloat temperature, jlong seed,
+                                                                    jobject sampling,
                                                                     jint max_tokens,
                                                                     jobject listener) {
   llama3_sampler_params sampler_params;
+  llama3_logit_bias* logit_bias = NULL;
   llama3_sampler* sampler = NULL;
   llama3_generate_params params;
   struct piece_context context;
@@ -289,19 +263,19 @@ JNIEXPORT void JNICALL Java_org_llama3_Llama3Session_nativeGenerate(JNIEnv* env,
   context.listener = listener;
   context.on_piece = (*env)->GetMethodID(env, listener_class, "onPiece", "([B)Z");
   if (context.on_piece == NULL) return;
+  if (llama3_jni_read_sampler_params(env, sampling, &sampler_params, &logit_bias)) return;
+  status = llama3_sampler_create(&sampler_params, &sampler);
+  free(logit_bias); /* the sampler keeps a copy */
+  if (llama3_jni_failed(env, status)) return;
   tokens = from_int_array(env, prompt, &n);
-  if (tokens == NULL) return;
-  llama3_sampler_params_init(&sampler_params);
-  sampler_params.temperature = temperature;
-  sampler_params.seed = (uint64_t)seed;
-  if (!failed(env, llama3_sampler_create(&sampler_params, &sampler))) {
+  if (tokens != NULL) {
     llama3_generate_params_init(&params);
     params.max_tokens = max_tokens;
     params.on_piece = forward_piece;
     params.user_data = &context;
     status = llama3_session_generate((llama3_session*)(intptr_t)session, tokens, n, sampler,
                                      &params, NULL);
-    if (!(*env)->ExceptionCheck(env)) failed(env, status);
+    if (!(*env)->ExceptionCheck(env)) llama3_jni_failed(env, status);
   }
   llama3_sampler_free(sampler);
   free(tokens);
@@ -311,7 +285,7 @@ JNIEXPORT jint JNICALL Java_org_llama3_Llama3Session_nativeNPast(JNIEnv* env, jc
                                                                  jlong session) {
   int32_t n = 0;
   (void)cls;
-  failed(env, llama3_session_n_past((const llama3_session*)(intptr_t)session, &n));
+  llama3_jni_failed(env, llama3_session_n_past((const llama3_session*)(intptr_t)session, &n));
   return n;
 }
 
@@ -322,13 +296,13 @@ JNIEXPORT jbyteArray JNICALL Java_org_llama3_Llama3Session_nativeSaveState(JNIEn
   void* buffer;
   jbyteArray result = NULL;
   (void)cls;
-  if (failed(env, llama3_session_state_size(s, &size))) return NULL;
+  if (llama3_jni_failed(env, llama3_session_state_size(s, &size))) return NULL;
   buffer = malloc(size ? size : 1);
   if (buffer == NULL) {
-    throw_message(env, LLAMA3_ERR_OUT_OF_MEMORY, "out of memory");
+    llama3_jni_throw_message(env, LLAMA3_ERR_OUT_OF_MEMORY, "out of memory");
     return NULL;
   }
-  if (!failed(env, llama3_session_save_state(s, buffer, size, &size))) {
+  if (!llama3_jni_failed(env, llama3_session_save_state(s, buffer, size, &size))) {
     result = (*env)->NewByteArray(env, (jsize)size);
     if (result) (*env)->SetByteArrayRegion(env, result, 0, (jsize)size, (const jbyte*)buffer);
   }
@@ -343,12 +317,13 @@ JNIEXPORT void JNICALL Java_org_llama3_Llama3Session_nativeLoadState(JNIEnv* env
   jbyte* bytes;
   (void)cls;
   if (state == NULL) {
-    throw_message(env, LLAMA3_ERR_INVALID_ARGUMENT, "state is null");
+    llama3_jni_throw_message(env, LLAMA3_ERR_INVALID_ARGUMENT, "state is null");
     return;
   }
   length = (*env)->GetArrayLength(env, state);
   bytes = (*env)->GetByteArrayElements(env, state, NULL);
   if (bytes == NULL) return;
-  failed(env, llama3_session_load_state((llama3_session*)(intptr_t)session, bytes, (size_t)length));
+  llama3_jni_failed(
+      env, llama3_session_load_state((llama3_session*)(intptr_t)session, bytes, (size_t)length));
   (*env)->ReleaseByteArrayElements(env, state, bytes, JNI_ABORT);
 }

@@ -59,6 +59,21 @@ public final class Llama3Model implements AutoCloseable {
     return nativeEncodeDialog(tokenizerHandle(), roles, contents);
   }
 
+  /** A grammar in GBNF (llama.cpp's notation, start rule "root"); INVALID_ARGUMENT names the spot. */
+  public Llama3Grammar grammarFromGbnf(String gbnf) {
+    return new Llama3Grammar(nativeGrammar(tokenizerHandle(), GRAMMAR_GBNF, utf8(gbnf)));
+  }
+
+  /** A grammar from a JSON Schema given as JSON text ("{}" allows any JSON value). */
+  public Llama3Grammar grammarFromJsonSchema(String schema) {
+    return new Llama3Grammar(nativeGrammar(tokenizerHandle(), GRAMMAR_JSON_SCHEMA, utf8(schema)));
+  }
+
+  /** A grammar from a regular expression the whole output must match. */
+  public Llama3Grammar grammarFromRegex(String pattern) {
+    return new Llama3Grammar(nativeGrammar(tokenizerHandle(), GRAMMAR_REGEX, utf8(pattern)));
+  }
+
   /** A new session; nCtx 0 = the model's context (capped at 4096), nThreads 0 = all cores. */
   public Llama3Session newSession(int nCtx, int nThreads) {
     return new Llama3Session(Llama3Session.nativeCreate(handle(), nCtx, nThreads));
@@ -76,6 +91,10 @@ public final class Llama3Model implements AutoCloseable {
     return model;
   }
 
+  private static byte[] utf8(String text) {
+    return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
+  }
+
   private long tokenizerHandle() {
     handle();
     if (tokenizer == 0) {
@@ -84,6 +103,9 @@ public final class Llama3Model implements AutoCloseable {
     return tokenizer;
   }
 
+  // The kinds of grammar source nativeGrammar compiles.
+  private static final int GRAMMAR_GBNF = 0, GRAMMAR_JSON_SCHEMA = 1, GRAMMAR_REGEX = 2;
+
   private static native long nativeLoad(String path);
   private static native long nativeTokenizer(long model);
   private static native void nativeFree(long model, long tokenizer);
@@ -91,4 +113,5 @@ public final class Llama3Model implements AutoCloseable {
   private static native int[] nativeTokenize(long tokenizer, byte[] text, boolean addBos, boolean parseSpecial);
   private static native byte[] nativeDetokenize(long tokenizer, int[] ids);
   private static native int[] nativeEncodeDialog(long tokenizer, String[] roles, String[] contents);
+  private static native long nativeGrammar(long tokenizer, int kind, byte[] source);
 }

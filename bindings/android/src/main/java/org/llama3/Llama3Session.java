@@ -28,8 +28,24 @@ public final class Llama3Session implements AutoCloseable {
    */
   public String generate(int[] prompt, float temperature, long seed, int maxTokens,
       PieceListener listener) {
+    return generate(prompt, new Llama3SamplerParams().temperature(temperature).seed(seed),
+        maxTokens, listener);
+  }
+
+  /**
+   * Feeds the prompt, then samples with every setting of {@code sampling} until an
+   * end-of-generation token, maxTokens, the listener or a full context (with a grammar, also
+   * where the grammar allows nothing more).
+   *
+   * @return the whole generated text
+   */
+  public String generate(int[] prompt, Llama3SamplerParams sampling, int maxTokens,
+      PieceListener listener) {
+    if (sampling == null) {
+      throw new Llama3Exception(Llama3Exception.INVALID_ARGUMENT, "sampling is null");
+    }
     StringBuilder text = new StringBuilder();
-    nativeGenerate(handle(), prompt, temperature, seed, maxTokens, bytes -> {
+    nativeGenerate(handle(), prompt, sampling, maxTokens, bytes -> {
       String piece = new String(bytes, StandardCharsets.UTF_8);
       text.append(piece);
       return listener == null || listener.onPiece(piece);
@@ -67,8 +83,8 @@ public final class Llama3Session implements AutoCloseable {
   static native long nativeCreate(long model, int nCtx, int nThreads);
   private static native void nativeFree(long session);
   private static native float[] nativeDecode(long session, int[] ids);
-  private static native void nativeGenerate(long session, int[] prompt, float temperature, long seed,
-      int maxTokens, BytesListener listener);
+  private static native void nativeGenerate(long session, int[] prompt,
+      Llama3SamplerParams sampling, int maxTokens, BytesListener listener);
   private static native int nativeNPast(long session);
   private static native byte[] nativeSaveState(long session);
   private static native void nativeLoadState(long session, byte[] state);
