@@ -384,6 +384,15 @@ func (s *Session) Decode(tokens []Token) ([]float32, error) {
 	return logits, nil
 }
 
+// FilterNotes returns the safety filters' notes from the last generation (the code scanner's
+// warnings, the Guard's verdict on the answer) as a JSON array of strings.
+func (s *Session) FilterNotes() (string, error) {
+	bytes, _, err := fill(1, 1, func(buffer unsafe.Pointer, capacity C.size_t, needed *C.size_t) C.llama3_status {
+		return C.llama3_session_filter_notes(s.raw, (*C.char)(buffer), capacity, needed)
+	})
+	return string(bytes), err
+}
+
 // Reset forgets the context.
 func (s *Session) Reset() error {
 	return call(func() C.llama3_status { return C.llama3_session_reset(s.raw) })

@@ -159,6 +159,19 @@ func TestGuardBlocksExactlyWhenItsVerdictIsNotSafe(t *testing.T) {
 		!strings.Contains(err.Error(), "refused by guard (llama guard: ") {
 		t.Fatalf("verdict %s, yet: %+v, %v", verdict, result, err)
 	}
+
+	// The answer is judged once complete; the verdict is a note either way.
+	session, _ := model.NewSession(SessionOptions{NThreads: 1})
+	defer session.Close()
+	sampler := greedySampler(t)
+	defer sampler.Close()
+	_, err = session.Generate(prompt, sampler, GenerateOptions{MaxTokens: 3, Guard: guard, GuardScope: GuardAnswerOnly}, nil)
+	if err != nil && !errors.Is(err, ErrBlocked) {
+		t.Fatal(err)
+	}
+	if notes, err := session.FilterNotes(); err != nil || !strings.HasPrefix(notes, `["llama guard: `) {
+		t.Fatalf("notes %s, %v", notes, err)
+	}
 	guard.Close()
 }
 

@@ -462,6 +462,13 @@ extern "C" {
         out_state: *mut i32,
     ) -> llama3_status;
 
+    pub fn llama3_session_filter_notes(
+        session: *const llama3_session,
+        json: *mut c_char,
+        capacity: usize,
+        out_length: *mut usize,
+    ) -> llama3_status;
+
     pub fn llama3_lora_load(
         model: *const llama3_model,
         path: *const c_char,

@@ -799,6 +799,15 @@ impl Session {
         })
     }
 
+    /// The safety filters' notes from the last generation (the code scanner's warnings, the
+    /// Guard's verdict on the answer) as a JSON array of strings.
+    pub fn filter_notes(&self) -> Result<String> {
+        let bytes = fill_buffer::<u8>(1, |buffer, capacity, needed| unsafe {
+            sys::llama3_session_filter_notes(self.raw, buffer as *mut c_char, capacity, needed)
+        })?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// Replaces the adapters (and their scales) used from the next decode on; an empty list is
     /// the base model. The context already decoded keeps what the earlier adapters computed.
     pub fn set_adapters(&mut self, adapters: &[(LoraAdapter, f32)]) -> Result<()> {

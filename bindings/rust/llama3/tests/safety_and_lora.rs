@@ -195,6 +195,18 @@ fn a_guard_blocks_exactly_when_its_verdict_is_not_safe() {
         );
         assert_eq!(session.n_past(), 0);
     }
+    // The answer is judged once complete; the verdict is a note either way.
+    let answer = GenerateOptions {
+        guard_prompt: false,
+        guard_answer: true,
+        ..options.clone()
+    };
+    let outcome = session.generate(&prompt, &mut greedy(), &answer, |_| true);
+    assert!(outcome.is_ok() || outcome.unwrap_err().kind == ErrorKind::Blocked);
+    assert!(session
+        .filter_notes()
+        .unwrap()
+        .starts_with("[\"llama guard: "));
     let neither = GenerateOptions {
         guard_prompt: false,
         ..options
