@@ -68,8 +68,10 @@ class GrammarMatcherState {
     for (grammar::StackId stack : matcher_.positions()) {
       if (stack == grammar::kAccepted) continue;
       entries_.push_back(compiled_->masks().entry_for(matcher_.pool(), stack));
-      const auto& bits = entries_.back()->allowed;
-      for (std::size_t w = 0; w < bits.size(); ++w) allowed_[w] |= bits[w];
+      const grammar::MaskEntry& entry = *entries_.back();
+      for (std::size_t i = 0; i < entry.words.size(); ++i) {
+        allowed_[entry.word_index[i]] |= entry.words[i];
+      }
     }
     std::size_t e = 0;
     for (grammar::StackId stack : matcher_.positions()) {

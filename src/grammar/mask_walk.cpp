@@ -61,12 +61,17 @@ MaskWalker::StateId MaskWalker::step(StateId state, std::uint8_t byte) {
 MaskEntry MaskWalker::walk(std::span<const std::uint32_t> top_first, bool complete) {
   if (positions_of_.size() > kMaxStates) reset();
   MaskEntry entry;
-  entry.allowed.assign((vocab_->n_vocab() + 63) / 64, 0);
+  allowed_.assign((vocab_->n_vocab() + 63) / 64, 0);
   StackId stack = complete ? kAccepted : kBottom;
   for (auto it = top_first.rbegin(); it != top_first.rend(); ++it) {
     stack = pushdown_.pool().push(stack, *it);
   }
   visit(0, intern({stack}), false, entry);
+  for (std::size_t w = 0; w < allowed_.size(); ++w) {
+    if (allowed_[w] == 0) continue;
+    entry.word_index.push_back(static_cast<std::uint32_t>(w));
+    entry.words.push_back(allowed_[w]);
+  }
   return entry;
 }
 
@@ -75,7 +80,7 @@ MaskEntry MaskWalker::walk(std::span<const std::uint32_t> top_first, bool comple
 void MaskWalker::visit(std::uint32_t node, StateId state, bool uncertain, MaskEntry& entry) {
   const VocabTrie::Node* nodes = vocab_->nodes().data();
   const std::int32_t* ids = vocab_->sorted_ids().data();
-  std::uint64_t* allowed = entry.allowed.data();
+  std::uint64_t* allowed = allowed_.data();
   const bool child_uncertain = uncertain || reaches_bottom_[state] != 0;
   const std::uint32_t end = nodes[node].subtree_end;
   for (std::uint32_t child = node + 1; child < end; child = nodes[child].subtree_end) {

@@ -20,9 +20,13 @@
 
 namespace llama3::grammar {
 
+// The allowed tokens are kept as the non-zero 64-bit words of a bitset over token ids (bit i of
+// word w is token 64 * w + i): most masks allow a few tokens, so this is a small fraction of the
+// 16 KiB full bitset, and a grammar keeps hundreds of masks.
 struct MaskEntry {
-  std::vector<std::uint64_t> allowed;   // [ceil(n_vocab / 64)] bit per token id
-  std::vector<std::int32_t> uncertain;  // decided by the full stack at use, in trie order
+  std::vector<std::uint32_t> word_index;  // increasing
+  std::vector<std::uint64_t> words;       // [word_index.size()], none zero
+  std::vector<std::int32_t> uncertain;    // decided by the full stack at use, in trie order
 };
 
 class MaskWalker {
@@ -57,6 +61,7 @@ class MaskWalker {
   std::vector<std::uint8_t> reaches_bottom_;               // [n_states] the set holds kBottom
   std::vector<StateId> transitions_;                       // [n_states, 256], kUnknown if not met
   std::vector<StackId> scratch_;
+  std::vector<std::uint64_t> allowed_;  // [ceil(n_vocab / 64)] the walk's bitset, reused
 };
 
 }  // namespace llama3::grammar

@@ -58,7 +58,7 @@ const std::shared_ptr<const detail::TokenBytes>& llama3_token_bytes() {
 }
 
 bool same_entry(const grammar::MaskEntry& a, const grammar::MaskEntry& b) {
-  return a.allowed == b.allowed && a.uncertain == b.uncertain;
+  return a.word_index == b.word_index && a.words == b.words && a.uncertain == b.uncertain;
 }
 
 }  // namespace
