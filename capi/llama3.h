@@ -108,7 +108,8 @@ typedef void (*llama3_log_callback)(int32_t level, const char* message, void* us
 
 /* NULL callback (the default) silences the library. Messages below `min_level` are not delivered.
  * Failing calls are logged at LLAMA3_LOG_DEBUG with their status and message; a loaded model at
- * LLAMA3_LOG_INFO. */
+ * LLAMA3_LOG_INFO; what the library changed on the caller's behalf (a thread count above the
+ * machine's hardware threads, clamped to them) at LLAMA3_LOG_WARN. */
 LLAMA3_API llama3_status llama3_set_log_callback(llama3_log_callback callback, int32_t min_level,
                                                  void* user_data);
 

@@ -7,6 +7,7 @@
 
 #include "c_api_support.hpp"
 #include "llama3/chat.hpp"
+#include "llama3/log.hpp"
 #include "llama3/version.hpp"
 
 static_assert(LLAMA3_VERSION_MAJOR == llama3::kVersionMajor &&
@@ -31,6 +32,11 @@ void* log_user_data = nullptr;
 std::atomic<int32_t> log_min_level{LLAMA3_LOG_INFO};
 std::atomic<bool> log_enabled{false};
 
+// The core library's own messages (llama3/log.hpp) take the same path as the C ABI's: to the
+// callback when one is set, nowhere by default (the core's default is stderr).
+void forward_core_message(llama3::LogLevel level, std::string_view message);
+[[maybe_unused]] const bool core_log_routed = (llama3::set_log_handler(forward_core_message), true);
+
 }  // namespace
 
 void log(int32_t level, const std::string& message) {
@@ -44,6 +50,15 @@ void log(int32_t level, const std::string& message) {
   }
   if (callback) callback(level, message.c_str(), user_data);
 }
+
+namespace {
+static_assert(static_cast<int>(llama3::LogLevel::kDebug) == LLAMA3_LOG_DEBUG &&
+                  static_cast<int>(llama3::LogLevel::kError) == LLAMA3_LOG_ERROR,
+              "llama3_log_level and llama3::LogLevel must keep the same numbers");
+void forward_core_message(llama3::LogLevel level, std::string_view message) {
+  llama3::capi::log(static_cast<int32_t>(level), std::string(message));
+}
+}  // namespace
 
 llama3_status fail(llama3_status status, const std::string& message) {
   try {

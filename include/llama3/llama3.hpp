@@ -5,6 +5,7 @@
 #include "llama3/convert.hpp"
 #include "llama3/engine.hpp"
 #include "llama3/error.hpp"
+#include "llama3/log.hpp"
 #include "llama3/lora.hpp"
 #include "llama3/model.hpp"
 #include "llama3/perplexity.hpp"

@@ -2,12 +2,25 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
+
+#include "llama3/log.hpp"
 
 namespace llama3::kernels {
 
-ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0)
-    n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+ThreadPool::ThreadPool(int n_threads, ThreadCount count) {
+  const int available = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads <= 0) {
+    n_threads = available;
+  } else if (n_threads > available && count == ThreadCount::kAtMostHardware) {
+    // Threads beyond the hardware's only take turns on its cores, and a huge count (a typo, an
+    // unchecked binding argument) would exhaust the process's threads.
+    log_message(LogLevel::kWarning, std::to_string(n_threads) +
+                                        " threads asked for, more than the " +
+                                        std::to_string(available) + " hardware threads; using " +
+                                        std::to_string(available));
+    n_threads = available;
+  }
   n_threads_ = n_threads;
   workers_.reserve(static_cast<std::size_t>(n_threads_ - 1));
   for (int index = 1; index < n_threads_; ++index) {

@@ -13,10 +13,19 @@
 
 namespace llama3::kernels {
 
+// Whether a pool may have more threads than the machine has hardware threads.
+enum class ThreadCount {
+  // More than the machine has are clamped to what it has, with a warning (llama3/log.hpp): every
+  // thread count a caller gives (SessionOptions, EngineOptions, convert, the bindings) passes here.
+  kAtMostHardware,
+  // Exactly as many as asked: for tests that oversubscribe on purpose.
+  kExact,
+};
+
 class ThreadPool {
  public:
   // n_threads <= 0 means one per hardware thread.
-  explicit ThreadPool(int n_threads);
+  explicit ThreadPool(int n_threads, ThreadCount count = ThreadCount::kAtMostHardware);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

@@ -14,7 +14,7 @@ LAYERS = ["base", "io", "kernels", "tokenizer", "model", "convert", "grammar", "
           "distributed", "engine", "server", "umbrella"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 PUBLIC_HEADER_LAYER = {
-    "error": "base", "version": "base",
+    "error": "base", "version": "base", "log": "base",
     "tokenizer": "tokenizer", "chat": "tokenizer",
     "model": "model", "lora": "model", "convert": "convert",
     "grammar": "grammar",

@@ -20,7 +20,7 @@ using namespace llama3;
 
 TEST_CASE("the thread pool hands every index to exactly one thread, call after call",
           "[concurrency]") {
-  kernels::ThreadPool pool(3);
+  kernels::ThreadPool pool(3, kernels::ThreadCount::kExact);  // more threads than cores too
   std::vector<int> hits(1013, 0);
   for (int round = 0; round < 200; ++round) {
     const std::size_t n = 1 + static_cast<std::size_t>(round * 5) % hits.size();

@@ -11,6 +11,7 @@
 #include "server/json_fields.hpp"
 #include "server/openai_request.hpp"
 #include "server/slot_gate.hpp"
+#include "support/hostile_input.hpp"
 
 namespace {
 
@@ -25,6 +26,11 @@ int status_of(const std::function<void()>& f) {
   return 200;
 }
 
+// status_of for one hostile piece of a request, counted for the rejection table.
+int request_status_of(const std::function<void()>& read) {
+  return status_of([&] { llama3::testing::hostile_input<ApiError>("server_request", read); });
+}
+
 }  // namespace
 
 TEST_CASE("parse_body refuses malformed, non-object, deep and invalid UTF-8 JSON with 400",
@@ -35,7 +41,7 @@ TEST_CASE("parse_body refuses malformed, non-object, deep and invalid UTF-8 JSON
         std::string(200, '[') + std::string(200, ']'), std::string("{\"a\": \"\xff\"}"),
         std::string("{\"a\": \"\\ud800\"}"), std::string("{\"a\": 1e400}")}) {
     CAPTURE(text.substr(0, 40));
-    CHECK(status_of([&] { parse_body(text); }) == 400);
+    CHECK(request_status_of([&] { parse_body(text); }) == 400);
   }
   // Brackets inside strings do not count as nesting.
   const std::string in_string = "{\"a\": \"" + std::string(1000, '[') + "\"}";
@@ -56,11 +62,11 @@ TEST_CASE("typed fields name the field and its range", "[server]") {
     CHECK(e.param() == "t");
     CHECK(e.status() == 400);
   }
-  CHECK(status_of([&] { integer_field(body, "i", 0, 10); }) == 400);
-  CHECK(status_of([&] { integer_field(body, "u", 0, 1 << 30); }) == 400);
-  CHECK(status_of([&] { bool_field(body, "b"); }) == 400);
-  CHECK(status_of([&] { string_field(body, "s"); }) == 400);
-  CHECK(status_of([&] { number_field(body, "big", -1e9, 1e9); }) == 400);
+  CHECK(request_status_of([&] { integer_field(body, "i", 0, 10); }) == 400);
+  CHECK(request_status_of([&] { integer_field(body, "u", 0, 1 << 30); }) == 400);
+  CHECK(request_status_of([&] { bool_field(body, "b"); }) == 400);
+  CHECK(request_status_of([&] { string_field(body, "s"); }) == 400);
+  CHECK(request_status_of([&] { number_field(body, "big", -1e9, 1e9); }) == 400);
   CHECK(number_field(body, "ok", 0, 1) == 0.5);
   CHECK_FALSE(number_field(body, "n", 0, 1).has_value());  // null: absent
   CHECK_FALSE(integer_field(body, "missing", 0, 1).has_value());
@@ -88,7 +94,7 @@ TEST_CASE("API keys: Bearer scheme, any configured key, none configured lets all
 }
 
 TEST_CASE("slot gate: slots, a bounded wait in arrival order, 429 beyond, 503 on close",
-          "[server]") {
+          "[server][concurrency]") {
   using llama3::server::SlotGate;
   SlotGate gate(1, 1);
   std::optional<SlotGate::Slot> held(gate.acquire());

@@ -13,7 +13,7 @@ from ._errors import (BadFormatError, BlockedError, BufferTooSmallError, Cancell
 from ._llama3 import (CodeScanner, Engine, EngineRequest, GenerationStream, Grammar, Guard,
                       KvCacheType, LoraAdapter, Model, Sampler, Session, Tokenizer, __version__,
                       convert_hf_to_gguf, error_code_name, merge_lora, parse_tool_calls,
-                      quantize_gguf)
+                      quantize_gguf, reset_log_handler, set_log_handler)
 from ._completion import Completion  # also adds Session.complete and Model.create_*completion
 
 __all__ = [
@@ -23,5 +23,5 @@ __all__ = [
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
     "BufferTooSmallError", "error_code_name", "parse_tool_calls", "convert_hf_to_gguf",
-    "quantize_gguf", "__version__",
+    "quantize_gguf", "set_log_handler", "reset_log_handler", "__version__",
 ]

@@ -73,6 +73,7 @@ void register_convert(py::module_& m);
 void register_engine(py::module_& m);
 void register_safety(py::module_& m);
 void register_lora(py::module_& m);
+void register_log(py::module_& m);
 
 // `adapters` as Python gives them: a list of llama3.LoraAdapter or (LoraAdapter, scale) tuples.
 std::vector<ActiveLora> active_adapters(const py::object& adapters);

@@ -65,6 +65,32 @@ def test_sessions_on_three_threads_give_the_single_thread_text(stories_path):
     assert all(expected.values())
 
 
+def test_a_thread_count_beyond_the_machine_is_clamped_with_a_warning(stories_path, capfd):
+    """n_threads=100000 starts no 100000 threads: the library clamps it to the machine's hardware
+    threads and says so on stderr (its default log sink)."""
+    model = llama3.Model(stories_path)
+    session = model.session(n_ctx=64, n_threads=100000)
+    assert "".join(session.generate("Once", max_tokens=4, sampler=llama3.Sampler(seed=1)))
+    assert "100000 threads asked for, more than the" in capfd.readouterr().err
+
+
+def test_a_log_handler_receives_the_library_warnings_until_reset(stories_path, capfd):
+    messages = []
+    llama3.set_log_handler(lambda level, message: messages.append((level, message)))
+    try:
+        model = llama3.Model(stories_path)
+        model.session(n_ctx=64, n_threads=100000)
+    finally:
+        llama3.reset_log_handler()
+    assert [level for level, _ in messages] == ["warning"]
+    assert messages[0][1].startswith("100000 threads asked for, more than the")
+    assert capfd.readouterr().err == ""
+    llama3.set_log_handler(None)  # silence
+    model.session(n_ctx=64, n_threads=100000)
+    llama3.reset_log_handler()
+    assert capfd.readouterr().err == ""
+
+
 def test_decode_returns_a_read_only_view_tied_to_the_session(stories_path):
     model = llama3.Model(stories_path)
     session = model.session(n_ctx=64)
