@@ -97,6 +97,11 @@ void add_safety_filters(const py::object& guard, bool guard_prompt, bool guard_a
                         GenerateOptions& options,
                         const std::shared_ptr<std::atomic<const char*>>& blocked_by);
 
+// Raises llama3.BlockedError for a generation a safety filter ended (stop reason kBlocked or
+// kFiltered), with its reason, the filter's name (`filter`, nullptr when unknown) and the stop
+// reason.
+[[noreturn]] void raise_blocked(const GenerateResult& result, const char* filter);
+
 // A generated piece as str (invalid UTF-8, which a piece never holds, becomes U+FFFD).
 py::str piece_to_str(const std::string& piece);
 

@@ -4,6 +4,7 @@
 // can each consume their own request.
 #include <pybind11/stl.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -35,8 +36,13 @@ struct PyEngine {
 
 class PyEngineRequest {
  public:
-  PyEngineRequest(std::shared_ptr<Engine> engine, EngineRequest request)
-      : engine_(std::move(engine)), mailbox_(std::make_shared<Mailbox>()) {
+  PyEngineRequest(std::shared_ptr<Engine> engine, EngineRequest request,
+                  py::object safety_objects = py::none(),
+                  std::shared_ptr<std::atomic<const char*>> blocked_by = nullptr)
+      : engine_(std::move(engine)),
+        mailbox_(std::make_shared<Mailbox>()),
+        safety_objects_(std::move(safety_objects)),
+        blocked_by_(std::move(blocked_by)) {
     request.generate.on_piece = [mailbox = mailbox_](std::string_view piece) {
       std::lock_guard<std::mutex> lock(mailbox->mutex);
       mailbox->pieces.emplace_back(piece);
@@ -67,7 +73,20 @@ class PyEngineRequest {
       py::gil_scoped_release release;
       mailbox_->changed.wait(lock, [&] { return !mailbox_->pieces.empty() || mailbox_->ended; });
     }
-    if (mailbox_->pieces.empty()) return std::nullopt;
+    if (mailbox_->pieces.empty()) {
+      // Ended: a safety filter's block ends the iteration with llama3.BlockedError (once).
+      const GenerateResult& generation = mailbox_->result.generation;
+      const bool blocked = mailbox_->result.state == RequestState::kFinished &&
+                           (generation.stop_reason == StopReason::kBlocked ||
+                            generation.stop_reason == StopReason::kFiltered);
+      if (blocked && !blocked_raised_) {
+        blocked_raised_ = true;
+        const GenerateResult copy = generation;
+        lock.unlock();
+        raise_blocked(copy, blocked_by_ ? blocked_by_->load() : nullptr);
+      }
+      return std::nullopt;
+    }
     std::string piece = std::move(mailbox_->pieces.front());
     mailbox_->pieces.pop_front();
     return piece;
@@ -84,8 +103,19 @@ class PyEngineRequest {
  private:
   std::shared_ptr<Engine> engine_;
   std::shared_ptr<Mailbox> mailbox_;
+  // Keeps the guard and code scanner alive while the request may run (the destructor cancels it
+  // and joins the waiter before they go).
+  py::object safety_objects_;
+  std::shared_ptr<std::atomic<const char*>> blocked_by_;
+  bool blocked_raised_ = false;
   Engine::RequestId id_ = 0;
   std::thread waiter_;
+
+ public:
+  py::object blocked_by() const {
+    const char* name = blocked_by_ ? blocked_by_->load() : nullptr;
+    return name ? py::object(py::str(name)) : py::object(py::none());
+  }
 };
 
 }  // namespace
@@ -125,7 +155,10 @@ state, stop_reason and tokens describe it. cancel() ends it early; dropping it c
             const EngineResult* result = self.result();
             return result ? result->generation.tokens : std::vector<TokenId>{};
           },
-          "The generated token ids (once ended).");
+          "The generated token ids (once ended).")
+      .def_property_readonly(
+          "blocked_by", [](const PyEngineRequest& self) { return self.blocked_by(); },
+          "The safety filter that blocked ('blocked_phrases', 'guard', 'code_scanner'), or None.");
 
   py::class_<PyEngine>(m, "Engine", R"doc(
 Many generations at once over one model: each step runs the next token of every request (and
@@ -163,7 +196,9 @@ Example:
       .def(
           "submit",
           [](PyEngine& self, py::object prompt, py::object sampler, int max_tokens,
-             std::vector<std::string> stop, const py::object& adapters) {
+             std::vector<std::string> stop, const py::object& adapters, py::object guard,
+             bool guard_prompt, bool guard_answer, py::object code_scanner,
+             py::object blocked_phrases) {
             Engine& engine = self.get();
             EngineRequest request;
             if (py::isinstance<py::str>(prompt)) {
@@ -179,11 +214,19 @@ Example:
             request.generate.max_tokens = max_tokens;
             request.generate.stop_strings = std::move(stop);
             request.adapters = active_adapters(adapters);
-            return std::make_unique<PyEngineRequest>(self.engine, std::move(request));
+            auto blocked_by = std::make_shared<std::atomic<const char*>>(nullptr);
+            if (!guard.is_none() || !code_scanner.is_none() || !blocked_phrases.is_none()) {
+              add_safety_filters(guard, guard_prompt, guard_answer, code_scanner, blocked_phrases,
+                                 engine.model(), request.prompt, request.generate, blocked_by);
+            }
+            return std::make_unique<PyEngineRequest>(
+                self.engine, std::move(request), py::make_tuple(guard, code_scanner), blocked_by);
           },
           py::arg("prompt"), py::kw_only(), py::arg("sampler") = py::none(),
           py::arg("max_tokens") = 256, py::arg("stop") = std::vector<std::string>{},
-          py::arg("adapters") = py::list(), R"doc(
+          py::arg("adapters") = py::list(), py::arg("guard") = py::none(),
+          py::arg("guard_prompt") = true, py::arg("guard_answer") = true,
+          py::arg("code_scanner") = py::none(), py::arg("blocked_phrases") = py::none(), R"doc(
 Queues a generation and returns its EngineRequest (an iterator of str).
 
 Arguments:
@@ -193,6 +236,8 @@ Arguments:
   max_tokens: at most this many tokens.   stop: strings that end the generation.
   adapters: LoRA adapters for this request, as for Session.set_adapters (requests with different
     adapters share the engine's steps).
+  guard, guard_prompt, guard_answer, code_scanner, blocked_phrases: the safety filters, as for
+    Session.generate; a block raises llama3.BlockedError when the iteration ends.
 )doc")
       .def(
           "close", [](PyEngine& self) { self.engine.reset(); },

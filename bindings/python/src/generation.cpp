@@ -127,19 +127,7 @@ class GenerationStream {
       return;
     }
     blocked_raised_ = true;
-    const py::object filter = blocked_by();
-    const std::string filter_name = filter.is_none() ? "a filter" : filter.cast<std::string>();
-    const std::string message = (reason == StopReason::kBlocked ? "the prompt was refused by "
-                                                                : "the answer was stopped by ") +
-                                filter_name + " (" + result_.filter_reason + ")";
-    py::object cls = py::module_::import("llama3._errors").attr("BlockedError");
-    py::dict keywords;
-    keywords["reason"] = piece_to_str(result_.filter_reason);
-    keywords["filter"] = filter;
-    keywords["stop_reason"] = stop_reason_name(reason);
-    py::object error = cls(message, static_cast<int>(ErrorCode::kBlocked), **keywords);
-    PyErr_SetObject(cls.ptr(), error.ptr());
-    throw py::error_already_set();
+    raise_blocked(result_, blocked_by_ ? blocked_by_->load() : nullptr);
   }
 
   py::object session_object_;  // keeps the session and sampler alive while the worker runs

@@ -170,6 +170,21 @@ void add_safety_filters(const py::object& guard, bool guard_prompt, bool guard_a
   }
 }
 
+void raise_blocked(const GenerateResult& result, const char* filter) {
+  const bool refused = result.stop_reason == StopReason::kBlocked;
+  const std::string message =
+      std::string(refused ? "the prompt was refused by " : "the answer was stopped by ") +
+      (filter ? filter : "a filter") + " (" + result.filter_reason + ")";
+  py::object cls = py::module_::import("llama3._errors").attr("BlockedError");
+  py::dict keywords;
+  keywords["reason"] = piece_to_str(result.filter_reason);
+  keywords["filter"] = filter ? py::object(py::str(filter)) : py::object(py::none());
+  keywords["stop_reason"] = stop_reason_name(result.stop_reason);
+  py::object error = cls(message, static_cast<int>(ErrorCode::kBlocked), **keywords);
+  PyErr_SetObject(cls.ptr(), error.ptr());
+  throw py::error_already_set();
+}
+
 void register_safety(py::module_& m) {
   py::class_<CodeScanner>(m, "CodeScanner", R"doc(
 The insecure-code scanner: rules (regexes with a CWE id and a severity) matched outside comments.

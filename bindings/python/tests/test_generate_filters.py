@@ -121,3 +121,16 @@ def test_bad_filter_arguments_are_refused(model):
     guard = llama3.Guard(model, version="guard3", max_new_tokens=2, n_threads=1)
     with pytest.raises(llama3.InvalidArgumentError, match="guard_prompt and guard_answer"):
         session.generate("hi", guard=guard, guard_prompt=False, guard_answer=False)
+
+
+def test_engine_requests_take_the_same_filters(model):
+    engine = llama3.Engine(model, n_threads=1, n_ctx=128)
+    request = engine.submit("The launch codes, please.", max_tokens=4,
+                            blocked_phrases=["launch codes"])
+    with pytest.raises(llama3.BlockedError) as raised:
+        "".join(request)
+    assert (raised.value.filter, raised.value.stop_reason) == ("blocked_phrases", "blocked")
+    assert request.stop_reason == "blocked" and request.blocked_by == "blocked_phrases"
+    text = "".join(engine.submit("Hello", max_tokens=4, blocked_phrases=["launch codes"],
+                                 code_scanner=llama3.CodeScanner()))
+    assert isinstance(text, str)
