@@ -57,11 +57,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::require(request.prompt.size() + static_cast<std::size_t>(request.max_tokens) <=
                       static_cast<std::size_t>(context.n_ctx),
                   "prompt and answer fit the context");
+    fuzz::ParseCounts::instance().count(false);
   } catch (const server::ApiError& error) {
     if (error.status() >= 500) {
       std::fprintf(stderr, "status %d for a client's body: %s\n", error.status(), error.what());
       std::abort();
     }
+    fuzz::ParseCounts::instance().count(true);
   } catch (const std::exception& other) {
     std::fprintf(stderr, "not an ApiError: %s\n", other.what());
     std::abort();

@@ -98,7 +98,9 @@ class SchemaCompiler {
       explicit DepthGuard(int& d) : depth(d) { ++depth; }
       ~DepthGuard() { --depth; }
     } guard(depth_);
-    if (depth_ > kMaxSchemaDepth) fail(where, "schemas nested deeper than 100 levels");
+    if (depth_ > kMaxSchemaDepth) {
+      fail(where, "schemas nested deeper than " + std::to_string(kMaxSchemaDepth) + " levels");
+    }
     if (schema.is_boolean()) {
       if (!schema.get<bool>()) fail(where, "the schema 'false' allows no value");
       return "json-value";

@@ -34,7 +34,9 @@ class RegexParser {
   char peek() const { return text_[pos_]; }
 
   std::string parse_alternation(int depth) {
-    if (depth > kMaxRegexNesting) fail("groups nested too deeply");
+    if (depth > kMaxRegexNesting) {
+      fail("groups nested deeper than " + std::to_string(kMaxRegexNesting) + " levels");
+    }
     std::vector<std::string> alternatives{parse_sequence(depth)};
     while (!at_end() && peek() == '|') {
       ++pos_;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/hostile_input.hpp"
 #include "support/run_tool.hpp"
 #include "support/test_data.hpp"
 
@@ -32,9 +33,23 @@ inline nlohmann::json run_json(const std::string& arguments, const std::string& 
   return document;
 }
 
+// Counts a run given bad arguments for the rejection table: exit 2 (a usage error) is a clean
+// rejection, exit 0 an acceptance, anything else (a crash, another failure) is not clean.
+inline void tally_bad_arguments(const ToolRun& run) {
+  auto& tally = HostileInputTally::instance();
+  if (run.exit_code == 2) {
+    tally.record_rejected("cli_args");
+  } else if (run.exit_code == 0) {
+    tally.record_accepted("cli_args");
+  } else {
+    tally.record_failed("cli_args");
+  }
+}
+
 // A usage error: exit 2, nothing on stdout (no work was started), and the message on stderr.
 inline ToolRun run_usage_error(const std::string& arguments, const std::string& scratch_name) {
   ToolRun run = run_tool(arguments, scratch_name);
+  tally_bad_arguments(run);
   INFO("llama3 " << arguments << "\nstderr: " << run.err << "\nstdout: " << run.out);
   CHECK(run.exit_code == 2);
   CHECK(run.out.empty());

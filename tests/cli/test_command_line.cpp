@@ -58,6 +58,7 @@ TEST_CASE("llama3 rejects unknown options with exit 2 and a did-you-mean hint", 
     for (const char* command : kCommands) {
       INFO(command);
       const auto run = run_tool(std::string(command) + " --bogus-option", "cli-unknown-8");
+      tally_bad_arguments(run);
       CHECK(run.exit_code == 2);
       CHECK(contains(run.err, "--bogus-option"));
     }

@@ -5,6 +5,7 @@
 #include "grammar/grammar_test_support.hpp"
 #include "llama3/error.hpp"
 #include "support/error_code.hpp"
+#include "support/hostile_input.hpp"
 
 using namespace llama3;
 using testing::gbnf;
@@ -106,7 +107,7 @@ TEST_CASE("GBNF recursion through a consumed byte is fine", "[grammar]") {
 TEST_CASE("GBNF hostile and malformed grammars are clear errors", "[grammar][hostile]") {
   const auto error_of = [](const std::string& text) -> std::string {
     try {
-      grammar::parse_gbnf(text);
+      testing::hostile_input("grammar", [&] { return grammar::parse_gbnf(text); });
     } catch (const Error& error) {
       CHECK(error.code() == ErrorCode::kInvalidArgument);
       return error.what();
@@ -151,6 +152,7 @@ TEST_CASE("GBNF hostile and malformed grammars are clear errors", "[grammar][hos
 TEST_CASE("GBNF deep input nesting is a clear error, not a crash", "[grammar][hostile]") {
   const auto g = gbnf(R"g(root ::= "(" root ")" | "")g");
   grammar::ByteMatcher matcher(g);
-  CHECK(testing::code_of([&] { matcher.feed(std::string(100000, '(')); }) ==
-        ErrorCode::kInvalidArgument);
+  CHECK(testing::code_of([&] {
+          testing::hostile_input("grammar", [&] { matcher.feed(std::string(100000, '(')); });
+        }) == ErrorCode::kInvalidArgument);
 }

@@ -9,9 +9,11 @@
 #include "io/gguf.hpp"
 #include "io/gguf_test_bytes.hpp"
 #include "llama3/error.hpp"
+#include "support/hostile_input.hpp"
 
 namespace io = llama3::io;
 using llama3::ErrorCode;
+using llama3::testing::hostile_input;
 using llama3::testing::parse_bytes;
 
 TEST_CASE("gguf reader rejects every truncation of a valid file", "[io]") {
@@ -21,7 +23,7 @@ TEST_CASE("gguf reader rejects every truncation of a valid file", "[io]") {
     CAPTURE(length);
     std::vector<std::byte> prefix(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(length));
     try {
-      parse_bytes(std::move(prefix));
+      hostile_input("gguf", [&] { return parse_bytes(std::move(prefix)); });
       FAIL("a truncated file parsed");
     } catch (const llama3::Error& e) {
       CHECK(e.code() == ErrorCode::kBadFormat);
@@ -67,7 +69,7 @@ TEST_CASE("gguf reader survives random mutations of a valid file", "[io]") {
     CAPTURE(iteration);
     const std::size_t size = bytes.size();
     try {
-      const auto file = parse_bytes(std::move(bytes));
+      const auto file = hostile_input("gguf", [&] { return parse_bytes(std::move(bytes)); });
       ++parsed;
       // What parsed must be consistent: every tensor's bytes inside the buffer, its size the one
       // its dims and type give, its start aligned; every string inside the buffer (under ASan, an

@@ -7,11 +7,13 @@
 #include "io/gguf.hpp"
 #include "io/gguf_test_bytes.hpp"
 #include "llama3/error.hpp"
+#include "support/hostile_input.hpp"
 
 using llama3::ErrorCode;
 using llama3::io::GgufValueType;
 using llama3::io::TensorType;
 using llama3::testing::GgufBytes;
+using llama3::testing::hostile_input;
 using llama3::testing::parse_bytes;
 using llama3::testing::parse_error_code;
 
@@ -19,10 +21,11 @@ namespace {
 constexpr std::uint64_t kHuge = std::numeric_limits<std::uint64_t>::max();
 }  // namespace
 
-#define CHECK_BAD_FORMAT(builder, needle)                             \
-  do {                                                                \
-    CHECK_THROWS_WITH(parse_bytes(builder), Catch::Contains(needle)); \
-    CHECK(parse_error_code(builder) == ErrorCode::kBadFormat);        \
+#define CHECK_BAD_FORMAT(builder, needle)                                          \
+  do {                                                                             \
+    CHECK_THROWS_WITH(hostile_input("gguf", [&] { return parse_bytes(builder); }), \
+                      Catch::Contains(needle));                                    \
+    CHECK(parse_error_code(builder) == ErrorCode::kBadFormat);                     \
   } while (0)
 
 TEST_CASE("gguf reader yields the metadata and tensors of a valid file", "[io]") {
@@ -243,7 +246,8 @@ TEST_CASE("gguf reader rejects unknown tensor types", "[io]") {
   CHECK_BAD_FORMAT(one_tensor("removed_type", {8}, 4, 0, 32), "removed_type");  // Q4_2 is gone
   // A type ggml knows (IQ2_XXS) is well-formed, but this library does not run it.
   const auto iq = one_tensor("iq_type", {256}, 16, 0, 66);
-  CHECK_THROWS_WITH(parse_bytes(iq), Catch::Contains("iq_type"));
+  CHECK_THROWS_WITH(hostile_input("gguf", [&] { return parse_bytes(iq); }),
+                    Catch::Contains("iq_type"));
   CHECK(parse_error_code(iq) == ErrorCode::kUnsupported);
 }
 

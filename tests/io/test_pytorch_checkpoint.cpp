@@ -10,10 +10,12 @@
 #include "io/pickle_reader.hpp"
 #include "io/pytorch_checkpoint.hpp"
 #include "llama3/error.hpp"
+#include "support/hostile_input.hpp"
 
 using llama3::ErrorCode;
 using namespace std::string_literals;
 using namespace llama3::io;
+using llama3::testing::hostile_input;
 
 namespace {
 
@@ -40,7 +42,7 @@ PytorchCheckpoint parse(std::vector<std::byte> bytes) {
 
 void check_fails(std::vector<std::byte> bytes, ErrorCode code, const std::string& needle) {
   try {
-    parse(std::move(bytes));
+    hostile_input("pytorch", [&] { return parse(std::move(bytes)); });
     FAIL("parsed; expected an error mentioning " << needle);
   } catch (const llama3::Error& error) {
     INFO(error.what());
@@ -53,7 +55,9 @@ void check_fails(std::vector<std::byte> bytes, ErrorCode code, const std::string
 // A pickle run on its own: the message must name the opcode or global at fault.
 void check_pickle_fails(const std::string& pickle, const std::string& needle) {
   try {
-    read_pickled_state_dict(std::as_bytes(std::span(pickle.data(), pickle.size())), "p");
+    hostile_input("pytorch", [&] {
+      return read_pickled_state_dict(std::as_bytes(std::span(pickle.data(), pickle.size())), "p");
+    });
     FAIL("accepted; expected an error mentioning " << needle);
   } catch (const llama3::Error& error) {
     INFO(error.what());
@@ -242,8 +246,11 @@ TEST_CASE("pickles of anything but a state dict of tensors are refused", "[io][p
                      "has 9 dims (at most 8)");
   // Every proper prefix of a valid pickle is truncated: a clear error each time, never a crash.
   for (std::size_t n = 0; n + 1 < t.size(); ++n) {
-    CHECK_THROWS_AS(read_pickled_state_dict(std::as_bytes(std::span(t.data(), n)), "p"),
-                    llama3::Error);
+    CHECK_THROWS_AS(
+        hostile_input(
+            "pytorch",
+            [&] { return read_pickled_state_dict(std::as_bytes(std::span(t.data(), n)), "p"); }),
+        llama3::Error);
   }
   CHECK(read_pickled_state_dict(std::as_bytes(std::span(t.data(), t.size())), "p").size() == 1);
 }
@@ -330,14 +337,20 @@ TEST_CASE("hostile zips fail clearly", "[io][pytorch]") {
   // Every truncation and every single-byte flip: a clean error or a file whose every tensor lies
   // inside it, never a crash (the ASan build of this test makes a stray read a failure).
   for (std::size_t n = 0; n < good.size(); ++n) {
-    CHECK_THROWS_AS(parse(std::vector<std::byte>(good.begin(), good.begin() + n)), llama3::Error);
+    CHECK_THROWS_AS(
+        hostile_input("pytorch",
+                      [&] {
+                        return parse(std::vector<std::byte>(
+                            good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)));
+                      }),
+        llama3::Error);
   }
   std::size_t parsed = 0, rejected = 0;
   for (std::size_t i = 0; i < good.size(); ++i) {
     auto b = good;
     b[i] ^= std::byte{0xFF};
     try {
-      const auto checkpoint = parse(b);
+      const auto checkpoint = hostile_input("pytorch", [&] { return parse(b); });
       const auto file = checkpoint.file()->bytes();
       for (const auto& tensor : checkpoint.tensors()) {
         CHECK(tensor.data >= file.data());

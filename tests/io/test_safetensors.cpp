@@ -8,12 +8,14 @@
 
 #include "io/safetensors.hpp"
 #include "llama3/error.hpp"
+#include "support/hostile_input.hpp"
 #include "support/test_data.hpp"
 
 using llama3::ErrorCode;
 using llama3::io::MappedFile;
 using llama3::io::SafetensorsDtype;
 using llama3::io::SafetensorsFile;
+using llama3::testing::hostile_input;
 
 namespace {
 
@@ -34,7 +36,7 @@ SafetensorsFile parse(std::vector<std::byte> bytes) {
 
 void check_bad(std::vector<std::byte> bytes, const std::string& needle) {
   try {
-    parse(std::move(bytes));
+    hostile_input("safetensors", [&] { return parse(std::move(bytes)); });
     FAIL("parsed; expected an error mentioning " << needle);
   } catch (const llama3::Error& error) {
     INFO(error.what());
@@ -206,7 +208,13 @@ TEST_CASE("safetensors reader survives every truncation and byte flip of a valid
   const auto full = file_bytes(
       cat("{", entry("a", "F16", "[2,2]", 0, 8), ",", entry("b", "U8", "[3]", 8, 11), "}"), 11);
   for (std::size_t n = 0; n < full.size(); ++n) {
-    CHECK_THROWS_AS(parse(std::vector<std::byte>(full.begin(), full.begin() + n)), llama3::Error);
+    CHECK_THROWS_AS(
+        hostile_input("safetensors",
+                      [&] {
+                        return parse(std::vector<std::byte>(
+                            full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)));
+                      }),
+        llama3::Error);
   }
   int parsed = 0;
   for (std::size_t i = 0; i < full.size(); ++i) {
@@ -214,7 +222,7 @@ TEST_CASE("safetensors reader survives every truncation and byte flip of a valid
     auto copy = full;
     copy[i] ^= std::byte{0x5A};
     try {
-      const auto file = parse(copy);
+      const auto file = hostile_input("safetensors", [&] { return parse(copy); });
       ++parsed;
       // A flip the reader accepts (in the data, or in padding) must still give tensors whose
       // bytes lie inside the file and match their shape and dtype.
@@ -277,7 +285,7 @@ TEST_CASE("safetensors checkpoint follows the shard index and rejects inconsiste
   auto check_index_error = [&](const std::string& map, const std::string& needle) {
     write_index(map);
     try {
-      llama3::io::SafetensorsCheckpoint::open(dir);
+      hostile_input("safetensors", [&] { return llama3::io::SafetensorsCheckpoint::open(dir); });
       FAIL("opened; expected " << needle);
     } catch (const llama3::Error& error) {
       INFO(error.what());

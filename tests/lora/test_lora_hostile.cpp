@@ -6,6 +6,7 @@
 
 #include "lora/lora_test_support.hpp"
 #include "support/error_code.hpp"
+#include "support/hostile_input.hpp"
 
 namespace llama3::testing {
 namespace {
@@ -133,7 +134,7 @@ TEST_CASE("hostile adapters are refused with the tensor or key at fault", "[lora
     const auto load = [&] { LoraAdapter::load(hostile_test_model(), folder); };
     const std::string message = message_of(load);
     INFO(message);
-    CHECK(code_of(load) == c.code);
+    CHECK(code_of([&] { hostile_input("lora_adapter", load); }) == c.code);
     CHECK(message.find(c.message) != std::string::npos);
   }
 }
@@ -142,19 +143,28 @@ TEST_CASE("adapter files that are missing or not safetensors are refused", "[lor
   const Model& model = hostile_test_model();
   const auto dir = hf_process_dir() / "hostile-files";
   std::filesystem::create_directories(dir / "empty");
-  CHECK(code_of([&] { LoraAdapter::load(model, dir / "nowhere"); }) == ErrorCode::kIo);
-  CHECK(code_of([&] { LoraAdapter::load(model, dir / "empty"); }) == ErrorCode::kIo);
+  CHECK(code_of([&] {
+          hostile_input("lora_adapter", [&] { LoraAdapter::load(model, dir / "nowhere"); });
+        }) == ErrorCode::kIo);
+  CHECK(code_of([&] {
+          hostile_input("lora_adapter", [&] { LoraAdapter::load(model, dir / "empty"); });
+        }) == ErrorCode::kIo);
   std::filesystem::create_directories(dir / "pickle");
   std::ofstream(dir / "pickle" / "adapter_model.bin") << "not read";
-  CHECK(code_of([&] { LoraAdapter::load(model, dir / "pickle"); }) == ErrorCode::kUnsupported);
+  CHECK(code_of([&] {
+          hostile_input("lora_adapter", [&] { LoraAdapter::load(model, dir / "pickle"); });
+        }) == ErrorCode::kUnsupported);
   const auto no_config = write_lora_adapter(dir / "no-config", model.config(), {});
   std::filesystem::remove(no_config / "adapter_config.json");
-  CHECK(message_of([&] { LoraAdapter::load(model, no_config); }).find("adapter_config.json") !=
-        std::string::npos);
+  CHECK(message_of([&] {
+          hostile_input("lora_adapter", [&] { LoraAdapter::load(model, no_config); });
+        }).find("adapter_config.json") != std::string::npos);
   // Truncated tensor data: the safetensors reader's own checks.
   const auto truncated = write_lora_adapter(dir / "truncated", model.config(), {});
   std::filesystem::resize_file(truncated / "adapter_model.safetensors", 1000);
-  CHECK(code_of([&] { LoraAdapter::load(model, truncated); }) == ErrorCode::kBadFormat);
+  CHECK(code_of([&] {
+          hostile_input("lora_adapter", [&] { LoraAdapter::load(model, truncated); });
+        }) == ErrorCode::kBadFormat);
 }
 
 TEST_CASE("an adapter is refused for a model of another shape, and a scale must be finite",

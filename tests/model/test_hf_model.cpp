@@ -13,6 +13,7 @@
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
 #include "support/hf_test_models.hpp"
+#include "support/hostile_input.hpp"
 #include "support/model_logits.hpp"
 
 using namespace llama3;
@@ -80,7 +81,7 @@ TEST_CASE("inconsistent HF folders fail with the file and key at fault", "[model
   auto expect = [&](const std::string& edited, ErrorCode code, const std::string& needle) {
     std::ofstream(dir / "config.json") << edited;
     try {
-      Model::load(dir);
+      testing::hostile_input("hf_config", [&] { return Model::load(dir); });
       FAIL("loaded; expected " << needle);
     } catch (const Error& error) {
       INFO(error.what());
@@ -107,5 +108,5 @@ TEST_CASE("inconsistent HF folders fail with the file and key at fault", "[model
          "256]");
   expect("{", ErrorCode::kBadFormat, "config.json: not valid JSON");
   std::filesystem::remove(dir / "config.json");
-  CHECK_THROWS_AS(Model::load(dir), Error);
+  CHECK_THROWS_AS(testing::hostile_input("hf_config", [&] { return Model::load(dir); }), Error);
 }

@@ -11,6 +11,7 @@
 #include "llama3/error.hpp"
 #include "llama3/session.hpp"
 #include "support/error_code.hpp"
+#include "support/hostile_input.hpp"
 #include "support/test_data.hpp"
 #include "support/test_models.hpp"
 
@@ -129,20 +130,46 @@ TEST_CASE("saved state restores the same continuation and rejects damage", "[run
   auto damaged = state;
   damaged[damaged.size() / 2] ^= std::byte{1};
   Session fresh(tiny_model(), {.n_ctx = 32});
-  CHECK_THROWS_AS(fresh.load_state(damaged), Error);
+  CHECK_THROWS_AS(testing::hostile_input("session_state", [&] { fresh.load_state(damaged); }),
+                  Error);
   CHECK(fresh.n_past() == 0);
 
   Session other_cache(tiny_model(), {.n_ctx = 32, .kv_cache_type = KvCacheType::kF32});
   try {
-    other_cache.load_state(state);
+    testing::hostile_input("session_state", [&] { other_cache.load_state(state); });
     FAIL("expected a KV cache type mismatch");
   } catch (const Error& error) {
     CHECK(error.code() == ErrorCode::kInvalidArgument);
   }
   Session small(tiny_model(), {.n_ctx = 4});
-  CHECK_THROWS_AS(small.load_state(state), Error);
+  CHECK_THROWS_AS(testing::hostile_input("session_state", [&] { small.load_state(state); }), Error);
   std::vector<std::byte> truncated(state.begin(), state.begin() + 10);
-  CHECK_THROWS_AS(fresh.load_state(truncated), Error);
+  CHECK_THROWS_AS(testing::hostile_input("session_state", [&] { fresh.load_state(truncated); }),
+                  Error);
+}
+
+TEST_CASE("truncated and bit-flipped states are refused and leave the session empty", "[runtime]") {
+  Session original(tiny_model(), {.n_ctx = 32});
+  original.decode(some_tokens(9));
+  const auto state = original.save_state();
+  REQUIRE(state.size() > 64);
+  Session fresh(tiny_model(), {.n_ctx = 32});
+  // 64 lengths and 64 byte positions spread over the whole state (header, tokens, KV, checksum).
+  for (std::size_t k = 0; k < 64; ++k) {
+    const std::size_t at = k * (state.size() - 1) / 63;
+    CAPTURE(k, at);
+    const std::vector<std::byte> truncated(state.begin(),
+                                           state.begin() + static_cast<std::ptrdiff_t>(at));
+    CHECK(testing::code_of([&] {
+            testing::hostile_input("session_state", [&] { fresh.load_state(truncated); });
+          }) != ErrorCode::kOk);
+    auto flipped = state;
+    flipped[at] ^= std::byte{0x10};
+    CHECK(testing::code_of([&] {
+            testing::hostile_input("session_state", [&] { fresh.load_state(flipped); });
+          }) != ErrorCode::kOk);
+    CHECK(fresh.n_past() == 0);
+  }
 }
 
 TEST_CASE("a state file is written safely: through a link, never over a FIFO or a half file",

@@ -6,6 +6,7 @@
 
 #include "llama3/chat.hpp"
 #include "llama3/error.hpp"
+#include "support/hostile_input.hpp"
 #include "tokenizer/llama3_vocab.hpp"
 
 using llama3::parse_tool_calls;
@@ -83,7 +84,8 @@ TEST_CASE("malformed or plain answers stay text, never a guessed call", "[chat][
   for (const std::string& answer : answers) {
     INFO(answer.substr(0, 80));
     llama3::ParsedReply parsed;
-    REQUIRE_NOTHROW(parsed = parse_tool_calls(answer));
+    REQUIRE_NOTHROW(
+        parsed = llama3::testing::hostile_input("chat", [&] { return parse_tool_calls(answer); }));
     CHECK(parsed.tool_calls.empty());
     CHECK(parsed.content == answer);
   }
@@ -116,7 +118,14 @@ TEST_CASE("tool definitions render in the user message or the system block",
         std::string::npos);
 
   options.tools_in_user_message = true;
-  CHECK_THROWS_AS(llama3::ChatFormat(tok, options).encode_dialog_prompt({}), llama3::Error);
+  using llama3::testing::hostile_input;
+  CHECK_THROWS_AS(
+      hostile_input("chat",
+                    [&] { return llama3::ChatFormat(tok, options).encode_dialog_prompt({}); }),
+      llama3::Error);
   options.tools = {"{not json"};
-  CHECK_THROWS_AS(llama3::ChatFormat(tok, options).encode_dialog_prompt(dialog), llama3::Error);
+  CHECK_THROWS_AS(
+      hostile_input("chat",
+                    [&] { return llama3::ChatFormat(tok, options).encode_dialog_prompt(dialog); }),
+      llama3::Error);
 }

@@ -12,6 +12,7 @@
 #include "io/gguf_copy.hpp"
 #include "llama3/error.hpp"
 #include "support/base64.hpp"
+#include "support/hostile_input.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/llama3_vocab.hpp"
 #include "tokenizer/text_generator.hpp"
@@ -40,7 +41,7 @@ std::filesystem::path write_file(const std::string& name, const std::string& con
 template <typename F>
 std::string error_of(F&& load, ErrorCode expected_code) {
   try {
-    load();
+    testing::hostile_input("tokenizer_files", load);
   } catch (const Error& error) {
     CHECK(error.code() == expected_code);
     return error.what();
