@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 #include "grammar/benchmark_schemas.hpp"
 #include "grammar/compiled_grammar.hpp"
@@ -106,6 +107,47 @@ TEST_CASE("precomputed and lazy masks agree with a token-by-token check on every
     // Every stack the walk met was reachable from the start, so a complete precompute left no
     // mask to compute on the way.
     if (complete) CHECK(precomputed.size() == n_precomputed);
+  }
+}
+
+TEST_CASE("threads sharing one mask cache get the masks one thread computes", "[grammar][vocab]") {
+  const Tokenizer& vocab = testing::llama3_tokenizer();
+  const auto& tokens = llama3_token_bytes();
+  // Any JSON value: nothing is precomputed here, so both threads walk the trie at once and hand
+  // walkers back and forth through the cache's pool.
+  auto ir = std::make_shared<const grammar::GrammarIr>(
+      grammar::parse_gbnf(grammar::json_schema_to_gbnf("{}")));
+  // The walk: the tokens of one JSON document, nested so the stacks outgrow the first key depth.
+  std::vector<std::string> pieces;
+  for (TokenId id :
+       vocab.encode(R"({"a": [1, {"b": "x\u00e9y"}, null], "c": {"d": [[true, -2.5e3]]}})")) {
+    pieces.push_back(vocab.piece(id));
+  }
+  auto masks_along = [&](const grammar::TokenMaskCache& cache) {
+    std::vector<grammar::MaskEntry> out;
+    grammar::ByteMatcher matcher(ir);
+    for (const std::string& piece : pieces) {
+      for (grammar::StackId stack : matcher.positions()) {
+        if (stack != grammar::kAccepted) out.push_back(*cache.entry_for(matcher.pool(), stack));
+      }
+      if (!matcher.feed(piece)) return std::vector<grammar::MaskEntry>{};  // no Catch in threads
+    }
+    return out;
+  };
+  grammar::TokenMaskCache alone(ir, tokens->trie());
+  const auto expected = masks_along(alone);
+  REQUIRE_FALSE(expected.empty());
+  grammar::TokenMaskCache shared(ir, tokens->trie());
+  std::vector<grammar::MaskEntry> first, second;
+  std::thread a([&] { first = masks_along(shared); });
+  std::thread b([&] { second = masks_along(shared); });
+  a.join();
+  b.join();
+  REQUIRE(first.size() == expected.size());
+  REQUIRE(second.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CHECK(same_entry(first[i], expected[i]));
+    CHECK(same_entry(second[i], expected[i]));
   }
 }
 
