@@ -54,7 +54,7 @@ run_one() {  # NAME ALTERNATION: starts that server, loads it, stops it
     # llama-server's -c is the whole KV cache, shared by its -np slots. Its built-in Llama 3 chat
     # template gives the same prompt tokens as ours when the file carries no template of its own.
     # --no-jinja matters: with Jinja on, this llama-server reads "llama3" as the literal text of a
-    # Jinja template, so every prompt becomes the four characters "llama3" and its timings are void.
+    # Jinja template, so every prompt becomes the bare text "llama3" and its timings are void.
     llama-server) "$peer" -m "$model" --host 127.0.0.1 --port "$port" -t "$threads" -tb "$threads" \
               -np "$parallel" -c $((slot_ctx * parallel)) --no-jinja --chat-template llama3 \
               >"$log" 2>&1 & ;;

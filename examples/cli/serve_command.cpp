@@ -40,8 +40,8 @@ void declare(CLI::App& app, ServeCommandOptions& options) {
                  "requests generating at once (the engine's slots; default 4)")
       ->check(integer_in(1, 1024));
   app.add_option("--max-queue", server.max_queue,
-                 "requests waiting for a slot before new ones get 429 (default 64)")
-      ->check(integer_in(0, 65536));
+                 "requests waiting for a slot before new ones get 429 (default 64, at most 4096)")
+      ->check(integer_in(0, 4096));
   app.add_option("--kv-tokens", server.kv_tokens,
                  "KV memory in positions over all sequences (default: --parallel full contexts)")
       ->check(integer_in(1, 1 << 24));

@@ -43,7 +43,7 @@ struct ServerOptions {
   int port = 8080;  // 0: any free port (Server::port() tells which)
 
   int n_parallel = 4;  // sequences generating at once (the engine's slots)
-  int max_queue = 64;  // requests waiting for a slot beyond n_parallel before 429
+  int max_queue = 64;  // requests waiting for a slot beyond n_parallel before 429 (at most 4096)
   int n_ctx = 0;       // context window per sequence; 0: the model's, capped at 4096
   int n_threads = 0;   // 0: one per hardware thread
   int kv_tokens = 0;   // KV pool in positions; 0: n_parallel full contexts

@@ -15,6 +15,8 @@
 
 namespace llama3::detail {
 
+constexpr int kMaxQueue = 4096;  // ServerOptions::max_queue's bound (docs: server.hpp, the CLI)
+
 class ServerImpl {
  public:
   explicit ServerImpl(ServerOptions options) : state_(validate(std::move(options))) {}
@@ -52,7 +54,10 @@ ServerOptions ServerImpl::validate(ServerOptions options) {
   check(!options.model_path.empty(), "a model path is required");
   check(options.port >= 0 && options.port <= 65535, "port must be in [0, 65535]");
   check(options.n_parallel >= 1 && options.n_parallel <= 1024, "n_parallel must be in [1, 1024]");
-  check(options.max_queue >= 0 && options.max_queue <= 65536, "max_queue must be in [0, 65536]");
+  // Every slot and every waiting request holds an HTTP pool thread, all started up front (see
+  // start()): the bounds keep that pool in the low thousands.
+  check(options.max_queue >= 0 && options.max_queue <= kMaxQueue,
+        "max_queue must be in [0, " + std::to_string(kMaxQueue) + "]");
   check(options.n_ctx >= 0 && options.kv_tokens >= 0 && options.n_threads >= 0,
         "n_ctx, kv_tokens and n_threads must be >= 0");
   check(options.max_body_bytes > 0, "max_body_bytes must be > 0");

@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "llama3/server.hpp"
 #include "server/api_error.hpp"
 #include "server/auth.hpp"
 #include "server/json_fields.hpp"
@@ -119,4 +120,18 @@ TEST_CASE("slot gate: slots, a bounded wait in arrival order, 429 beyond, 503 on
   CHECK(gate.busy() == 0);
   gate.close();
   CHECK(status_of([&] { gate.acquire(); }) == 503);
+}
+
+// Every slot and waiting request holds one of the HTTP pool's threads, which start up front: a
+// queue bound in the tens of thousands would start that many threads.
+TEST_CASE("server options bound the queue, and so the HTTP pool's threads", "[server]") {
+  llama3::ServerOptions options;
+  options.model_path = "unused.gguf";  // validation comes before any load
+  options.max_queue = 4097;
+  CHECK_THROWS_WITH(llama3::Server(options),
+                    Catch::Matchers::Contains("max_queue must be in [0, 4096]"));
+  options.max_queue = 4096;
+  options.n_parallel = 1025;
+  CHECK_THROWS_WITH(llama3::Server(options),
+                    Catch::Matchers::Contains("n_parallel must be in [1, 1024]"));
 }
