@@ -2,6 +2,9 @@
 #include "commands.hpp"
 
 #include <array>
+#include <cstdio>
+
+#include "llama3/error.hpp"
 
 namespace llama3::cli {
 
@@ -43,6 +46,16 @@ constexpr std::array kCommands = {
 
 std::span<const Command> all_commands() {
   return kCommands;
+}
+
+void print_error(const char* command, const std::exception& error) {
+  if (const auto* ours = dynamic_cast<const Error*>(&error)) {
+    std::fprintf(stderr, "llama3 %s: error (%s): %s\n", command, error_code_name(ours->code()),
+                 ours->what());
+  } else {
+    std::fprintf(stderr, "llama3 %s: error: %s\n", command, error.what());
+  }
+  std::fflush(stderr);
 }
 
 }  // namespace llama3::cli

@@ -2,6 +2,7 @@
 // code.
 #pragma once
 
+#include <exception>
 #include <span>
 #include <string>
 
@@ -17,5 +18,9 @@ struct Command {
 
 // Every subcommand, in the order `llama3 --help` lists them (defined in commands.cpp).
 std::span<const Command> all_commands();
+
+// Prints "llama3 COMMAND: error (CODE): MESSAGE" (or "error: MESSAGE" for an exception that is not
+// a llama3::Error) to stderr and flushes it.
+void print_error(const char* command, const std::exception& error);
 
 }  // namespace llama3::cli

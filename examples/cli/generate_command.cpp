@@ -255,12 +255,7 @@ int run_generate_pipeline(GenerateCommandOptions& options) {
     pipeline.emplace(path, mpi.world(), pipeline_options);
   } catch (const std::exception& failure) {
     // Every rank fails together and rank 0 prints what failed where; the others wait for that.
-    if (rank == 0) {
-      const auto* error = dynamic_cast<const Error*>(&failure);
-      std::fprintf(stderr, "llama3 generate: error (%s): %s\n",
-                   error_code_name(error ? error->code() : ErrorCode::kInternal), failure.what());
-      std::fflush(stderr);
-    }
+    if (rank == 0) print_error("generate", failure);
     mpi.barrier();
     return 1;
   }
@@ -277,9 +272,7 @@ int run_generate_pipeline(GenerateCommandOptions& options) {
     return generate_in(*pipeline, pipeline->model(), options, pipeline_options.session.n_threads);
   } catch (const Error& error) {
     if (!pipeline->failed()) throw;  // the other ranks are fine: shut down in order
-    std::fprintf(stderr, "llama3 generate: error (%s): %s\n", error_code_name(error.code()),
-                 error.what());
-    std::fflush(stderr);
+    print_error("generate", error);
     distributed::MpiEnvironment::abort(1);
   }
 }

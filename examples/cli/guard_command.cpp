@@ -132,8 +132,7 @@ int run_guard(Args args) {
     classified = guard->classify(conversation);
   } catch (const Error& error) {
     // Exit 1 means "unsafe" here, so every failure (unreadable file, unknown version, ...) is 2.
-    std::fprintf(stderr, "llama3 guard: error (%s): %s\n", error_code_name(error.code()),
-                 error.what());
+    print_error("guard", error);
     return kExitMalformedOrUsage;
   }
   const GuardVerdict& verdict = *classified;

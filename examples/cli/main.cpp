@@ -65,11 +65,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "llama3 %s: %s\nRun 'llama3 %s --help' for the options.\n", command->name,
                  error.what(), command->name);
     return kExitUsage;
-  } catch (const llama3::Error& error) {
-    std::fprintf(stderr, "llama3 %s: error (%s): %s\n", command->name,
-                 llama3::error_code_name(error.code()), error.what());
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "llama3 %s: error: %s\n", command->name, error.what());
+    llama3::cli::print_error(command->name, error);
   }
   return 1;
 }

@@ -131,8 +131,7 @@ int run_scan_code(Args args) {
                                               : CodeScanner::from_rules_file(options.rules_path));
   } catch (const Error& error) {
     // Exit 1 means BLOCK here, so a rules file that cannot be used is 2.
-    std::fprintf(stderr, "llama3 scan-code: error (%s): %s\n", error_code_name(error.code()),
-                 error.what());
+    print_error("scan-code", error);
     return kExitUsage;
   }
   const CodeScanner& scanner = *loaded;

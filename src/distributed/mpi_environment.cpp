@@ -50,7 +50,9 @@ int MpiEnvironment::size() const {
   return size;
 }
 
-void MpiEnvironment::barrier() const { MPI_Barrier(MPI_COMM_WORLD); }
+void MpiEnvironment::barrier() const {
+  MPI_Barrier(MPI_COMM_WORLD);
+}
 
 void MpiEnvironment::abort(int exit_code) {
   MPI_Abort(MPI_COMM_WORLD, exit_code);

@@ -23,7 +23,8 @@ std::string ascii_lowered(std::string_view text) {
   return lowered;
 }
 
-// The phrases lowered once; each check lowers only the text it searches.
+// The phrases lowered once; a check compares the text's bytes lowered as it goes (no copy per
+// piece).
 class PhraseMatcher {
  public:
   explicit PhraseMatcher(const std::vector<std::string>& phrases) {
@@ -44,7 +45,10 @@ class PhraseMatcher {
       const std::string& phrase = lowered_[i];
       const std::size_t start = from >= phrase.size() ? from - phrase.size() + 1 : 0;
       if (start >= text.size()) continue;
-      if (ascii_lowered(text.substr(start)).find(phrase) != std::string::npos) return &phrases_[i];
+      const auto tail = text.substr(start);
+      const auto match = std::search(tail.begin(), tail.end(), phrase.begin(), phrase.end(),
+                                     [](char t, char p) { return ascii_lower(t) == p; });
+      if (match != tail.end()) return &phrases_[i];
     }
     return nullptr;
   }

@@ -1,18 +1,11 @@
 //! Tests of the Rust binding; ctest sets LLAMA3_LIB_DIR, LD_LIBRARY_PATH and the LLAMA3_TEST_*
 //! variables (tests/CMakeLists.txt). A test whose data file is missing prints why and returns.
+mod common;
+
+use common::data;
 use llama3::*;
 use std::env;
-use std::path::Path;
 
-fn data(variable: &str) -> Option<String> {
-    let value = env::var(variable).ok()?;
-    if Path::new(&value).exists() {
-        Some(value)
-    } else {
-        eprintln!("skipping: {variable} ({value}) is missing");
-        None
-    }
-}
 
 #[test]
 fn version_matches_the_header() {

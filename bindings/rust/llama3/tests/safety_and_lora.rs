@@ -1,19 +1,13 @@
 //! The safety filters, the code scanner, the Guard, LoRA adapters, speculative options and the
 //! sampler's candidates through the safe crate. ctest sets the LLAMA3_* variables; a test whose
 //! data file is missing prints why and returns.
+mod common;
+
+use common::data;
 use llama3::*;
 use std::env;
 use std::path::Path;
 
-fn data(variable: &str) -> Option<String> {
-    let value = env::var(variable).ok()?;
-    if Path::new(&value).exists() {
-        Some(value)
-    } else {
-        eprintln!("skipping: {variable} ({value}) is missing");
-        None
-    }
-}
 
 fn greedy() -> Sampler {
     Sampler::new(&SamplerParams {
