@@ -1,6 +1,6 @@
 // Probe: speed of kernels::matmul on one random 1B-shaped weight matrix (default ffn_up, 8192 x
 // 2048) for 1 token (GB/s of weights streamed) and for a batch (GOP/s), at the active arch.
-//   matmul_probe TYPE [threads=2] [rows=8192] [cols=2048] [batch=64]
+//   matmul_probe TYPE [threads=2] [rows=8192] [cols=2048] [batch=64] [copies] [batch_passes=4]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   };
   time(1, 2);
   const double t1 = time(1, 20);
-  const double tb = time(batch, 4);
+  const int batch_passes = argc > 7 ? std::atoi(argv[7]) : 4;
+  const double tb = time(batch, std::max(1, batch_passes));
   const double bytes = static_cast<double>(packed[0]->bytes());
   std::printf(
       "%s %zux%zu arch %s threads %d: 1 token %.3f ms (%.1f GB/s); %zu tokens %.2f ms (%.0f "

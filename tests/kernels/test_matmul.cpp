@@ -85,13 +85,18 @@ TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[k
   ThreadPool pool(2);
   for (const TensorType type : kWeightTypes) {
     const std::size_t unit = is_plain(type) ? 1 : (block_values(type) == 256 ? 256 : 32);
-    // Plain: 1031 cols crosses the batch kernel's 1024-column passes (the second one adds to y).
+    // Plain: 1031 cols crosses the batch kernel's 1024-column passes (the second one adds to y);
+    // 50 tokens are a full 48-token block and a short one. 7 and 13 tokens end in two evened-out
+    // tiles.
+    const std::vector<std::size_t> token_counts = is_plain(type)
+                                                      ? std::vector<std::size_t>{1, 2, 3, 7, 13, 50}
+                                                      : std::vector<std::size_t>{1, 3, 7, 13};
     for (const std::size_t cols :
          {unit * (is_plain(type) ? 67 : 3), unit * (is_plain(type) ? 1031 : 5)}) {
       // 150 rows: 10 groups, so each of 2 threads runs the one-token kernel's 4 streams and a rest.
       for (const std::size_t rows : {std::size_t{1}, std::size_t{37}, std::size_t{150}}) {
         const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
-        for (const std::size_t n_tokens : {std::size_t{1}, std::size_t{3}, std::size_t{13}}) {
+        for (const std::size_t n_tokens : token_counts) {
           const auto x = normal_values(rng, n_tokens * cols);  // [n_tokens, cols]
           for (const Arch arch : runnable_archs()) {
             INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", cols "

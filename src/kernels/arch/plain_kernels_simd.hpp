@@ -157,7 +157,7 @@ void plain_matmul_of(const PackedMatrix& w, const float* x, std::size_t n_tokens
         for (std::size_t pass = 0; pass < kPasses; ++pass) {
           // A pass over padding rows only (SSE4's second 8 rows of a short last group): no output.
           if (g * kPackedGroupRows + pass * kPassRows >= w.rows()) break;
-          for_token_tiles<kPlainTileTokens>(0, n, [&](auto tokens, std::size_t first) {
+          for_balanced_token_tiles<kPlainTileTokens>(0, n, [&](auto tokens, std::size_t first) {
             plain_tile<A, Column, decltype(tokens)::value>(w, xt, n, c0, c1, g, pass, first, yt);
           });
         }

@@ -1,7 +1,8 @@
 // How the kernels walk their work. One token: a thread's groups are cut into kStreams equal parts
 // read side by side (kStreams long memory streams in flight, independent accumulator chains), the
 // remainder one group at a time. Several tokens: register tiles of kTile tokens, then one tile of
-// the remaining count, each with the count as a compile-time constant.
+// the remaining count (or, for the plain kernels, the last two tiles evened out), each with the
+// count as a compile-time constant.
 #pragma once
 
 #include <cstddef>
@@ -43,6 +44,24 @@ inline void for_token_tiles(std::size_t t0, std::size_t n, Body&& body) {
   for (; n >= kTile; n -= kTile, t0 += kTile)
     body(std::integral_constant<std::size_t, kTile>{}, t0);
   if (n > 0) with_token_count<kTile - 1>(n, t0, body);
+}
+
+// As for_token_tiles, but when a short rest follows full tiles, the last full tile and the rest
+// share their tokens evenly (7 with kTile 6: 4 + 3, not 6 + 1). Each tile walks the same weights,
+// and a one- or two-token tile keeps too few accumulator chains to feed the FMA units. The plain
+// (f16/bf16/f32) kernels gain from it; the integer-block kernels measured slower with it, so they
+// keep for_token_tiles.
+template <std::size_t kTile, typename Body>
+inline void for_balanced_token_tiles(std::size_t t0, std::size_t n, Body&& body) {
+  for (; n >= 2 * kTile || n == kTile; n -= kTile, t0 += kTile)
+    body(std::integral_constant<std::size_t, kTile>{}, t0);
+  if (n > kTile) {
+    const std::size_t first = (n + 1) / 2;  // <= kTile, as n < 2 * kTile
+    with_token_count<kTile>(first, t0, body);
+    t0 += first;
+    n -= first;
+  }
+  if (n > 0) with_token_count<kTile>(n, t0, body);
 }
 
 }  // namespace llama3::kernels
