@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace llama3::testing {
@@ -30,9 +31,14 @@ inline std::filesystem::path bin_dir() {
   return dir ? std::filesystem::path(dir) : std::filesystem::path(LLAMA3_BIN_DIR);
 }
 
-// A fresh, empty directory for one test's files.
+// A fresh, empty directory for one test's files. Its name carries a hash of the build tree, so
+// suites of several checkouts (worktrees, a CI clone) running at once never share a directory,
+// while a rerun of the same tree reuses (and first empties) its own.
 inline std::filesystem::path scratch_dir(const std::string& test_name) {
-  auto dir = std::filesystem::temp_directory_path() / ("llama3-test-" + test_name);
+  char tree[17];
+  std::snprintf(tree, sizeof tree, "%016zx", std::hash<std::string>{}(LLAMA3_BIN_DIR));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("llama3-test-" + test_name + "-" + std::string(tree, 8));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
