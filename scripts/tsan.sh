@@ -10,22 +10,9 @@
 #   scripts/tsan.sh [extra ctest arguments]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/lib/sanitizer-build.sh"
 build=${LLAMA3_TSAN_BUILD_DIR:-$root/build-tsan}
-jobs=${LLAMA3_BUILD_JOBS:-$(nproc)}
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-# The venv the Python binding is built for and its tests run with (pytest from PyPI; without it
-# the Python part is reported as skipped).
-bash "$root/scripts/python-env.sh" "$build" >/dev/null
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DLLAMA3_SANITIZE=thread -DLLAMA3_MPI=OFF "${launcher[@]}" >/dev/null
-fi
-targets=(llama3_concurrency_tests make_test_model)
-# (The Python extension exists when CMake found pybind11 and the venv.)
-[ -d "$build/bindings/python/CMakeFiles/llama3_python.dir" ] && targets+=(llama3_python)
-cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+sanitizer_configure "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLAMA3_SANITIZE=thread
+sanitizer_build "$build" llama3_concurrency_tests make_test_model
 cd "$build"
 ctest -L tsan --output-on-failure "$@"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import llama3
+from hostile_input import hostile_input
 
 
 def test_generation_matches_the_cpp_api(stories_path, reference):
@@ -118,7 +119,7 @@ def test_state_round_trip(stories_path):
     a = "".join(first.generate([], max_tokens=10, sampler=llama3.Sampler(seed=9)))
     b = "".join(second.generate([], max_tokens=10, sampler=llama3.Sampler(seed=9)))
     assert a == b
-    with pytest.raises(llama3.BadFormatError):
+    with hostile_input("session_state", llama3.BadFormatError):
         second.load_state(b"\x00" * 64)
 
 
@@ -142,12 +143,12 @@ def test_generate_reuses_the_context_prefix_and_truncate(stories_path):
     used.truncate(len(second))
     assert used.n_past == len(second)
     assert len(used.logits) == 0
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         used.truncate(len(second) + 1)
 
 
 def test_errors_map_to_exception_classes(stories_path, tiny_path):
-    with pytest.raises(llama3.IoError) as raised:
+    with hostile_input("python_api", llama3.IoError) as raised:
         llama3.Model("/nonexistent/model.gguf")
     assert isinstance(raised.value, OSError) and raised.value.code == 2
     assert "/nonexistent/model.gguf" in str(raised.value)
@@ -159,14 +160,14 @@ def test_errors_map_to_exception_classes(stories_path, tiny_path):
 
     model = llama3.Model(tiny_path)
     session = model.session(n_ctx=8)
-    with pytest.raises(llama3.ContextFullError):
+    with hostile_input("python_api", llama3.ContextFullError):
         session.decode(list(range(9)))
     assert session.n_past == 0
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         session.decode([model.n_vocab])
     with pytest.raises(llama3.InvalidArgumentError):
         model.tokenizer  # the tiny model has no tokenizer
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         llama3.Sampler(top_p=2.0)
     assert issubclass(llama3.InvalidArgumentError, ValueError)
     assert llama3.error_code_name(6) == "context_full"
@@ -197,7 +198,7 @@ def test_tokenizer_and_chat(vocab_path):
         "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n")
     assert ids == tokenizer.encode_dialog([("user", "Hi")], style="llama3.0")
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("chat", llama3.InvalidArgumentError):
         tokenizer.encode_dialog([("robot", "Hi")])
     assert tokenizer.is_end_of_generation(128009)
     assert tokenizer.find("<|eot_id|>") == 128009
@@ -215,7 +216,7 @@ def test_chat_turns_appended_one_by_one_equal_the_whole_dialog(vocab_path):
         assert appended + tokenizer.encode_header("assistant", style=style) == whole
     assert tokenizer.decode(tokenizer.encode_header("user"), render_special=True) == (
         "<|start_header_id|>user<|end_header_id|>\n\n")
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("chat", llama3.InvalidArgumentError):
         tokenizer.encode_header("robot")
 
 
@@ -253,7 +254,7 @@ def test_quantize_gguf_refuses_its_input_and_cancels_cleanly(tiny_path, tmp_path
     source = tmp_path / "in.gguf"
     source.write_bytes(open(tiny_path, "rb").read())
     before = source.read_bytes()
-    with pytest.raises(llama3.InvalidArgumentError, match="is the input"):
+    with hostile_input("python_api", llama3.InvalidArgumentError, match="is the input"):
         llama3.quantize_gguf(source, source, type="q8_0")
     assert source.read_bytes() == before
 
@@ -266,7 +267,7 @@ def test_quantize_gguf_refuses_its_input_and_cancels_cleanly(tiny_path, tmp_path
         raise KeyError("from the callback")
     with pytest.raises(KeyError, match="from the callback"):
         llama3.quantize_gguf(source, out, type="q4_0", progress=failing)
-    with pytest.raises(llama3.InvalidArgumentError, match="unknown output type"):
+    with hostile_input("python_api", llama3.InvalidArgumentError, match="unknown output type"):
         llama3.quantize_gguf(source, out, type="q3_xs")
     assert out.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.gguf", "out.gguf"]
@@ -300,7 +301,7 @@ def test_engine_requests_match_sessions_and_run_from_threads(stories_path):
     rest = list(request)
     assert request.state in ("cancelled", "finished")
     assert len(request.tokens) <= 200 and isinstance(rest, list)
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         engine.submit([])
 
 
@@ -323,7 +324,7 @@ def test_speculative_generation_matches_plain_greedy(stories_path):
         stats = stream.speculative
         assert 0 <= stats["accepted"] <= stats["drafted"]
         assert 0 < stats["target_passes"] <= len(plain.tokens)
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         run(lookup=2, draft_model=model)
-    with pytest.raises(TypeError):
+    with hostile_input("python_api", TypeError):
         run(draft_model="stories260K.gguf")

@@ -7,6 +7,7 @@ import os
 import pytest
 
 import llama3
+from hostile_input import hostile_input
 
 INSECURE = '```c\nchar b[8];\nstrcpy(b, s);\nputs(b);\n```\n'
 
@@ -110,16 +111,17 @@ def test_completions_route_through_the_same_filters(model):
 
 def test_bad_filter_arguments_are_refused(model):
     session = model.session(n_ctx=64)
-    with pytest.raises(llama3.InvalidArgumentError, match="empty"):
+    with hostile_input("python_api", llama3.InvalidArgumentError, match="empty"):
         session.generate("hi", blocked_phrases=[""])
-    with pytest.raises(TypeError, match="blocked_phrases"):
+    with hostile_input("python_api", TypeError, match="blocked_phrases"):
         session.generate("hi", blocked_phrases=[3])
-    with pytest.raises(TypeError, match="guard"):
+    with hostile_input("python_api", TypeError, match="guard"):
         session.generate("hi", guard="yes")
-    with pytest.raises(TypeError, match="code_scanner"):
+    with hostile_input("python_api", TypeError, match="code_scanner"):
         session.generate("hi", code_scanner=object())
     guard = llama3.Guard(model, version="guard3", max_new_tokens=2, n_threads=1)
-    with pytest.raises(llama3.InvalidArgumentError, match="guard_prompt and guard_answer"):
+    with hostile_input("python_api", llama3.InvalidArgumentError,
+                       match="guard_prompt and guard_answer"):
         session.generate("hi", guard=guard, guard_prompt=False, guard_answer=False)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import llama3
+from hostile_input import hostile_input
 
 # The tiny test model's shapes (make_test_model --shape tiny): dim 256, 8 query heads and 2 KV
 # heads of 32, feed-forward 512, 2 layers.
@@ -76,10 +77,11 @@ def test_adapters_change_logits_and_scale_zero_is_the_base(tiny_path, tmp_path):
 
 def test_a_bad_adapter_raises_naming_the_tensor(tiny_path, tmp_path):
     model = llama3.Model(tiny_path)
-    with pytest.raises(llama3.BadFormatError, match="layers.1.mlp.up_proj.lora_B.weight"):
+    with hostile_input("lora_adapter", llama3.BadFormatError,
+                       match="layers.1.mlp.up_proj.lora_B.weight"):
         llama3.LoraAdapter.load(model, write_adapter(tmp_path / "bad", poison=True))
-    with pytest.raises(llama3.IoError):
+    with hostile_input("lora_adapter", llama3.IoError):
         llama3.LoraAdapter.load(model, tmp_path / "missing")
     adapter = llama3.LoraAdapter.load(model, write_adapter(tmp_path / "good"))
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         model.session(n_ctx=8).set_adapters([(adapter, float("nan"))])

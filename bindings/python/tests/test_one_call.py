@@ -7,6 +7,7 @@ import warnings
 import pytest
 
 import llama3
+from hostile_input import hostile_input
 
 
 @pytest.fixture(scope="module")
@@ -106,19 +107,19 @@ def test_create_chat_completion_is_openai_shaped(chat_model):
 
 def test_wrong_types_raise_type_error(stories):
     session = stories.session()
-    with pytest.raises(TypeError, match="prompt must be str or a list of int"):
+    with hostile_input("python_api", TypeError, match="prompt must be str or a list of int"):
         session.generate(None)
-    with pytest.raises(TypeError, match="prompt must be str or a list of int"):
+    with hostile_input("python_api", TypeError, match="prompt must be str or a list of int"):
         session.generate([1, "two"])
-    with pytest.raises(TypeError, match="stop must be a str or a list of str"):
+    with hostile_input("python_api", TypeError, match="stop must be a str or a list of str"):
         session.generate("Once", stop=3)
-    with pytest.raises(TypeError, match="sampler must be a llama3.Sampler"):
+    with hostile_input("python_api", TypeError, match="sampler must be a llama3.Sampler"):
         session.generate("Once", sampler="greedy")
-    with pytest.raises(TypeError):
+    with hostile_input("python_api", TypeError):
         llama3.Model(None)
-    with pytest.raises(TypeError, match="prompt must be str"):
+    with hostile_input("python_api", TypeError, match="prompt must be str"):
         stories.create_completion(None)
-    with pytest.raises(TypeError, match="messages must be a list"):
+    with hostile_input("python_api", TypeError, match="messages must be a list"):
         stories.create_chat_completion("Hi")
 
 

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 import llama3
+from hostile_input import hostile_input
 
 C_CODE = "int main() {\n  char b[8];\n  strcpy(b, s);\n}\n"
 RULES = ('{"format": "llama3-code-rules", "version": 1, "rules": [{"id": "any.todo", '
@@ -25,7 +26,7 @@ def test_code_scanner_finds_and_explains():
     assert scanner.scan("x = 1\n", "python") == {"treatment": "ignore", "findings": []}
     markdown = scanner.scan("Use:\n```python\nimport hashlib\nhashlib.md5(b)\n```\n", markdown=True)
     assert [(f["rule_id"], f["line"]) for f in markdown["findings"]] == [("python.weak-hash", 4)]
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         scanner.scan(C_CODE, "cobol-74")
 
 
@@ -35,9 +36,9 @@ def test_code_scanner_takes_caller_rules_and_refuses_bad_ones(tmp_path):
     path = tmp_path / "rules.json"
     path.write_text(RULES)
     assert llama3.CodeScanner(rules_path=path).rule_count == 1
-    with pytest.raises(llama3.BadFormatError):
+    with hostile_input("safety_rules", llama3.BadFormatError):
         llama3.CodeScanner(rules_json='{"rules": 3}')
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         llama3.CodeScanner(rules_json=RULES, rules_path=path)
 
 
@@ -50,11 +51,11 @@ def guard_model():
 
 
 def test_guard_needs_a_version_it_can_tell(guard_model):
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         llama3.Guard(guard_model)  # the test model's name names no Llama Guard
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         llama3.Guard(guard_model, version="guard9")
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         llama3.Guard(guard_model, version="guard3", threshold=1.5)
     assert llama3.Guard(guard_model, version="Llama-Guard-3-1B").version == "Llama Guard 3 1B"
 
@@ -76,7 +77,7 @@ def test_guard_verdicts_have_their_shape_and_threads_take_turns(guard_model):
     assert results == [verdict, verdict]
     response = guard.classify(prompt + [("assistant", "Mix flour, water and yeast.")])
     assert response["verdict"] in ("safe", "unsafe", "malformed")
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("chat", llama3.InvalidArgumentError):
         guard.classify([("robot", "hi")])
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("chat", llama3.InvalidArgumentError):
         guard.classify([])

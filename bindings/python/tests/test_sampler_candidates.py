@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import llama3
+from hostile_input import hostile_input
 
 LOGITS = np.array([0.5, 2.0, 1.0, -1.0, 1.0], dtype=np.float32)
 
@@ -29,5 +30,5 @@ def test_top_k_candidates_carry_the_softmax_of_the_survivors():
 
 
 def test_candidates_refuse_a_matrix():
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         llama3.Sampler().candidates(np.zeros((2, 3), dtype=np.float32))

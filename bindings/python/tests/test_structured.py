@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import llama3
+from hostile_input import hostile_input
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -63,21 +64,21 @@ def test_gbnf_grammar_and_a_grammar_object_on_a_sampler(stories):
     # The sampler follows the grammar: a token that breaks it is refused.
     fresh = llama3.Sampler(grammar=llama3.Grammar.from_gbnf('root ::= "x"', stories.tokenizer))
     digit = stories.tokenizer.encode("7")[-1]
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("grammar", llama3.InvalidArgumentError):
         fresh.accept(digit)
 
 
 def test_bad_grammars_raise_clear_errors(stories):
     session = stories.session()
-    with pytest.raises(llama3.InvalidArgumentError, match="line 1"):
+    with hostile_input("grammar", llama3.InvalidArgumentError, match="line 1"):
         session.complete("Once", grammar='root ::= "a" (')
-    with pytest.raises(llama3.InvalidArgumentError, match="multipleOf"):
+    with hostile_input("grammar", llama3.InvalidArgumentError, match="multipleOf"):
         session.complete("Once", json_schema={"type": "number", "multipleOf": 3})
-    with pytest.raises(llama3.InvalidArgumentError, match="not both"):
+    with hostile_input("python_api", llama3.InvalidArgumentError, match="not both"):
         session.complete("Once", grammar='root ::= "a"', json_schema={})
-    with pytest.raises(TypeError):
+    with hostile_input("python_api", TypeError):
         session.complete("Once", json_schema=42)
-    with pytest.raises(llama3.InvalidArgumentError):
+    with hostile_input("python_api", llama3.InvalidArgumentError):
         session.complete("Once", logprobs=True, top_logprobs=21)
 
 
