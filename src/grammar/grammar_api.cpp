@@ -1,8 +1,6 @@
 // llama3::Grammar and llama3::GrammarMatcher over the grammar layer.
 #include <algorithm>
-#include <bit>
 #include <chrono>
-#include <cmath>
 
 #include "grammar/byte_matcher.hpp"
 #include "grammar/compiled_grammar.hpp"
@@ -90,35 +88,9 @@ class GrammarMatcherState {
 
   void mask_logits(std::span<float> logits) {
     compute_mask();
-    // A word at a time: most words of a mask are all allowed or all forbidden, and forbidden
-    // words come in long runs, each filled with one call.
-    const std::size_t n = logits.size();
-    const std::size_t n_words = (n + 63) / 64;
-    auto word = [&](std::size_t w) { return w < allowed_.size() ? allowed_[w] : 0; };
-    for (std::size_t w = 0; w < n_words;) {
-      const std::uint64_t bits = word(w);
-      if (bits == ~std::uint64_t{0}) {
-        ++w;
-        continue;
-      }
-      if (bits == 0) {
-        std::size_t run_end = w + 1;
-        while (run_end < n_words && word(run_end) == 0) ++run_end;
-        // The row is 512 KiB for 128K tokens, so the store width matters.
-        kernels::fill(logits.data() + w * 64, std::min(run_end * 64, n) - w * 64, -INFINITY);
-        w = run_end;
-        continue;
-      }
-      // Only the forbidden ones, lowest first.
-      const std::size_t base = w * 64;
-      std::uint64_t forbidden = ~bits;
-      if (n - base < 64) forbidden &= (std::uint64_t{1} << (n - base)) - 1;
-      while (forbidden != 0) {
-        logits[base + static_cast<std::size_t>(std::countr_zero(forbidden))] = -INFINITY;
-        forbidden &= forbidden - 1;
-      }
-      ++w;
-    }
+    // A word of the bitset at a time, with whole-vector stores (kernels::mask_row): the row is
+    // 512 KiB for 128K tokens, so writing it one logit at a time would cost more than the mask.
+    kernels::mask_row(logits.data(), logits.size(), allowed_.data(), allowed_.size());
   }
 
   bool accept(TokenId token) {

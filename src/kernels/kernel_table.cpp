@@ -15,6 +15,7 @@ const KernelTable kScalarTable = {
     .silu_mul = portable::silu_mul,
     .quantize_activation_row = portable::quantize_activation_row,
     .fill = portable::fill,
+    .mask_row = portable::mask_row,
 };
 
 }  // namespace

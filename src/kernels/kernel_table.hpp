@@ -39,6 +39,11 @@ using QuantizeRowKernel = void (*)(const float* x, std::size_t cols, std::size_t
 
 // x[i] = value for i < n (the grammar mask writes -infinity over long runs of the logits row).
 using FillKernel = void (*)(float* x, std::size_t n, float value);
+// row[i] = -infinity for every i < n whose bit in `allowed` is clear (bit i % 64 of word i / 64;
+// words at or past n_words count as zero); other entries are left as they are. A grammar's token
+// mask over the logits row.
+using MaskRowKernel = void (*)(float* row, std::size_t n, const std::uint64_t* allowed,
+                               std::size_t n_words);
 
 struct KernelTable {
   Arch arch;
@@ -60,6 +65,9 @@ struct KernelTable {
   QuantizeRowKernel quantize_activation_row;
   // Compiled with the level's flags, so the loop stores whole vectors of its width.
   FillKernel fill;
+  // Per 64-bit word: all-allowed words skipped, all-forbidden ones stored whole, mixed ones by a
+  // vector select on the word's bits (arch/mask_row_words.hpp).
+  MaskRowKernel mask_row;
 };
 
 // The table of `arch`; an arch this build has no kernels for (another CPU family) gets the scalar
@@ -70,6 +78,7 @@ const KernelTable& kernel_table(Arch arch);
 namespace portable {
 void silu_mul(float* gate, const float* up, std::size_t n);
 void fill(float* x, std::size_t n, float value);
+void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words);
 void quantize_activation_row(const float* x, std::size_t cols, std::size_t block_values,
                              int zero_point, std::int8_t* q, float* scales, std::int32_t* init,
                              float* sums);

@@ -60,6 +60,24 @@ void portable::fill(float* x, std::size_t n, float value) {
   std::fill(x, x + n, value);
 }
 
+void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words) {
+  mask_row(row, n, allowed, n_words, active_arch());
+}
+
+void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words,
+              Arch arch) {
+  kernel_table(arch).mask_row(row, n, allowed, n_words);
+}
+
+void portable::mask_row(float* row, std::size_t n, const std::uint64_t* allowed,
+                        std::size_t n_words) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t w = i / 64;
+    const bool is_allowed = w < n_words && ((allowed[w] >> (i % 64)) & 1U) != 0;
+    if (!is_allowed) row[i] = -INFINITY;
+  }
+}
+
 void portable::silu_mul(float* gate, const float* up, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     const float g = gate[i];

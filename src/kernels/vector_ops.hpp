@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/cpu_arch.hpp"
 
@@ -26,6 +27,14 @@ void silu_mul(float* gate, const float* up, std::size_t n, Arch arch);
 void fill(float* x, std::size_t n, float value);
 // The same at a given arch.
 void fill(float* x, std::size_t n, float value, Arch arch);
+
+// row[i] = -infinity for every i < n whose bit in the bitset `allowed` is clear (bit i % 64 of
+// word i / 64; words at or past n_words count as zero), with the CPU's widest vectors
+// (active_arch()); the other entries are left as they are. row: [n], allowed: [n_words]
+void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words);
+// The same at a given arch (Arch::kScalar: the one-logit-at-a-time reference).
+void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words,
+              Arch arch);
 
 // Rotates adjacent pairs (x[2i], x[2i+1]) of each of n_heads heads of size head_dim by the angle
 // whose cosine and sine are cos[i], sin[i] (i < head_dim/2): GGUF/Meta "normal" RoPE.  x: [n_heads,

@@ -25,6 +25,7 @@
                         std::size_t head_dim, float scale, float* out);                         \
   void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv, \
                         std::size_t n_keys, std::size_t head_dim, float scale, float* out);     \
+  void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words);  \
   }
 
 LLAMA3_DECLARE_ARCH_KERNELS(sse4)
@@ -45,7 +46,7 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
                              float* sums);
 }  // namespace llama3::kernels::avx512
 
-// The table.cpp of a level whose kernels are the five above and whose element-wise kernels are the
+// The table.cpp of a level whose kernels are the six above and whose element-wise kernels are the
 // portable ones (every level but AVX-512): `lower` is the next level down, `head_multiple` the
 // vector width of its attention kernel in floats.
 #define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple) \
@@ -67,6 +68,7 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
         .silu_mul = portable::silu_mul,                                        \
         .quantize_activation_row = portable::quantize_activation_row,          \
         .fill = fill,                                                          \
+        .mask_row = mask_row,                                                  \
     };                                                                         \
     return table;                                                              \
   }                                                                            \

@@ -26,6 +26,7 @@ const KernelTable& kernel_table() {
       .silu_mul = silu_mul,
       .quantize_activation_row = quantize_activation_row,
       .fill = fill,
+      .mask_row = mask_row,
   };
   return table;
 }
