@@ -44,12 +44,13 @@ TEST_CASE("Levels of another CPU family or unknown names get the scalar table or
   CHECK_FALSE(arch_from_name("avx3").has_value());
   CHECK_FALSE(arch_from_name("").has_value());
   const std::vector<Arch> levels = runnable_archs();
-  for (const Arch arch : {Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon, Arch::kDotprod}) {
+  for (const Arch arch :
+       {Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon, Arch::kDotprod, Arch::kI8mm}) {
     if (std::find(levels.begin(), levels.end(), arch) != levels.end()) continue;
 #if defined(__x86_64__)
-    const bool other_family = arch == Arch::kNeon || arch == Arch::kDotprod;
+    const bool other_family = arch == Arch::kNeon || arch == Arch::kDotprod || arch == Arch::kI8mm;
 #elif defined(__aarch64__)
-    const bool other_family = arch != Arch::kNeon && arch != Arch::kDotprod;
+    const bool other_family = arch != Arch::kNeon && arch != Arch::kDotprod && arch != Arch::kI8mm;
 #else
     const bool other_family = true;
 #endif

@@ -1,4 +1,4 @@
-// The five entry points of an aarch64 level (arch_kernels.hpp) as the xsimd templates instantiated
+// The six entry points of an aarch64 level (arch_kernels.hpp) as the xsimd templates instantiated
 // on that level's xsimd arch. Each level's kernels.cpp expands LLAMA3_ARM_LEVEL_KERNELS once, in a
 // file compiled with the level's flags (src/CMakeLists.txt).
 #pragma once
@@ -13,6 +13,7 @@
 #include "kernels/arch/int_block_kernels_simd.hpp"
 #include "kernels/arch/k_quant_kernels_simd.hpp"
 #include "kernels/arch/plain_kernels_simd.hpp"
+#include "kernels/arch/silu_mul_simd.hpp"
 
 namespace llama3::kernels::simd {
 
@@ -49,5 +50,8 @@ void widen_f16(const std::uint16_t* in, float* out, std::size_t n) {
                         std::size_t n_keys, std::size_t head_dim, float scale, float* out) {     \
     simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out, \
                                            simd::widen_f16<SimdArch>);                           \
+  }                                                                                              \
+  void silu_mul(float* gate, const float* up, std::size_t n) {                                   \
+    simd::silu_mul<SimdArch>(gate, up, n);                                                       \
   }                                                                                              \
   }
