@@ -2,7 +2,7 @@
 # Cross-builds the library and its C++ tests for aarch64 (cmake/toolchains/aarch64-linux-gnu.cmake,
 # Debian's g++-aarch64-linux-gnu) into build-aarch64/ (or $LLAMA3_AARCH64_BUILD_DIR) and runs the
 # Catch2 suite under qemu-aarch64 (Debian's qemu-user), once per emulated CPU:
-#   max         every extension qemu has (dotprod, i8mm, SVE): the levels scalar, neon and dotprod
+#   max         every extension qemu has (dotprod, i8mm, SVE): the levels scalar, neon, dotprod, i8mm
 #   cortex-a53  ARMv8.0 with plain NEON: the levels scalar and neon
 # Every kernel test runs each level the emulated CPU has against the scalar reference.
 #
@@ -43,11 +43,24 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 jobs=${LLAMA3_JOBS:-$(nproc)}
 tests=llama3_tests
+jni=false
+[ -d "$build/bindings/android" ] && jni=true  # the JNI library (CMake found a JDK's jni.h)
 if [ "$subset" = kernels ]; then
   tests=llama3_kernel_tests
-  cmake --build "$build" -j "$jobs" --target $tests
+  targets=($tests)
+  $jni && targets+=(llama3_jni)
+  cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 else
   cmake --build "$build" -j "$jobs"
+fi
+
+# The Android layer's arm64 library: an aarch64 ELF exporting one Java_ symbol per native method
+# of the Java classes, staged as an AAR's jni/arm64-v8a/ with the libraries it needs.
+if $jni; then
+  python3 "$root/tests/bindings/check_jni_library.py" arm64-v8a "$build/lib" \
+    "$root/bindings/android/src/main/java" /usr/lib/aarch64-linux-gnu
+else
+  echo "test-aarch64: no JDK headers, so no JNI library to check"
 fi
 
 # Wrappers that run the aarch64 tools under the emulator (qemu-user does not start foreign

@@ -13,6 +13,12 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1UL << 20)
 #endif
+#ifndef AT_HWCAP2
+#define AT_HWCAP2 26
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13)
+#endif
 #endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -26,7 +32,7 @@ std::vector<Arch> family_levels() {
 #if defined(__x86_64__)
   return {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512};
 #elif defined(__aarch64__)
-  return {Arch::kScalar, Arch::kNeon, Arch::kDotprod};
+  return {Arch::kScalar, Arch::kNeon, Arch::kDotprod, Arch::kI8mm};
 #else
   return {Arch::kScalar};
 #endif
@@ -59,13 +65,15 @@ std::string_view arch_name(Arch arch) {
       return "neon";
     case Arch::kDotprod:
       return "dotprod";
+    case Arch::kI8mm:
+      return "i8mm";
   }
   return "unknown";
 }
 
 std::optional<Arch> arch_from_name(std::string_view name) {
-  for (const Arch arch :
-       {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon, Arch::kDotprod}) {
+  for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon,
+                          Arch::kDotprod, Arch::kI8mm}) {
     if (arch_name(arch) == name) return arch;
   }
   return std::nullopt;
@@ -79,13 +87,17 @@ Arch detected_arch() {
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
     return Arch::kAvx512;
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      cpu_has_f16c()) {
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
     return Arch::kAvx2;
   }
   if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt")) return Arch::kSse4;
 #elif defined(__aarch64__) && defined(__linux__)
   const unsigned long hwcap = getauxval(AT_HWCAP);
+  const unsigned long hwcap2 = getauxval(AT_HWCAP2);
+  // The levels are a chain, each running the one below's kernels: i8mm counts only on top of the
+  // dot product (a CPU with FEAT_I8MM but no FEAT_DotProd gets the NEON level).
+  if ((hwcap & HWCAP_ASIMD) && (hwcap & HWCAP_ASIMDDP) && (hwcap2 & HWCAP2_I8MM))
+    return Arch::kI8mm;
   if ((hwcap & HWCAP_ASIMD) && (hwcap & HWCAP_ASIMDDP)) return Arch::kDotprod;
   if (hwcap & HWCAP_ASIMD) return Arch::kNeon;
 #elif defined(__aarch64__)

@@ -1,7 +1,7 @@
 // Which instruction-set level the fast kernels run at. Detected once (cpuid on x86, the kernel's
 // hardware capability bits on aarch64); the environment variable LLAMA3_ARCH (scalar, and
-// sse4|avx2|avx512 on x86, neon|dotprod on aarch64) can lower it, never raise it above what the
-// CPU has. Every kernel entry point also takes an explicit Arch so tests can run each level.
+// sse4|avx2|avx512 on x86, neon|dotprod|i8mm on aarch64) can lower it, never raise it above what
+// the CPU has. Every kernel entry point also takes an explicit Arch so tests can run each level.
 #pragma once
 
 #include <optional>
@@ -21,13 +21,15 @@ enum class Arch {
   // aarch64
   kNeon,     // packed weights, the xsimd kernels on Advanced SIMD (every ARMv8-A CPU)
   kDotprod,  // the same with the ARMv8.2 dot-product instructions (sdot) for 8-bit blocks
+  kI8mm,     // dotprod plus the int8 matrix multiply (smmla, FEAT_I8MM) for 8-bit blocks of >= 2
+             // tokens
 };
 
 std::string_view arch_name(Arch arch);
 std::optional<Arch> arch_from_name(std::string_view name);
 
-// The best level this CPU runs (cpuid and OS support for the vector state on x86; AT_HWCAP on
-// aarch64). Scalar on any other CPU, or when the library was built for another family.
+// The best level this CPU runs (cpuid and OS support for the vector state on x86; AT_HWCAP and
+// AT_HWCAP2 on aarch64). Scalar on any other CPU, or when the library was built for another family.
 Arch detected_arch();
 
 // Every level this CPU runs with this build, the portable scalar level first, detected_arch() last.

@@ -34,6 +34,8 @@ const KernelTable& kernel_table(Arch arch) {
       return neon::kernel_table();
     case Arch::kDotprod:
       return dotprod::kernel_table();
+    case Arch::kI8mm:
+      return i8mm::kernel_table();
 #endif
     default:
       return kScalarTable;

@@ -1,5 +1,5 @@
 // One table of kernel entry points per arch level, chosen once at start. Each arch folder
-// (arch/x86/{avx512,avx2,sse4}, arch/arm/{neon,dotprod}) fills its table in its own table.cpp;
+// (arch/x86/{avx512,avx2,sse4}, arch/arm/{neon,dotprod,i8mm}) fills its table in its own table.cpp;
 // kernel_table.cpp is the one place that maps an Arch to its table. The callers (matmul.cpp,
 // attention.cpp, vector_ops.cpp, quantized_activations.cpp) only read entries, so adding an arch
 // means adding a folder and one line in kernel_table.cpp.
@@ -94,6 +94,7 @@ LLAMA3_DECLARE_KERNEL_TABLE(avx2)
 LLAMA3_DECLARE_KERNEL_TABLE(avx512)
 LLAMA3_DECLARE_KERNEL_TABLE(neon)
 LLAMA3_DECLARE_KERNEL_TABLE(dotprod)
+LLAMA3_DECLARE_KERNEL_TABLE(i8mm)
 #undef LLAMA3_DECLARE_KERNEL_TABLE
 
 }  // namespace llama3::kernels

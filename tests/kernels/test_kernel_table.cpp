@@ -22,6 +22,8 @@ TEST_CASE("The runnable levels run from scalar up to the detected one, each with
     CHECK(table.arch == arch);
     CHECK(table.silu_mul != nullptr);
     CHECK(table.quantize_activation_row != nullptr);
+    CHECK(table.fill != nullptr);
+    CHECK(table.mask_row != nullptr);
     if (arch == Arch::kScalar) {
       CHECK(table.int_block_matmul == nullptr);  // matmul's reference path on unpacked weights
       continue;
@@ -44,12 +46,13 @@ TEST_CASE("Levels of another CPU family or unknown names get the scalar table or
   CHECK_FALSE(arch_from_name("avx3").has_value());
   CHECK_FALSE(arch_from_name("").has_value());
   const std::vector<Arch> levels = runnable_archs();
-  for (const Arch arch : {Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon, Arch::kDotprod}) {
+  for (const Arch arch :
+       {Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon, Arch::kDotprod, Arch::kI8mm}) {
     if (std::find(levels.begin(), levels.end(), arch) != levels.end()) continue;
 #if defined(__x86_64__)
-    const bool other_family = arch == Arch::kNeon || arch == Arch::kDotprod;
+    const bool other_family = arch == Arch::kNeon || arch == Arch::kDotprod || arch == Arch::kI8mm;
 #elif defined(__aarch64__)
-    const bool other_family = arch != Arch::kNeon && arch != Arch::kDotprod;
+    const bool other_family = arch != Arch::kNeon && arch != Arch::kDotprod && arch != Arch::kI8mm;
 #else
     const bool other_family = true;
 #endif

@@ -407,4 +407,36 @@ TEST_CASE("The ARM dot-product level equals the NEON level bit for bit", "[kerne
     }
   }
 }
+
+// The i8mm level multiplies 2 rows by 2 tokens per instruction (smmla) where the dot-product level
+// takes one token at a time; the integer sums are exact and the float steps the same, so the two
+// agree bit for bit. Odd token counts (the last token pairs with itself), a group's rows cut off
+// within either of its 8-row passes (5, 37, 45 rows), the 4-token tiles and the 64-token chunks.
+TEST_CASE("The ARM i8mm level equals the dot-product level bit for bit", "[kernels][arm]") {
+  const std::vector<Arch> levels = runnable_archs();
+  if (std::find(levels.begin(), levels.end(), Arch::kI8mm) == levels.end()) {
+    WARN("this CPU has no int8 matrix multiply: nothing to compare");
+    return;
+  }
+  const unsigned seed = 20261204;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  for (const TensorType type : kWeightTypes) {
+    if (is_plain(type) || block_values(type) == 256) continue;  // K-quants: the same kernel
+    for (const std::size_t rows : {std::size_t{5}, std::size_t{37}, std::size_t{45}}) {
+      const std::size_t cols = 32 * 5;
+      const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
+      for (const std::size_t n_tokens : {1, 2, 3, 5, 8, 13, 67}) {
+        INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", tokens "
+                     << n_tokens);
+        const auto x = normal_values(rng, n_tokens * cols);
+        std::vector<float> dotprod(n_tokens * rows, NAN), i8mm(n_tokens * rows, NAN);
+        matmul(m.matrix, x.data(), n_tokens, dotprod.data(), pool, Arch::kDotprod);
+        matmul(m.matrix, x.data(), n_tokens, i8mm.data(), pool, Arch::kI8mm);
+        CHECK(i8mm == dotprod);
+      }
+    }
+  }
+}
 #endif

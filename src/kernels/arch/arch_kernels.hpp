@@ -46,30 +46,56 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
                              float* sums);
 }  // namespace llama3::kernels::avx512
 
+// The aarch64 levels' own silu_mul (arm/level_kernels.hpp, within a few ulp of std::exp's), the
+// Advanced SIMD activation rounding every aarch64 level shares (arm/neon/, bit for bit as the
+// portable loop), and the i8mm level's integer-block matmul (arm/i8mm/; its other entries are the
+// dot-product level's).
+#define LLAMA3_DECLARE_ARM_SILU_MUL(level)                    \
+  namespace llama3::kernels::level {                          \
+  void silu_mul(float* gate, const float* up, std::size_t n); \
+  }
+LLAMA3_DECLARE_ARM_SILU_MUL(neon)
+LLAMA3_DECLARE_ARM_SILU_MUL(dotprod)
+#undef LLAMA3_DECLARE_ARM_SILU_MUL
+namespace llama3::kernels::neon {
+void quantize_activation_row(const float* x, std::size_t cols, std::size_t block_values,
+                             int zero_point, std::int8_t* q, float* scales, std::int32_t* init,
+                             float* sums);
+}  // namespace llama3::kernels::neon
+namespace llama3::kernels::i8mm {
+void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
+                      std::size_t group_end, float* y);
+}  // namespace llama3::kernels::i8mm
+
 // The table.cpp of a level whose kernels are the six above and whose element-wise kernels are the
-// portable ones (every level but AVX-512): `lower` is the next level down, `head_multiple` the
+// portable ones (the x86 levels but AVX-512): `lower` is the next level down, `head_multiple` the
 // vector width of its attention kernel in floats.
-#define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple) \
-  namespace llama3::kernels::level {                                           \
-  /* compiled with this level's flags */                                       \
-  static void fill(float* x, std::size_t n, float value) {                     \
-    std::fill(x, x + n, value);                                                \
-  }                                                                            \
-  const KernelTable& kernel_table() {                                          \
-    static const KernelTable table = {                                         \
-        .arch = this_arch,                                                     \
-        .lower = lower_arch,                                                   \
-        .int_block_matmul = int_block_matmul,                                  \
-        .k_quant_matmul = k_quant_matmul,                                      \
-        .plain_matmul = plain_matmul,                                          \
-        .attend_f16 = attend_group_f16,                                        \
-        .attend_f32 = attend_group_f32,                                        \
-        .attention_head_multiple = head_multiple,                              \
-        .silu_mul = portable::silu_mul,                                        \
-        .quantize_activation_row = portable::quantize_activation_row,          \
-        .fill = fill,                                                          \
-        .mask_row = mask_row,                                                  \
-    };                                                                         \
-    return table;                                                              \
-  }                                                                            \
+#define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple)                    \
+  LLAMA3_DEFINE_LEVEL_TABLE_WITH(level, this_arch, lower_arch, head_multiple, portable::silu_mul, \
+                                 portable::quantize_activation_row)
+// The same with the level's own element-wise kernels (the aarch64 levels).
+#define LLAMA3_DEFINE_LEVEL_TABLE_WITH(level, this_arch, lower_arch, head_multiple, silu, \
+                                       quantize)                                          \
+  namespace llama3::kernels::level {                                                      \
+  /* compiled with this level's flags */                                                  \
+  static void fill(float* x, std::size_t n, float value) {                                \
+    std::fill(x, x + n, value);                                                           \
+  }                                                                                       \
+  const KernelTable& kernel_table() {                                                     \
+    static const KernelTable table = {                                                    \
+        .arch = this_arch,                                                                \
+        .lower = lower_arch,                                                              \
+        .int_block_matmul = int_block_matmul,                                             \
+        .k_quant_matmul = k_quant_matmul,                                                 \
+        .plain_matmul = plain_matmul,                                                     \
+        .attend_f16 = attend_group_f16,                                                   \
+        .attend_f32 = attend_group_f32,                                                   \
+        .attention_head_multiple = head_multiple,                                         \
+        .silu_mul = silu,                                                                 \
+        .quantize_activation_row = quantize,                                              \
+        .fill = fill,                                                                     \
+        .mask_row = mask_row,                                                             \
+    };                                                                                    \
+    return table;                                                                         \
+  }                                                                                       \
   }

@@ -14,6 +14,7 @@
 #include "kernels/arch/int_block_kernels_simd.hpp"
 #include "kernels/arch/k_quant_kernels_simd.hpp"
 #include "kernels/arch/plain_kernels_simd.hpp"
+#include "kernels/arch/silu_mul_simd.hpp"
 
 namespace llama3::kernels::simd {
 
@@ -53,5 +54,8 @@ void widen_f16(const std::uint16_t* in, float* out, std::size_t n) {
   }                                                                                              \
   void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words) {  \
     mask_row_words::mask_row<simd::NeonMaskLanes>(row, n, allowed, n_words);                     \
+  }                                                                                              \
+  void silu_mul(float* gate, const float* up, std::size_t n) {                                   \
+    simd::silu_mul<SimdArch>(gate, up, n);                                                       \
   }                                                                                              \
   }

@@ -2,4 +2,5 @@
 #include "kernels/arch/arch_kernels.hpp"
 #include "kernels/kernel_table.hpp"
 
-LLAMA3_DEFINE_LEVEL_TABLE(neon, Arch::kNeon, Arch::kScalar, 4)
+LLAMA3_DEFINE_LEVEL_TABLE_WITH(neon, Arch::kNeon, Arch::kScalar, 4, silu_mul,
+                               neon::quantize_activation_row)
