@@ -428,8 +428,9 @@ LLAMA3_API llama3_status llama3_session_tokens(const llama3_session* session,
 
 /* ---------------------------------------------------------------------------------------------
  * LoRA adapters (docs/lora.md): low-rank updates W·x + scale·(alpha/r)·B·(A·x) of a model's
- * linear layers, from a PEFT folder (adapter_config.json + adapter_model.safetensors) or its
- * .safetensors file, with PEFT's or torchtune's tensor names. An adapter is loaded for one model
+ * linear layers, from a PEFT or torchtune folder (adapter_config.json + adapter_model.safetensors,
+ * torchtune's adapter_model.pt or PEFT's adapter_model.bin) or that tensor file, with PEFT's or
+ * torchtune's tensor names. An adapter is loaded for one model
  * and is immutable: any number of sessions and engine requests on any thread may use it, and they
  * keep it alive, so llama3_lora_free may come before they end.
  * ------------------------------------------------------------------------------------------- */

@@ -2,8 +2,11 @@
 // adapter_model.safetensors) for a model, for benchmarks and manual tests (docs/lora.md).
 //
 //   make_test_lora --model MODEL --out DIR [--rank R] [--alpha A] [--targets q_proj,k_proj,...]
-//                  [--torchtune] [--seed N]
+//                  [--torchtune] [--torch-save] [--seed N]
 //
+// --torchtune names the tensors the torchtune way (q/k rows of B in Meta's order); --torch-save
+// writes a torch.save zip instead of safetensors (adapter_model.pt with --torchtune, as torchtune
+// saves it, else adapter_model.bin, as PEFT's pickle).
 // The tensors have the model's shapes (its config is read, its weights are not used); A ~ U(-1, 1)
 // / sqrt(in), B ~ U with standard deviation 0.05. --targets defaults to all seven.
 #include <cstdio>
@@ -37,6 +40,8 @@ int main(int argc, char** argv) {
         spec.seed = std::stoull(value());
       } else if (arg == "--torchtune") {
         spec.torchtune = true;
+      } else if (arg == "--torch-save") {
+        spec.container = llama3::testing::LoraTestContainer::kTorchSave;
       } else if (arg == "--targets") {
         spec.targets.clear();
         std::istringstream list(value());
@@ -47,7 +52,7 @@ int main(int argc, char** argv) {
     } catch (const std::exception& error) {
       std::fprintf(stderr,
                    "make_test_lora: %s\nusage: make_test_lora --model MODEL --out DIR [--rank R] "
-                   "[--alpha A] [--targets q_proj,...] [--torchtune] [--seed N]\n",
+                   "[--alpha A] [--targets q_proj,...] [--torchtune] [--torch-save] [--seed N]\n",
                    error.what());
       return 2;
     }

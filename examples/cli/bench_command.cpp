@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_lora.hpp"
 #include "bench_parallel.hpp"
 #include "bench_speculative.hpp"
 #include "command_line.hpp"
@@ -306,10 +307,23 @@ int run_bench(Args args) {
                      " tokens is more than the model's trained context of " +
                      std::to_string(config.context_length));
   }
+  if (!options.lora.specs.empty()) {
+    if (options.format == OutputFormat::kCsv) throw UsageError("--lora: -o takes md or json");
+    LoraBenchConfig lora;
+    lora.model_label = options.model.path;
+    lora.lora_specs = options.lora.specs;
+    lora.adapters = options.lora.load(model);
+    lora.n_prompt = options.n_prompt;
+    lora.n_gen = options.n_gen;
+    lora.depth = options.depth;
+    lora.n_threads = n_threads;
+    lora.repetitions = options.repetitions;
+    lora.json = options.format == OutputFormat::kJson;
+    return run_lora_bench(model, lora);
+  }
   SessionOptions session_options;
   session_options.n_threads = n_threads;
   session_options.n_ctx = static_cast<int>(std::max(1LL, context_tokens));
-  session_options.adapters = options.lora.load(model);
   std::mt19937 rng(1234);
   std::uniform_int_distribution<TokenId> any_token(0, config.n_vocab - 1);
   std::vector<TokenId> prompt(static_cast<std::size_t>(options.n_prompt));
@@ -352,7 +366,6 @@ int run_bench(Args args) {
   // output layer reads the same matrix when tied, so all parameters count once).
   BenchReport report;
   report.model = options.model.path;
-  for (const auto& spec : options.lora.specs) report.model += " + lora " + spec;
   report.params = static_cast<double>(model.n_params());
   report.bytes = static_cast<double>(model.weight_bytes());
   report.quantized = report.bytes < report.params * 1.9;  // F16/BF16 files hold ~2 bytes a weight

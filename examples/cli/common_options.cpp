@@ -98,8 +98,8 @@ void ContextOptions::declare(CLI::App& app) {
 
 void LoraOptions::declare(CLI::App& app) {
   app.add_option("--lora", specs,
-                 "LoRA adapter PATH[:SCALE] (a PEFT folder or .safetensors file; scale default 1; "
-                 "repeatable)");
+                 "LoRA adapter PATH[:SCALE] (a PEFT or torchtune folder, or its .safetensors, "
+                 ".pt or .bin file; scale default 1; repeatable)");
 }
 
 std::vector<LoraFile> LoraOptions::files() const {

@@ -25,8 +25,10 @@ struct ExportLoraOptions {
 
 void declare(CLI::App& app, ExportLoraOptions& options) {
   app.add_option("-m,--model", options.base_path, "the GGUF base model")->required();
-  app.add_option("-l,--lora", options.lora.specs,
-                 "LoRA adapter PATH[:SCALE] (a PEFT folder or .safetensors file; repeatable)")
+  app.add_option(
+         "-l,--lora", options.lora.specs,
+         "LoRA adapter PATH[:SCALE] (a PEFT or torchtune folder, or its .safetensors, .pt or .bin "
+         "file; repeatable)")
       ->required();
   app.add_option("-o,--output", options.out_path, "the merged GGUF file to write")->required();
   app.add_option("--type", options.type_name,

@@ -30,8 +30,10 @@ struct LoraAccess;
 
 class LoraAdapter {
  public:
-  // `path` is a PEFT adapter folder (adapter_config.json + adapter_model.safetensors), or the
-  // .safetensors file itself with its adapter_config.json beside it. Tensor names may be PEFT's
+  // `path` is an adapter folder (adapter_config.json + adapter_model.safetensors, PEFT's and
+  // torchtune's export; or torchtune's own adapter_model.pt, or PEFT's pickled adapter_model.bin,
+  // both read by a pickle reader that runs no code), or the tensor file itself with its
+  // adapter_config.json beside it. Tensor names may be PEFT's
   // (base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight) or torchtune's
   // (layers.N.attn.q_proj.lora_a.weight). A and B are checked against `model`'s shapes and kept
   // in f32, with q/k rows put in the model's order. Throws llama3::Error: kIo (unreadable),

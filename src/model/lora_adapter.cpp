@@ -8,10 +8,10 @@
 
 #include "io/file_contents.hpp"
 #include "io/lora_config.hpp"
-#include "io/safetensors.hpp"
 #include "kernels/reference.hpp"
 #include "llama3/error.hpp"
 #include "model/hf_names.hpp"
+#include "model/lora_tensor_file.hpp"
 
 namespace llama3 {
 namespace detail {
@@ -21,57 +21,14 @@ namespace {
   throw Error(ErrorCode::kBadFormat, origin + ": " + what);
 }
 
-struct AdapterFiles {
-  std::filesystem::path tensors;
-  std::filesystem::path config;
-};
-
-AdapterFiles find_files(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    AdapterFiles files{path / "adapter_model.safetensors", path / "adapter_config.json"};
-    if (!std::filesystem::exists(files.tensors, ec)) {
-      if (std::filesystem::exists(path / "adapter_model.bin", ec)) {
-        throw Error(ErrorCode::kUnsupported,
-                    path.string() +
-                        ": adapter_model.bin is a pickle; save the adapter as safetensors "
-                        "(PEFT's save_pretrained does by default)");
-      }
-      throw Error(ErrorCode::kIo, path.string() + ": no adapter_model.safetensors in the folder");
-    }
-    return files;
-  }
-  if (!std::filesystem::exists(path, ec)) {
-    throw Error(ErrorCode::kIo, path.string() + ": no such adapter file or folder");
-  }
-  return {path, path.parent_path() / "adapter_config.json"};
-}
-
-io::TensorType tensor_type_of(const io::SafetensorsTensor& tensor, const std::string& origin) {
-  switch (tensor.dtype) {
-    case io::SafetensorsDtype::kF32:
-      return io::TensorType::kF32;
-    case io::SafetensorsDtype::kF16:
-      return io::TensorType::kF16;
-    case io::SafetensorsDtype::kBF16:
-      return io::TensorType::kBF16;
-    default:
-      throw Error(ErrorCode::kUnsupported,
-                  origin + ": " + tensor.name + ": dtype " +
-                      std::string(io::safetensors_dtype_name(tensor.dtype)) +
-                      " (F32, F16 and BF16 adapters are supported)");
-  }
-}
-
 // The tensor's values in f32, refusing NaN and infinities.
-std::vector<float> finite_values(const io::SafetensorsTensor& tensor, const std::string& origin) {
-  const io::TensorType type = tensor_type_of(tensor, origin);
+std::vector<float> finite_values(const model::LoraFileTensor& tensor, const std::string& origin) {
   const std::size_t n = tensor.shape[0] * tensor.shape[1];
   // Copied first: safetensors data need not be aligned to its element size.
-  std::vector<std::uint32_t> aligned((tensor.n_bytes() + 3) / 4);
-  std::memcpy(aligned.data(), tensor.data, tensor.n_bytes());
+  std::vector<std::uint32_t> aligned((tensor.n_bytes + 3) / 4);
+  std::memcpy(aligned.data(), tensor.data, tensor.n_bytes);
   std::vector<float> values(n);
-  kernels::reference::dequantize_row(type, aligned.data(), values.data(), n);
+  kernels::reference::dequantize_row(tensor.type, aligned.data(), values.data(), n);
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isfinite(values[i])) {
       bad(origin, tensor.name + ": value [" + std::to_string(i / tensor.shape[1]) + ", " +
@@ -118,12 +75,19 @@ std::pair<std::size_t, std::size_t> lora_target_shape(const ModelConfig& c,
 
 LoraAdapterImpl::LoraAdapterImpl(const ModelConfig& config, const std::filesystem::path& path)
     : name_(path.string()), config_(config) {
-  const AdapterFiles files = find_files(path);
+  const model::LoraAdapterFiles files = model::find_lora_adapter_files(path);
   std::error_code ec;
   if (!std::filesystem::exists(files.config, ec)) {
-    throw Error(ErrorCode::kIo, files.config.string() +
-                                    ": missing; an adapter needs its adapter_config.json (r, "
-                                    "lora_alpha) beside the tensors");
+    // torchtune's FullModelMetaCheckpointer saves adapter_model.pt without a config.
+    const bool torchtune = files.tensors.extension() == ".pt";
+    throw Error(
+        ErrorCode::kIo,
+        files.config.string() +
+            ": missing; an adapter needs its adapter_config.json (r, lora_alpha) beside "
+            "the tensors" +
+            (torchtune ? std::string(" (for a torchtune adapter, write {\"r\": lora_rank, "
+                                     "\"lora_alpha\": lora_alpha} from the recipe's config)")
+                       : std::string()));
   }
   const io::LoraConfig lora =
       io::parse_lora_config(io::read_file_contents(files.config), files.config.string());
@@ -148,13 +112,13 @@ LoraAdapterImpl::LoraAdapterImpl(const ModelConfig& config, const std::filesyste
     }
   }
 
-  const auto file = io::SafetensorsFile::open(files.tensors);
+  const auto file = model::LoraTensorFile::open(files.tensors);
   const std::string& origin = file.name();
   layers_.resize(static_cast<std::size_t>(config.n_layers));
   // Both halves of a pair are read before the pair is built: A and B may come in any order.
   struct Halves {
-    const io::SafetensorsTensor* a = nullptr;
-    const io::SafetensorsTensor* b = nullptr;
+    const model::LoraFileTensor* a = nullptr;
+    const model::LoraFileTensor* b = nullptr;
     model::LoraNaming naming = model::LoraNaming::kPeft;
   };
   std::map<std::pair<int, int>, Halves> halves;

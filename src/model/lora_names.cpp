@@ -91,7 +91,8 @@ std::variant<LoraTensorName, LoraNameProblem> parse_lora_tensor_name(std::string
     if (at != std::string_view::npos && at < marker) marker = at;
   }
   if (marker == std::string_view::npos) {
-    if (rest.find("lora_magnitude") != std::string_view::npos) {
+    // PEFT: <module>.lora_magnitude_vector[.name][.weight]; torchtune: <module>.magnitude.
+    if (rest.find("lora_magnitude") != std::string_view::npos || rest.ends_with(".magnitude")) {
       return LoraNameProblem{"DoRA magnitude vectors are not supported", true};
     }
     if (rest.ends_with(".bias")) return LoraNameProblem{"trained biases are not supported", true};

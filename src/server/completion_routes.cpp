@@ -61,7 +61,14 @@ struct Job {
     engine_request.sampling = request.sampling;
     engine_request.generate.max_tokens = request.max_tokens;
     engine_request.generate.stop_strings = request.stop;
-    engine_request.adapters = state.adapters;
+    if (request.lora) {
+      for (const auto& chosen : *request.lora) {
+        engine_request.adapters.push_back(
+            {state.adapters[static_cast<std::size_t>(chosen.id)].adapter, chosen.scale});
+      }
+    } else {
+      engine_request.adapters = state.adapters;
+    }
     state.metrics.prompt_tokens += request.prompt.size();
     stream = std::make_unique<GenerationStream>(*state.engine, std::move(engine_request),
                                                 state.model->tokenizer(),

@@ -147,6 +147,47 @@ void read_response_format(const nlohmann::json& body, const ModelContext& contex
   }
 }
 
+// "lora": [{"id": 0, "scale": 0.5}, ...] names adapters the server loaded (--lora), by index;
+// scale defaults to 1.
+void read_lora(const nlohmann::json& body, const ModelContext& context,
+               CompletionRequest& request) {
+  const nlohmann::json* list = array_field(body, "lora");
+  if (!list) return;
+  const std::string ids = context.n_adapters == 0
+                              ? "this server runs no adapters (start it with --lora)"
+                              : "ids are 0 to " + std::to_string(context.n_adapters - 1) +
+                                    ", the server's --lora adapters in order";
+  std::vector<RequestLora> chosen;
+  for (const nlohmann::json& entry : *list) {
+    const auto id = entry.is_object() ? entry.find("id") : entry.end();
+    if (!entry.is_object() || id == entry.end() || !id->is_number_integer() ||
+        id->get<std::int64_t>() < 0 || id->get<std::int64_t>() >= context.n_adapters) {
+      throw bad_request(
+          "'lora' must list {\"id\": N, \"scale\": S} with the id of a loaded "
+          "adapter; " +
+              ids,
+          "lora");
+    }
+    const int index = static_cast<int>(id->get<std::int64_t>());
+    for (const auto& earlier : chosen) {
+      if (earlier.id == index) {
+        throw bad_request("'lora' names adapter " + std::to_string(index) + " twice", "lora");
+      }
+    }
+    float scale = 1.0f;
+    if (const auto value = entry.find("scale"); value != entry.end() && !value->is_null()) {
+      if (!value->is_number() || !(std::abs(value->get<double>()) <= 100.0)) {
+        throw bad_request(
+            "'lora' scale of adapter " + std::to_string(index) + " must be a number in [-100, 100]",
+            "lora");
+      }
+      scale = static_cast<float>(value->get<double>());
+    }
+    chosen.push_back({index, scale});
+  }
+  request.lora = std::move(chosen);
+}
+
 // Fields shared by both endpoints.
 void read_common(const nlohmann::json& body, const ModelContext& context,
                  CompletionRequest& request) {
@@ -160,6 +201,7 @@ void read_common(const nlohmann::json& body, const ModelContext& context,
   request.sampling = read_sampling(body, context);
   read_response_format(body, context, request.sampling);
   request.stop = read_stop(body);
+  read_lora(body, context, request);
 }
 
 // The context check and max_tokens: an explicit max_tokens must fit after the prompt (400 saying

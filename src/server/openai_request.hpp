@@ -25,7 +25,15 @@ struct ModelContext {
   std::function<const GrammarVocabulary&()> grammar_vocabulary;
   std::string model_id;  // the id clients name
   int n_ctx = 0;
-  ChatOptions chat;  // style and template of the model
+  ChatOptions chat;    // style and template of the model
+  int n_adapters = 0;  // the server's --lora adapters, which a request's "lora" picks by index
+};
+
+// One entry of a request's "lora" field: the server's adapter `id` (its place on the command
+// line, from 0) at `scale`.
+struct RequestLora {
+  int id = 0;
+  float scale = 1.0f;
 };
 
 struct CompletionRequest {
@@ -43,6 +51,9 @@ struct CompletionRequest {
   std::string prompt_text;  // echo
   // The conversation as Llama Guard reads it (user and assistant turns).
   std::vector<ChatTurn> guard_turns;
+  // "lora": the adapters this request runs with, instead of the server's (none when empty);
+  // unset, the server's --lora adapters at their own scales.
+  std::optional<std::vector<RequestLora>> lora;
 };
 
 // Throws ApiError. `body` is the parsed JSON body (an object is required).

@@ -137,6 +137,7 @@ void ServerImpl::load() {
       return *state_.grammar_vocabulary;
     };
     context.n_ctx = n_ctx;
+    context.n_adapters = static_cast<int>(state_.adapters.size());
     const std::filesystem::path path(options.model_path);
     context.model_id =
         !options.model_alias.empty()

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/cli_test_support.hpp"
+#include "support/hf_test_models.hpp"
 
 using namespace llama3::testing;
 
@@ -110,6 +111,40 @@ TEST_CASE("bench -o json and -o csv carry one entry per test", "[cli][data]") {
   const auto markdown = run_tool(arguments, "cli-json-bench");  // md is the default
   REQUIRE(markdown.exit_code == 0);
   CHECK(markdown.out.rfind("| model |", 0) == 0);
+}
+
+TEST_CASE("bench --lora times base and LoRA in every round and reports their ratio",
+          "[cli][data][lora]") {
+  const auto adapter = scratch_dir("cli-bench-lora-adapter") / "adapter";
+  run_program("make_test_lora", "--model " +
+                                    quoted(require_data_file("stories260K.gguf").string()) +
+                                    " --out " + quoted(adapter.string()) + " --rank 4");
+  const std::string arguments =
+      "bench " + stories_arg() + " -p 8 -n 4 -r 2 -t 1 --lora " + quoted(adapter.string() + ":0.5");
+  const auto json = run_json(arguments + " -o json", "cli-json-bench-lora");
+  REQUIRE(json["adapters"].size() == 1);
+  CHECK(json["adapters"][0]["rank"] == 4);
+  CHECK(json["adapters"][0]["scale"] == 0.5);
+  CHECK(json["repetitions"] == 2);
+  REQUIRE(json["tests"].size() == 2);
+  CHECK(json["tests"][0]["test"] == "pp8");
+  CHECK(json["tests"][1]["test"] == "tg4");
+  for (const auto& test : json["tests"]) {
+    const auto& base = test["base"]["samples_tokens_per_second"];
+    const auto& lora = test["lora"]["samples_tokens_per_second"];
+    REQUIRE(base.size() == 2);
+    REQUIRE(lora.size() == 2);
+    REQUIRE(test["ratios"].size() == 2);
+    for (std::size_t round = 0; round < 2; ++round) {  // each ratio pairs one round's two runs
+      CHECK(test["ratios"][round].get<double>() ==
+            Approx(lora[round].get<double>() / base[round].get<double>()));
+    }
+    CHECK(test["lora"]["samples_cpu_seconds_per_token"].size() == 2);
+  }
+  const auto markdown = run_tool(arguments, "cli-json-bench-lora");
+  REQUIRE(markdown.exit_code == 0);
+  CHECK(markdown.out.find("LoRA/base") != std::string::npos);
+  CHECK(run_tool(arguments + " -o csv", "cli-json-bench-lora").exit_code == 2);
 }
 
 TEST_CASE("bench measures its bounds in the run unless they are given", "[cli][data]") {

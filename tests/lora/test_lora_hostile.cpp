@@ -139,7 +139,7 @@ TEST_CASE("hostile adapters are refused with the tensor or key at fault", "[lora
   }
 }
 
-TEST_CASE("adapter files that are missing or not safetensors are refused", "[lora]") {
+TEST_CASE("adapter files that are missing or unreadable are refused", "[lora]") {
   const Model& model = hostile_test_model();
   const auto dir = hf_process_dir() / "hostile-files";
   std::filesystem::create_directories(dir / "empty");
@@ -150,10 +150,13 @@ TEST_CASE("adapter files that are missing or not safetensors are refused", "[lor
           hostile_input("lora_adapter", [&] { LoraAdapter::load(model, dir / "empty"); });
         }) == ErrorCode::kIo);
   std::filesystem::create_directories(dir / "pickle");
-  std::ofstream(dir / "pickle" / "adapter_model.bin") << "not read";
-  CHECK(code_of([&] {
-          hostile_input("lora_adapter", [&] { LoraAdapter::load(model, dir / "pickle"); });
-        }) == ErrorCode::kUnsupported);
+  std::ofstream(dir / "pickle" / "adapter_model.bin") << "not a zip";
+  std::ofstream(dir / "pickle" / "adapter_config.json") << R"({"r": 8, "lora_alpha": 16})";
+  const auto not_zip = [&] {
+    hostile_input("lora_adapter", [&] { LoraAdapter::load(model, dir / "pickle"); });
+  };
+  CHECK(code_of(not_zip) == ErrorCode::kBadFormat);
+  CHECK_THAT(message_of(not_zip), Catch::Contains("adapter_model.bin: not a torch.save"));
   const auto no_config = write_lora_adapter(dir / "no-config", model.config(), {});
   std::filesystem::remove(no_config / "adapter_config.json");
   CHECK(message_of([&] {

@@ -9,6 +9,10 @@ reference un-permutes B's q/k rows itself (Meta row 2j + p is HF row p·head_dim
    float64 reference: bound 1e-5 relative to the largest weight).
 2. ``llama3 eval-logits --lora`` (adapters applied at run time) must match the float64 reference
    forward pass over the patched weights within the f32 bounds of test_reference_logits.py.
+3. The same update as torchtune saves it (``adapter_model.pt``: a torch.save zip written by
+   CPython's pickle, reference/torch_save.py; torchtune names ``layers.N.attn.q_proj.lora_a.weight``;
+   q/k rows of B in Meta's order) must give the logits of the PEFT form bit for bit, and so the
+   reference's.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from conftest import bin_dir
 from reference.gguf import GGUFFile
 from reference.llama import LlamaReference
 from reference import quants
+from reference.torch_save import torch_save
 
 pytestmark = pytest.mark.cpp_comparison
 
@@ -96,6 +101,31 @@ def make_adapter(folder: Path, reference: LlamaReference, rank: int, alpha: floa
     return pairs
 
 
+# PEFT module -> torchtune's (torchtune/models/convert_weights.py, _FROM_HF).
+TORCHTUNE_MODULES = {
+    "self_attn.q_proj": "attn.q_proj", "self_attn.k_proj": "attn.k_proj",
+    "self_attn.v_proj": "attn.v_proj", "self_attn.o_proj": "attn.output_proj",
+    "mlp.gate_proj": "mlp.w1", "mlp.up_proj": "mlp.w3", "mlp.down_proj": "mlp.w2",
+}
+
+
+def write_torchtune_adapter(folder: Path, pairs, rank: int, alpha: float, head_dim: int) -> None:
+    """`pairs` (B in HF order) as torchtune's recipes save them: adapter_model.pt with B's q/k rows
+    in Meta's order, adapter_config.json with torchtune's module names."""
+    tensors = {}
+    for (layer_index, module), (a, b) in pairs.items():
+        if module in ("self_attn.q_proj", "self_attn.k_proj"):
+            b = meta_rows_from_hf(b, head_dim)
+        prefix = f"layers.{layer_index}.{TORCHTUNE_MODULES[module]}"
+        tensors[f"{prefix}.lora_a.weight"] = a.astype("<f4")
+        tensors[f"{prefix}.lora_b.weight"] = b.astype("<f4")
+    folder.mkdir(parents=True)
+    torch_save(folder / "adapter_model.pt", tensors)
+    (folder / "adapter_config.json").write_text(json.dumps({
+        "r": rank, "lora_alpha": alpha, "peft_type": "LORA",
+        "target_modules": [TORCHTUNE_MODULES[m].split(".")[1] for m in TARGETS]}))
+
+
 def patched(reference: LlamaReference, pairs, scale: float) -> LlamaReference:
     head_dim = reference.config.head_dim
     for (layer_index, module), (a, b) in pairs.items():
@@ -149,3 +179,13 @@ def test_lora_matches_numpy_reference(tmp_path: Path, rank: int, alpha: float, r
     # The adapter must matter, or the comparison above proves nothing.
     base_logits = LlamaReference(base).forward(tokens)
     assert np.abs(base_logits - want).max() / scale_std > 0.05
+
+    # 3. torchtune's adapter_model.pt of the same update: the same f32 values once loaded.
+    if not rslora:  # torchtune's configs have no rsLoRA
+        torchtune = tmp_path / "torchtune"
+        write_torchtune_adapter(torchtune, pairs, rank, alpha, reference.config.head_dim)
+        pt_path = tmp_path / "logits-pt.f32"
+        _run([_tool("llama3"), "eval-logits", "-m", str(base), "--lora",
+              f"{torchtune / 'adapter_model.pt'}:{user_scale}",
+              "--tokens", " ".join(map(str, tokens)), "-o", str(pt_path)])
+        assert np.array_equal(np.fromfile(pt_path, dtype="<f4"), np.fromfile(out_path, dtype="<f4"))

@@ -1,5 +1,6 @@
 // LoRA adapters with random weights in PEFT's layout (adapter_config.json +
-// adapter_model.safetensors), or torchtune's naming: our own writer, for the LoRA tests and
+// adapter_model.safetensors), or torchtune's naming, or in a torch.save zip as torchtune's
+// adapter_model.pt and PEFT's adapter_model.bin: our own writer, for the LoRA tests and
 // tools/make_test_lora.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "io/pytorch_checkpoint.hpp"
 #include "io/safetensors.hpp"
 #include "llama3/model.hpp"
 
@@ -44,6 +46,12 @@ struct LoraTestTensor {
   std::vector<float> values;
 };
 
+// The container of the tensors.
+enum class LoraTestContainer {
+  kSafetensors,  // adapter_model.safetensors
+  kTorchSave,    // a torch.save zip: adapter_model.pt with torchtune names, else adapter_model.bin
+};
+
 struct LoraTestSpec {
   int rank = 8;
   double alpha = 16.0;
@@ -54,6 +62,8 @@ struct LoraTestSpec {
                                       "gate_proj", "up_proj", "down_proj"};
   std::uint64_t seed = 1;
   float b_stddev = 0.05f;
+  LoraTestContainer container = LoraTestContainer::kSafetensors;
+  std::string file_name;    // instead of the container's usual name when set ("adapter_0.pt")
   std::string config_json;  // written instead of the generated adapter_config.json when set
   std::function<void(std::vector<LoraTestTensor>&)> mutate;
 };
@@ -118,25 +128,54 @@ inline std::filesystem::path write_lora_adapter(const std::filesystem::path& fol
   }
   if (spec.mutate) spec.mutate(tensors);
 
-  io::SafetensorsWriter writer;
-  for (const auto& tensor : tensors) {
-    writer.add_tensor(tensor.name, io::SafetensorsDtype::kF32, tensor.shape);
+  if (spec.container == LoraTestContainer::kTorchSave) {
+    std::vector<io::PytorchTensorToWrite> pickled;
+    for (const auto& tensor : tensors) {
+      const auto* bytes = reinterpret_cast<const std::byte*>(tensor.values.data());
+      pickled.push_back({tensor.name,
+                         io::TorchDtype::kF32,
+                         tensor.shape,
+                         {bytes, bytes + tensor.values.size() * sizeof(float)}});
+    }
+    const std::string name = !spec.file_name.empty() ? spec.file_name
+                             : spec.torchtune        ? "adapter_model.pt"
+                                                     : "adapter_model.bin";
+    // torch.save names the zip's folder after the file.
+    const auto bytes =
+        io::pytorch_checkpoint_bytes(pickled, std::filesystem::path(name).stem().string());
+    std::ofstream(folder / name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+  } else {
+    io::SafetensorsWriter writer;
+    for (const auto& tensor : tensors) {
+      writer.add_tensor(tensor.name, io::SafetensorsDtype::kF32, tensor.shape);
+    }
+    writer.write(folder / (spec.file_name.empty() ? "adapter_model.safetensors" : spec.file_name),
+                 [&](std::size_t index, std::vector<std::byte>& out) {
+                   const auto& values = tensors[index].values;
+                   const std::size_t start = out.size();
+                   out.resize(start + values.size() * sizeof(float));
+                   std::memcpy(out.data() + start, values.data(), values.size() * sizeof(float));
+                 });
   }
-  writer.write(folder / "adapter_model.safetensors",
-               [&](std::size_t index, std::vector<std::byte>& out) {
-                 const auto& values = tensors[index].values;
-                 const std::size_t start = out.size();
-                 out.resize(start + values.size() * sizeof(float));
-                 std::memcpy(out.data() + start, values.data(), values.size() * sizeof(float));
-               });
   std::string config_json = spec.config_json;
   if (config_json.empty()) {
     config_json = "{\"peft_type\": \"LORA\", \"r\": " + std::to_string(spec.rank) +
                   ", \"lora_alpha\": " + std::to_string(spec.alpha) +
                   ", \"use_rslora\": " + (spec.rslora ? "true" : "false") +
                   ", \"bias\": \"none\", \"target_modules\": [";
+    // torchtune's recipes list their own module names (output_proj, w1, w2, w3); its HF
+    // checkpointer maps them to PEFT's when it exports.
+    const bool torchtune_modules =
+        spec.torchtune && spec.container == LoraTestContainer::kTorchSave;
     for (std::size_t i = 0; i < spec.targets.size(); ++i) {
-      config_json += (i ? ", \"" : "\"") + spec.targets[i] + "\"";
+      std::string module = spec.targets[i];
+      for (const auto& known : lora_modules()) {
+        const std::string path = known.torchtune;
+        if (torchtune_modules && module == known.target) module = path.substr(path.find('.') + 1);
+      }
+      config_json += (i ? ", \"" : "\"") + module + "\"";
     }
     config_json += "]}";
   }

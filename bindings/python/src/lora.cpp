@@ -24,7 +24,8 @@ std::vector<ActiveLora> active_adapters(const py::object& adapters) {
 
 void register_lora(py::module_& m) {
   py::class_<LoraAdapter>(m, "LoraAdapter", R"doc(
-A LoRA adapter (PEFT's adapter_config.json + adapter_model.safetensors, or torchtune's names),
+A LoRA adapter (adapter_config.json + adapter_model.safetensors as PEFT and torchtune export it,
+torchtune's own adapter_model.pt, or PEFT's adapter_model.bin; PEFT's or torchtune's names),
 loaded for one model and checked against its shapes. Immutable: any number of sessions and engine
 requests may use it at once. Pass it to Session.set_adapters or Engine.submit(adapters=...).
 )doc")
@@ -40,7 +41,8 @@ Loads an adapter for `model`.
 
 Arguments:
   model: the llama3.Model it will run with.
-  path: a PEFT adapter folder, or its .safetensors file with adapter_config.json beside it.
+  path: a PEFT or torchtune adapter folder, or its .safetensors, .pt or .bin file with
+    adapter_config.json beside it.
 
 Raises:
   IoError, BadFormatError (naming the tensor or key: a shape or rank mismatch, a missing A or B,
