@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Token-mask times of llguidance on grammar_bench's schemas and vocabulary, in grammar_bench's terms.
+"""Token-mask times of llguidance or xgrammar on grammar_bench's schemas and vocabulary.
 
 For each schema in tests/grammar/benchmark_schemas.hpp: compile time (JSON Schema -> matcher) and the
 time of one mask computation per token (p50 / p99 / max) along uniform random walks through the
-grammar, after warm-up walks; the same protocol as build/bin/grammar_bench. llguidance fills a
-bitmask (one bit per token) and does not write a logits row, and the time includes the Python call
-(about a microsecond), so its figures are a floor for the same work as ours.
+grammar, after warm-up walks; the same protocol as build/bin/grammar_bench. Both peers fill a
+bitmask (one bit per token) and do not write a logits row, and the time includes the Python call
+(about a microsecond), so their figures are a floor for the same work as ours.
 
-Usage: compare_grammar_peers.py --vocab build/data/tokenizer.json [--steps N] [--warmup-walks N]
-       [-o json]
+xgrammar (PyPI `xgrammar`, which imports torch) reads the vocabulary through transformers'
+PreTrainedTokenizerFast; its compiler runs with --xgrammar-threads threads (default 1, as ours) and
+its JSON Schema whitespace is bounded as ours (at most 8 characters between tokens of the JSON).
+
+Usage: compare_grammar_peers.py [--peer llguidance|xgrammar] --vocab build/data/tokenizer.json
+       [--steps N] [--warmup-walks N] [--xgrammar-threads N] [-o json]
 """
 import argparse
 import json
@@ -95,15 +99,82 @@ def bench_llguidance(vocab_path, schemas, steps, warmup_walks, seed):
             "vocabulary_ms": vocabulary_ms, "schemas": results}
 
 
+def bench_xgrammar(vocab_path, schemas, steps, warmup_walks, seed, threads):
+    import numpy as np
+    import xgrammar
+    from transformers import PreTrainedTokenizerFast
+
+    start = time.perf_counter()
+    hf_tokenizer = PreTrainedTokenizerFast(tokenizer_file=vocab_path)
+    tokenizer_info = xgrammar.TokenizerInfo.from_huggingface(hf_tokenizer,
+                                                             vocab_size=len(hf_tokenizer))
+    vocabulary_ms = (time.perf_counter() - start) * 1e3
+    n_vocab = tokenizer_info.vocab_size
+    results = []
+    for name, schema in schemas:
+        # A compiler per schema with its cache off, so that compile_ms is a first compile.
+        compiler = xgrammar.GrammarCompiler(tokenizer_info, max_threads=threads,
+                                            cache_enabled=False)
+        start = time.perf_counter()
+        try:
+            compiled = compiler.compile_json_schema(schema, any_whitespace=True,
+                                                    max_whitespace_cnt=8)
+        except Exception as error:  # an unsupported keyword: report it, go on
+            results.append({"schema": name, "error": str(error)})
+            continue
+        compile_ms = (time.perf_counter() - start) * 1e3
+        rng = random.Random(seed)
+        bitmask = xgrammar.allocate_token_bitmask(1, n_vocab)
+        times = []
+        walk = 0
+        while len(times) < steps:
+            matcher = xgrammar.GrammarMatcher(compiled)
+            for _ in range(400):
+                start = time.perf_counter_ns()
+                matcher.fill_next_token_bitmask(bitmask, 0)
+                elapsed_us = (time.perf_counter_ns() - start) / 1e3
+                if walk >= warmup_walks:
+                    times.append(elapsed_us)
+                bits = np.unpackbits(bitmask[0].numpy().view(np.uint8), bitorder="little")
+                allowed = np.flatnonzero(bits[:n_vocab])
+                if len(allowed) == 0:
+                    break
+                pick = int(allowed[rng.randrange(len(allowed))])
+                if not matcher.accept_token(pick) or matcher.is_terminated():
+                    break
+            walk += 1
+        results.append({
+            "schema": name,
+            "compile_ms": compile_ms,
+            "mask_p50_us": percentile(times, 0.50),
+            "mask_p99_us": percentile(times, 0.99),
+            "mask_max_us": percentile(times, 1.0),
+            "measured_steps": len(times),
+        })
+    version = getattr(xgrammar, "__version__", "")
+    if not version:
+        from importlib.metadata import version as package_version
+        version = package_version("xgrammar")
+    return {"peer": f"xgrammar {version} ({threads} compiler thread(s))",
+            "vocabulary_ms": vocabulary_ms, "schemas": results}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer", choices=["llguidance", "xgrammar"], default="llguidance")
+    parser.add_argument("--xgrammar-threads", type=int, default=1)
     parser.add_argument("--vocab", default=str(ROOT / "build" / "data" / "tokenizer.json"))
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--warmup-walks", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("-o", dest="output", choices=["json", "table"], default="table")
     args = parser.parse_args()
-    report = bench_llguidance(args.vocab, load_schemas(), args.steps, args.warmup_walks, args.seed)
+    if args.peer == "xgrammar":
+        report = bench_xgrammar(args.vocab, load_schemas(), args.steps, args.warmup_walks,
+                                args.seed, args.xgrammar_threads)
+    else:
+        report = bench_llguidance(args.vocab, load_schemas(), args.steps, args.warmup_walks,
+                                  args.seed)
     if args.output == "json":
         print(json.dumps(report))
         return

@@ -3,9 +3,12 @@
 //                 [--schema NAME] [--model FILE.gguf --gen-tokens N]
 // For each schema: compile time (schema -> grammar, vocabulary trie, start masks) and the time of
 // one mask_logits() call per token (p50 / p99 / max) along uniform random walks through the
-// grammar, after warm-up walks have filled the mask cache. With --model: tokens per second of
-// generation with and without the grammar (same prompt, seeds and token budget).
+// grammar, after warm-up walks have filled the mask cache; and of one fill_allowed_tokens() call
+// (the allowed-token bitset without writing the row: what llguidance and xgrammar time). With
+// --model: tokens per second of generation with and without the grammar (same prompt, seeds and
+// token budget).
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -58,36 +61,53 @@ double percentile(std::vector<double> values, double p) {
 struct Result {
   std::string name;
   double compile_ms = 0, first_mask_us = 0, p50_us = 0, p99_us = 0, max_us = 0;
-  double cpu_p99_us = 0, cpu_max_us = 0;  // the thread's CPU time: unaffected by preemption
+  double cpu_p99_us = 0, cpu_max_us = 0;          // the thread's CPU time: unaffected by preemption
+  double bitmask_p50_us = 0, bitmask_p99_us = 0;  // fill_allowed_tokens(): the bitset, no row
   std::size_t measured = 0;
   double tps_free = 0, tps_constrained = 0;
 };
 
-// Times mask_logits along random walks; the first `warmup_walks` walks are not measured.
+// Times mask_logits (on even steps) and fill_allowed_tokens (on odd steps) along random walks; the
+// first `warmup_walks` walks are not measured. Each step times only the first call it makes, so
+// neither call finds the other's work in the caches; the walk picks its next token uniformly among
+// the allowed ones, read from the bitset.
 void measure_masks(const Grammar& grammar, const Tokenizer& vocab, int warmup_walks, int steps,
                    Result& result) {
   std::mt19937_64 rng(1234);
   std::vector<float> logits(vocab.vocab_size());
-  std::vector<double> times, cpu_times;
-  bool first = true;
-  for (int walk = 0; static_cast<int>(times.size()) < steps; ++walk) {
+  std::vector<std::uint64_t> bitmask((vocab.vocab_size() + 63) / 64);
+  std::vector<double> times, cpu_times, bitmask_times;
+  std::size_t step = 0;
+  for (int walk = 0; static_cast<int>(std::min(times.size(), bitmask_times.size())) < steps;
+       ++walk) {
     GrammarMatcher matcher(grammar);
-    for (int token = 0; token < 400; ++token) {
-      std::fill(logits.begin(), logits.end(), 0.0f);
-      const auto start = Clock::now();
-      const double cpu_start = thread_cpu_us();
-      matcher.mask_logits(logits);
-      const double cpu_us = thread_cpu_us() - cpu_start;
-      const double us = microseconds(Clock::now() - start);
-      if (first) result.first_mask_us = us;
-      first = false;
-      if (walk >= warmup_walks) {
-        times.push_back(us);
-        cpu_times.push_back(cpu_us);
+    for (int token = 0; token < 400; ++token, ++step) {
+      const bool measured = walk >= warmup_walks;
+      double us = 0;
+      if (step % 2 == 0) {
+        std::fill(logits.begin(), logits.end(), 0.0f);
+        const auto start = Clock::now();
+        const double cpu_start = thread_cpu_us();
+        matcher.mask_logits(logits);
+        const double cpu_us = thread_cpu_us() - cpu_start;
+        us = microseconds(Clock::now() - start);
+        if (measured) {
+          times.push_back(us);
+          cpu_times.push_back(cpu_us);
+        }
+        matcher.fill_allowed_tokens(bitmask);
+      } else {
+        const auto start = Clock::now();
+        matcher.fill_allowed_tokens(bitmask);
+        us = microseconds(Clock::now() - start);
+        if (measured) bitmask_times.push_back(us);
       }
+      if (step == 0) result.first_mask_us = us;  // the first call after compiling
       std::vector<TokenId> allowed;
-      for (std::size_t i = 0; i < logits.size(); ++i) {
-        if (logits[i] == 0.0f) allowed.push_back(static_cast<TokenId>(i));
+      for (std::size_t w = 0; w < bitmask.size(); ++w) {
+        for (std::uint64_t bits = bitmask[w]; bits != 0; bits &= bits - 1) {
+          allowed.push_back(static_cast<TokenId>(w * 64 + std::countr_zero(bits)));
+        }
       }
       if (allowed.empty()) break;
       const TokenId pick = allowed[rng() % allowed.size()];
@@ -101,6 +121,8 @@ void measure_masks(const Grammar& grammar, const Tokenizer& vocab, int warmup_wa
   result.max_us = percentile(times, 1.0);
   result.cpu_p99_us = percentile(cpu_times, 0.99);
   result.cpu_max_us = percentile(cpu_times, 1.0);
+  result.bitmask_p50_us = percentile(bitmask_times, 0.50);
+  result.bitmask_p99_us = percentile(bitmask_times, 0.99);
 }
 
 double tokens_per_second(const Model& model, const std::optional<Grammar>& grammar, int n_tokens) {
@@ -190,9 +212,11 @@ int main(int argc, char** argv) {
           "%s{\"schema\": \"%s\", \"compile_ms\": %.3f, \"first_mask_us\": %.1f, "
           "\"mask_p50_us\": %.1f, \"mask_p99_us\": %.1f, \"mask_max_us\": %.1f, "
           "\"mask_cpu_p99_us\": %.1f, \"mask_cpu_max_us\": %.1f, "
+          "\"bitmask_p50_us\": %.1f, \"bitmask_p99_us\": %.1f, "
           "\"measured_steps\": %zu, \"tps_unconstrained\": %.3f, \"tps_constrained\": %.3f}",
           i ? ", " : "", r.name.c_str(), r.compile_ms, r.first_mask_us, r.p50_us, r.p99_us,
-          r.max_us, r.cpu_p99_us, r.cpu_max_us, r.measured, r.tps_free, r.tps_constrained);
+          r.max_us, r.cpu_p99_us, r.cpu_max_us, r.bitmask_p50_us, r.bitmask_p99_us, r.measured,
+          r.tps_free, r.tps_constrained);
     }
     std::printf("]}\n");
     return 0;
@@ -200,16 +224,18 @@ int main(int argc, char** argv) {
   std::printf(
       "vocabulary: %zu tokens; GrammarVocabulary built once in %.1f ms\n"
       "compile: schema -> grammar + precomputed masks; mask: one mask_logits() call over the "
-      "row, after %d warm-up walks, wall clock and (cpu) the thread's CPU time\n",
+      "row, after %d warm-up walks, wall clock and (cpu) the thread's CPU time; bitmask: one "
+      "fill_allowed_tokens() call (the bitset alone, as the peers time it)\n",
       vocab.vocab_size(), vocabulary_ms, warmup_walks);
-  std::printf("%-10s %11s %14s %10s %10s %10s %12s %12s %8s", "schema", "compile ms",
-              "first mask us", "p50 us", "p99 us", "max us", "cpu p99 us", "cpu max us", "steps");
+  std::printf("%-10s %11s %14s %10s %10s %10s %12s %12s %12s %12s %8s", "schema", "compile ms",
+              "first mask us", "p50 us", "p99 us", "max us", "cpu p99 us", "cpu max us",
+              "bitmask p50", "bitmask p99", "steps");
   if (model) std::printf(" %10s %10s %7s", "free t/s", "json t/s", "ratio");
   std::printf("\n");
   for (const auto& r : results) {
-    std::printf("%-10s %11.2f %14.1f %10.1f %10.1f %10.1f %12.1f %12.1f %8zu", r.name.c_str(),
-                r.compile_ms, r.first_mask_us, r.p50_us, r.p99_us, r.max_us, r.cpu_p99_us,
-                r.cpu_max_us, r.measured);
+    std::printf("%-10s %11.2f %14.1f %10.1f %10.1f %10.1f %12.1f %12.1f %12.1f %12.1f %8zu",
+                r.name.c_str(), r.compile_ms, r.first_mask_us, r.p50_us, r.p99_us, r.max_us,
+                r.cpu_p99_us, r.cpu_max_us, r.bitmask_p50_us, r.bitmask_p99_us, r.measured);
     if (model) {
       std::printf(" %10.2f %10.2f %7.3f", r.tps_free, r.tps_constrained,
                   r.tps_constrained / r.tps_free);

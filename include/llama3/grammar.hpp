@@ -89,6 +89,11 @@ class GrammarMatcher {
   // vocabulary too). End-of-generation tokens are allowed only where the output is complete;
   // other control tokens never are.
   void mask_logits(std::span<float> logits);
+  // The same decision as a bitset, for callers that apply the mask themselves (a batch of rows,
+  // another sampler): bit id % 64 of bitmask[id / 64] is set when token `id` is allowed next, clear
+  // otherwise. `bitmask` needs (tokenizer.vocab_size() + 63) / 64 words; words past those are
+  // cleared. Throws Error(kInvalidArgument) when it is shorter.
+  void fill_allowed_tokens(std::span<std::uint64_t> bitmask);
   // Advances past `token`. Returns false, leaving the state unchanged, when the grammar forbids it.
   bool accept(TokenId token);
   // The output so far is complete (an end-of-generation token is allowed).

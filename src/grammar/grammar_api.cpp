@@ -1,6 +1,7 @@
 // llama3::Grammar and llama3::GrammarMatcher over the grammar layer.
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 #include "grammar/byte_matcher.hpp"
 #include "grammar/compiled_grammar.hpp"
@@ -91,6 +92,19 @@ class GrammarMatcherState {
     // A word of the bitset at a time, with whole-vector stores (kernels::mask_row): the row is
     // 512 KiB for 128K tokens, so writing it one logit at a time would cost more than the mask.
     kernels::mask_row(logits.data(), logits.size(), allowed_.data(), allowed_.size());
+  }
+
+  void fill_allowed_tokens(std::span<std::uint64_t> bitmask) {
+    const std::size_t n_words = (compiled_->vocab().n_vocab() + 63) / 64;
+    if (bitmask.size() < n_words) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "GrammarMatcher::fill_allowed_tokens: the bitmask has " +
+                      std::to_string(bitmask.size()) + " words, the vocabulary needs " +
+                      std::to_string(n_words));
+    }
+    compute_mask();
+    std::copy(allowed_.begin(), allowed_.end(), bitmask.begin());
+    std::fill(bitmask.begin() + static_cast<std::ptrdiff_t>(allowed_.size()), bitmask.end(), 0);
   }
 
   bool accept(TokenId token) {
@@ -188,6 +202,9 @@ GrammarMatcher& GrammarMatcher::operator=(GrammarMatcher&&) noexcept = default;
 
 void GrammarMatcher::mask_logits(std::span<float> logits) {
   state_->mask_logits(logits);
+}
+void GrammarMatcher::fill_allowed_tokens(std::span<std::uint64_t> bitmask) {
+  state_->fill_allowed_tokens(bitmask);
 }
 bool GrammarMatcher::accept(TokenId token) {
   return state_->accept(token);

@@ -34,6 +34,19 @@ std::vector<TokenId> allowed_tokens(GrammarMatcher& matcher, std::size_t n_vocab
   return allowed;
 }
 
+// The same set from fill_allowed_tokens(), given a bitmask one word longer than needed and full of
+// ones (the extra word must come back cleared).
+std::vector<TokenId> allowed_from_bitmask(GrammarMatcher& matcher, std::size_t n_vocab) {
+  std::vector<std::uint64_t> bitmask((n_vocab + 63) / 64 + 1, ~std::uint64_t{0});
+  matcher.fill_allowed_tokens(bitmask);
+  REQUIRE(bitmask.back() == 0);
+  std::vector<TokenId> allowed;
+  for (std::size_t i = 0; i < bitmask.size() * 64; ++i) {
+    if ((bitmask[i / 64] >> (i % 64)) & 1U) allowed.push_back(static_cast<TokenId>(i));
+  }
+  return allowed;
+}
+
 // Every token checked one by one against the reference byte matcher.
 std::vector<TokenId> brute_force(grammar::ByteMatcher& reference, const Tokenizer& vocab) {
   std::vector<TokenId> allowed;
@@ -168,12 +181,31 @@ TEST_CASE("token masks equal a token-by-token check along random walks", "[gramm
     for (int step = 0; step < 12; ++step) {
       const auto allowed = allowed_tokens(matcher, vocab.vocab_size());
       REQUIRE(allowed == brute_force(reference, vocab));
+      REQUIRE(allowed_from_bitmask(matcher, vocab.vocab_size()) == allowed);
       REQUIRE_FALSE(allowed.empty());
       const TokenId pick = allowed[rng() % allowed.size()];
       if (vocab.is_end_of_generation(pick)) break;
       REQUIRE(matcher.accept(pick));
       REQUIRE(reference.feed(vocab.piece(pick)));
     }
+  }
+}
+
+TEST_CASE("fill_allowed_tokens refuses a bitmask shorter than the vocabulary", "[grammar][vocab]") {
+  const Tokenizer& vocab = testing::llama3_tokenizer();
+  GrammarMatcher matcher(Grammar::from_regex("[0-9]+", vocab));
+  std::vector<std::uint64_t> bitmask((vocab.vocab_size() + 63) / 64 - 1, 7);
+  REQUIRE_THROWS_AS(matcher.fill_allowed_tokens(bitmask), Error);
+  REQUIRE(bitmask.front() == 7);  // untouched
+  bitmask.push_back(0);
+  matcher.fill_allowed_tokens(bitmask);
+  // Only digits (and no end of generation: the output is still empty).
+  REQUIRE(allowed_from_bitmask(matcher, vocab.vocab_size()) ==
+          allowed_tokens(matcher, vocab.vocab_size()));
+  for (TokenId id : allowed_tokens(matcher, vocab.vocab_size())) {
+    const std::string piece = vocab.piece(id);
+    INFO("token " << id << " '" << piece << "'");
+    REQUIRE(std::all_of(piece.begin(), piece.end(), [](char c) { return c >= '0' && c <= '9'; }));
   }
 }
 
