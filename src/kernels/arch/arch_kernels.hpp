@@ -10,21 +10,25 @@
 
 #include "kernels/kv_blocks.hpp"
 #include "kernels/packed_matrix.hpp"
+#include "kernels/quant_blocks.hpp"
 #include "kernels/quantized_activations.hpp"
 
-#define LLAMA3_DECLARE_ARCH_KERNELS(level)                                                      \
-  namespace llama3::kernels::level {                                                            \
-  void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,                   \
-                        std::size_t group_begin, std::size_t group_end, float* y);              \
-  void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,                     \
-                      std::size_t group_begin, std::size_t group_end, float* y);                \
-  void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,                \
-                    std::size_t group_begin, std::size_t group_end, float* y);                  \
-  void attend_group_f16(const float* queries, std::size_t n_queries,                            \
-                        const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,                  \
-                        std::size_t head_dim, float scale, float* out);                         \
-  void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv, \
-                        std::size_t n_keys, std::size_t head_dim, float scale, float* out);     \
+#define LLAMA3_DECLARE_ARCH_KERNELS(level)                                                        \
+  namespace llama3::kernels::level {                                                              \
+  void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,                     \
+                        std::size_t group_begin, std::size_t group_end, float* y);                \
+  void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,                       \
+                      std::size_t group_begin, std::size_t group_end, float* y);                  \
+  void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,                  \
+                    std::size_t group_begin, std::size_t group_end, float* y);                    \
+  void attend_group_f16(const float* queries, std::size_t n_queries,                              \
+                        const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,                    \
+                        std::size_t head_dim, float scale, float* out);                           \
+  void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,   \
+                        std::size_t n_keys, std::size_t head_dim, float scale, float* out);       \
+  void attend_group_q8_0(const float* queries, std::size_t n_queries,                             \
+                         const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim, \
+                         float scale, float* out);                                                \
   }
 
 LLAMA3_DECLARE_ARCH_KERNELS(sse4)
@@ -45,29 +49,31 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
                              float* sums);
 }  // namespace llama3::kernels::avx512
 
-// The table.cpp of a level whose kernels are the five above and whose element-wise kernels are the
+// The table.cpp of a level whose kernels are the ones above and whose element-wise kernels are the
 // portable ones (every level but AVX-512): `lower` is the next level down, `head_multiple` the
-// vector width of its attention kernel in floats.
-#define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple) \
-  namespace llama3::kernels::level {                                           \
-  /* compiled with this level's flags */                                       \
-  static void fill(float* x, std::size_t n, float value) {                     \
-    std::fill(x, x + n, value);                                                \
-  }                                                                            \
-  const KernelTable& kernel_table() {                                          \
-    static const KernelTable table = {                                         \
-        .arch = this_arch,                                                     \
-        .lower = lower_arch,                                                   \
-        .int_block_matmul = int_block_matmul,                                  \
-        .k_quant_matmul = k_quant_matmul,                                      \
-        .plain_matmul = plain_matmul,                                          \
-        .attend_f16 = attend_group_f16,                                        \
-        .attend_f32 = attend_group_f32,                                        \
-        .attention_head_multiple = head_multiple,                              \
-        .silu_mul = portable::silu_mul,                                        \
-        .quantize_activation_row = portable::quantize_activation_row,          \
-        .fill = fill,                                                          \
-    };                                                                         \
-    return table;                                                              \
-  }                                                                            \
+// vector width of its attention kernel in floats, `q8_0_attention` its attend_group_q8_0 or nullptr
+// (a level without one: the q8_0 cache takes the next level down).
+#define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple, q8_0_attention) \
+  namespace llama3::kernels::level {                                                           \
+  /* compiled with this level's flags */                                                       \
+  static void fill(float* x, std::size_t n, float value) {                                     \
+    std::fill(x, x + n, value);                                                                \
+  }                                                                                            \
+  const KernelTable& kernel_table() {                                                          \
+    static const KernelTable table = {                                                         \
+        .arch = this_arch,                                                                     \
+        .lower = lower_arch,                                                                   \
+        .int_block_matmul = int_block_matmul,                                                  \
+        .k_quant_matmul = k_quant_matmul,                                                      \
+        .plain_matmul = plain_matmul,                                                          \
+        .attend_f16 = attend_group_f16,                                                        \
+        .attend_f32 = attend_group_f32,                                                        \
+        .attend_q8_0 = q8_0_attention,                                                         \
+        .attention_head_multiple = head_multiple,                                              \
+        .silu_mul = portable::silu_mul,                                                        \
+        .quantize_activation_row = portable::quantize_activation_row,                          \
+        .fill = fill,                                                                          \
+    };                                                                                         \
+    return table;                                                                              \
+  }                                                                                            \
   }

@@ -2,4 +2,4 @@
 #include "kernels/arch/arch_kernels.hpp"
 #include "kernels/kernel_table.hpp"
 
-LLAMA3_DEFINE_LEVEL_TABLE(avx2, Arch::kAvx2, Arch::kSse4, 8)
+LLAMA3_DEFINE_LEVEL_TABLE(avx2, Arch::kAvx2, Arch::kSse4, 8, attend_group_q8_0)

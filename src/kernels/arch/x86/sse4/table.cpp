@@ -2,4 +2,4 @@
 #include "kernels/arch/arch_kernels.hpp"
 #include "kernels/kernel_table.hpp"
 
-LLAMA3_DEFINE_LEVEL_TABLE(sse4, Arch::kSse4, Arch::kScalar, 4)
+LLAMA3_DEFINE_LEVEL_TABLE(sse4, Arch::kSse4, Arch::kScalar, 4, attend_group_q8_0)
