@@ -2,6 +2,8 @@
 // ways: the cache head-major ([kv_head][position][head_dim], as KvCache keeps it) or
 // position-major ([position][kv_head][head_dim]), and the query heads of each GQA group attending
 // together (one attend_group call per KV head) or one at a time (each reading the cache again).
+// Then the same keys and values rounded to q8_0 (docs/kv-cache.md) against f16, head-major and
+// grouped as a Session runs them, alternating three times.
 //   attention_probe [depth=4096] [n_heads=32] [n_kv_heads=8] [head_dim=64] [n_layers=16]
 // Defaults: the 1B shape. Prints microseconds per token and the cache bytes each way reads.
 #include <algorithm>
@@ -15,6 +17,7 @@
 
 #include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
+#include "kernels/kv_q8_0.hpp"
 
 using namespace llama3;
 
@@ -84,6 +87,48 @@ int main(int argc, char** argv) {
                   group, token_microseconds(head_major, group),
                   cache_mb * static_cast<double>(n_rep / group));
     }
+  }
+
+  // The same rows as q8_0, head-major: every f16 row widened and rounded to q8_0_row_blocks blocks.
+  const std::size_t row_blocks = kernels::q8_0_row_blocks(head_dim);
+  std::vector<kernels::BlockQ8_0> q8_keys(n_layers * depth * n_kv_heads * row_blocks),
+      q8_values(q8_keys.size());
+  {
+    std::vector<float> row(head_dim);
+    for (std::size_t r = 0; r < n_layers * depth * n_kv_heads; ++r) {
+      for (std::size_t d = 0; d < head_dim; ++d)
+        row[d] = kernels::f16_to_f32(keys[r * head_dim + d]);
+      kernels::quantize_q8_0_row(row.data(), head_dim, q8_keys.data() + r * row_blocks);
+      for (std::size_t d = 0; d < head_dim; ++d)
+        row[d] = kernels::f16_to_f32(values[r * head_dim + d]);
+      kernels::quantize_q8_0_row(row.data(), head_dim, q8_values.data() + r * row_blocks);
+    }
+  }
+  const auto q8_token_microseconds = [&] {
+    double best = 1e300;
+    for (int round = 0; round < 5; ++round) {
+      const auto start = Clock::now();
+      for (std::size_t layer = 0; layer < n_layers; ++layer) {
+        const std::size_t layer_start = layer * depth * n_kv_heads * row_blocks;
+        for (std::size_t head = 0; head < n_heads; head += n_rep) {
+          const std::size_t kv_offset = layer_start + head / n_rep * depth * row_blocks;
+          kernels::attend_group_q8_0(queries.data() + head * head_dim, n_rep,
+                                     q8_keys.data() + kv_offset, q8_values.data() + kv_offset,
+                                     row_blocks, depth, head_dim, scale,
+                                     out.data() + head * head_dim);
+        }
+      }
+      best =
+          std::min(best, std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    }
+    return best;
+  };
+  const double q8_mb = 2.0 * static_cast<double>(q8_keys.size() * sizeof(kernels::BlockQ8_0)) / 1e6;
+  std::printf(
+      "\n| cache type (head-major, grouped) | us per token | cache MB read |\n|---|---|---|\n");
+  for (int pass = 0; pass < 3; ++pass) {
+    std::printf("| f16 | %.0f | %.0f |\n", token_microseconds(true, n_rep), cache_mb);
+    std::printf("| q8_0 | %.0f | %.0f |\n", q8_token_microseconds(), q8_mb);
   }
   return 0;
 }

@@ -131,6 +131,13 @@ inline bool covers(std::size_t struct_size, std::size_t offset, std::size_t fiel
       (out)->field = (value);                                                          \
   } while (0)
 
+// A checked LLAMA3_KV_CACHE_* value as the C++ type.
+inline KvCacheType kv_cache_type(int32_t type) {
+  if (type == LLAMA3_KV_CACHE_F32) return KvCacheType::kF32;
+  if (type == LLAMA3_KV_CACHE_Q8_0) return KvCacheType::kQ8_0;
+  return KvCacheType::kF16;
+}
+
 // The C structs as their C++ options (c_api_conversions.cpp). NULL params: the defaults.
 SamplerParams sampler_params(const llama3_sampler_params* params, const char* function);
 GenerateOptions generate_options(const llama3_generate_params* params, const char* function);

@@ -85,7 +85,8 @@ llama3_status llama3_engine_create(const llama3_model* model, const llama3_engin
       LLAMA3_READ_FIELD(p, params, prefix_cache);
     }
     LLAMA3_REQUIRE(p.kv_cache_type == LLAMA3_KV_CACHE_F16 ||
-                   p.kv_cache_type == LLAMA3_KV_CACHE_F32);
+                   p.kv_cache_type == LLAMA3_KV_CACHE_F32 ||
+                   p.kv_cache_type == LLAMA3_KV_CACHE_Q8_0);
     LLAMA3_REQUIRE(p.when_pool_full == LLAMA3_POOL_FULL_WAIT ||
                    p.when_pool_full == LLAMA3_POOL_FULL_REFUSE);
     llama3::EngineOptions options;
@@ -93,8 +94,7 @@ llama3_status llama3_engine_create(const llama3_model* model, const llama3_engin
     options.n_ctx = p.n_ctx;
     options.kv_tokens = p.kv_tokens;
     options.max_step_tokens = p.max_step_tokens;
-    options.kv_cache_type = p.kv_cache_type == LLAMA3_KV_CACHE_F32 ? llama3::KvCacheType::kF32
-                                                                   : llama3::KvCacheType::kF16;
+    options.kv_cache_type = llama3::capi::kv_cache_type(p.kv_cache_type);
     options.when_pool_full = p.when_pool_full == LLAMA3_POOL_FULL_REFUSE
                                  ? llama3::WhenPoolFull::kRefuse
                                  : llama3::WhenPoolFull::kWait;

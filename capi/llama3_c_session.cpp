@@ -134,10 +134,9 @@ llama3_status llama3_session_create(const llama3_model* model, const llama3_sess
     llama3::SessionOptions options;
     options.n_ctx = p.n_ctx;
     options.n_threads = p.n_threads;
-    if (p.kv_cache_type == LLAMA3_KV_CACHE_F16) {
-      options.kv_cache_type = llama3::KvCacheType::kF16;
-    } else if (p.kv_cache_type == LLAMA3_KV_CACHE_F32) {
-      options.kv_cache_type = llama3::KvCacheType::kF32;
+    if (p.kv_cache_type == LLAMA3_KV_CACHE_F16 || p.kv_cache_type == LLAMA3_KV_CACHE_F32 ||
+        p.kv_cache_type == LLAMA3_KV_CACHE_Q8_0) {
+      options.kv_cache_type = llama3::capi::kv_cache_type(p.kv_cache_type);
     } else {
       throw llama3::Error(
           llama3::ErrorCode::kInvalidArgument,

@@ -42,6 +42,7 @@ struct BenchOptions {
   int n_gen = 128;
   int depth = 0;
   int n_threads = 2;
+  KvCacheTypeOptions cache_type;
   int repetitions = 3;
   // Unset: measured at the start of the run (kernels/machine_probe.hpp).
   std::optional<double> bandwidth_gb;
@@ -68,6 +69,7 @@ void declare(CLI::App& app, BenchOptions& options) {
                  "llama-bench's -d; default 0)")
       ->check(tokens);
   declare_threads(app, options.n_threads);
+  options.cache_type.declare(app);
   app.add_option("-r,--repetitions", options.repetitions,
                  "repetitions; medians are reported, with min..max (default 3)")
       ->check(integer_in(1, 1000));
@@ -138,6 +140,8 @@ struct BenchReport {
   double params = 0.0;
   int n_threads = 0;
   int depth = 0;
+  std::string kv_cache_type = "f16";  // of the keys and of the values
+  double kv_bytes = 0.0;              // KV cache bytes a generated token reads at the depth
   int repetitions = 0;
   double load_seconds = 0.0;
   double peak_rss = 0.0;
@@ -154,8 +158,10 @@ void print_markdown(const BenchReport& report) {
       "| model | size GB | params B | threads | test | t/s (median) | min..max | %% of bound | "
       "load s | peak RSS GB |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-  // As llama-bench labels it: "tg128 @ d4096". The bounds ignore the KV reads that depth adds.
-  const std::string depth_label = report.depth > 0 ? " @ d" + std::to_string(report.depth) : "";
+  // As llama-bench labels it: "tg128 @ d4096". The generation bound counts the KV cache the depth
+  // puts before each generated token; the prompt bound ignores attention.
+  std::string depth_label = report.depth > 0 ? " @ d" + std::to_string(report.depth) : "";
+  if (report.kv_cache_type != "f16") depth_label += " kv " + report.kv_cache_type;
   for (const auto& row : report.rows) {
     std::printf(
         "| %s | %.2f | %.2f | %d | %s%d%s | %.1f | %.1f..%.1f | %.0f%% of %.0f | %.2f | %.2f |\n",
@@ -171,6 +177,10 @@ void print_markdown(const BenchReport& report) {
           ? (report.quantized ? "measured: q8_0 matmul in cache" : "measured: f32 matmul in cache")
           : "given",
       report.bandwidth / 1e9, report.bandwidth_measured ? "measured: read probe" : "given");
+  if (report.kv_bytes > 0.0) {
+    std::printf("        + the %s KV cache at depth %d: %.3f GB per generated token\n",
+                report.kv_cache_type.c_str(), report.depth, report.kv_bytes / 1e9);
+  }
 }
 
 void print_json(const BenchReport& report) {
@@ -180,6 +190,7 @@ void print_json(const BenchReport& report) {
                      {"n_prompt", row.test == "pp" ? row.n_tokens : 0},
                      {"n_gen", row.test == "tg" ? row.n_tokens : 0},
                      {"n_depth", report.depth},
+                     {"kv_cache_type", report.kv_cache_type},
                      {"tokens_per_second_median", row.median()},
                      {"tokens_per_second_min", row.min()},
                      {"tokens_per_second_max", row.max()},
@@ -199,6 +210,7 @@ void print_json(const BenchReport& report) {
                                      {"compute_peak_ops_per_second", report.compute_peak},
                                      {"compute_peak_measured", report.compute_measured},
                                      {"bandwidth_bytes_per_second", report.bandwidth},
+                                     {"kv_bytes_per_token", report.kv_bytes},
                                      {"bandwidth_measured", report.bandwidth_measured}}},
                                    {"tests", tests}};
   std::printf("%s\n",
@@ -225,6 +237,15 @@ void print_csv(const BenchReport& report) {
                 row.max(), row.bound, row.median() / row.bound, report.load_seconds,
                 report.peak_rss);
   }
+}
+
+// Bytes of keys and values a token reads from a cache holding `depth` positions: per position and
+// layer, a key and a value row of every KV head (q8_0: 34 bytes per 32 values, docs/kv-cache.md).
+double kv_bytes_at_depth(const ModelConfig& config, int depth, KvCacheType type) {
+  const double per_value = type == KvCacheType::kF32    ? 4.0
+                           : type == KvCacheType::kQ8_0 ? 34.0 / 32.0
+                                                        : 2.0;
+  return 2.0 * config.n_layers * config.n_kv_heads * config.head_dim * per_value * depth;
 }
 
 // Greedy generation of -n tokens after the prompt, plain against speculative.
@@ -324,6 +345,7 @@ int run_bench(Args args) {
   SessionOptions session_options;
   session_options.n_threads = n_threads;
   session_options.n_ctx = static_cast<int>(std::max(1LL, context_tokens));
+  session_options.kv_cache_type = options.cache_type.type();
   std::mt19937 rng(1234);
   std::uniform_int_distribution<TokenId> any_token(0, config.n_vocab - 1);
   std::vector<TokenId> prompt(static_cast<std::size_t>(options.n_prompt));
@@ -385,6 +407,8 @@ int run_bench(Args args) {
   }
   report.n_threads = n_threads;
   report.depth = options.depth;
+  report.kv_cache_type = options.cache_type.keys;
+  report.kv_bytes = kv_bytes_at_depth(config, options.depth, session_options.kv_cache_type);
   report.repetitions = options.repetitions;
   report.load_seconds = load_seconds;
   report.peak_rss = peak_rss_bytes();
@@ -393,7 +417,8 @@ int run_bench(Args args) {
         {"pp", options.n_prompt, pp_rates, report.compute_peak / (2.0 * report.params)});
   }
   if (!tg_rates.empty()) {
-    report.rows.push_back({"tg", options.n_gen, tg_rates, report.bandwidth / report.bytes});
+    report.rows.push_back(
+        {"tg", options.n_gen, tg_rates, report.bandwidth / (report.bytes + report.kv_bytes)});
   }
   switch (options.format) {
     case OutputFormat::kJson:

@@ -18,7 +18,8 @@ struct Respelling {
   const char* llama_cpp;
   const char* ours;
 };
-constexpr Respelling kRespellings[] = {{"-sys", "--system-prompt"}};
+constexpr Respelling kRespellings[] = {
+    {"-sys", "--system-prompt"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"}};
 
 bool has_option(const CLI::App& app, const std::string& name) {
   for (const CLI::Option* option : app.get_options()) {

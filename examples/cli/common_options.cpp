@@ -89,11 +89,34 @@ int clamp_threads(int requested) {
   return available;
 }
 
+void KvCacheTypeOptions::declare(CLI::App& app) {
+  const auto types = CLI::IsMember({"f16", "f32", "q8_0"});
+  app.add_option("--cache-type-k", keys,
+                 "KV cache type of the keys: f16 (default), f32 or q8_0 (about half f16's memory "
+                 "and reads; must equal --cache-type-v)")
+      ->check(types);
+  app.add_option("--cache-type-v", values,
+                 "KV cache type of the values: f16 (default), f32 or q8_0 (must equal "
+                 "--cache-type-k)")
+      ->check(types);
+}
+
+KvCacheType KvCacheTypeOptions::type() const {
+  if (keys != values) {
+    throw UsageError("--cache-type-k " + keys + " and --cache-type-v " + values +
+                     " differ; keys and values take one type for now (give both the same)");
+  }
+  if (keys == "f32") return KvCacheType::kF32;
+  if (keys == "q8_0") return KvCacheType::kQ8_0;
+  return KvCacheType::kF16;
+}
+
 void ContextOptions::declare(CLI::App& app) {
   app.add_option("-c,--ctx-size,--ctx", n_ctx,
                  "context size in tokens (default 0: the model's, at most 4096)")
       ->check(integer_in(0, INT_MAX));
   declare_threads(app, n_threads);
+  cache_type.declare(app);
 }
 
 void LoraOptions::declare(CLI::App& app) {
@@ -136,6 +159,7 @@ SessionOptions ContextOptions::session_options(const Model& model) const {
   SessionOptions options;
   options.n_ctx = n_ctx;
   options.n_threads = clamp_threads(n_threads);
+  options.kv_cache_type = cache_type.type();
   warn_beyond_trained_context(model, n_ctx);
   return options;
 }

@@ -35,10 +35,23 @@ void declare_threads(CLI::App& app, int& n_threads);
 // clamps to the hardware threads, with a warning on stderr.
 int clamp_threads(int requested);
 
-// -c/--ctx-size (alias --ctx) and -t/--threads.
+// --cache-type-k / --cache-type-v (llama.cpp's spellings; its -ctk / -ctv are respelled to them in
+// command_line.cpp): f16 (default), f32 or q8_0. Keys and values share one type for now, so the two
+// must agree.
+struct KvCacheTypeOptions {
+  std::string keys = "f16";
+  std::string values = "f16";
+
+  void declare(CLI::App& app);
+  // The type; throws UsageError when keys and values differ.
+  KvCacheType type() const;
+};
+
+// -c/--ctx-size (alias --ctx), -t/--threads and the KV cache type.
 struct ContextOptions {
   int n_ctx = 0;
   int n_threads = 0;
+  KvCacheTypeOptions cache_type;
 
   void declare(CLI::App& app);
   // Threads clamped; a context beyond the one the model was trained for gets a warning (attention

@@ -244,6 +244,7 @@ int run_generate_pipeline(GenerateCommandOptions& options) {
   distributed::PipelineOptions pipeline_options;
   pipeline_options.session.n_ctx = options.context.n_ctx;
   pipeline_options.session.n_threads = clamp_threads(options.context.n_threads);
+  pipeline_options.session.kv_cache_type = options.context.cache_type.type();
   pipeline_options.split = options.pipeline.split;
   pipeline_options.timeout_seconds = options.pipeline.timeout_seconds;
   pipeline_options.micro_batch = options.pipeline.micro_batch;

@@ -32,6 +32,7 @@ int run_generate_parallel(const Model& model, const ParallelGenerateConfig& conf
   EngineOptions engine_options;
   engine_options.n_threads = config.session.n_threads;
   engine_options.n_ctx = config.session.n_ctx;
+  engine_options.kv_cache_type = config.session.kv_cache_type;
   engine_options.kv_tokens = config.kv_tokens;
   Engine engine(model, engine_options);
 

@@ -21,6 +21,7 @@
 
 #include "llama3/lora.hpp"
 #include "llama3/safety.hpp"
+#include "llama3/session.hpp"
 
 // Everything declared here is exported, like the rest of the public API.
 #pragma GCC visibility push(default)
@@ -49,6 +50,7 @@ struct ServerOptions {
   int kv_tokens = 0;   // KV pool in positions; 0: n_parallel full contexts
   int max_step_tokens = 256;
   bool prefix_cache = true;
+  KvCacheType kv_cache_type = KvCacheType::kF16;  // of the engine's KV pool
   // LoRA adapters every request runs with (loaded with the model).
   std::vector<LoraFile> adapters{};
 

@@ -31,7 +31,10 @@ class SessionImpl;
 }
 #pragma GCC visibility push(default)
 
-enum class KvCacheType { kF16, kF32 };
+// How the KV cache stores keys and values: f16, f32, or q8_0 (blocks of 32 int8 values with one f16
+// scale each, llama.cpp's Q8_0; about half the bytes of f16, see docs/kv-cache.md). Appended only:
+// the values are saved in session state.
+enum class KvCacheType { kF16, kF32, kQ8_0 };
 
 struct SessionOptions {
   int n_ctx = 0;      // context window in tokens; 0: the model's, capped at 4096 to bound memory

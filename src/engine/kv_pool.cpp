@@ -13,9 +13,8 @@ KvPool::KvPool(int n_layers, int n_kv_heads, int head_dim, KvCacheType type, int
       n_layers_(n_layers),
       n_kv_heads_(n_kv_heads),
       head_dim_(head_dim),
-      element_bytes_(type == KvCacheType::kF16 ? 2 : 4),
-      head_run_bytes_(static_cast<std::size_t>(kBlockPositions) *
-                      static_cast<std::size_t>(head_dim) * element_bytes_),
+      head_row_bytes_(runtime::kv_row_bytes(type, static_cast<std::size_t>(head_dim))),
+      head_run_bytes_(static_cast<std::size_t>(kBlockPositions) * head_row_bytes_),
       block_bytes_(head_run_bytes_ * 2 * static_cast<std::size_t>(n_layers) *
                    static_cast<std::size_t>(n_kv_heads)) {
   if (n_blocks <= 0) {
@@ -47,7 +46,7 @@ void KvPool::release(BlockId block) {
 
 void KvPool::store(BlockId block, int slot, int layer, const float* key, const float* value) {
   const auto head_dim = static_cast<std::size_t>(head_dim_);
-  const std::size_t row_offset = static_cast<std::size_t>(slot) * head_dim * element_bytes_;
+  const std::size_t row_offset = static_cast<std::size_t>(slot) * head_row_bytes_;
   for (int head = 0; head < n_kv_heads_; ++head) {
     runtime::store_kv_row(type_, key + head * head_dim_, head_dim,
                           storage_.data() + offset(block, layer, 0, head) + row_offset);
@@ -57,8 +56,7 @@ void KvPool::store(BlockId block, int slot, int layer, const float* key, const f
 }
 
 void KvPool::copy_positions(BlockId from, BlockId to, int n_positions) {
-  const std::size_t bytes =
-      static_cast<std::size_t>(n_positions) * static_cast<std::size_t>(head_dim_) * element_bytes_;
+  const std::size_t bytes = static_cast<std::size_t>(n_positions) * head_row_bytes_;
   for (int layer = 0; layer < n_layers_; ++layer) {
     for (int kind = 0; kind < 2; ++kind) {
       for (int head = 0; head < n_kv_heads_; ++head) {

@@ -1,7 +1,7 @@
 // The engine's KV memory: one pool of fixed-size blocks shared by every sequence. A block holds
 // kBlockPositions consecutive positions of one sequence, for every layer, keys and values:
 //
-//   block [n_layers, 2 (keys, values), n_kv_heads, kBlockPositions, head_dim]  (f16 or f32)
+//   block [n_layers, 2 (keys, values), n_kv_heads, kBlockPositions, head_dim]  (f16, f32 or q8_0)
 //
 // so a GQA group's attention streams one contiguous run of kBlockPositions rows per block (4 KiB in
 // the 1B shape at f16: one page, which the hardware prefetchers follow to its end). A block is
@@ -44,7 +44,7 @@ class KvPool {
   int ref_count(BlockId block) const { return ref_counts_[static_cast<std::size_t>(block)]; }
 
   // Stores one position's key and value rows [n_kv_heads * head_dim] of `layer` at `slot` (<
-  // kBlockPositions), rounded to f16 for kF16.
+  // kBlockPositions), rounded to the pool's type (runtime::store_kv_row).
   void store(BlockId block, int slot, int layer, const float* key, const float* value);
   // Copies positions [0, n_positions) of every layer from one block to another (copy-on-write of
   // a partly shared block).
@@ -71,7 +71,7 @@ class KvPool {
   int n_layers_;
   int n_kv_heads_;
   int head_dim_;
-  std::size_t element_bytes_;
+  std::size_t head_row_bytes_;  // one head's row at one position
   std::size_t head_run_bytes_;  // one head's kBlockPositions rows
   std::size_t block_bytes_;
   kernels::PageBuffer storage_;  // [n_blocks, block]; zero pages until first touched

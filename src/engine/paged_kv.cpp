@@ -3,16 +3,18 @@
 #include <cstdint>
 
 #include "kernels/attention.hpp"
+#include "kernels/kv_q8_0.hpp"
 
 namespace llama3::engine {
 namespace {
 
 // Attention over the first n_keys positions of `table` for one KV head, the pool's rows read as
-// `Element` (f16 bits or floats, kv_pool.hpp).
+// `Element` (f16 bits, floats or q8_0 blocks, kv_pool.hpp), `stride` Elements apart.
 template <typename Element, typename Kernel>
 void attend_table(const KvPool& pool, const std::vector<BlockId>& table, int layer, int kv_head,
                   const float* queries, std::size_t n_queries, std::size_t n_keys,
-                  std::size_t head_dim, float scale, float* out, Kernel kernel) {
+                  std::size_t head_dim, std::size_t stride, float scale, float* out,
+                  Kernel kernel) {
   const std::size_t n_blocks = (n_keys + kBlockPositions - 1) / kBlockPositions;
   // Block starts of this head; per thread, grown once.
   thread_local std::vector<const Element*> keys, values;
@@ -22,7 +24,7 @@ void attend_table(const KvPool& pool, const std::vector<BlockId>& table, int lay
     keys[b] = reinterpret_cast<const Element*>(pool.head_keys(table[b], layer, kv_head));
     values[b] = reinterpret_cast<const Element*>(pool.head_values(table[b], layer, kv_head));
   }
-  const kernels::KvBlocks<Element> kv{keys.data(), values.data(), kBlockPositions, head_dim};
+  const kernels::KvBlocks<Element> kv{keys.data(), values.data(), kBlockPositions, stride};
   kernel(queries, n_queries, kv, n_keys, head_dim, scale, out, kernels::active_arch());
 }
 
@@ -41,12 +43,17 @@ void PagedKv::attend(int layer, const runtime::ForwardRow& row, int kv_head, con
   const auto n_keys = static_cast<std::size_t>(row.position + 1);  // causal
   const auto n = static_cast<std::size_t>(n_queries);
   const auto head_dim = static_cast<std::size_t>(head_dim_);
-  if (pool_.type() == KvCacheType::kF16) {
-    attend_table<std::uint16_t>(pool_, table, layer, kv_head, queries, n, n_keys, head_dim, scale,
-                                out, &kernels::attend_group_blocks_f16);
-  } else {
-    attend_table<float>(pool_, table, layer, kv_head, queries, n, n_keys, head_dim, scale, out,
-                        &kernels::attend_group_blocks_f32);
+  switch (pool_.type()) {
+    case KvCacheType::kF16:
+      return attend_table<std::uint16_t>(pool_, table, layer, kv_head, queries, n, n_keys, head_dim,
+                                         head_dim, scale, out, &kernels::attend_group_blocks_f16);
+    case KvCacheType::kQ8_0:
+      return attend_table<kernels::BlockQ8_0>(pool_, table, layer, kv_head, queries, n, n_keys,
+                                              head_dim, kernels::q8_0_row_blocks(head_dim), scale,
+                                              out, &kernels::attend_group_blocks_q8_0);
+    case KvCacheType::kF32:
+      return attend_table<float>(pool_, table, layer, kv_head, queries, n, n_keys, head_dim,
+                                 head_dim, scale, out, &kernels::attend_group_blocks_f32);
   }
 }
 

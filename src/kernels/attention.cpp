@@ -8,15 +8,20 @@
 
 #include "kernels/half_float.hpp"
 #include "kernels/kernel_table.hpp"
+#include "kernels/kv_q8_0.hpp"
 
 namespace llama3::kernels {
 namespace {
 
-inline float widen(float v) {
-  return v;
+// Value d of a cached row.
+inline float element(const float* row, std::size_t d) {
+  return row[d];
 }
-inline float widen(std::uint16_t v) {
-  return f16_to_f32(v);
+inline float element(const std::uint16_t* row, std::size_t d) {
+  return f16_to_f32(row[d]);
+}
+inline float element(const BlockQ8_0* row, std::size_t d) {
+  return q8_0_value(row, d);
 }
 
 constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several passes
@@ -36,7 +41,7 @@ void attend_portable(const float* queries, std::size_t n_queries, const KvBlocks
       const float* query = queries + r * head_dim;
       float* acc = out + r * head_dim;
       float score = 0.0f;
-      for (std::size_t d = 0; d < head_dim; ++d) score += query[d] * widen(key[d]);
+      for (std::size_t d = 0; d < head_dim; ++d) score += query[d] * element(key, d);
       score *= scale;
       if (score > running_max[r]) {
         const float correction = std::exp(running_max[r] - score);
@@ -46,7 +51,7 @@ void attend_portable(const float* queries, std::size_t n_queries, const KvBlocks
       }
       const float weight = std::exp(score - running_max[r]);
       denominator[r] += weight;
-      for (std::size_t d = 0; d < head_dim; ++d) acc[d] += weight * widen(value[d]);
+      for (std::size_t d = 0; d < head_dim; ++d) acc[d] += weight * element(value, d);
     }
   }
   for (std::size_t r = 0; r < n_queries; ++r) {
@@ -66,6 +71,8 @@ void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<El
       AttentionKernel<Element> kernel = nullptr;
       if constexpr (std::is_same_v<Element, float>) {
         kernel = table->attend_f32;
+      } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
+        kernel = table->attend_q8_0;
       } else {
         kernel = table->attend_f16;
       }
@@ -103,6 +110,13 @@ void attend_group_f32(const float* queries, std::size_t n_queries, const float* 
                out, arch);
 }
 
+void attend_group_q8_0(const float* queries, std::size_t n_queries, const BlockQ8_0* keys,
+                       const BlockQ8_0* values, std::size_t stride, std::size_t n_keys,
+                       std::size_t head_dim, float scale, float* out, Arch arch) {
+  attend_group(queries, n_queries, one_block(keys, values, stride, n_keys), n_keys, head_dim, scale,
+               out, arch);
+}
+
 void attend_group_blocks_f16(const float* queries, std::size_t n_queries,
                              const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,
                              std::size_t head_dim, float scale, float* out, Arch arch) {
@@ -112,6 +126,12 @@ void attend_group_blocks_f16(const float* queries, std::size_t n_queries,
 void attend_group_blocks_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
                              std::size_t n_keys, std::size_t head_dim, float scale, float* out,
                              Arch arch) {
+  attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch);
+}
+
+void attend_group_blocks_q8_0(const float* queries, std::size_t n_queries,
+                              const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys,
+                              std::size_t head_dim, float scale, float* out, Arch arch) {
   attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch);
 }
 

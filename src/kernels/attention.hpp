@@ -1,8 +1,9 @@
 // The query heads of one GQA group (the heads that share a KV head) attending over cached
 // keys/values, in one pass with an online softmax (running max and denominator, the output
 // rescaled when the max grows): no [n_keys] score buffer, no n x n matrix. Keys/values are rows of
-// an f16 or f32 cache; `stride` is the distance between positions, in elements, so a group reads
-// its KV head by offset without copying.
+// an f16, f32 or q8_0 cache (kv_q8_0.hpp: a row is q8_0_row_blocks(head_dim) blocks); `stride` is
+// the distance between positions, in elements (blocks for q8_0), so a group reads its KV head by
+// offset without copying.
 //
 // The whole group goes over the keys together, so each key and value row comes from memory once
 // per group instead of once per query head: Llama 3 has 4 (1B-8B) or 8 (70B) query heads per KV
@@ -14,6 +15,7 @@
 
 #include "kernels/cpu_arch.hpp"
 #include "kernels/kv_blocks.hpp"
+#include "kernels/quant_blocks.hpp"
 
 namespace llama3::kernels {
 
@@ -26,6 +28,11 @@ void attend_group_f16(const float* queries, std::size_t n_queries, const std::ui
 void attend_group_f32(const float* queries, std::size_t n_queries, const float* keys,
                       const float* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+// Keys and values read as the values the q8_0 blocks stand for (q8_0_value): the result is that of
+// the f32 kernel over the dequantized rows, to rounding.
+void attend_group_q8_0(const float* queries, std::size_t n_queries, const BlockQ8_0* keys,
+                       const BlockQ8_0* values, std::size_t stride, std::size_t n_keys,
+                       std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
 
 // The same over keys/values split into blocks (kv_blocks.hpp): the engine's paged memory. With
 // block_positions a multiple of kAttentionKeyBlock the result is bit-identical to the contiguous
@@ -37,5 +44,9 @@ void attend_group_blocks_f16(const float* queries, std::size_t n_queries,
 void attend_group_blocks_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
                              std::size_t n_keys, std::size_t head_dim, float scale, float* out,
                              Arch arch = active_arch());
+void attend_group_blocks_q8_0(const float* queries, std::size_t n_queries,
+                              const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys,
+                              std::size_t head_dim, float scale, float* out,
+                              Arch arch = active_arch());
 
 }  // namespace llama3::kernels

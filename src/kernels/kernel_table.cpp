@@ -11,6 +11,7 @@ const KernelTable kScalarTable = {
     .plain_matmul = nullptr,
     .attend_f16 = nullptr,
     .attend_f32 = nullptr,
+    .attend_q8_0 = nullptr,
     .attention_head_multiple = 0,
     .silu_mul = portable::silu_mul,
     .quantize_activation_row = portable::quantize_activation_row,

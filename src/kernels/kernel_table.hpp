@@ -11,6 +11,7 @@
 #include "kernels/cpu_arch.hpp"
 #include "kernels/kv_blocks.hpp"
 #include "kernels/packed_matrix.hpp"
+#include "kernels/quant_blocks.hpp"
 #include "kernels/quantized_activations.hpp"
 
 namespace llama3::kernels {
@@ -55,11 +56,12 @@ struct KernelTable {
   IntMatmulKernel int_block_matmul;
   IntMatmulKernel k_quant_matmul;
   PlainMatmulKernel plain_matmul;
-  // Attention over an f16 / f32 cache; a head size that is not a multiple of
+  // Attention over an f16 / f32 / q8_0 cache; a head size that is not a multiple of
   // attention_head_multiple goes to the lower level's kernel, and from scalar (null) to the
   // portable loop in attention.cpp.
   AttentionKernel<std::uint16_t> attend_f16;
   AttentionKernel<float> attend_f32;
+  AttentionKernel<BlockQ8_0> attend_q8_0;
   std::size_t attention_head_multiple;
   SiluMulKernel silu_mul;
   QuantizeRowKernel quantize_activation_row;

@@ -9,6 +9,9 @@ namespace llama3::kernels::reference {
 // Legacy quants (quantize_legacy.cpp): ggml's reference rule, unless that rule does not reproduce
 // the input exactly and another block does (see exact_representation.hpp).
 BlockQ8_0 quantize_block_q8_0(const float* x);  // x: [32]
+// ggml's Q8_0 rule alone (d = amax / 127, q = round(x / d)), without the exact-block search: the
+// fast form for data that is rounded as it is produced (the q8_0 KV cache).
+BlockQ8_0 round_block_q8_0(const float* x);     // x: [32]
 BlockQ4_0 quantize_block_q4_0(const float* x);  // x: [32]
 BlockQ4_1 quantize_block_q4_1(const float* x);  // x: [32]
 BlockQ5_0 quantize_block_q5_0(const float* x);  // x: [32]

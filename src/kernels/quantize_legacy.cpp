@@ -110,7 +110,7 @@ Quants shifted(const std::array<int, 32>& q, int offset) {
 
 }  // namespace
 
-BlockQ8_0 quantize_block_q8_0(const float* x) {
+BlockQ8_0 round_block_q8_0(const float* x) {
   float amax = 0.0f;
   for (std::size_t j = 0; j < kValues; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127.0f;
@@ -120,6 +120,11 @@ BlockQ8_0 quantize_block_q8_0(const float* x) {
   for (std::size_t j = 0; j < kValues; ++j) {
     block.qs[j] = static_cast<std::int8_t>(std::round(x[j] * id));
   }
+  return block;
+}
+
+BlockQ8_0 quantize_block_q8_0(const float* x) {
+  BlockQ8_0 block = round_block_q8_0(x);
   if (reproduces(io::TensorType::kQ8_0, block, x)) return block;
   if (const auto exact = find_exact_symmetric(x, kValues, -128, 127)) {
     block.d = exact->d;

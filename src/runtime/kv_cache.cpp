@@ -5,6 +5,7 @@
 
 #include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
+#include "kernels/kv_q8_0.hpp"
 
 namespace llama3::runtime {
 
@@ -14,7 +15,7 @@ KvCache::KvCache(int n_layers, int n_ctx, int n_kv_heads, int head_dim, KvCacheT
       n_ctx_(n_ctx),
       n_kv_heads_(n_kv_heads),
       head_dim_(head_dim),
-      head_bytes_(static_cast<std::size_t>(head_dim) * (type == KvCacheType::kF16 ? 2 : 4)) {
+      head_bytes_(kv_row_bytes(type, static_cast<std::size_t>(head_dim))) {
   const std::size_t total = static_cast<std::size_t>(n_layers) *
                             static_cast<std::size_t>(n_kv_heads) * static_cast<std::size_t>(n_ctx) *
                             head_bytes_;
@@ -22,13 +23,58 @@ KvCache::KvCache(int n_layers, int n_ctx, int n_kv_heads, int head_dim, KvCacheT
   values_ = kernels::PageBuffer(total);
 }
 
+std::size_t kv_row_bytes(KvCacheType type, std::size_t n) {
+  switch (type) {
+    case KvCacheType::kF32:
+      return n * sizeof(float);
+    case KvCacheType::kQ8_0:
+      return kernels::q8_0_row_blocks(n) * sizeof(kernels::BlockQ8_0);
+    case KvCacheType::kF16:
+      break;
+  }
+  return n * sizeof(std::uint16_t);
+}
+
+const char* kv_cache_type_name(KvCacheType type) {
+  switch (type) {
+    case KvCacheType::kF32:
+      return "f32";
+    case KvCacheType::kQ8_0:
+      return "q8_0";
+    case KvCacheType::kF16:
+      break;
+  }
+  return "f16";
+}
+
 void store_kv_row(KvCacheType type, const float* row, std::size_t n, std::byte* out) {
-  if (type == KvCacheType::kF32) {
-    std::memcpy(out, row, n * sizeof(float));
-    return;
+  switch (type) {
+    case KvCacheType::kF32:
+      std::memcpy(out, row, n * sizeof(float));
+      return;
+    case KvCacheType::kQ8_0:
+      kernels::quantize_q8_0_row(row, n, reinterpret_cast<kernels::BlockQ8_0*>(out));
+      return;
+    case KvCacheType::kF16:
+      break;
   }
   auto* half = reinterpret_cast<std::uint16_t*>(out);
   for (std::size_t i = 0; i < n; ++i) half[i] = kernels::f32_to_f16(row[i]);
+}
+
+void load_kv_row(KvCacheType type, const std::byte* stored, std::size_t n, float* out) {
+  switch (type) {
+    case KvCacheType::kF32:
+      std::memcpy(out, stored, n * sizeof(float));
+      return;
+    case KvCacheType::kQ8_0:
+      kernels::dequantize_q8_0_row(reinterpret_cast<const kernels::BlockQ8_0*>(stored), n, out);
+      return;
+    case KvCacheType::kF16:
+      break;
+  }
+  const auto* half = reinterpret_cast<const std::uint16_t*>(stored);
+  for (std::size_t i = 0; i < n; ++i) out[i] = kernels::f16_to_f32(half[i]);
 }
 
 void KvCache::store(int layer, int position, const float* key, const float* value) {
@@ -50,6 +96,11 @@ void KvCache::attend(int layer, const ForwardRow& row, int kv_head, const float*
                               static_cast<const std::uint16_t*>(head_keys(layer, kv_head)),
                               static_cast<const std::uint16_t*>(head_values(layer, kv_head)),
                               head_dim, n_keys, head_dim, scale, out);
+  } else if (type_ == KvCacheType::kQ8_0) {
+    kernels::attend_group_q8_0(queries, static_cast<std::size_t>(n_queries),
+                               static_cast<const kernels::BlockQ8_0*>(head_keys(layer, kv_head)),
+                               static_cast<const kernels::BlockQ8_0*>(head_values(layer, kv_head)),
+                               kernels::q8_0_row_blocks(head_dim), n_keys, head_dim, scale, out);
   } else {
     kernels::attend_group_f32(queries, static_cast<std::size_t>(n_queries),
                               static_cast<const float*>(head_keys(layer, kv_head)),
@@ -98,12 +149,10 @@ void KvCache::rotate_keys(int layer, int first, int count, RopeFunction rope, co
         rope(reinterpret_cast<float*>(stored), 1, static_cast<std::size_t>(head_dim_), cos, sin);
         continue;
       }
-      auto* half = reinterpret_cast<std::uint16_t*>(stored);
-      for (int i = 0; i < head_dim_; ++i)
-        key[static_cast<std::size_t>(i)] = kernels::f16_to_f32(half[i]);
-      rope(key.data(), 1, static_cast<std::size_t>(head_dim_), cos, sin);
-      for (int i = 0; i < head_dim_; ++i)
-        half[i] = kernels::f32_to_f16(key[static_cast<std::size_t>(i)]);
+      // Rounded again after the rotation (q8_0: to new block scales).
+      load_kv_row(type_, stored, key.size(), key.data());
+      rope(key.data(), 1, key.size(), cos, sin);
+      store_kv_row(type_, key.data(), key.size(), stored);
     }
   }
 }

@@ -4,16 +4,16 @@
 
 #include "io/system_memory.hpp"
 #include "llama3/error.hpp"
+#include "runtime/kv_cache.hpp"
 
 namespace llama3::runtime {
 
 std::uint64_t session_memory_bytes(const ModelConfig& config, int n_ctx, KvCacheType type,
                                    int max_batch) {
-  const std::uint64_t element = type == KvCacheType::kF16 ? 2 : 4;
   const std::uint64_t kv = 2ull * static_cast<std::uint64_t>(config.n_layers) *
                            static_cast<std::uint64_t>(config.n_kv_heads) *
-                           static_cast<std::uint64_t>(config.head_dim) *
-                           static_cast<std::uint64_t>(n_ctx) * element;
+                           kv_row_bytes(type, static_cast<std::size_t>(config.head_dim)) *
+                           static_cast<std::uint64_t>(n_ctx);
   const std::uint64_t q_dim = static_cast<std::uint64_t>(config.n_heads) * config.head_dim;
   const std::uint64_t kv_dim = static_cast<std::uint64_t>(config.n_kv_heads) * config.head_dim;
   const std::uint64_t per_token = 3ull * static_cast<std::uint64_t>(config.dim) + 2 * q_dim +

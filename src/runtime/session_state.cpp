@@ -141,8 +141,16 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
              std::to_string(kOldestVersion) + " to " + std::to_string(kVersion) + ")");
   expect(in.value<std::uint64_t>() == model_fingerprint(detail::ModelAccess::impl(model_)),
          ErrorCode::kInvalidArgument, "saved from a different model");
-  expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.type()),
-         ErrorCode::kInvalidArgument, "saved with a different KV cache type");
+  const auto saved_type = in.value<std::uint32_t>();
+  if (saved_type != static_cast<std::uint32_t>(cache_.type())) {
+    const std::string saved =
+        saved_type <= static_cast<std::uint32_t>(KvCacheType::kQ8_0)
+            ? runtime::kv_cache_type_name(static_cast<KvCacheType>(saved_type))
+            : "unknown type " + std::to_string(saved_type);
+    expect(false, ErrorCode::kInvalidArgument,
+           "saved with a " + saved + " KV cache, but this session's cache is " +
+               runtime::kv_cache_type_name(cache_.type()));
+  }
   expect(in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.n_layers()) &&
              in.value<std::uint32_t>() == static_cast<std::uint32_t>(cache_.kv_dim()),
          ErrorCode::kInvalidArgument, "KV cache shape differs");

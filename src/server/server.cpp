@@ -118,6 +118,7 @@ void ServerImpl::load() {
     const int n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(trained, 4096);
     EngineOptions engine_options;
     engine_options.n_threads = options.n_threads;
+    engine_options.kv_cache_type = options.kv_cache_type;
     engine_options.n_ctx = n_ctx;
     engine_options.kv_tokens =
         options.kv_tokens > 0 ? options.kv_tokens : options.n_parallel * n_ctx;

@@ -223,6 +223,71 @@ static void test_session_misuse(const char* model_path) {
   llama3_model_free(model);
 }
 
+/* A q8_0 KV cache: sessions and engines take it; its saved state loads into a q8_0 session and is
+ * refused, naming both types, by an f16 one. */
+static void test_q8_0_kv_cache(const char* model_path) {
+  llama3_model* model = NULL;
+  llama3_session* q8 = NULL;
+  llama3_session* restored = NULL;
+  llama3_session* f16 = NULL;
+  llama3_engine* engine = NULL;
+  llama3_session_params params;
+  llama3_engine_params engine_params;
+  llama3_request_id id = 0;
+  llama3_token tokens[12];
+  unsigned char* state = NULL;
+  size_t state_size = 0, n_logits = 0, i;
+  const float* logits = NULL;
+  float expected = 0.0f;
+  int32_t request_state = -1;
+
+  for (i = 0; i < 12; ++i) tokens[i] = (llama3_token)(i * 13 % 100);
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_params_init(&params));
+  params.n_ctx = 32;
+  params.n_threads = 1;
+  params.kv_cache_type = LLAMA3_KV_CACHE_Q8_0;
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, &params, &q8));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, &params, &restored));
+  params.kv_cache_type = LLAMA3_KV_CACHE_F16;
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, &params, &f16));
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(q8, tokens, 11));
+  EXPECT_STATUS(LLAMA3_ERR_BUFFER_TOO_SMALL, llama3_session_save_state(q8, NULL, 0, &state_size));
+  state = (unsigned char*)malloc(state_size);
+  EXPECT(state != NULL);
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_save_state(q8, state, state_size, &state_size));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(q8, tokens + 11, 1));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(q8, &logits, &n_logits));
+  EXPECT(n_logits > 0 && isfinite(logits[0]));
+  expected = logits[0];
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_load_state(restored, state, state_size));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(restored, tokens + 11, 1));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(restored, &logits, &n_logits));
+  EXPECT(logits[0] == expected);
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_load_state(f16, state, state_size));
+  EXPECT(strstr(llama3_last_error_message(), "q8_0") != NULL &&
+         strstr(llama3_last_error_message(), "f16") != NULL);
+  free(state);
+  llama3_session_free(q8);
+  llama3_session_free(restored);
+  llama3_session_free(f16);
+
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_params_init(&engine_params));
+  engine_params.n_threads = 1;
+  engine_params.n_ctx = 64;
+  engine_params.kv_cache_type = LLAMA3_KV_CACHE_Q8_0;
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(model, &engine_params, &engine));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, tokens, 12, NULL, NULL, &id));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, id, NULL, &request_state));
+  EXPECT(request_state == LLAMA3_REQUEST_FINISHED);
+  llama3_engine_free(engine);
+  engine_params.kv_cache_type = 3;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_engine_create(model, &engine_params, &engine));
+  llama3_model_free(model);
+}
+
 static void test_engine(const char* model_path) {
   llama3_model* model = NULL;
   llama3_engine* engine = NULL;
@@ -777,6 +842,7 @@ int main(int argc, char** argv) {
   test_load_errors(argv[1]);
   test_session_misuse(argv[1]);
   test_engine(argv[1]);
+  test_q8_0_kv_cache(argv[1]);
   test_lora(argv[1]);
   test_speculative(argv[1]);
   test_tokenizer_and_chat(argv[2]);

@@ -152,3 +152,22 @@ TEST_CASE("generate: --threads beyond the machine is clamped and a long context 
   const auto within = run_tool("generate " + stories_arg() + " -p Once -n 2 -c 2048", "cli-warn");
   CHECK(within.err.find("warning") == std::string::npos);
 }
+
+TEST_CASE(
+    "generate: --cache-type-k/-v (-ctk/-ctv) q8_0 tells stories260K's greedy story; K and V "
+    "must agree",
+    "[cli][data]") {
+  const auto f16 = generate_json("-n 24 --temp 0", "cli-alias-cache-type");
+  const auto q8 = generate_json("-n 24 --temp 0 --cache-type-k q8_0 --cache-type-v q8_0",
+                                "cli-alias-cache-type");
+  const auto short_spelling =
+      generate_json("-n 24 --temp 0 -ctk q8_0 -ctv q8_0", "cli-alias-cache-type");
+  CHECK(q8["tokens"] == f16["tokens"]);
+  CHECK(short_spelling["tokens"] == f16["tokens"]);
+  const auto mixed = run_usage_error(
+      "generate " + stories_arg() + " -p Once -n 4 --cache-type-k q8_0", "cli-alias-cache-type");
+  CHECK(mixed.err.find("--cache-type-k q8_0 and --cache-type-v f16 differ") != std::string::npos);
+  CHECK(run_usage_error("generate " + stories_arg() + " -p Once -n 4 -ctk q4_0 -ctv q4_0",
+                        "cli-alias-cache-type")
+            .exit_code != 0);
+}

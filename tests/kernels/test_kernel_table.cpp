@@ -33,6 +33,7 @@ TEST_CASE("The runnable levels run from scalar up to the detected one, each with
     CHECK(table.plain_matmul != nullptr);
     CHECK(table.attend_f16 != nullptr);
     CHECK(table.attend_f32 != nullptr);
+    CHECK(table.attend_q8_0 != nullptr);
     CHECK(table.attention_head_multiple % 4 == 0);
     // The chain of lower levels stays within what this CPU runs and ends at scalar.
     const auto position = std::find(levels.begin(), levels.end(), arch);

@@ -195,6 +195,11 @@ TEST_CASE("a shifted context gives the logits of a fresh decode of the kept toke
   const auto [f16_worst, f16_scale] = shift_against_fresh(KvCacheType::kF16);
   INFO("f16 cache: " << f16_worst << " of scale " << f16_scale);
   CHECK(f16_worst <= 1e-3f * f16_scale);
+  // q8_0 cache: each moved key is rounded again to new block scales, one more error of up to
+  // 0.0045 of its block's largest value (kv_q8_0.hpp), about 9 times f16's: 1e-2 of the scale.
+  const auto [q8_worst, q8_scale] = shift_against_fresh(KvCacheType::kQ8_0);
+  INFO("q8_0 cache: " << q8_worst << " of scale " << q8_scale);
+  CHECK(q8_worst <= 1e-2f * q8_scale);
 }
 
 TEST_CASE("shift_context refuses ranges outside the context", "[runtime]") {

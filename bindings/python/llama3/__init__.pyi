@@ -42,6 +42,7 @@ Message = Union[Mapping[str, str], Tuple[str, str]]
 class KvCacheType(enum.Enum):
     F16: int
     F32: int
+    Q8_0: int
 
 class Tokenizer:
     @staticmethod
@@ -145,7 +146,8 @@ class EngineRequest(Iterator[str]):
 class Engine:
     def __init__(self, model: "Model", *, n_threads: int = 0, n_ctx: int = 0,
                  kv_tokens: int = 0, max_step_tokens: int = 256, prefix_cache: bool = True,
-                 refuse_when_full: bool = False) -> None: ...
+                 refuse_when_full: bool = False,
+                 kv_cache_type: KvCacheType = KvCacheType.F16) -> None: ...
     def submit(self, prompt: Union[str, Sequence[int]], *, sampler: Optional[Sampler] = None,
                max_tokens: int = 256, stop: Sequence[str] = ...,
                adapters: "Sequence[AdapterChoice]" = ..., guard: Optional["Guard"] = None,

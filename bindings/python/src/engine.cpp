@@ -171,6 +171,7 @@ Arguments:
   kv_tokens: KV memory in positions over all requests (0: four requests' context).
   max_step_tokens: rows per step (256).   prefix_cache: reuse finished prompts' KV (True).
   refuse_when_full: refuse a request the KV memory cannot take now instead of queueing it.
+  kv_cache_type: KvCacheType.F16 (default), KvCacheType.F32 or KvCacheType.Q8_0.
 
 Example:
   >>> engine = llama3.Engine(model)
@@ -178,7 +179,8 @@ Example:
   >>> texts = ["".join(r) for r in requests]
 )doc")
       .def(py::init([](py::object model_object, int n_threads, int n_ctx, int kv_tokens,
-                       int max_step_tokens, bool prefix_cache, bool refuse_when_full) {
+                       int max_step_tokens, bool prefix_cache, bool refuse_when_full,
+                       KvCacheType kv_cache_type) {
              auto& model = model_object.cast<PyModel&>();
              EngineOptions options;
              options.n_threads = n_threads > 0 ? n_threads : model.n_threads;
@@ -186,13 +188,15 @@ Example:
              options.kv_tokens = kv_tokens;
              options.max_step_tokens = max_step_tokens;
              options.prefix_cache = prefix_cache;
+             options.kv_cache_type = kv_cache_type;
              options.when_pool_full =
                  refuse_when_full ? WhenPoolFull::kRefuse : WhenPoolFull::kWait;
              return PyEngine{std::make_shared<Engine>(model.get(), options)};
            }),
            py::arg("model"), py::kw_only(), py::arg("n_threads") = 0, py::arg("n_ctx") = 0,
            py::arg("kv_tokens") = 0, py::arg("max_step_tokens") = 256,
-           py::arg("prefix_cache") = true, py::arg("refuse_when_full") = false)
+           py::arg("prefix_cache") = true, py::arg("refuse_when_full") = false,
+           py::arg("kv_cache_type") = KvCacheType::kF16)
       .def(
           "submit",
           [](PyEngine& self, py::object prompt, py::object sampler, int max_tokens,

@@ -10,22 +10,26 @@
 
 #include "kernels/kv_blocks.hpp"
 #include "kernels/packed_matrix.hpp"
+#include "kernels/quant_blocks.hpp"
 #include "kernels/quantized_activations.hpp"
 
-#define LLAMA3_DECLARE_ARCH_KERNELS(level)                                                      \
-  namespace llama3::kernels::level {                                                            \
-  void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,                   \
-                        std::size_t group_begin, std::size_t group_end, float* y);              \
-  void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,                     \
-                      std::size_t group_begin, std::size_t group_end, float* y);                \
-  void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,                \
-                    std::size_t group_begin, std::size_t group_end, float* y);                  \
-  void attend_group_f16(const float* queries, std::size_t n_queries,                            \
-                        const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,                  \
-                        std::size_t head_dim, float scale, float* out);                         \
-  void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv, \
-                        std::size_t n_keys, std::size_t head_dim, float scale, float* out);     \
-  void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words);  \
+#define LLAMA3_DECLARE_ARCH_KERNELS(level)                                                        \
+  namespace llama3::kernels::level {                                                              \
+  void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,                     \
+                        std::size_t group_begin, std::size_t group_end, float* y);                \
+  void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,                       \
+                      std::size_t group_begin, std::size_t group_end, float* y);                  \
+  void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,                  \
+                    std::size_t group_begin, std::size_t group_end, float* y);                    \
+  void attend_group_f16(const float* queries, std::size_t n_queries,                              \
+                        const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,                    \
+                        std::size_t head_dim, float scale, float* out);                           \
+  void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,   \
+                        std::size_t n_keys, std::size_t head_dim, float scale, float* out);       \
+  void attend_group_q8_0(const float* queries, std::size_t n_queries,                             \
+                         const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim, \
+                         float scale, float* out);                                                \
+  void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words);    \
   }
 
 LLAMA3_DECLARE_ARCH_KERNELS(sse4)
@@ -67,7 +71,7 @@ void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std:
                       std::size_t group_end, float* y);
 }  // namespace llama3::kernels::i8mm
 
-// The table.cpp of a level whose kernels are the six above and whose element-wise kernels are the
+// The table.cpp of a level whose kernels are the ones above and whose element-wise kernels are the
 // portable ones (the x86 levels but AVX-512): `lower` is the next level down, `head_multiple` the
 // vector width of its attention kernel in floats.
 #define LLAMA3_DEFINE_LEVEL_TABLE(level, this_arch, lower_arch, head_multiple)                    \
@@ -90,6 +94,7 @@ void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std:
         .plain_matmul = plain_matmul,                                                     \
         .attend_f16 = attend_group_f16,                                                   \
         .attend_f32 = attend_group_f32,                                                   \
+        .attend_q8_0 = attend_group_q8_0,                                                 \
         .attention_head_multiple = head_multiple,                                         \
         .silu_mul = silu,                                                                 \
         .quantize_activation_row = quantize,                                              \

@@ -1,9 +1,11 @@
-// Attention of a GQA group over an f16 or f32 cache as xsimd batches, for the archs below AVX-512
-// (which has its own kernel, x86/avx512/attention.cpp). Included by x86/{avx2,sse4}/attention.cpp
-// and arm/level_kernels.hpp, each compiled with its arch's flags. The same online softmax as the
-// AVX-512 kernel: keys 16 at a time with one vector exp per block, and each f16 block widened to
-// f32 once for all the group's queries (`widen_f16` is the arch's conversion: F16C where there is
-// one).
+// Attention of a GQA group over an f16, f32 or q8_0 cache as xsimd batches, for the archs below
+// AVX-512 (which has its own kernel, x86/avx512/attention.cpp). Included by
+// x86/{avx2,sse4}/attention.cpp and arm/level_kernels.hpp, each compiled with its arch's flags. The
+// same online softmax as the AVX-512 kernel: keys 16 at a time with one vector exp per block, and
+// each f16 or q8_0 block widened to f32 once for all the group's queries (`widen` is the arch's
+// conversion of one row of the cache's element type: F16C for f16 where there is one). A q8_0 row
+// widens to exactly the values q8_0_value gives, so the q8_0 kernel computes what the f32 kernel
+// does over the dequantized rows, bit for bit.
 #pragma once
 
 #include <xsimd/xsimd.hpp>
@@ -26,10 +28,9 @@ constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups ta
 
 // out_r = softmax(scale * q_r . keys) . values for r < n_queries <= kMaxGroup.
 // head_dim a multiple of the batch width, at most kMaxHeadDim. queries, out: [n_queries, head_dim].
-template <class A, class Element, class WidenF16>
+template <class A, class Element, class Widen>
 void attend_pass(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
-                 std::size_t n_keys, std::size_t head_dim, float scale, float* out,
-                 WidenF16 widen_f16) {
+                 std::size_t n_keys, std::size_t head_dim, float scale, float* out, Widen widen) {
   using Batch = xsimd::batch<float, A>;
   constexpr std::size_t kWidth = Batch::size;
   const std::size_t n_batches = head_dim / kWidth;
@@ -52,8 +53,8 @@ void attend_pass(const float* queries, std::size_t n_queries, const KvBlocks<Ele
       block_keys = keys, block_values = values, block_stride = kv.stride;
     } else {
       for (std::size_t j = 0; j < n; ++j) {
-        widen_f16(keys + j * kv.stride, wide_keys + j * head_dim, head_dim);
-        widen_f16(values + j * kv.stride, wide_values + j * head_dim, head_dim);
+        widen(keys + j * kv.stride, wide_keys + j * head_dim, head_dim);
+        widen(values + j * kv.stride, wide_values + j * head_dim, head_dim);
       }
     }
     for (std::size_t r = 0; r < n_queries; ++r) {
@@ -114,13 +115,12 @@ void attend_pass(const float* queries, std::size_t n_queries, const KvBlocks<Ele
   }
 }
 
-template <class A, class Element, class WidenF16>
+template <class A, class Element, class Widen>
 void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
-                  std::size_t n_keys, std::size_t head_dim, float scale, float* out,
-                  WidenF16 widen_f16) {
+                  std::size_t n_keys, std::size_t head_dim, float scale, float* out, Widen widen) {
   for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
     attend_pass<A>(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), kv, n_keys,
-                   head_dim, scale, out + first * head_dim, widen_f16);
+                   head_dim, scale, out + first * head_dim, widen);
   }
 }
 

@@ -23,6 +23,7 @@ const KernelTable& kernel_table() {
       .plain_matmul = dotprod::plain_matmul,
       .attend_f16 = dotprod::attend_group_f16,
       .attend_f32 = dotprod::attend_group_f32,
+      .attend_q8_0 = dotprod::attend_group_q8_0,
       .attention_head_multiple = 4,
       .silu_mul = dotprod::silu_mul,
       .quantize_activation_row = neon::quantize_activation_row,

@@ -1,5 +1,8 @@
-// Attention over the KV cache with AVX2 + FMA, f16 widened by F16C (flags in src/CMakeLists.txt).
+// Attention over the KV cache with AVX2 + FMA, f16 widened by F16C (flags in src/CMakeLists.txt),
+// q8_0 by sign-extending 8 quants to i32 and multiplying by the block's scale.
 #include <immintrin.h>
+
+#include <algorithm>
 
 #include "kernels/arch/arch_kernels.hpp"
 #include "kernels/arch/attention_simd.hpp"
@@ -17,6 +20,19 @@ void widen_f16(const std::uint16_t* in, float* out, std::size_t n) {
   }
 }
 
+// n: a multiple of 8; row: q8_0_row_blocks(n) blocks (kv_q8_0.hpp).
+void widen_q8_0(const BlockQ8_0* row, float* out, std::size_t n) {
+  for (std::size_t first = 0; first < n; first += kLegacyBlockValues, ++row) {
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(row->d));
+    const std::size_t count = std::min(kLegacyBlockValues, n - first);
+    for (std::size_t i = 0; i < count; i += 8) {
+      const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row->qs.data() + i));
+      _mm256_storeu_ps(out + first + i,
+                       _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+    }
+  }
+}
+
 }  // namespace
 
 void attend_group_f16(const float* queries, std::size_t n_queries,
@@ -30,6 +46,12 @@ void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlock
                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
   simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
                                          widen_f16);
+}
+
+void attend_group_q8_0(const float* queries, std::size_t n_queries, const KvBlocks<BlockQ8_0>& kv,
+                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
+  simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
+                                         widen_q8_0);
 }
 
 }  // namespace llama3::kernels::avx2

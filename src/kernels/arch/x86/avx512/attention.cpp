@@ -1,6 +1,6 @@
-// AVX-512 online-softmax attention of a GQA group over an f16 or f32 cache: head_dim a multiple of
-// 16, at most 256. Keys go 16 at a time; each block of 16 keys and values is read from memory
-// once and then, from L1, by every query of the group. One instantiation per head size, so a
+// AVX-512 online-softmax attention of a GQA group over an f16, f32 or q8_0 cache: head_dim a
+// multiple of 16, at most 256. Keys go 16 at a time; each block of 16 keys and values is read from
+// memory once and then, from L1, by every query of the group. One instantiation per head size, so a
 // query and its output accumulator live in registers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -29,6 +29,19 @@ inline __m512 load16(const std::uint16_t* at) {
 }
 inline __m512 load16(const float* at) {
   return _mm512_loadu_ps(at);
+}
+
+// Row [head_dim] of a q8_0 cache (kv_q8_0.hpp) widened to f32, 16 quants at a time: exactly the
+// values q8_0_value gives, so the kernel computes what it does over the dequantized rows in f32.
+template <std::size_t NV>
+void widen_q8_0(const BlockQ8_0* row, float* out) {
+  for (std::size_t v = 0; v < NV; ++v) {
+    const BlockQ8_0& block = row[v / 2];
+    const __m128i q =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs.data() + 16 * (v % 2)));
+    _mm512_store_ps(out + 16 * v, _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(block.d)),
+                                                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
+  }
 }
 
 // Lane j of the result = the sum of the 16 lanes of v[j]: a transposing tree of adds, ~3 vector
@@ -135,7 +148,8 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const KvBlo
     states[r].running_max = -std::numeric_limits<float>::infinity();
   }
   alignas(64) float weights[kKeyBlock];
-  // An f16 block is widened once, here, for all the group's queries: [kKeyBlock, head_dim] each.
+  // An f16 or q8_0 block is widened once, here, for all the group's queries: [kKeyBlock, head_dim]
+  // each.
   alignas(64) float wide_keys[kKeyBlock * head_dim];
   alignas(64) float wide_values[kKeyBlock * head_dim];
   for (std::size_t j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
@@ -149,6 +163,12 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const KvBlo
     const std::size_t stride = kv.stride;
     if constexpr (std::is_same_v<Element, float>) {
       block_keys = keys, block_values = values, block_stride = stride;
+    } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
+      for (std::size_t j = 0; j < n; ++j) {
+        widen_q8_0<NV>(keys + j * stride, wide_keys + j * head_dim);
+        widen_q8_0<NV>(values + j * stride, wide_values + j * head_dim);
+      }
+      block_keys = wide_keys, block_values = wide_values, block_stride = head_dim;
     } else {
       for (std::size_t j = 0; j < n; ++j) {
         for (std::size_t v = 0; v < NV; ++v) {
@@ -206,6 +226,11 @@ void attend_group_f16(const float* queries, std::size_t n_queries,
 
 void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
+  attend_group_any(queries, n_queries, kv, n_keys, head_dim, scale, out);
+}
+
+void attend_group_q8_0(const float* queries, std::size_t n_queries, const KvBlocks<BlockQ8_0>& kv,
+                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
   attend_group_any(queries, n_queries, kv, n_keys, head_dim, scale, out);
 }
 

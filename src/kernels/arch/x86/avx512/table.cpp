@@ -22,6 +22,7 @@ const KernelTable& kernel_table() {
       .plain_matmul = plain_matmul,
       .attend_f16 = attend_group_f16,
       .attend_f32 = attend_group_f32,
+      .attend_q8_0 = attend_group_q8_0,
       .attention_head_multiple = 16,
       .silu_mul = silu_mul,
       .quantize_activation_row = quantize_activation_row,
