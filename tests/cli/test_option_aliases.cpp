@@ -154,8 +154,8 @@ TEST_CASE("generate: --threads beyond the machine is clamped and a long context 
 }
 
 TEST_CASE(
-    "generate: --cache-type-k/-v (-ctk/-ctv) q8_0 tells stories260K's greedy story; K and V "
-    "must agree",
+    "generate: --cache-type-k/-v (-ctk/-ctv) q8_0 tells stories260K's greedy story and refuses "
+    "K and V types that differ",
     "[cli][data]") {
   const auto f16 = generate_json("-n 24 --temp 0", "cli-alias-cache-type");
   const auto q8 = generate_json("-n 24 --temp 0 --cache-type-k q8_0 --cache-type-v q8_0",
