@@ -109,6 +109,38 @@ TEST_CASE("matmul at every arch matches the reference kernels at odd sizes", "[k
   }
 }
 
+// Speculative verification and micro-batched prompts must give what one-token decoding gives, so
+// a token's outputs may not depend on how many tokens share its batch: the one-token kernels sum
+// in the batch kernels' order, bit for bit. 1031 plain columns cross a 1024-column slice.
+TEST_CASE("a token's matmul outputs are the same bits alone and in a batch", "[kernels]") {
+  const unsigned seed = 20261205;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  for (const TensorType type : kWeightTypes) {
+    const std::size_t unit = is_plain(type) ? 1 : (block_values(type) == 256 ? 256 : 32);
+    for (const std::size_t cols :
+         {unit * (is_plain(type) ? 67 : 3), unit * (is_plain(type) ? 1031 : 5)}) {
+      const TestMatrix m = make_matrix(rng, type, 150, cols, pool);
+      for (const std::size_t n_tokens :
+           {std::size_t{2}, std::size_t{7}, std::size_t{13}, std::size_t{50}}) {
+        const auto x = normal_values(rng, n_tokens * cols);
+        for (const Arch arch : runnable_archs()) {
+          INFO("type " << llama3::io::traits_of(type).name << ", cols " << cols << ", tokens "
+                       << n_tokens << ", arch " << arch_name(arch));
+          std::vector<float> batch(n_tokens * 150, NAN), alone(150, NAN);
+          matmul(m.matrix, x.data(), n_tokens, batch.data(), pool, arch);
+          for (std::size_t t = 0; t < n_tokens; ++t) {
+            INFO("token " << t);
+            matmul(m.matrix, x.data() + t * cols, 1, alone.data(), pool, arch);
+            REQUIRE(std::equal(alone.begin(), alone.end(), batch.begin() + t * 150));
+          }
+        }
+      }
+    }
+  }
+}
+
 // The K-quant kernels' edges at every arch: a group's last rows filling part of a register (11 and
 // 13 valid rows end inside the second 8-row or the fourth 4-row batch), batches crossing the
 // 64-token chunk and ending in a short tile, and activations at +-127 everywhere, where s16 pair

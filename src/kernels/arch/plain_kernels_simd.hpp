@@ -61,30 +61,47 @@ void store_rows(const F32<A> (&sums)[kN], std::size_t first_row, std::size_t row
   }
 }
 
+// Columns per pass over the groups: the block's activations of one slice (48 x 1024 f32, 192 KB)
+// stay in L2 even when a row is long.
+inline constexpr std::size_t kPlainColumnSlice = 1024;
+
 // ---- one token
 
 // One token against kStreams groups read side by side (one memory stream each), every column;
-// each group's parts are independent FMA chains.
+// each group's parts are independent FMA chains. A chain is restarted at every column slice and
+// added to the slices before, exactly as plain_tile sums one token of a batch, so a token's outputs
+// are the same bits alone or in a batch (speculative verification relies on it).
 template <class A, typename Column, std::size_t kStreams>
 void plain_matvec_groups(const PackedMatrix& w, const float* x,
                          const std::size_t (&groups)[kStreams], float* y) {
   const std::size_t cols = w.cols();
   const void* data[kStreams];
-  F32<A> acc[kStreams][kPlainParts<A>];  // 16 rows each
+  F32<A> total[kStreams][kPlainParts<A>];  // 16 rows each
   for (std::size_t s = 0; s < kStreams; ++s) {
     data[s] = w.plain_group(groups[s]);
-    for (auto& a : acc[s]) a = F32<A>(0.0f);
+    for (auto& t : total[s]) t = F32<A>(0.0f);  // (the first slice replaces it)
   }
-  for (std::size_t c = 0; c < cols; ++c) {
-    const F32<A> xc(x[c]);
+  for (std::size_t c0 = 0; c0 < cols; c0 += kPlainColumnSlice) {
+    const std::size_t c1 = std::min(cols, c0 + kPlainColumnSlice);
+    F32<A> acc[kStreams][kPlainParts<A>];
+    for (auto& stream : acc)
+      for (auto& a : stream) a = F32<A>(0.0f);
+    for (std::size_t c = c0; c < c1; ++c) {
+      const F32<A> xc(x[c]);
+      for (std::size_t s = 0; s < kStreams; ++s) {
+        for (std::size_t p = 0; p < kPlainParts<A>; ++p) {
+          acc[s][p] = xsimd::fma(Column::template load<A>(data[s], c, p), xc, acc[s][p]);
+        }
+      }
+    }
     for (std::size_t s = 0; s < kStreams; ++s) {
       for (std::size_t p = 0; p < kPlainParts<A>; ++p) {
-        acc[s][p] = xsimd::fma(Column::template load<A>(data[s], c, p), xc, acc[s][p]);
+        total[s][p] = c0 == 0 ? acc[s][p] : acc[s][p] + total[s][p];
       }
     }
   }
   for (std::size_t s = 0; s < kStreams; ++s) {
-    store_rows<A>(acc[s], groups[s] * kPackedGroupRows, w.rows(), y, false);
+    store_rows<A>(total[s], groups[s] * kPackedGroupRows, w.rows(), y, false);
   }
 }
 
@@ -96,9 +113,6 @@ template <class A>
 inline constexpr std::size_t kPlainPassParts = std::min<std::size_t>(kPlainParts<A>, 2);
 inline constexpr std::size_t kPlainTileTokens = 6;
 inline constexpr std::size_t kPlainTokenBlock = 48;  // tokens whose activations stay in L2
-// Columns per pass over the groups: the block's activations of one slice (48 x 1024 f32, 192 KB)
-// stay in L2 even when a row is long.
-inline constexpr std::size_t kPlainColumnSlice = 1024;
 
 // kTokens tokens (from t0 in the block) against rows of pass `pass` of one group, columns
 // [c_begin, c_end). xt: the block's activations transposed, [cols][n_block], so a column's tokens

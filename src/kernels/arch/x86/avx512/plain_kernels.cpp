@@ -49,44 +49,46 @@ void store_group(const PackedMatrix& w, std::size_t group, __m512 sums, float* y
   _mm512_mask_storeu_ps(y_token + first_row, mask, sums);
 }
 
+// Columns per pass over the groups: the block's activations of one pass (48 x 1024 f32, 192 KB)
+// stay in L2 even when a row is long (ffn_down: 8192 cols, 1.5 MB per block).
+constexpr std::size_t kColumnSlice = 1024;
+
 // ---- one token
 
 // One token against kStreams groups read side by side (one memory stream each), every column.
-// Even and odd columns go to separate sums so each group has two FMA chains in flight.
+// Each group sums its columns in one FMA chain per column slice, restarted at every slice and
+// added to the slices before, exactly as plain_tile sums one token of a batch: a token's outputs
+// are the same bits whether it is multiplied alone or in a batch, which speculative verification
+// and micro-batched prompts rely on to give what one-token decoding gives.
 template <typename Column, std::size_t kStreams>
 void plain_matvec_groups(const PackedMatrix& w, const float* x,
                          const std::size_t (&groups)[kStreams], float* y) {
   const std::size_t cols = w.cols();
   const void* data[kStreams];
-  __m512 even[kStreams];
-  __m512 odd[kStreams];
+  __m512 total[kStreams];
   for (std::size_t s = 0; s < kStreams; ++s) {
     data[s] = w.plain_group(groups[s]);
-    even[s] = _mm512_setzero_ps();
-    odd[s] = _mm512_setzero_ps();
+    total[s] = _mm512_setzero_ps();  // (the first slice replaces it)
   }
-  std::size_t c = 0;
-  for (; c + 2 <= cols; c += 2) {
-    const __m512 x0 = _mm512_set1_ps(x[c]);
-    const __m512 x1 = _mm512_set1_ps(x[c + 1]);
+  for (std::size_t c0 = 0; c0 < cols; c0 += kColumnSlice) {
+    const std::size_t c1 = std::min(cols, c0 + kColumnSlice);
+    __m512 acc[kStreams];
+    for (auto& a : acc) a = _mm512_setzero_ps();
+    for (std::size_t c = c0; c < c1; ++c) {
+      const __m512 xc = _mm512_set1_ps(x[c]);
+      for (std::size_t s = 0; s < kStreams; ++s) {
+        acc[s] = _mm512_fmadd_ps(Column::load(data[s], c), xc, acc[s]);
+      }
+    }
     for (std::size_t s = 0; s < kStreams; ++s) {
-      even[s] = _mm512_fmadd_ps(Column::load(data[s], c), x0, even[s]);
-      odd[s] = _mm512_fmadd_ps(Column::load(data[s], c + 1), x1, odd[s]);
+      total[s] = c0 == 0 ? acc[s] : _mm512_add_ps(acc[s], total[s]);
     }
   }
-  if (c < cols) {
-    const __m512 x0 = _mm512_set1_ps(x[c]);
-    for (std::size_t s = 0; s < kStreams; ++s) {
-      even[s] = _mm512_fmadd_ps(Column::load(data[s], c), x0, even[s]);
-    }
-  }
-  for (std::size_t s = 0; s < kStreams; ++s) {
-    store_group(w, groups[s], _mm512_add_ps(even[s], odd[s]), y);
-  }
+  for (std::size_t s = 0; s < kStreams; ++s) store_group(w, groups[s], total[s], y);
 }
 
 // One token, groups [group_begin, group_end): the range is cut into kStreams equal parts read
-// side by side, so one thread keeps kStreams long sequential streams in flight.
+// side by side, so one thread keeps kStreams long sequential streams (and FMA chains) in flight.
 template <typename Column>
 void plain_matvec(const PackedMatrix& w, const float* x, std::size_t group_begin,
                   std::size_t group_end, float* y) {
@@ -100,9 +102,6 @@ void plain_matvec(const PackedMatrix& w, const float* x, std::size_t group_begin
 constexpr std::size_t kTileGroups = 2;   // 32 rows
 constexpr std::size_t kTileTokens = 12;  // 2 x 12 accumulators + 2 columns + 1 broadcast
 constexpr std::size_t kTokenBlock = 48;  // tokens whose activations stay in L2 across groups
-// Columns per pass over the groups: the block's activations of one pass (48 x 1024 f32, 192 KB)
-// stay in L2 even when a row is long (ffn_down: 8192 cols, 1.5 MB per block).
-constexpr std::size_t kColumnSlice = 1024;
 
 // Columns [begin, end) of a pass; the first pass writes y, the others add to it.
 struct ColumnSlice {
