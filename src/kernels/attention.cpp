@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/half_float.hpp"
 #include "kernels/kernel_table.hpp"
@@ -14,9 +15,6 @@ namespace llama3::kernels {
 namespace {
 
 // Value d of a cached row.
-inline float element(const float* row, std::size_t d) {
-  return row[d];
-}
 inline float element(const std::uint16_t* row, std::size_t d) {
   return f16_to_f32(row[d]);
 }
@@ -34,14 +32,33 @@ void attend_portable(const float* queries, std::size_t n_queries, const KvBlocks
   running_max.fill(-std::numeric_limits<float>::infinity());
   denominator.fill(0.0f);
   std::fill(out, out + n_queries * head_dim, 0.0f);
+  // An f16 or q8_0 row is widened to f32 first, so every cache type runs the same f32 loop below:
+  // a compiler that fuses multiply-adds (aarch64) then fuses them alike for every type, and the
+  // q8_0 loop stays bit-identical to the f32 loop over the dequantized rows.
+  std::vector<float> wide_key, wide_value;
+  if constexpr (!std::is_same_v<Element, float>) {
+    wide_key.resize(head_dim);
+    wide_value.resize(head_dim);
+  }
   for (std::size_t j = 0; j < n_keys; ++j) {
-    const Element* key = kv.key_row(j);
-    const Element* value = kv.value_row(j);
+    const float* key = nullptr;
+    const float* value = nullptr;
+    if constexpr (std::is_same_v<Element, float>) {
+      key = kv.key_row(j);
+      value = kv.value_row(j);
+    } else {
+      for (std::size_t d = 0; d < head_dim; ++d) {
+        wide_key[d] = element(kv.key_row(j), d);
+        wide_value[d] = element(kv.value_row(j), d);
+      }
+      key = wide_key.data();
+      value = wide_value.data();
+    }
     for (std::size_t r = 0; r < n_queries; ++r) {
       const float* query = queries + r * head_dim;
       float* acc = out + r * head_dim;
       float score = 0.0f;
-      for (std::size_t d = 0; d < head_dim; ++d) score += query[d] * element(key, d);
+      for (std::size_t d = 0; d < head_dim; ++d) score += query[d] * key[d];
       score *= scale;
       if (score > running_max[r]) {
         const float correction = std::exp(running_max[r] - score);
@@ -51,7 +68,7 @@ void attend_portable(const float* queries, std::size_t n_queries, const KvBlocks
       }
       const float weight = std::exp(score - running_max[r]);
       denominator[r] += weight;
-      for (std::size_t d = 0; d < head_dim; ++d) acc[d] += weight * element(value, d);
+      for (std::size_t d = 0; d < head_dim; ++d) acc[d] += weight * value[d];
     }
   }
   for (std::size_t r = 0; r < n_queries; ++r) {
