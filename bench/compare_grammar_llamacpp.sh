@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Per-token mask times of our grammar engine beside llama.cpp's GBNF grammar sampler on the seven
 # JSON Schemas of tests/grammar/benchmark_schemas.hpp, the real Llama 3 vocabulary and the same walk
-# protocol: grammar_bench first, then bench/llamacpp_grammar_peer.c.
+# protocol: grammar_bench first, then bench/llamacpp_grammar_peer/grammar_peer.c.
 #
 #   bench/compare_grammar_llamacpp.sh [--steps N] [--warmup-walks N]
 #
@@ -51,10 +51,10 @@ if [ ! -d src ]; then
 fi
 cp libs/package/bins/linux-x64/*.so .  # ggml loads its CPU backend from the executable's folder
 rpath=-Wl,-rpath,$peer_dir
-cc -std=c11 -O2 -Isrc/include -Isrc/ggml/include "$root/bench/llamacpp_grammar_peer.c" \
+cc -std=c11 -O2 -Isrc/include -Isrc/ggml/include "$root/bench/llamacpp_grammar_peer/grammar_peer.c" \
   -o llamacpp_grammar_peer -L. -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so \
   -lm "$rpath"
-c++ -std=c++17 -O1 -I"$root/tests" -Isrc/common "$root/bench/llamacpp_schema_to_gbnf.cpp" \
+c++ -std=c++17 -O1 -I"$root/tests" -Isrc/common "$root/bench/llamacpp_grammar_peer/schema_to_gbnf.cpp" \
   -o llamacpp_schema_to_gbnf -L. -l:libllama-common.so "$rpath"
 
 # llama.cpp's grammar for each schema, made now from the schemas of this checkout.

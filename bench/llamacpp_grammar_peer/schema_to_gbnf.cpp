@@ -1,6 +1,6 @@
 // Writes llama.cpp's own GBNF for each schema of tests/grammar/benchmark_schemas.hpp, so that
-// bench/llamacpp_grammar_peer.c times llama.cpp's grammar sampler on the grammar llama.cpp itself
-// makes from the schema, not on ours:
+// bench/llamacpp_grammar_peer/grammar_peer.c times llama.cpp's grammar sampler on the grammar
+// llama.cpp itself makes from the schema, not on ours:
 //   llamacpp_schema_to_gbnf OUT_DIR   (writes OUT_DIR/NAME.gbnf per schema, prints each path)
 // The converter is json_schema_to_grammar() of llama.cpp's common library (libllama-common, the
 // one llama-server applies to a request's "json_schema"), with force_gbnf so that a build with
