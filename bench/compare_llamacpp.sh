@@ -34,8 +34,13 @@ fi
 # The machine's read bandwidth right now (other users' load moves it a lot): one line per run.
 probe_dir=$(mktemp -d)
 trap 'rm -rf "$probe_dir"' EXIT
-g++ -O2 -march=native -pthread -o "$probe_dir/read_bandwidth" "$root/bench/read_bandwidth.cpp"
-echo "read bandwidth now: $("$probe_dir/read_bandwidth" "$threads")"
+# (The build's read_bandwidth program, beside the llama3 tool: it uses the library's probe.)
+read_bandwidth=$(dirname "$ours")/read_bandwidth
+if [ -x "$read_bandwidth" ]; then
+  echo "read bandwidth now: $("$read_bandwidth" "$threads")"
+else
+  echo "read bandwidth now: not measured (no $read_bandwidth: build the read_bandwidth target)"
+fi
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
 
