@@ -23,6 +23,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace llama3::kernels {
 namespace {
@@ -30,7 +34,7 @@ namespace {
 // Every level of this build's CPU family, lowest first.
 std::vector<Arch> family_levels() {
 #if defined(__x86_64__)
-  return {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512};
+  return {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kAmx};
 #elif defined(__aarch64__)
   return {Arch::kScalar, Arch::kNeon, Arch::kDotprod, Arch::kI8mm};
 #else
@@ -48,6 +52,23 @@ bool cpu_has_f16c() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
 }
+
+// AMX tiles and their int8 multiply (cpuid leaf 7: EDX bits 24 and 25), usable once Linux grants
+// this process the tile state (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, Linux 5.16
+// on; the grant is process-wide and asked once). Without the grant a tile instruction faults.
+bool cpu_runs_amx_int8() {
+#if defined(__linux__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  if ((edx & (1u << 24)) == 0 || (edx & (1u << 25)) == 0) return false;
+  constexpr long kArchReqXcompPerm = 0x1023;
+  constexpr long kXfeatureXtiledata = 18;
+  static const bool granted = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  return granted;
+#else
+  return false;
+#endif
+}
 }  // namespace
 #endif
 
@@ -61,6 +82,8 @@ std::string_view arch_name(Arch arch) {
       return "avx2";
     case Arch::kAvx512:
       return "avx512";
+    case Arch::kAmx:
+      return "amx";
     case Arch::kNeon:
       return "neon";
     case Arch::kDotprod:
@@ -72,8 +95,8 @@ std::string_view arch_name(Arch arch) {
 }
 
 std::optional<Arch> arch_from_name(std::string_view name) {
-  for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon,
-                          Arch::kDotprod, Arch::kI8mm}) {
+  for (const Arch arch : {Arch::kScalar, Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kAmx,
+                          Arch::kNeon, Arch::kDotprod, Arch::kI8mm}) {
     if (arch_name(arch) == name) return arch;
   }
   return std::nullopt;
@@ -85,7 +108,7 @@ Arch detected_arch() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
-    return Arch::kAvx512;
+    return cpu_runs_amx_int8() ? Arch::kAmx : Arch::kAvx512;
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
     return Arch::kAvx2;

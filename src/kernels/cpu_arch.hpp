@@ -1,7 +1,8 @@
 // Which instruction-set level the fast kernels run at. Detected once (cpuid on x86, the kernel's
 // hardware capability bits on aarch64); the environment variable LLAMA3_ARCH (scalar, and
-// sse4|avx2|avx512 on x86, neon|dotprod|i8mm on aarch64) can lower it, never raise it above what
-// the CPU has. Every kernel entry point also takes an explicit Arch so tests can run each level.
+// sse4|avx2|avx512|amx on x86, neon|dotprod|i8mm on aarch64) can lower it, never raise it above
+// what the CPU has. Every kernel entry point also takes an explicit Arch so tests can run each
+// level.
 #pragma once
 
 #include <optional>
@@ -18,6 +19,8 @@ enum class Arch {
   kSse4,    // packed weights, portable C++ compiled for the x86-64-v2 baseline
   kAvx2,    // the same C++ compiled with AVX2 + FMA + F16C
   kAvx512,  // intrinsics: AVX-512 F/BW/VL + VNNI (vpdpbusd); BF16 dot where present
+  kAmx,     // AVX-512 plus the AMX int8 tiles (tdpbssd) for 8-bit blocks of >= 2 tokens; needs the
+            // OS's permission for the tile state (Linux 5.16 on)
   // aarch64
   kNeon,     // packed weights, the xsimd kernels on Advanced SIMD (every ARMv8-A CPU)
   kDotprod,  // the same with the ARMv8.2 dot-product instructions (sdot) for 8-bit blocks

@@ -30,6 +30,8 @@ const KernelTable& kernel_table(Arch arch) {
       return avx2::kernel_table();
     case Arch::kAvx512:
       return avx512::kernel_table();
+    case Arch::kAmx:
+      return amx::kernel_table();
 #elif defined(__aarch64__)
     case Arch::kNeon:
       return neon::kernel_table();

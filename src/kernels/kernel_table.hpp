@@ -1,8 +1,8 @@
 // One table of kernel entry points per arch level, chosen once at start. Each arch folder
-// (arch/x86/{avx512,avx2,sse4}, arch/arm/{neon,dotprod,i8mm}) fills its table in its own table.cpp;
-// kernel_table.cpp is the one place that maps an Arch to its table. The callers (matmul.cpp,
-// attention.cpp, vector_ops.cpp, quantized_activations.cpp) only read entries, so adding an arch
-// means adding a folder and one line in kernel_table.cpp.
+// (arch/x86/{amx,avx512,avx2,sse4}, arch/arm/{neon,dotprod,i8mm}) fills its table in its own
+// table.cpp; kernel_table.cpp is the one place that maps an Arch to its table. The callers
+// (matmul.cpp, attention.cpp, vector_ops.cpp, quantized_activations.cpp) only read entries, so
+// adding an arch means adding a folder and one line in kernel_table.cpp.
 #pragma once
 
 #include <cstddef>
@@ -94,6 +94,7 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
 LLAMA3_DECLARE_KERNEL_TABLE(sse4)
 LLAMA3_DECLARE_KERNEL_TABLE(avx2)
 LLAMA3_DECLARE_KERNEL_TABLE(avx512)
+LLAMA3_DECLARE_KERNEL_TABLE(amx)
 LLAMA3_DECLARE_KERNEL_TABLE(neon)
 LLAMA3_DECLARE_KERNEL_TABLE(dotprod)
 LLAMA3_DECLARE_KERNEL_TABLE(i8mm)

@@ -47,8 +47,8 @@ TEST_CASE("Levels of another CPU family or unknown names get the scalar table or
   CHECK_FALSE(arch_from_name("avx3").has_value());
   CHECK_FALSE(arch_from_name("").has_value());
   const std::vector<Arch> levels = runnable_archs();
-  for (const Arch arch :
-       {Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kNeon, Arch::kDotprod, Arch::kI8mm}) {
+  for (const Arch arch : {Arch::kSse4, Arch::kAvx2, Arch::kAvx512, Arch::kAmx, Arch::kNeon,
+                          Arch::kDotprod, Arch::kI8mm}) {
     if (std::find(levels.begin(), levels.end(), arch) != levels.end()) continue;
 #if defined(__x86_64__)
     const bool other_family = arch == Arch::kNeon || arch == Arch::kDotprod || arch == Arch::kI8mm;

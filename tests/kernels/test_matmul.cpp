@@ -411,6 +411,40 @@ TEST_CASE("integer kernels stay exact at extreme weights and activations", "[ker
   }
 }
 
+#if defined(__x86_64__)
+// The AMX level multiplies 16 tokens by 16 rows per tile instruction where AVX-512 takes a token
+// and 4 values at a time; the integer sums are exact and the float steps the same, so the two agree
+// bit for bit. Token counts around the 16-token tile and the 64-token chunk (a short last tile
+// reads padded rows), a group's rows cut off (5, 37, 45 rows), and 1 token (AVX-512's kernel).
+TEST_CASE("The AMX level equals the AVX-512 level bit for bit", "[kernels][amx]") {
+  const std::vector<Arch> levels = runnable_archs();
+  if (std::find(levels.begin(), levels.end(), Arch::kAmx) == levels.end()) {
+    WARN("this CPU (or OS) runs no AMX tiles: nothing to compare");
+    return;
+  }
+  const unsigned seed = 20261205;
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  ThreadPool pool(2);
+  for (const TensorType type : kWeightTypes) {
+    if (is_plain(type) || block_values(type) == 256) continue;  // K-quants: the same kernel
+    for (const std::size_t rows : {std::size_t{5}, std::size_t{37}, std::size_t{45}}) {
+      const std::size_t cols = 32 * 7;
+      const TestMatrix m = make_matrix(rng, type, rows, cols, pool);
+      for (const std::size_t n_tokens : {1, 2, 3, 15, 16, 17, 31, 64, 67, 130}) {
+        INFO("type " << llama3::io::traits_of(type).name << ", rows " << rows << ", tokens "
+                     << n_tokens);
+        const auto x = normal_values(rng, n_tokens * cols);
+        std::vector<float> avx512(n_tokens * rows, NAN), amx(n_tokens * rows, NAN);
+        matmul(m.matrix, x.data(), n_tokens, avx512.data(), pool, Arch::kAvx512);
+        matmul(m.matrix, x.data(), n_tokens, amx.data(), pool, Arch::kAmx);
+        CHECK(amx == avx512);
+      }
+    }
+  }
+}
+#endif
+
 #if defined(__aarch64__)
 // The dot-product level adds each chunk's byte products straight into s32 (sdot) where NEON goes
 // through s16 pair sums; both sums are exact, and the float steps after them are the same, so the
