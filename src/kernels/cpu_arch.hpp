@@ -19,7 +19,7 @@ enum class Arch {
   kSse4,    // packed weights, portable C++ compiled for the x86-64-v2 baseline
   kAvx2,    // the same C++ compiled with AVX2 + FMA + F16C
   kAvx512,  // intrinsics: AVX-512 F/BW/VL + VNNI (vpdpbusd); BF16 dot where present
-  kAmx,     // AVX-512 plus the AMX int8 tiles (tdpbssd) for 8-bit blocks of >= 2 tokens; needs the
+  kAmx,     // AVX-512 plus the AMX int8 tiles (tdpbssd) for 8-bit blocks of >= 32 tokens; needs the
             // OS's permission for the tile state (Linux 5.16 on)
   // aarch64
   kNeon,     // packed weights, the xsimd kernels on Advanced SIMD (every ARMv8-A CPU)

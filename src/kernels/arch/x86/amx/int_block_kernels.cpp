@@ -7,7 +7,7 @@
 // sums is stored and the AVX-512 units scale it into 16 accumulators while the tile unit works on
 // the next block (two sets of tiles, alternating). The integer sums are exact and the float steps
 // are AVX-512's int_tile's in its order, so this level's results are AVX-512's bit for bit
-// (tests/kernels/test_matmul.cpp); one token, and fewer tokens than a tile, go to AVX-512's kernel.
+// (tests/kernels/test_matmul.cpp); short batches (kMinTokens) go to AVX-512's kernel.
 //
 // The packed group's block is already the B tile's layout (packed_matrix.hpp: 16 rows x 4 values
 // per 64-byte chunk, VNNI order); the group's blocks are widened to signed bytes (q - zero_point,
@@ -41,8 +41,10 @@ std::size_t token_chunk(std::size_t cols) {
   const std::size_t fit = kChunkBytes / cols / kTileTokens * kTileTokens;
   return std::clamp(fit, kTileTokens, kMaxTokenChunk);
 }
-// Fewer tokens than this take AVX-512's kernel.
-constexpr std::size_t kMinTokens = 2;
+// Fewer tokens than this take AVX-512's kernel: every call widens all its groups' weights and
+// pays a tile's latency per block, which a short batch does not amortize (on the 8B shape AVX-512
+// is faster up to about 24 tokens; bench/matmul_probe with LLAMA3_ARCH=avx512 and amx).
+constexpr std::size_t kMinTokens = 32;
 
 // Tile registers: two sets, so one block's sums are scaled while the next block multiplies:
 // sums in tiles 0 and 1, activations in 2 and 3, weights in 4 and 5.
