@@ -66,10 +66,12 @@ void quantize_activation_row(const float* x, std::size_t cols, std::size_t block
                              int zero_point, std::int8_t* q, float* scales, std::int32_t* init,
                              float* sums);
 }  // namespace llama3::kernels::neon
-// The AMX level's integer-block matmul (x86/amx/; its other entries are AVX-512's).
+// The AMX level's quantized matmuls (x86/amx/; its other entries are AVX-512's).
 namespace llama3::kernels::amx {
 void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
                       std::size_t group_end, float* y);
+void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
+                    std::size_t group_end, float* y);
 }  // namespace llama3::kernels::amx
 namespace llama3::kernels::i8mm {
 void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,

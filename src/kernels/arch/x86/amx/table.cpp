@@ -1,7 +1,6 @@
-// The AMX level's kernel table (kernel_table.hpp): AVX-512's, but for the integer-block matmul of
-// a prompt-sized batch (32 tokens or more), which multiplies 16 tokens by 16 rows per tile
-// instruction (int_block_kernels.cpp). The K-quants keep AVX-512's kernel: their sub-block scales
-// change every 16 or 32 values per row, and the plain types have no int8 form.
+// The AMX level's kernel table (kernel_table.hpp): AVX-512's, but for the quantized matmuls of a
+// prompt-sized batch (32 tokens or more), which multiply 16 tokens by 16 rows per tile instruction
+// (tile_matmul.cpp). The plain types have no int8 form and keep AVX-512's kernels.
 #include "kernels/arch/arch_kernels.hpp"
 #include "kernels/kernel_table.hpp"
 
@@ -13,6 +12,7 @@ const KernelTable& kernel_table() {
     level.arch = Arch::kAmx;
     level.lower = Arch::kAvx512;
     level.int_block_matmul = int_block_matmul;
+    level.k_quant_matmul = k_quant_matmul;
     return level;
   }();
   return table;
