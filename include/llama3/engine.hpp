@@ -63,7 +63,12 @@ struct EngineRequest {
   std::vector<TokenId> prompt;  // at least one token
   SamplerParams sampling;
   // max_tokens, stop_strings, on_piece, input_filters and output_filters, as for
-  // Session::generate (callbacks run on the step thread).
+  // Session::generate (callbacks run on the step thread). generate.speculative.lookup_ngram > 0
+  // turns on prompt-lookup speculative decoding for this request: each step the sequence also gets
+  // up to draft_max rows of tokens copied from earlier in its context, checked in the same forward
+  // pass (greedy output is token-identical; sampling keeps the model's distribution). Drafts use
+  // only the step's spare token budget and free KV blocks, never preempting anyone. A draft model
+  // is for Session::generate only (kInvalidArgument here).
   GenerateOptions generate;
   // Optional: called on the step thread with the logits [n_vocab] each token is sampled from.
   std::function<void(std::span<const float> logits)> on_logits;
@@ -104,6 +109,9 @@ struct EngineStats {
   int n_free_blocks = 0;    // not held by any sequence or the prefix cache
   int n_cached_blocks = 0;  // held by the prefix cache
   std::uint64_t n_steps = 0;
+  // Speculative decoding over all requests so far: tokens drafted, and of those, kept.
+  std::uint64_t n_drafted = 0;
+  std::uint64_t n_draft_accepted = 0;
 };
 
 class Engine {

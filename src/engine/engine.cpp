@@ -5,6 +5,7 @@
 
 #include "engine/engine_impl.hpp"
 #include "llama3/error.hpp"
+#include "runtime/speculative_drafter.hpp"
 #include "runtime/token_logprobs.hpp"
 
 namespace llama3 {
@@ -72,7 +73,8 @@ EngineImpl::EngineImpl(const Model& model, const EngineOptions& options)
                options.kv_cache_type, choose_blocks(options, n_ctx_)),
       paged_kv_(kv_pool_, model.config().head_dim),
       prefix_cache_(kv_pool_),
-      forward_(detail::ModelAccess::impl(model), paged_kv_, pool_) {
+      forward_(detail::ModelAccess::impl(model), paged_kv_, pool_),
+      verifier_(static_cast<std::size_t>(model.config().n_vocab)) {
   forward_.set_lora(
       [this](int sequence) { return running_[static_cast<std::size_t>(sequence)]->lora.get(); });
   n_free_blocks_ = kv_pool_.n_free();
@@ -114,6 +116,12 @@ Engine::RequestId EngineImpl::submit(EngineRequest request) {
     throw Error(ErrorCode::kInvalidArgument, "engine: max_tokens must be >= 0");
   }
   runtime::check_logprob_options(request.generate);
+  if (request.generate.speculative.draft_model != nullptr) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "engine: speculative decoding here drafts by prompt lookup (lookup_ngram); a draft "
+                "model runs with Session::generate");
+  }
+  runtime::check_speculative_options(model_, request.generate.speculative);
   auto lora = runtime::make_lora_stack(model_.config(), request.adapters);
   auto caller_on_piece = std::move(request.generate.on_piece);
   std::unique_lock<std::mutex> lock(mutex_);
@@ -214,6 +222,8 @@ EngineStats EngineImpl::stats() const {
   stats.n_free_blocks = n_free_blocks_;
   stats.n_cached_blocks = n_cached_blocks_;
   stats.n_steps = n_steps_;
+  stats.n_drafted = published_drafted_;
+  stats.n_draft_accepted = published_accepted_;
   return stats;
 }
 

@@ -27,6 +27,7 @@
 #include "llama3/engine.hpp"
 #include "runtime/forward.hpp"
 #include "runtime/generation_output.hpp"
+#include "runtime/speculative_sampling.hpp"
 
 namespace llama3::detail {
 
@@ -49,7 +50,8 @@ struct Sequence {
   bool prompt_cached = false;  // its prompt's full blocks went into the prefix cache
   bool started = false;        // admitted at least once (its output exists)
   std::unique_ptr<runtime::GenerationOutput> output;
-  int rows_this_step = 0;
+  int rows_this_step = 0;              // drafted rows included
+  std::vector<TokenId> draft;          // this step's drafted tokens: the rows after the pending one
   std::optional<RequestState> ending;  // set by end(); published at the end of the step
 
   // Guarded by EngineImpl::mutex_.
@@ -87,6 +89,15 @@ class EngineImpl {
   void run_forward();
   void after_forward();
   void sample(Sequence& sequence, std::span<const float> logits);
+  // Prompt lookup for a generating sequence: fills sequence.draft (at most max_rows tokens).
+  void propose_draft(Sequence& sequence, int max_rows);
+  // Checks the drafts against their rows ([1 + drafts, n_vocab]) in order and keeps the accepted
+  // prefix plus the model's own next token, as Session's speculative loop does.
+  void sample_drafted(Sequence& sequence, std::span<const float> rows);
+  // The steps after a token is chosen (callbacks, output, stop checks); false when it ended.
+  bool keep(Sequence& sequence, TokenId token, std::span<const float> logits);
+  // Gives back blocks past the sequence's context (taken for drafts that were rejected).
+  void trim_blocks(Sequence& sequence);
   // Finishes the sequence's output and frees its blocks; the new state becomes visible to other
   // threads in publish(), together with the pool figures, so a waiter that sees its request
   // ended also sees the blocks it freed.
@@ -114,6 +125,8 @@ class EngineImpl {
   std::vector<Sequence*> row_sequences_;  // [running index] for this step's rows
   std::vector<float> logits_;             // [rows wanting logits, n_vocab]
   std::vector<Sequence*> ended_;          // ended this step, not yet published
+  runtime::SpeculativeVerifier verifier_;
+  std::uint64_t n_drafted_ = 0, n_draft_accepted_ = 0;
   std::uint64_t n_steps_ = 0;
 
   mutable std::mutex mutex_;
@@ -123,6 +136,7 @@ class EngineImpl {
   Engine::RequestId next_id_ = 1;
   int n_running_ = 0;  // mirror of running_.size() for stats
   int n_free_blocks_ = 0, n_cached_blocks_ = 0;
+  std::uint64_t published_drafted_ = 0, published_accepted_ = 0;
   bool stopping_ = false;
   std::mutex step_mutex_;  // one step at a time
   std::thread worker_;

@@ -8,6 +8,8 @@
 
 #include "engine/engine_impl.hpp"
 #include "llama3/error.hpp"
+#include "runtime/prompt_lookup.hpp"
+#include "runtime/sampler_access.hpp"
 
 namespace llama3::detail {
 namespace {
@@ -149,7 +151,14 @@ void EngineImpl::plan_rows() {
   for (Sequence* s : running_) {
     const int pending = static_cast<int>(s->tokens.size()) - s->n_computed;
     s->rows_this_step = pending == 1 ? 1 : 0;  // generating: one row each, before any prompt
+    s->draft.clear();
     budget -= s->rows_this_step;
+  }
+  for (Sequence* s : running_) {  // then drafts, from what the budget has left
+    if (s->rows_this_step != 1 || budget <= 0) continue;
+    propose_draft(*s, budget);
+    s->rows_this_step += static_cast<int>(s->draft.size());
+    budget -= static_cast<int>(s->draft.size());
   }
   for (Sequence* s : running_) {  // prompts in arrival order, chunked to the budget
     const int pending = static_cast<int>(s->tokens.size()) - s->n_computed;
@@ -159,11 +168,19 @@ void EngineImpl::plan_rows() {
   }
   for (std::size_t i = 0; i < running_.size(); ++i) {
     Sequence* s = running_[i];
-    if (s->rows_this_step == 0) continue;
-    while (!ensure_blocks(*s, s->n_computed + s->rows_this_step - 1)) {
+    const int needed_rows = s->rows_this_step - static_cast<int>(s->draft.size());
+    if (needed_rows == 0) continue;
+    while (!ensure_blocks(*s, s->n_computed + needed_rows - 1)) {
       Sequence* newest = running_.back();
       preempt(*newest);
       if (newest == s) break;
+    }
+  }
+  // A draft is a guess: it gets only blocks that are free, and never preempts anyone.
+  for (Sequence* s : running_) {
+    while (!s->draft.empty() && !ensure_blocks(*s, s->n_computed + s->rows_this_step - 1)) {
+      s->draft.pop_back();
+      --s->rows_this_step;
     }
   }
   rows_.clear();
@@ -171,13 +188,29 @@ void EngineImpl::plan_rows() {
   for (std::size_t k = 0; k < running_.size(); ++k) {
     const Sequence& s = *running_[k];
     tables.push_back(&s.blocks);
+    const int n_tokens = static_cast<int>(s.tokens.size());
     for (int j = 0; j < s.rows_this_step; ++j) {
       const int position = s.n_computed + j;
-      rows_.push_back({s.tokens[static_cast<std::size_t>(position)], position, static_cast<int>(k),
-                       position + 1 == static_cast<int>(s.tokens.size())});
+      const TokenId token = position < n_tokens
+                                ? s.tokens[static_cast<std::size_t>(position)]
+                                : s.draft[static_cast<std::size_t>(position - n_tokens)];
+      rows_.push_back({token, position, static_cast<int>(k), position + 1 >= n_tokens});
     }
   }
   paged_kv_.set_tables(std::move(tables));
+}
+
+void EngineImpl::propose_draft(Sequence& s, int max_rows) {
+  const SpeculativeOptions& options = s.request.generate.speculative;
+  if (options.lookup_ngram <= 0) return;
+  const int generated = static_cast<int>(s.result.generation.tokens.size());
+  // Every draft kept still leaves the model's own token after them: it must fit max_tokens and
+  // the context too.
+  const int remaining = s.request.generate.max_tokens - generated - 1;
+  const int room = n_ctx_ - static_cast<int>(s.tokens.size());
+  const int k = std::min({options.draft_max, remaining, room, max_rows});
+  if (k <= 0) return;
+  s.draft = runtime::prompt_lookup(s.tokens, options.lookup_ngram, k);
 }
 
 bool EngineImpl::ensure_blocks(Sequence& s, int last_position) {
@@ -212,6 +245,7 @@ void EngineImpl::preempt(Sequence& s) {
   release_blocks(s);
   s.n_computed = 0;
   s.rows_this_step = 0;
+  s.draft.clear();
   running_.erase(std::find(running_.begin(), running_.end(), &s));
   std::lock_guard<std::mutex> lock(mutex_);
   s.state = RequestState::kQueued;
@@ -231,11 +265,13 @@ void EngineImpl::after_forward() {
   std::vector<Sequence*> ended;
   for (Sequence* s : running_) {
     if (s->rows_this_step == 0) continue;
-    s->n_computed += s->rows_this_step;
+    const auto n_drafts = s->draft.size();
+    s->n_computed += s->rows_this_step - static_cast<int>(n_drafts);
     s->rows_this_step = 0;
     if (s->n_computed < static_cast<int>(s->tokens.size())) continue;  // prompt not done yet
-    const std::span<const float> logits(logits_.data() + logits_row * n_vocab, n_vocab);
-    ++logits_row;
+    const std::span<const float> rows(logits_.data() + logits_row * n_vocab,
+                                      (1 + n_drafts) * n_vocab);
+    logits_row += 1 + n_drafts;
     if (options_.prefix_cache && !s->lora && !s->prompt_cached && s->n_computed >= s->n_prompt) {
       prefix_cache_.insert(std::span<const TokenId>(s->tokens).first(s->n_prompt), s->blocks);
       s->prompt_cached = true;
@@ -243,12 +279,25 @@ void EngineImpl::after_forward() {
     if (s->result.generation.tokens.empty() && s->result.generation.prompt_seconds == 0.0) {
       s->result.generation.prompt_seconds = seconds_between(s->submitted, Clock::now());
     }
+    if (s->request.generate.speculative.lookup_ngram > 0 && !s->result.generation.tokens.empty()) {
+      ++s->result.generation.speculative.target_passes;
+    }
+    s->result.generation.speculative.drafted += static_cast<int>(n_drafts);
+    n_drafted_ += n_drafts;
     try {
-      sample(*s, logits);
+      if (n_drafts > 0) {
+        sample_drafted(*s, rows);
+      } else {
+        sample(*s, rows);
+      }
     } catch (const std::exception& e) {
       end(*s, RequestState::kFailed, e.what());
     }
-    if (s->ending) ended.push_back(s);
+    if (s->ending) {
+      ended.push_back(s);
+    } else {
+      trim_blocks(*s);
+    }
   }
   std::erase_if(running_, [&](Sequence* s) {
     return std::find(ended.begin(), ended.end(), s) != ended.end();
@@ -256,27 +305,75 @@ void EngineImpl::after_forward() {
 }
 
 void EngineImpl::sample(Sequence& s, std::span<const float> logits) {
-  GenerateResult& generation = s.result.generation;
-  if (static_cast<int>(generation.tokens.size()) >= s.request.generate.max_tokens) {
+  if (static_cast<int>(s.result.generation.tokens.size()) >= s.request.generate.max_tokens) {
     return end(s, RequestState::kFinished);  // kMaxTokens (max_tokens 0: the prompt only)
   }
   if (s.request.on_logits) s.request.on_logits(logits);
   const TokenId id = s.sampler.sample(logits);
   s.sampler.accept(id);
+  keep(s, id, logits);
+}
+
+void EngineImpl::sample_drafted(Sequence& s, std::span<const float> rows) {
+  const auto n_vocab = static_cast<std::size_t>(model_.config().n_vocab);
+  const runtime::UniformSource uniform = [&s] {
+    return detail::SamplerAccess::next_uniform(s.sampler);
+  };
+  // The drafts are never past max_tokens (propose_draft), so only the checks of keep() end it.
+  for (std::size_t j = 0; j <= s.draft.size(); ++j) {
+    const std::span<const float> logits = rows.subspan(j * n_vocab, n_vocab);
+    if (s.request.on_logits) s.request.on_logits(logits);
+    const auto p = s.sampler.candidates(logits);
+    const bool drafted = j < s.draft.size();
+    TokenId id = 0;
+    bool accepted = false;
+    if (drafted) {
+      const auto verdict = verifier_.verify(p, s.draft[j], {}, uniform);
+      id = verdict.token;
+      accepted = verdict.accepted;
+    } else {  // every draft kept: the row after the last one gives one more token
+      id = p.size() == 1 ? p.front().id : runtime::draw_token(p, uniform());
+    }
+    s.sampler.accept(id);
+    if (!keep(s, id, logits)) return;
+    if (!accepted) return;  // the token chosen instead is the next step's pending row
+    // The draft's row computed this position's keys and values: it is in the context now.
+    ++s.n_computed;
+    ++s.result.generation.speculative.accepted;
+    ++n_draft_accepted_;
+  }
+}
+
+bool EngineImpl::keep(Sequence& s, TokenId id, std::span<const float> logits) {
+  GenerateResult& generation = s.result.generation;
   if (s.request.on_token) s.request.on_token(id, logits);
   if (generation.tokens.empty()) {
     s.result.first_token_seconds = seconds_between(s.submitted, Clock::now());
   }
-  if (!s.output->push(id, logits)) return end(s, RequestState::kFinished);
+  if (!s.output->push(id, logits)) {
+    end(s, RequestState::kFinished);
+    return false;
+  }
   // As Session::generate: a kept token that no longer fits ends it, else it is fed back.
   if (static_cast<int>(s.tokens.size()) >= n_ctx_) {
     generation.stop_reason = StopReason::kContextFull;
-    return end(s, RequestState::kFinished);
+    end(s, RequestState::kFinished);
+    return false;
   }
   if (static_cast<int>(generation.tokens.size()) >= s.request.generate.max_tokens) {
-    return end(s, RequestState::kFinished);
+    end(s, RequestState::kFinished);
+    return false;
   }
   s.tokens.push_back(id);
+  return true;
+}
+
+void EngineImpl::trim_blocks(Sequence& s) {
+  const auto needed = static_cast<std::size_t>(blocks_for(s.tokens.size()));
+  while (s.blocks.size() > needed) {
+    kv_pool_.release(s.blocks.back());
+    s.blocks.pop_back();
+  }
 }
 
 void EngineImpl::end(Sequence& s, RequestState state, std::string error) {
@@ -306,6 +403,8 @@ void EngineImpl::publish() {
     n_running_ = static_cast<int>(running_.size());
     n_free_blocks_ = kv_pool_.n_free();
     n_cached_blocks_ = prefix_cache_.size();
+    published_drafted_ = n_drafted_;
+    published_accepted_ = n_draft_accepted_;
   }
   ended_.clear();
   changed_.notify_all();

@@ -101,7 +101,7 @@ class DraftModelDrafter final : public Drafter {
 
 }  // namespace
 
-void check_speculative_options(const Session& target, const SpeculativeOptions& options) {
+void check_speculative_options(const Model& target, const SpeculativeOptions& options) {
   if (options.draft_model && options.lookup_ngram > 0) {
     invalid("choose a draft model or prompt lookup, not both");
   }
@@ -116,11 +116,11 @@ void check_speculative_options(const Session& target, const SpeculativeOptions& 
   if (options.draft_threads < 0) {
     invalid("draft_threads must be >= 0, got " + std::to_string(options.draft_threads));
   }
-  if (options.draft_model) check_same_tokenizer(target.model(), *options.draft_model);
+  if (options.draft_model) check_same_tokenizer(target, *options.draft_model);
 }
 
 std::unique_ptr<Drafter> make_drafter(const Session& target, const SpeculativeOptions& options) {
-  check_speculative_options(target, options);
+  check_speculative_options(target.model(), options);
   if (options.lookup_ngram > 0) return std::make_unique<PromptLookupDrafter>(options.lookup_ngram);
   if (!options.draft_model) invalid("neither a draft model nor prompt lookup is set");
   return std::make_unique<DraftModelDrafter>(*options.draft_model, target.context_size(),

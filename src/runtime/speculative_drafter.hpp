@@ -42,7 +42,7 @@ class Drafter {
 
 // Checks the options against the target (ranges, both kinds at once, the draft model's vocabulary
 // and special tokens); throws kInvalidArgument naming the problem.
-void check_speculative_options(const Session& target, const SpeculativeOptions& options);
+void check_speculative_options(const Model& target, const SpeculativeOptions& options);
 
 // Checks, then builds the drafter the options ask for.
 std::unique_ptr<Drafter> make_drafter(const Session& target, const SpeculativeOptions& options);

@@ -632,6 +632,57 @@ static void test_speculative(const char* model_path) {
   llama3_model_free(model);
 }
 
+/* Prompt lookup in the engine: the same number of tokens as plain greedy decoding, the counters
+ * filled, and a draft model refused at submit (sessions only). */
+static void test_engine_speculative(const char* model_path) {
+  llama3_model* model = NULL;
+  llama3_engine* engine = NULL;
+  llama3_engine_params params;
+  llama3_sampler_params greedy;
+  llama3_generate_params generate;
+  llama3_generate_result plain, result;
+  llama3_request_id id = 0;
+  llama3_token prompt[24];
+  int32_t state = -1;
+  size_t i;
+
+  for (i = 0; i < 24; ++i) prompt[i] = (llama3_token)(((i % 12) * 37 + 11) % 512); /* repeats */
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &model));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_params_init(&params));
+  params.n_threads = 1;
+  params.n_ctx = 96;
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(model, &params, &engine));
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_params_init(&greedy));
+  greedy.temperature = 0.0f;
+  EXPECT_STATUS(LLAMA3_OK, llama3_generate_params_init(&generate));
+  generate.max_tokens = 40;
+
+  memset(&plain, 0, sizeof plain);
+  plain.struct_size = sizeof plain;
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, prompt, 24, &greedy, &generate, &id));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, id, &plain, &state));
+  EXPECT(state == LLAMA3_REQUEST_FINISHED && plain.n_drafted == 0);
+
+  generate.lookup_ngram = 3;
+  generate.draft_max = 5;
+  memset(&result, 0, sizeof result);
+  result.struct_size = sizeof result;
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, prompt, 24, &greedy, &generate, &id));
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, id, &result, &state));
+  EXPECT(state == LLAMA3_REQUEST_FINISHED);
+  EXPECT(result.n_generated_tokens == plain.n_generated_tokens);
+  EXPECT(result.stop_reason == plain.stop_reason);
+  EXPECT(result.n_target_passes > 0 && result.n_target_passes <= result.n_generated_tokens);
+  EXPECT(result.n_draft_accepted >= 0 && result.n_draft_accepted <= result.n_drafted);
+
+  generate.lookup_ngram = 0;
+  generate.draft_model = model;
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_engine_submit(engine, prompt, 24, &greedy, &generate, &id));
+  llama3_engine_free(engine);
+  llama3_model_free(model);
+}
+
 static void test_init_never_writes_past_an_older_struct(void) {
   union {
     llama3_sampler_params sampler;
@@ -845,6 +896,7 @@ int main(int argc, char** argv) {
   test_q8_0_kv_cache(argv[1]);
   test_lora(argv[1]);
   test_speculative(argv[1]);
+  test_engine_speculative(argv[1]);
   test_tokenizer_and_chat(argv[2]);
   test_chat_turn_by_turn(argv[2]);
   test_all_position_logits(argv[1]);

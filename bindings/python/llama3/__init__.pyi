@@ -141,6 +141,8 @@ class EngineRequest(Iterator[str]):
     @property
     def tokens(self) -> list[int]: ...
     @property
+    def speculative(self) -> Optional[dict[str, Union[int, float]]]: ...
+    @property
     def blocked_by(self) -> Optional[str]: ...
 
 class Engine:
@@ -149,7 +151,8 @@ class Engine:
                  refuse_when_full: bool = False,
                  kv_cache_type: KvCacheType = KvCacheType.F16) -> None: ...
     def submit(self, prompt: Union[str, Sequence[int]], *, sampler: Optional[Sampler] = None,
-               max_tokens: int = 256, stop: Sequence[str] = ...,
+               max_tokens: int = 256, stop: Sequence[str] = ..., lookup: int = 0,
+               draft_max: int = 8,
                adapters: "Sequence[AdapterChoice]" = ..., guard: Optional["Guard"] = None,
                guard_prompt: bool = True, guard_answer: bool = True,
                code_scanner: Optional["CodeScanner"] = None,

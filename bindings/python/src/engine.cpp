@@ -157,6 +157,19 @@ state, stop_reason and tokens describe it. cancel() ends it early; dropping it c
           },
           "The generated token ids (once ended).")
       .def_property_readonly(
+          "speculative",
+          [](PyEngineRequest& self) -> py::object {
+            const EngineResult* result = self.result();
+            if (!result) return py::none();
+            const SpeculativeStats& stats = result->generation.speculative;
+            return py::dict(py::arg("drafted") = stats.drafted,
+                            py::arg("accepted") = stats.accepted,
+                            py::arg("acceptance_rate") = stats.acceptance_rate(),
+                            py::arg("target_passes") = stats.target_passes);
+          },
+          "Once ended: {'drafted', 'accepted', 'acceptance_rate', 'target_passes'} (zeros without "
+          "lookup); None before.")
+      .def_property_readonly(
           "blocked_by", [](const PyEngineRequest& self) { return self.blocked_by(); },
           "The safety filter that blocked ('blocked_phrases', 'guard', 'code_scanner'), or None.");
 
@@ -200,8 +213,8 @@ Example:
       .def(
           "submit",
           [](PyEngine& self, py::object prompt, py::object sampler, int max_tokens,
-             std::vector<std::string> stop, const py::object& adapters, py::object guard,
-             bool guard_prompt, bool guard_answer, py::object code_scanner,
+             std::vector<std::string> stop, int lookup, int draft_max, const py::object& adapters,
+             py::object guard, bool guard_prompt, bool guard_answer, py::object code_scanner,
              py::object blocked_phrases) {
             Engine& engine = self.get();
             EngineRequest request;
@@ -217,6 +230,8 @@ Example:
             if (!sampler.is_none()) request.sampling = sampler.cast<Sampler&>().params();
             request.generate.max_tokens = max_tokens;
             request.generate.stop_strings = std::move(stop);
+            request.generate.speculative.lookup_ngram = lookup;
+            request.generate.speculative.draft_max = draft_max;
             request.adapters = active_adapters(adapters);
             auto blocked_by = std::make_shared<std::atomic<const char*>>(nullptr);
             if (!guard.is_none() || !code_scanner.is_none() || !blocked_phrases.is_none()) {
@@ -228,9 +243,10 @@ Example:
           },
           py::arg("prompt"), py::kw_only(), py::arg("sampler") = py::none(),
           py::arg("max_tokens") = 256, py::arg("stop") = std::vector<std::string>{},
-          py::arg("adapters") = py::list(), py::arg("guard") = py::none(),
-          py::arg("guard_prompt") = true, py::arg("guard_answer") = true,
-          py::arg("code_scanner") = py::none(), py::arg("blocked_phrases") = py::none(), R"doc(
+          py::arg("lookup") = 0, py::arg("draft_max") = 8, py::arg("adapters") = py::list(),
+          py::arg("guard") = py::none(), py::arg("guard_prompt") = true,
+          py::arg("guard_answer") = true, py::arg("code_scanner") = py::none(),
+          py::arg("blocked_phrases") = py::none(), R"doc(
 Queues a generation and returns its EngineRequest (an iterator of str).
 
 Arguments:
@@ -238,6 +254,8 @@ Arguments:
   sampler: a llama3.Sampler whose settings (not history) the request samples with (default:
     Sampler()).
   max_tokens: at most this many tokens.   stop: strings that end the generation.
+  lookup: speculative decoding by prompt lookup with n-grams of up to this many tokens (1..16;
+    0: off), proposing up to draft_max (1..32) tokens per step; greedy output is unchanged.
   adapters: LoRA adapters for this request, as for Session.set_adapters (requests with different
     adapters share the engine's steps).
   guard, guard_prompt, guard_answer, code_scanner, blocked_phrases: the safety filters, as for

@@ -353,3 +353,24 @@ def test_speculative_generation_matches_plain_greedy(stories_path):
         run(lookup=2, draft_model=model)
     with hostile_input("python_api", TypeError):
         run(draft_model="stories260K.gguf")
+
+
+def test_engine_prompt_lookup_matches_plain_greedy(stories_path):
+    model = llama3.Model(stories_path, n_threads=1)
+    prompt = "The cat sat on the mat. The dog sat on the log. The cat"
+    greedy = llama3.Sampler(temperature=0)
+    with llama3.Engine(model, n_ctx=256) as engine:
+        plain = engine.submit(prompt, sampler=greedy, max_tokens=60)
+        plain_text = "".join(plain)
+        assert plain.speculative == {"drafted": 0, "accepted": 0, "acceptance_rate": 0.0,
+                                     "target_passes": 0}
+        spec = engine.submit(prompt, sampler=greedy, max_tokens=60, lookup=3, draft_max=6)
+        assert "".join(spec) == plain_text
+        assert spec.tokens == plain.tokens
+        stats = spec.speculative
+        assert 0 < stats["accepted"] <= stats["drafted"]
+        assert 0 < stats["target_passes"] < len(plain.tokens)
+        with hostile_input("python_api", llama3.InvalidArgumentError):
+            engine.submit(prompt, lookup=17)
+        with hostile_input("python_api", llama3.InvalidArgumentError):
+            engine.submit(prompt, lookup=2, draft_max=0)
