@@ -311,6 +311,11 @@ int run_bench(Args args) {
     parallel.n_threads = n_threads;
     parallel.shared_prefix = options.shared_prefix;
     parallel.json = options.format == OutputFormat::kJson;
+    if (!options.speculative.draft_path.empty()) {
+      throw UsageError("--parallel drafts by prompt lookup only: use --lookup N, not --draft");
+    }
+    parallel.lookup_ngram = options.speculative.lookup_ngram;
+    parallel.draft_max = options.speculative.draft_max;
     return run_parallel_bench(model, parallel);
   }
 

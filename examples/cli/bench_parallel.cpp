@@ -54,9 +54,11 @@ struct Row {
   double generation_rate;  // tokens sampled after every sequence had its first / that time
   double ttft_mean_ms, ttft_max_ms;
   long rss;
+  int lookup_ngram = 0;  // 0: plain decoding
+  std::uint64_t drafted = 0, accepted = 0;
 };
 
-Row run_row(const Model& model, const ParallelBenchConfig& config, int n_parallel,
+Row run_row(const Model& model, const ParallelBenchConfig& config, int n_parallel, int lookup_ngram,
             std::mt19937& rng) {
   EngineOptions options;
   options.n_threads = config.n_threads;
@@ -75,6 +77,8 @@ Row run_row(const Model& model, const ParallelBenchConfig& config, int n_paralle
     request.prompt = random_tokens(rng, config.n_prompt, model.config().n_vocab);
     request.sampling = sampling;
     request.generate.max_tokens = config.n_gen;
+    request.generate.speculative.lookup_ngram = lookup_ngram;
+    request.generate.speculative.draft_max = config.draft_max;
     request.on_logits = [&](std::span<const float>) {
       std::lock_guard<std::mutex> lock(mutex);
       sampled.push_back(Clock::now());
@@ -107,6 +111,10 @@ Row run_row(const Model& model, const ParallelBenchConfig& config, int n_paralle
   row.ttft_mean_ms = 1000.0 * ttft_sum / n_parallel;
   row.ttft_max_ms = 1000.0 * ttft_max;
   row.rss = peak_rss_bytes();
+  row.lookup_ngram = lookup_ngram;
+  const EngineStats stats = engine.stats();
+  row.drafted = stats.n_drafted;
+  row.accepted = stats.n_draft_accepted;
   return row;
 }
 
@@ -160,6 +168,40 @@ void shared_prefix_scenario(const Model& model, const ParallelBenchConfig& confi
       100.0 * later_max / first.first_token_seconds, reused);
 }
 
+void print_row(const ParallelBenchConfig& config, const Row& row) {
+  const int n = row.n_parallel;
+  if (config.json) {
+    std::printf(
+        "{\"test\": \"pp%d+tg%d\", \"n_parallel\": %d, \"t_s\": %.2f, \"t_s_per_sequence\": "
+        "%.2f, \"pp_t_s\": %.2f, \"ttft_ms\": %.1f, \"ttft_max_ms\": %.1f, \"rss_bytes\": %ld, "
+        "\"threads\": %d",
+        config.n_prompt, config.n_gen, n, row.generation_rate, row.generation_rate / n,
+        row.prompt_rate, row.ttft_mean_ms, row.ttft_max_ms, row.rss, config.n_threads);
+    if (config.lookup_ngram > 0) {
+      std::printf(", \"lookup\": %d, \"draft_max\": %d, \"drafted\": %llu, \"accepted\": %llu",
+                  row.lookup_ngram, config.draft_max, static_cast<unsigned long long>(row.drafted),
+                  static_cast<unsigned long long>(row.accepted));
+    }
+    std::printf("}\n");
+  } else {
+    std::printf("| %s | %d | pp%d+tg%d | %d | %.1f | %.1f | %.1f | %.0f | %.0f | %.2f |",
+                config.model_label.c_str(), config.n_threads, config.n_prompt, config.n_gen, n,
+                row.generation_rate, row.generation_rate / n, row.prompt_rate, row.ttft_mean_ms,
+                row.ttft_max_ms, static_cast<double>(row.rss) / 1e9);
+    if (config.lookup_ngram > 0) {
+      if (row.lookup_ngram > 0) {
+        std::printf(" %d | %llu / %llu |", row.lookup_ngram,
+                    static_cast<unsigned long long>(row.accepted),
+                    static_cast<unsigned long long>(row.drafted));
+      } else {
+        std::printf(" - | - |");
+      }
+    }
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 std::vector<int> parse_int_list(const std::string& text, const char* option) {
@@ -192,25 +234,21 @@ int run_parallel_bench(const Model& model, const ParallelBenchConfig& config) {
   if (!config.json) {
     std::printf(
         "| model | threads | test | n_parallel | gen t/s (all) | gen t/s (per seq) | prompt t/s | "
-        "TTFT mean ms | TTFT max ms | peak RSS GB |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+        "TTFT mean ms | TTFT max ms | peak RSS GB |%s\n",
+        config.lookup_ngram > 0 ? " lookup | drafts kept / drafted |" : "");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|%s\n",
+                config.lookup_ngram > 0 ? "---|---|" : "");
   }
   for (const int n : config.n_parallel) {
-    const Row row = run_row(model, config, n, rng);
-    if (config.json) {
-      std::printf(
-          "{\"test\": \"pp%d+tg%d\", \"n_parallel\": %d, \"t_s\": %.2f, \"t_s_per_sequence\": "
-          "%.2f, \"pp_t_s\": %.2f, \"ttft_ms\": %.1f, \"ttft_max_ms\": %.1f, \"rss_bytes\": %ld, "
-          "\"threads\": %d}\n",
-          config.n_prompt, config.n_gen, n, row.generation_rate, row.generation_rate / n,
-          row.prompt_rate, row.ttft_mean_ms, row.ttft_max_ms, row.rss, config.n_threads);
-    } else {
-      std::printf("| %s | %d | pp%d+tg%d | %d | %.1f | %.1f | %.1f | %.0f | %.0f | %.2f |\n",
-                  config.model_label.c_str(), config.n_threads, config.n_prompt, config.n_gen, n,
-                  row.generation_rate, row.generation_rate / n, row.prompt_rate, row.ttft_mean_ms,
-                  row.ttft_max_ms, static_cast<double>(row.rss) / 1e9);
+    // With lookup, both rows see the same prompts: the generator restarts from one state.
+    const std::mt19937 row_rng = rng;
+    std::mt19937 plain_rng = row_rng;
+    print_row(config, run_row(model, config, n, 0, plain_rng));
+    if (config.lookup_ngram > 0) {
+      std::mt19937 lookup_rng = row_rng;
+      print_row(config, run_row(model, config, n, config.lookup_ngram, lookup_rng));
     }
-    std::fflush(stdout);
+    rng = plain_rng;
   }
   if (config.shared_prefix > 0) shared_prefix_scenario(model, config, rng);
   return 0;

@@ -17,6 +17,10 @@ struct ParallelBenchConfig {
   int n_threads = 2;
   int shared_prefix = 0;  // > 0: also the shared-prefix scenario with this many prefix tokens
   int n_shared_requests = 8;
+  // > 0: each row runs twice, plain and with prompt-lookup speculative decoding (n-grams of up to
+  // this many tokens, draft_max drafts a step), alternating, with the drafts kept.
+  int lookup_ngram = 0;
+  int draft_max = 8;
   bool json = false;
 };
 

@@ -301,10 +301,10 @@ int run_generate(Args args) {
   if (options.n_parallel > 0) {
     if (!options.safety.guard_path.empty() || options.safety.scan_code ||
         !options.dump_logits_path.empty() || options.format == OutputFormat::kJson ||
-        options.speculative.enabled()) {
+        !options.speculative.draft_path.empty()) {
       throw UsageError(
-          "--parallel does not take --guard, --scan-code, --dump-logits, --draft, --lookup or -o "
-          "json yet");
+          "--parallel does not take --guard, --scan-code, --dump-logits, --draft or -o json yet "
+          "(--lookup works)");
     }
     ParallelGenerateConfig config;
     config.prompt_file = options.prompt_file;
@@ -313,6 +313,7 @@ int run_generate(Args args) {
     config.sampling = options.sampling.params(model);
     options.structured.apply(model, config.sampling);
     config.generate = options.generation.generate_options();
+    config.generate.speculative = options.speculative.options(session_options.n_threads);
     config.kv_tokens = options.kv_tokens;
     config.n_parallel = options.n_parallel;
     return run_generate_parallel(model, config);

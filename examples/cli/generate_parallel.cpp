@@ -45,6 +45,7 @@ int run_generate_parallel(const Model& model, const ParallelGenerateConfig& conf
     request.sampling = config.sampling;
     request.generate.max_tokens = config.generate.max_tokens;
     request.generate.stop_strings = config.generate.stop_strings;
+    request.generate.speculative = config.generate.speculative;
     request.adapters = config.session.adapters;
     return engine.submit(std::move(request));
   };
@@ -67,6 +68,12 @@ int run_generate_parallel(const Model& model, const ParallelGenerateConfig& conf
   }
   std::fprintf(stderr, "%zu prompts, %d at a time: %zu tokens generated\n", prompts.size(),
                n_parallel, total_tokens);
+  if (config.generate.speculative.lookup_ngram > 0) {
+    const EngineStats stats = engine.stats();
+    std::fprintf(stderr, "speculative: %llu drafted, %llu accepted\n",
+                 static_cast<unsigned long long>(stats.n_drafted),
+                 static_cast<unsigned long long>(stats.n_draft_accepted));
+  }
   return 0;
 }
 

@@ -68,6 +68,13 @@ void declare(CLI::App& app, ServeCommandOptions& options) {
       ->needs("--guard");
   app.add_flag("--no-prefix-cache", options.no_prefix_cache,
                "do not keep finished prompts' KV blocks for reuse");
+  app.add_option("--lookup", server.lookup_ngram,
+                 "speculative decoding by prompt lookup for every request: match the last N "
+                 "tokens (then fewer) earlier in the context and propose what followed")
+      ->check(integer_in(1, SpeculativeOptions::kMaxLookupNgram));
+  app.add_option("--draft-max", server.draft_max,
+                 "with --lookup: tokens proposed per step (default 8)")
+      ->check(integer_in(1, SpeculativeOptions::kMaxDraft));
   app.footer(
       "Endpoints: POST /v1/chat/completions, /v1/completions, /v1/moderations, /tokenize,\n"
       "/detokenize; GET /v1/models, /health (503 while loading), /metrics (docs/server.md).");

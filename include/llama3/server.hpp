@@ -50,6 +50,10 @@ struct ServerOptions {
   int kv_tokens = 0;   // KV pool in positions; 0: n_parallel full contexts
   int max_step_tokens = 256;
   bool prefix_cache = true;
+  // Prompt-lookup speculative decoding for every request (EngineRequest's generate.speculative):
+  // n-grams of up to lookup_ngram tokens (1..16; 0: off), up to draft_max (1..32) drafts a step.
+  int lookup_ngram = 0;
+  int draft_max = 8;
   KvCacheType kv_cache_type = KvCacheType::kF16;  // of the engine's KV pool
   // LoRA adapters every request runs with (loaded with the model).
   std::vector<LoraFile> adapters{};

@@ -61,6 +61,8 @@ struct Job {
     engine_request.sampling = request.sampling;
     engine_request.generate.max_tokens = request.max_tokens;
     engine_request.generate.stop_strings = request.stop;
+    engine_request.generate.speculative.lookup_ngram = state.options.lookup_ngram;
+    engine_request.generate.speculative.draft_max = state.options.draft_max;
     if (request.lora) {
       for (const auto& chosen : *request.lora) {
         engine_request.adapters.push_back(

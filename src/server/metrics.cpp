@@ -50,6 +50,10 @@ std::string render_metrics(const Metrics& m, const GateState& gate, const Engine
           static_cast<std::uint64_t>(engine->n_cached_blocks));
     write(out, "llama3_engine_steps_total", "counter", "forward passes the engine has run",
           engine->n_steps);
+    write(out, "llama3_draft_tokens_total", "counter",
+          "tokens drafted by prompt lookup (speculative decoding, --lookup)", engine->n_drafted);
+    write(out, "llama3_draft_tokens_accepted_total", "counter",
+          "drafted tokens the model's own sampling kept", engine->n_draft_accepted);
   }
   return out;
 }

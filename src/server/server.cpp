@@ -62,6 +62,10 @@ ServerOptions ServerImpl::validate(ServerOptions options) {
         "n_ctx, kv_tokens and n_threads must be >= 0");
   check(options.max_body_bytes > 0, "max_body_bytes must be > 0");
   check(options.shutdown_seconds >= 0, "shutdown_seconds must be >= 0");
+  check(options.lookup_ngram >= 0 && options.lookup_ngram <= SpeculativeOptions::kMaxLookupNgram,
+        "lookup_ngram must be in [0, " + std::to_string(SpeculativeOptions::kMaxLookupNgram) + "]");
+  check(options.draft_max >= 1 && options.draft_max <= SpeculativeOptions::kMaxDraft,
+        "draft_max must be in [1, " + std::to_string(SpeculativeOptions::kMaxDraft) + "]");
   for (const std::string& key : options.api_keys) check(!key.empty(), "an API key is empty");
   return options;
 }

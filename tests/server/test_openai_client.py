@@ -181,3 +181,33 @@ def test_tools_need_a_llama31_chat_format(chat_server):
         model="tiny-llama3", max_tokens=2, tools=tools, tool_choice="none",
         messages=[{"role": "user", "content": "Weather?"}])
     assert completion.choices[0].finish_reason in ("stop", "length")
+
+
+def test_prompt_lookup_server_answers_as_plain_and_counts_drafts(stories_model):
+    """`serve --lookup`: greedy answers equal `llama3 generate`'s, streamed or not, and /metrics
+    counts the drafts (the repetitive prompt makes prompt lookup find some)."""
+    prompt = "The cat sat on the mat. The dog sat on the log. The cat"
+    expected = generate_text(stories_model, prompt, 60)
+    server = RunningServer(stories_model, "--parallel", "2", "--lookup", "3", "--draft-max", "6")
+    try:
+        client = client_for(server)
+        completion = client.completions.create(model="stories260K", prompt=prompt, max_tokens=60,
+                                               temperature=0)
+        assert completion.choices[0].text == expected
+        assert completion.usage.completion_tokens == 60
+        chunks = list(client.completions.create(model="stories260K", prompt=prompt,
+                                                max_tokens=60, temperature=0, stream=True))
+        assert "".join(c.choices[0].text for c in chunks if c.choices) == expected
+        metrics = server.metrics()
+        assert metrics["llama3_draft_tokens_total"] > 0
+        assert 0 < metrics["llama3_draft_tokens_accepted_total"] <= metrics[
+            "llama3_draft_tokens_total"]
+    finally:
+        assert server.stop() == 0
+
+
+def test_serve_refuses_an_out_of_range_lookup(stories_model):
+    result = subprocess.run([str(bin_dir() / "llama3"), "serve", "-m", str(stories_model),
+                             "--lookup", "17"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "--lookup" in result.stderr
