@@ -176,19 +176,21 @@ void ForwardPass::attention(int layer, std::span<const ForwardRow> rows) {
   const int n_rep = c.n_heads / c.n_kv_heads;  // query heads per KV head
   const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
   // An item is one token's GQA group: the n_rep query heads that read one KV head, together.
+  // Items go KV head by KV head, token after token within a head: consecutive items of a thread
+  // read the same keys and values (a few hundred KiB to a few MiB per head at a few thousand
+  // tokens of context), which the previous item has just brought into its core's cache; token by
+  // token, every item would read another head's and a long context would stream from memory.
   const auto n_items = static_cast<std::size_t>(n_tokens * c.n_kv_heads);
   // Chunks handed out on demand: later tokens see more keys, so equal contiguous halves would
-  // leave the first thread idle for most of a long prompt. At most one token's groups per chunk,
-  // and about 8 chunks per thread, so one token's groups are still split across the threads.
+  // leave a thread idle for much of a long prompt. About 16 chunks per thread.
   const std::size_t chunk =
-      std::clamp<std::size_t>(n_items / (static_cast<std::size_t>(pool_.size()) * 8), 1,
-                              static_cast<std::size_t>(c.n_kv_heads));
+      std::max<std::size_t>(n_items / (static_cast<std::size_t>(pool_.size()) * 16), 1);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const auto head_dim = static_cast<std::size_t>(c.head_dim);
   pool_.parallel_chunks(n_items, chunk, [&](std::size_t begin, std::size_t end, int) {
     for (std::size_t item = begin; item < end; ++item) {
-      const int t = static_cast<int>(item) / c.n_kv_heads;
-      const int kv_head = static_cast<int>(item) % c.n_kv_heads;
+      const int kv_head = static_cast<int>(item) / n_tokens;
+      const int t = static_cast<int>(item) % n_tokens;
       // GQA by index: query heads kv_head * n_rep .. + n_rep - 1 are adjacent rows of queries_
       // and read KV head kv_head of the cache (contiguous rows of head_dim); nothing is copied.
       const auto first_query = static_cast<std::size_t>(kv_head * n_rep) * head_dim;
