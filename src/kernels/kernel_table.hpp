@@ -46,6 +46,10 @@ using FillKernel = void (*)(float* x, std::size_t n, float value);
 using MaskRowKernel = void (*)(float* row, std::size_t n, const std::uint64_t* allowed,
                                std::size_t n_words);
 
+// Lays out 16-token tiles [tile_begin, tile_end) of x's tile_* arrays (sized by the caller).
+using TileActivationsKernel = void (*)(QuantizedActivations& x, std::size_t tile_begin,
+                                       std::size_t tile_end);
+
 struct KernelTable {
   Arch arch;
   // The next level down (the CPU runs it too), whose kernels take what this level's do not: a head
@@ -70,6 +74,10 @@ struct KernelTable {
   // Per 64-bit word: all-allowed words skipped, all-forbidden ones stored whole, mixed ones by a
   // vector select on the word's bits (arch/mask_row_words.hpp).
   MaskRowKernel mask_row;
+  // Null unless the level's quantized matmuls read activations as 16-token tiles
+  // (QuantizedActivations::tile_*), for batches of at least tile_min_tokens.
+  TileActivationsKernel tile_activations = nullptr;
+  std::size_t tile_min_tokens = 0;
 };
 
 // The table of `arch`; an arch this build has no kernels for (another CPU family) gets the scalar

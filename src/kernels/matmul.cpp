@@ -64,6 +64,21 @@ void round_activations(const float* x, std::size_t n_tokens, std::size_t cols,
   pool.parallel_for(n_tokens, kTokensPerThread, [&](std::size_t begin, std::size_t end, int) {
     quantize_activation_tokens(x, begin, end, format, out, arch);
   });
+  // A level that reads 16-token tiles gets them laid out once here, not once per chunk of rows.
+  const KernelTable& table = kernel_table(arch);
+  out.tile_tokens = 0;
+  if (table.tile_activations && n_tokens >= table.tile_min_tokens) {
+    constexpr std::size_t kTile = 16;
+    const std::size_t tiles = (n_tokens + kTile - 1) / kTile;
+    const std::size_t nb = cols / format.block_values;
+    out.tile_qs.resize(tiles * kTile * cols);
+    out.tile_scales.resize(tiles * kTile * nb);
+    out.tile_sums.resize(tiles * kTile * nb);
+    pool.parallel_for(tiles, 1, [&](std::size_t begin, std::size_t end, int) {
+      table.tile_activations(out, begin, end);
+    });
+    out.tile_tokens = tiles * kTile;
+  }
 }
 
 constexpr std::size_t kMinGroupChunk = 4;  // the one-token kernel reads 4 groups side by side

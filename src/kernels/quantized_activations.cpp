@@ -17,6 +17,7 @@ void prepare_activations(std::size_t n_tokens, std::size_t cols, const IntBlockF
   out.block_scales.resize(n_tokens * nb);
   out.block_init.resize(n_tokens * nb);
   out.block_sums.resize(n_tokens * nb);
+  out.tile_tokens = 0;  // any earlier tiles are of other values
 }
 
 void portable::quantize_activation_row(const float* row, std::size_t cols, std::size_t B,

@@ -22,6 +22,15 @@ struct QuantizedActivations {
   std::vector<float> block_scales;  // [n_tokens, cols / B]  d of the 32-block holding the block
   std::vector<std::int32_t> block_init;  // [n_tokens, cols / B]  -zero_point * sum(q in block)
   std::vector<float> block_sums;  // [n_tokens, cols / B]  d * sum(q in block), for weight mins
+
+  // The same values laid out once more for a level whose kernel reads 16 tokens at a time
+  // (KernelTable::tile_activations; the AMX level's A tiles), made once per rounding so the
+  // threads' chunks of weight rows all read one copy. tile_tokens: tokens laid out (a multiple of
+  // 16, the rows past n_tokens zero), 0 when none.
+  std::size_t tile_tokens = 0;
+  std::vector<std::int8_t> tile_qs;  // [tile_tokens / 16][cols / B][16 tokens][B]
+  std::vector<float> tile_scales;    // [tile_tokens / 16][cols / B][16 tokens]
+  std::vector<float> tile_sums;      // as tile_scales, from block_sums
 };
 
 // Fills `out` (reusing its capacity: no allocation once it has seen the largest shape).

@@ -72,6 +72,9 @@ void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std:
                       std::size_t group_end, float* y);
 void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
                     std::size_t group_end, float* y);
+// KernelTable::tile_activations, and the batch size from which the matmuls above use tiles.
+void tile_layout(QuantizedActivations& x, std::size_t tile_begin, std::size_t tile_end);
+extern const std::size_t tile_min_tokens;
 }  // namespace llama3::kernels::amx
 namespace llama3::kernels::i8mm {
 void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,

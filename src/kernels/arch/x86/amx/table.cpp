@@ -13,6 +13,8 @@ const KernelTable& kernel_table() {
     level.lower = Arch::kAvx512;
     level.int_block_matmul = int_block_matmul;
     level.k_quant_matmul = k_quant_matmul;
+    level.tile_activations = tile_layout;
+    level.tile_min_tokens = tile_min_tokens;
     return level;
   }();
   return table;

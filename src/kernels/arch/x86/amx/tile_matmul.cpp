@@ -179,7 +179,7 @@ struct KQuantBlocks {
 // acts + (k * nb + b) * 16 * kB, and its tokens' scales and sums 16 floats at
 // scales / sums + (k * nb + b) * 16. Rows past `count` are zero and their scales and sums 0. Each
 // token's values are copied as they are, so the scaling is AVX-512's bit for bit.
-template <std::size_t kB, bool kMins>
+template <std::size_t kB>
 void tile_activations(const QuantizedActivations& x, std::size_t first, std::size_t count,
                       std::int8_t* acts, float* scales, float* sums) {
   const std::size_t cols = x.cols;
@@ -203,7 +203,7 @@ void tile_activations(const QuantizedActivations& x, std::size_t first, std::siz
           std::memset(to, 0, kB);
         }
         row_scales[b * kTileTokens] = real ? from_scales[b] : 0.0f;
-        if constexpr (kMins) row_sums[b * kTileTokens] = real ? from_sums[b] : 0.0f;
+        row_sums[b * kTileTokens] = real ? from_sums[b] : 0.0f;
       }
     }
   }
@@ -290,15 +290,33 @@ void tiled_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::siz
                        kMins ? scratch_of<float>(scratch.mins, nb * 16) : nullptr};
   std::int32_t* sums = scratch_of<std::int32_t>(scratch.sums, 2 * kTileTokens * kPackedGroupRows);
   const std::size_t chunk = token_chunk(cols);
-  std::int8_t* acts = scratch_of<std::int8_t>(scratch.acts, chunk * cols);
-  float* token_scales = scratch_of<float>(scratch.token_scales, chunk * nb);
-  float* token_sums = kMins ? scratch_of<float>(scratch.token_sums, chunk * nb) : nullptr;
+  // Normally laid out once per rounding (tile_layout, through KernelTable::tile_activations);
+  // otherwise (a caller that rounded without it) per chunk here.
+  const bool laid_out = x.tile_tokens >= x.n_tokens && x.block_values == kB;
+  std::int8_t* own_acts = nullptr;
+  float* own_scales = nullptr;
+  float* own_sums = nullptr;
+  if (!laid_out) {
+    own_acts = scratch_of<std::int8_t>(scratch.acts, chunk * cols);
+    own_scales = scratch_of<float>(scratch.token_scales, chunk * nb);
+    own_sums = scratch_of<float>(scratch.token_sums, chunk * nb);
+  }
 
   const TileConfig config = tile_config<kB>();
   _tile_loadconfig(&config);
   for (std::size_t t0 = 0; t0 < x.n_tokens; t0 += chunk) {
     const std::size_t count = std::min(chunk, x.n_tokens - t0);
-    tile_activations<kB, kMins>(x, t0, count, acts, token_scales, token_sums);
+    const std::int8_t* acts = nullptr;
+    const float* token_scales = nullptr;
+    const float* token_sums = nullptr;
+    if (laid_out) {  // chunk is a multiple of 16, so the chunk's tiles start at tile t0 / 16
+      acts = x.tile_qs.data() + t0 * cols;
+      token_scales = x.tile_scales.data() + t0 * nb;
+      token_sums = x.tile_sums.data() + t0 * nb;
+    } else {
+      tile_activations<kB>(x, t0, count, own_acts, own_scales, own_sums);
+      acts = own_acts, token_scales = own_scales, token_sums = own_sums;
+    }
     for (std::size_t group = group_begin; group < group_end; ++group) {
       Blocks::widen(w, group, g);
       for (std::size_t k = 0; k * kTileTokens < count; ++k) {
@@ -314,6 +332,19 @@ void tiled_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::siz
 }
 
 }  // namespace
+
+const std::size_t tile_min_tokens = kMinTokens;
+
+void tile_layout(QuantizedActivations& x, std::size_t tile_begin, std::size_t tile_end) {
+  const std::size_t nb = x.cols / x.block_values;
+  const std::size_t first = tile_begin * kTileTokens;
+  const std::size_t count = std::min(tile_end * kTileTokens, x.n_tokens) - first;
+  std::int8_t* acts = x.tile_qs.data() + first * x.cols;
+  float* scales = x.tile_scales.data() + first * nb;
+  float* sums = x.tile_sums.data() + first * nb;
+  if (x.block_values == 16) return tile_activations<16>(x, first, count, acts, scales, sums);
+  if (x.block_values == 32) return tile_activations<32>(x, first, count, acts, scales, sums);
+}
 
 void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std::size_t group_begin,
                       std::size_t group_end, float* y) {
