@@ -17,14 +17,6 @@ using namespace llama3::testing;
 
 namespace {
 
-std::vector<TokenId> stories_prompt(const std::string& text) {
-  const Tokenizer& tokenizer = stories_model().tokenizer();
-  std::vector<TokenId> prompt{tokenizer.bos_id()};
-  const auto body = tokenizer.encode(text);
-  prompt.insert(prompt.end(), body.begin(), body.end());
-  return prompt;
-}
-
 const std::vector<std::string>& texts() {
   static const std::vector<std::string> all{
       "Once upon a time, there was a little girl named Lily. Once upon a time,",

@@ -21,6 +21,7 @@ using namespace llama3;
 using testing::code_of;
 using testing::greedy_sampler;
 using testing::stories_model;
+using testing::stories_prompt;
 
 namespace {
 
@@ -52,14 +53,6 @@ std::vector<TokenId> synthetic_prompt(std::size_t n, std::size_t salt) {
   const std::vector<TokenId> head(tokens.begin(), tokens.begin() + static_cast<long>(n / 2));
   tokens.insert(tokens.end(), head.begin(), head.end());
   return tokens;
-}
-
-std::vector<TokenId> stories_prompt(const std::string& text) {
-  const Tokenizer& tokenizer = stories_model().tokenizer();
-  std::vector<TokenId> prompt{tokenizer.bos_id()};
-  const auto body = tokenizer.encode(text);
-  prompt.insert(prompt.end(), body.begin(), body.end());
-  return prompt;
 }
 
 struct Outcome {

@@ -2,6 +2,9 @@
 // loaded once per test process, and the greedy sampler the stories tests decode with.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "llama3/model.hpp"
 #include "llama3/sampler.hpp"
 #include "support/test_data.hpp"
@@ -11,6 +14,15 @@ namespace llama3::testing {
 inline const Model& stories_model() {
   static const Model model = Model::load(require_data_file("stories260K.gguf"));
   return model;
+}
+
+// BOS, then the text's tokens.
+inline std::vector<TokenId> stories_prompt(const std::string& text) {
+  const Tokenizer& tokenizer = stories_model().tokenizer();
+  std::vector<TokenId> prompt{tokenizer.bos_id()};
+  const auto body = tokenizer.encode(text);
+  prompt.insert(prompt.end(), body.begin(), body.end());
+  return prompt;
 }
 
 inline Sampler greedy_sampler() {

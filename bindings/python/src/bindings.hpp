@@ -104,6 +104,9 @@ void add_safety_filters(const py::object& guard, bool guard_prompt, bool guard_a
 
 // A generated piece as str (invalid UTF-8, which a piece never holds, becomes U+FFFD).
 py::str piece_to_str(const std::string& piece);
+// {"drafted", "accepted", "acceptance_rate", "target_passes"}: a finished generation's speculative
+// decoding figures, for GenerationStream and EngineRequest alike.
+py::dict speculative_dict(const SpeculativeStats& stats);
 
 // Raises the llama3.Error subclass for `code` (defined in llama3/_errors.py).
 [[noreturn]] void raise_error(ErrorCode code, const std::string& message);

@@ -161,11 +161,7 @@ state, stop_reason and tokens describe it. cancel() ends it early; dropping it c
           [](PyEngineRequest& self) -> py::object {
             const EngineResult* result = self.result();
             if (!result) return py::none();
-            const SpeculativeStats& stats = result->generation.speculative;
-            return py::dict(py::arg("drafted") = stats.drafted,
-                            py::arg("accepted") = stats.accepted,
-                            py::arg("acceptance_rate") = stats.acceptance_rate(),
-                            py::arg("target_passes") = stats.target_passes);
+            return speculative_dict(result->generation.speculative);
           },
           "Once ended: {'drafted', 'accepted', 'acceptance_rate', 'target_passes'} (zeros without "
           "lookup); None before.")

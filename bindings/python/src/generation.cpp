@@ -203,6 +203,12 @@ py::str piece_to_str(const std::string& piece) {
   return py::reinterpret_steal<py::str>(text);
 }
 
+py::dict speculative_dict(const SpeculativeStats& stats) {
+  return py::dict(py::arg("drafted") = stats.drafted, py::arg("accepted") = stats.accepted,
+                  py::arg("acceptance_rate") = stats.acceptance_rate(),
+                  py::arg("target_passes") = stats.target_passes);
+}
+
 void register_generation(py::module_& m) {
   py::class_<GenerationStream>(m, "GenerationStream", R"doc(
 The iterator Session.generate() returns: yields text pieces (str) as they complete. After it is
@@ -281,11 +287,7 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
           "speculative",
           [](const GenerationStream& self) -> py::object {
             if (!self.finished() || !self.speculative_requested()) return py::none();
-            const SpeculativeStats& stats = self.result().speculative;
-            return py::dict(py::arg("drafted") = stats.drafted,
-                            py::arg("accepted") = stats.accepted,
-                            py::arg("acceptance_rate") = stats.acceptance_rate(),
-                            py::arg("target_passes") = stats.target_passes);
+            return speculative_dict(self.result().speculative);
           },
           "With draft_model or lookup, once finished: {'drafted', 'accepted', "
           "'acceptance_rate', 'target_passes'}; None otherwise.")
