@@ -104,6 +104,42 @@ void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<El
   }
 }
 
+// Runs of queries with one key count each go to attend_group; a level with a tokens kernel takes
+// them all at once. Either way the level is the one attend_group would pick for this head size.
+template <typename Element>
+void attend_tokens(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                   const KvBlocks<Element>& kv, std::size_t head_dim, float scale, float* out,
+                   Arch arch) {
+  if (n_queries == 0) return;
+  if (head_dim <= 256) {
+    for (const KernelTable* table = &kernel_table(arch); table->arch != Arch::kScalar;
+         table = &kernel_table(table->lower)) {
+      bool has_kernel = false;
+      AttentionTokensKernel<Element> tokens = nullptr;
+      if constexpr (std::is_same_v<Element, float>) {
+        has_kernel = table->attend_f32 != nullptr, tokens = table->attend_tokens_f32;
+      } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
+        has_kernel = table->attend_q8_0 != nullptr, tokens = table->attend_tokens_q8_0;
+      } else {
+        has_kernel = table->attend_f16 != nullptr, tokens = table->attend_tokens_f16;
+      }
+      if (!has_kernel || head_dim % table->attention_head_multiple != 0) continue;
+      if (tokens) {
+        const std::size_t n_keys = *std::max_element(key_counts, key_counts + n_queries);
+        return tokens(queries, n_queries, key_counts, kv, n_keys, head_dim, scale, out);
+      }
+      break;
+    }
+  }
+  for (std::size_t first = 0; first < n_queries;) {
+    std::size_t last = first + 1;
+    while (last < n_queries && key_counts[last] == key_counts[first]) ++last;
+    attend_group(queries + first * head_dim, last - first, kv, key_counts[first], head_dim, scale,
+                 out + first * head_dim, arch);
+    first = last;
+  }
+}
+
 // A contiguous cache is one block that holds every key.
 template <typename Element>
 KvBlocks<Element> one_block(const Element* const& keys, const Element* const& values,
@@ -150,6 +186,30 @@ void attend_group_blocks_q8_0(const float* queries, std::size_t n_queries,
                               const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys,
                               std::size_t head_dim, float scale, float* out, Arch arch) {
   attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch);
+}
+
+void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                       const std::uint16_t* keys, const std::uint16_t* values, std::size_t stride,
+                       std::size_t head_dim, float scale, float* out, Arch arch) {
+  const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
+  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), head_dim,
+                scale, out, arch);
+}
+
+void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                       const float* keys, const float* values, std::size_t stride,
+                       std::size_t head_dim, float scale, float* out, Arch arch) {
+  const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
+  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), head_dim,
+                scale, out, arch);
+}
+
+void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                        const BlockQ8_0* keys, const BlockQ8_0* values, std::size_t stride,
+                        std::size_t head_dim, float scale, float* out, Arch arch) {
+  const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
+  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), head_dim,
+                scale, out, arch);
 }
 
 }  // namespace llama3::kernels

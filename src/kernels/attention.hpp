@@ -34,6 +34,20 @@ void attend_group_q8_0(const float* queries, std::size_t n_queries, const BlockQ
                        const BlockQ8_0* values, std::size_t stride, std::size_t n_keys,
                        std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
 
+// Query r over keys [0, key_counts[r]) of a contiguous cache: the queries of several tokens of a
+// prompt (each token's GQA group in turn, its own causal count), so a level with a tokens kernel
+// (KernelTable::attend_tokens_*) reads each key block once for all of them. Every query's result
+// is bit-identical to attend_group_* over its own count.
+void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                       const std::uint16_t* keys, const std::uint16_t* values, std::size_t stride,
+                       std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                       const float* keys, const float* values, std::size_t stride,
+                       std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                        const BlockQ8_0* keys, const BlockQ8_0* values, std::size_t stride,
+                        std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+
 // The same over keys/values split into blocks (kv_blocks.hpp): the engine's paged memory. With
 // block_positions a multiple of kAttentionKeyBlock the result is bit-identical to the contiguous
 // call over the same keys in order.

@@ -29,6 +29,13 @@ template <typename Element>
 using AttentionKernel = void (*)(const float* queries, std::size_t n_queries,
                                  const KvBlocks<Element>& kv, std::size_t n_keys,
                                  std::size_t head_dim, float scale, float* out);
+// The same with query r over keys [0, key_counts[r]) (n_keys: the largest count), at most 16
+// queries: a prompt's tokens sharing one pass over the keys.
+template <typename Element>
+using AttentionTokensKernel = void (*)(const float* queries, std::size_t n_queries,
+                                       const std::size_t* key_counts, const KvBlocks<Element>& kv,
+                                       std::size_t n_keys, std::size_t head_dim, float scale,
+                                       float* out);
 // gate[i] = silu(gate[i]) * up[i].
 using SiluMulKernel = void (*)(float* gate, const float* up, std::size_t n);
 // One token's row of `cols` values (a multiple of 32) rounded to 8-bit blocks, bit for bit as the
@@ -78,6 +85,11 @@ struct KernelTable {
   // (QuantizedActivations::tile_*), for batches of at least tile_min_tokens.
   TileActivationsKernel tile_activations = nullptr;
   std::size_t tile_min_tokens = 0;
+  // Null where attention runs token by token (attention.cpp then calls attend_* per key count);
+  // same head sizes as attend_*.
+  AttentionTokensKernel<std::uint16_t> attend_tokens_f16 = nullptr;
+  AttentionTokensKernel<float> attend_tokens_f32 = nullptr;
+  AttentionTokensKernel<BlockQ8_0> attend_tokens_q8_0 = nullptr;
 };
 
 // The table of `arch`; an arch this build has no kernels for (another CPU family) gets the scalar

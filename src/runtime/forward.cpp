@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/matmul.hpp"
 #include "kernels/vector_ops.hpp"
@@ -175,28 +176,53 @@ void ForwardPass::attention(int layer, std::span<const ForwardRow> rows) {
   const auto& c = model_.config();
   const int n_rep = c.n_heads / c.n_kv_heads;  // query heads per KV head
   const auto q_dim = static_cast<std::size_t>(c.n_heads * c.head_dim);
-  // An item is one token's GQA group: the n_rep query heads that read one KV head, together.
-  // Items go KV head by KV head, token after token within a head: consecutive items of a thread
-  // read the same keys and values (a few hundred KiB to a few MiB per head at a few thousand
-  // tokens of context), which the previous item has just brought into its core's cache; token by
-  // token, every item would read another head's and a long context would stream from memory.
-  const auto n_items = static_cast<std::size_t>(n_tokens * c.n_kv_heads);
+  const auto head_dim = static_cast<std::size_t>(c.head_dim);
+  // An item is a KV head and a run of up to kRun consecutive tokens: their GQA groups (the n_rep
+  // query heads that read that KV head) attend together, so a memory holding one sequence reads
+  // each key block once for the run (KvMemory::attend_rows). Items go KV head by KV head, runs in
+  // order within a head: consecutive items of a thread read the same keys and values, which the
+  // previous item has just brought into its core's cache.
+  constexpr int kQueriesPerPass = 16;
+  const int run = std::max(1, kQueriesPerPass / n_rep);
+  const int n_runs = (n_tokens + run - 1) / run;
+  const auto n_items = static_cast<std::size_t>(n_runs * c.n_kv_heads);
   // Chunks handed out on demand: later tokens see more keys, so equal contiguous halves would
   // leave a thread idle for much of a long prompt. About 16 chunks per thread.
   const std::size_t chunk =
       std::max<std::size_t>(n_items / (static_cast<std::size_t>(pool_.size()) * 16), 1);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const auto head_dim = static_cast<std::size_t>(c.head_dim);
+  const std::size_t group_values = static_cast<std::size_t>(n_rep) * head_dim;
   pool_.parallel_chunks(n_items, chunk, [&](std::size_t begin, std::size_t end, int) {
+    // The run's groups side by side ([token][query head][head_dim]), as attend_rows takes them.
+    thread_local std::vector<float> gathered, attended;
     for (std::size_t item = begin; item < end; ++item) {
-      const int kv_head = static_cast<int>(item) / n_tokens;
-      const int t = static_cast<int>(item) % n_tokens;
-      // GQA by index: query heads kv_head * n_rep .. + n_rep - 1 are adjacent rows of queries_
-      // and read KV head kv_head of the cache (contiguous rows of head_dim); nothing is copied.
+      const int kv_head = static_cast<int>(item) / n_runs;
+      const int first = (static_cast<int>(item) % n_runs) * run;
+      const int count = std::min(run, n_tokens - first);
+      // GQA by index: query heads kv_head * n_rep .. + n_rep - 1 are adjacent rows of queries_.
       const auto first_query = static_cast<std::size_t>(kv_head * n_rep) * head_dim;
-      const float* queries = queries_.data() + t * q_dim + first_query;
-      float* out = attended_.data() + t * q_dim + first_query;
-      memory_.attend(layer, rows[static_cast<std::size_t>(t)], kv_head, queries, n_rep, scale, out);
+      const auto span =
+          rows.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(count));
+      if (count == 1) {
+        const auto t = static_cast<std::size_t>(first);
+        memory_.attend(layer, span[0], kv_head, queries_.data() + t * q_dim + first_query, n_rep,
+                       scale, attended_.data() + t * q_dim + first_query);
+        continue;
+      }
+      gathered.resize(static_cast<std::size_t>(count) * group_values);
+      attended.resize(gathered.size());
+      for (int i = 0; i < count; ++i) {
+        const float* from =
+            queries_.data() + static_cast<std::size_t>(first + i) * q_dim + first_query;
+        std::copy(from, from + group_values, gathered.data() + i * group_values);
+      }
+      memory_.attend_rows(layer, span, kv_head, gathered.data(), n_rep, head_dim, scale,
+                          attended.data());
+      for (int i = 0; i < count; ++i) {
+        const float* from = attended.data() + static_cast<std::size_t>(i) * group_values;
+        std::copy(from, from + group_values,
+                  attended_.data() + static_cast<std::size_t>(first + i) * q_dim + first_query);
+      }
     }
   });
 }

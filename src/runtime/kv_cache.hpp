@@ -40,6 +40,9 @@ class KvCache final : public KvMemory {
   }
   void attend(int layer, const ForwardRow& row, int kv_head, const float* queries, int n_queries,
               float scale, float* out) const override;
+  // Every row's queries in one pass over the head's keys (kernels::attend_tokens_*).
+  void attend_rows(int layer, std::span<const ForwardRow> rows, int kv_head, const float* queries,
+                   int n_queries, std::size_t head_dim, float scale, float* out) const override;
 
   KvCacheType type() const { return type_; }
   int n_ctx() const { return n_ctx_; }

@@ -4,6 +4,9 @@
 // serves both.
 #pragma once
 
+#include <cstddef>
+#include <span>
+
 #include "llama3/tokenizer.hpp"
 
 namespace llama3::runtime {
@@ -29,6 +32,19 @@ class KvMemory {
   // sequence, positions 0..row.position (causal). queries, out: [n_queries, head_dim].
   virtual void attend(int layer, const ForwardRow& row, int kv_head, const float* queries,
                       int n_queries, float scale, float* out) const = 0;
+
+  // attend() for each of `rows` in turn: queries and out [rows.size(), n_queries, head_dim]. A
+  // memory whose rows share keys (one sequence) may read each key once for all of them; the
+  // results are the same bits either way.
+  virtual void attend_rows(int layer, std::span<const ForwardRow> rows, int kv_head,
+                           const float* queries, int n_queries, std::size_t head_dim, float scale,
+                           float* out) const {
+    const std::size_t row_values = static_cast<std::size_t>(n_queries) * head_dim;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      attend(layer, rows[r], kv_head, queries + r * row_values, n_queries, scale,
+             out + r * row_values);
+    }
+  }
 };
 
 }  // namespace llama3::runtime

@@ -18,6 +18,10 @@ class LayerRangeMemory final : public KvMemory {
               float scale, float* out) const override {
     cache_.attend(layer - first_, row, kv_head, queries, n_queries, scale, out);
   }
+  void attend_rows(int layer, std::span<const ForwardRow> rows, int kv_head, const float* queries,
+                   int n_queries, std::size_t head_dim, float scale, float* out) const override {
+    cache_.attend_rows(layer - first_, rows, kv_head, queries, n_queries, head_dim, scale, out);
+  }
 
  private:
   KvCache& cache_;

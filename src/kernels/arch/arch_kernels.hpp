@@ -42,6 +42,16 @@ LLAMA3_DECLARE_ARCH_KERNELS(dotprod)
 
 // AVX-512's own element-wise kernels (the other levels use the portable ones).
 namespace llama3::kernels::avx512 {
+// KernelTable::attend_tokens_*: a query per (token, head) with its own key count.
+void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                       const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
+                       float scale, float* out);
+void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                       const KvBlocks<float>& kv, std::size_t n_keys, std::size_t head_dim,
+                       float scale, float* out);
+void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                        const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim,
+                        float scale, float* out);
 // gate[i] = silu(gate[i]) * up[i] with a polynomial exp, within a few ulp of std::exp.
 void silu_mul(float* gate, const float* up, std::size_t n);
 // The QuantizeRowKernel contract (kernel_table.hpp), bit for bit.

@@ -137,9 +137,13 @@ void accumulate_block(const Element* values, std::size_t stride, std::size_t n,
   for (std::size_t v = 0; v < NV; ++v) state.acc[v] = _mm512_add_ps(even[v], odd[v]);
 }
 
+// Query r attends over keys [0, key_counts[r]) (every query over n_keys when key_counts is null;
+// else n_keys is the largest count). A query's steps depend only on its own count, so it gets the
+// same bits in a call of its own: several tokens of a prompt share one pass over the keys, each
+// block widened once for all of them, and agree with one-token decoding.
 template <std::size_t NV, typename Element>
-void attend_group_fixed(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
-                        std::size_t n_keys, float scale, float* out) {
+void attend_group_fixed(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                        const KvBlocks<Element>& kv, std::size_t n_keys, float scale, float* out) {
   constexpr std::size_t head_dim = 16 * NV;
   QueryState states[kMaxGroup];
   for (std::size_t r = 0; r < n_queries; ++r) {
@@ -180,10 +184,13 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const KvBlo
       block_keys = wide_keys, block_values = wide_values, block_stride = head_dim;
     }
     for (std::size_t r = 0; r < n_queries; ++r) {
+      const std::size_t limit = key_counts ? key_counts[r] : n_keys;
+      if (j0 >= limit) continue;
+      const std::size_t own = std::min(kKeyBlock, limit - j0);
       float correction;
-      _mm512_store_ps(weights, score_block<NV>(queries + r * head_dim, block_keys, block_stride, n,
-                                               scale, states[r], correction));
-      accumulate_block<NV>(block_values, block_stride, n, weights, correction, states[r]);
+      _mm512_store_ps(weights, score_block<NV>(queries + r * head_dim, block_keys, block_stride,
+                                               own, scale, states[r], correction));
+      accumulate_block<NV>(block_values, block_stride, own, weights, correction, states[r]);
     }
   }
   for (std::size_t r = 0; r < n_queries; ++r) {
@@ -196,8 +203,8 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const KvBlo
 }
 
 template <typename Element>
-using GroupKernel = void (*)(const float*, std::size_t, const KvBlocks<Element>&, std::size_t,
-                             float, float*);
+using GroupKernel = void (*)(const float*, std::size_t, const std::size_t*,
+                             const KvBlocks<Element>&, std::size_t, float, float*);
 
 // kernels[NV - 1] handles head_dim = 16 * NV.
 template <typename Element, std::size_t... I>
@@ -206,13 +213,14 @@ constexpr std::array<GroupKernel<Element>, sizeof...(I)> fixed_kernels(std::inde
 }
 
 template <typename Element>
-void attend_group_any(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
-                      std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
+void attend_group_any(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                      const KvBlocks<Element>& kv, std::size_t n_keys, std::size_t head_dim,
+                      float scale, float* out) {
   static constexpr auto kernels = fixed_kernels<Element>(std::make_index_sequence<kMaxVectors>());
   const GroupKernel<Element> kernel = kernels[head_dim / 16 - 1];
   for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
-    kernel(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), kv, n_keys, scale,
-           out + first * head_dim);
+    kernel(queries + first * head_dim, std::min(kMaxGroup, n_queries - first),
+           key_counts ? key_counts + first : nullptr, kv, n_keys, scale, out + first * head_dim);
   }
 }
 
@@ -221,17 +229,35 @@ void attend_group_any(const float* queries, std::size_t n_queries, const KvBlock
 void attend_group_f16(const float* queries, std::size_t n_queries,
                       const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
                       float scale, float* out) {
-  attend_group_any(queries, n_queries, kv, n_keys, head_dim, scale, out);
+  attend_group_any(queries, n_queries, nullptr, kv, n_keys, head_dim, scale, out);
 }
 
 void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
-  attend_group_any(queries, n_queries, kv, n_keys, head_dim, scale, out);
+  attend_group_any(queries, n_queries, nullptr, kv, n_keys, head_dim, scale, out);
 }
 
 void attend_group_q8_0(const float* queries, std::size_t n_queries, const KvBlocks<BlockQ8_0>& kv,
                        std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
-  attend_group_any(queries, n_queries, kv, n_keys, head_dim, scale, out);
+  attend_group_any(queries, n_queries, nullptr, kv, n_keys, head_dim, scale, out);
+}
+
+void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                       const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
+                       float scale, float* out) {
+  attend_group_any(queries, n_queries, key_counts, kv, n_keys, head_dim, scale, out);
+}
+
+void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                       const KvBlocks<float>& kv, std::size_t n_keys, std::size_t head_dim,
+                       float scale, float* out) {
+  attend_group_any(queries, n_queries, key_counts, kv, n_keys, head_dim, scale, out);
+}
+
+void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                        const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim,
+                        float scale, float* out) {
+  attend_group_any(queries, n_queries, key_counts, kv, n_keys, head_dim, scale, out);
 }
 
 }  // namespace llama3::kernels::avx512

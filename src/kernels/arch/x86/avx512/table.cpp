@@ -28,6 +28,9 @@ const KernelTable& kernel_table() {
       .quantize_activation_row = quantize_activation_row,
       .fill = fill,
       .mask_row = mask_row,
+      .attend_tokens_f16 = attend_tokens_f16,
+      .attend_tokens_f32 = attend_tokens_f32,
+      .attend_tokens_q8_0 = attend_tokens_q8_0,
   };
   return table;
 }
