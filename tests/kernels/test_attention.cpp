@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
+#include "kernels/kv_q8_0.hpp"
 #include "support/quant_test_support.hpp"
 
 using namespace llama3::kernels;
@@ -78,6 +80,72 @@ TEST_CASE("attend_group matches a two-pass double softmax per query at every arc
               REQUIRE(std::fabs(out32[r * head_dim + d] - expected[d]) <= tolerance);
             }
           }
+        }
+      }
+    }
+  }
+}
+
+// A prompt's tokens share one pass over the keys (attend_tokens_*), each query with its own causal
+// count; every query must get exactly the bits of attend_group over its own count, which is what
+// one-token decoding computes, at every arch, for every cache type.
+TEST_CASE("attend_tokens gives each query the bits of attend_group over its own key count",
+          "[kernels]") {
+  std::mt19937 rng(7);
+  for (const std::size_t head_dim :
+       {std::size_t{64}, std::size_t{128}, std::size_t{40}, std::size_t{6}}) {
+    const std::size_t stride = head_dim;
+    const std::size_t max_keys = 70;
+    const auto k = llama3::test::normal_values(rng, max_keys * stride);
+    const auto v = llama3::test::normal_values(rng, max_keys * stride);
+    std::vector<std::uint16_t> k16(k.size()), v16(v.size());
+    for (std::size_t i = 0; i < k.size(); ++i) k16[i] = f32_to_f16(k[i]), v16[i] = f32_to_f16(v[i]);
+    const std::size_t blocks = q8_0_row_blocks(head_dim % 32 == 0 ? head_dim : 0);
+    std::vector<BlockQ8_0> k8(max_keys * blocks), v8(max_keys * blocks);
+    if (blocks > 0) {
+      for (std::size_t j = 0; j < max_keys; ++j) {
+        quantize_q8_0_row(k.data() + j * stride, head_dim, k8.data() + j * blocks);
+        quantize_q8_0_row(v.data() + j * stride, head_dim, v8.data() + j * blocks);
+      }
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    // 1 to 5 tokens of 4 heads (a run of up to 16 queries, and past it), counts crossing the
+    // 16-key blocks: the last token at 70 keys, each earlier one a key fewer.
+    for (const std::size_t n_tokens :
+         {std::size_t{1}, std::size_t{3}, std::size_t{4}, std::size_t{5}}) {
+      const std::size_t n_rep = 4, n = n_tokens * n_rep;
+      std::vector<std::size_t> counts(n);
+      for (std::size_t i = 0; i < n; ++i) counts[i] = max_keys - (n_tokens - 1 - i / n_rep);
+      const auto queries = llama3::test::normal_values(rng, n * head_dim, 0.5f);
+      for (const Arch arch : runnable_archs()) {
+        INFO("head_dim " << head_dim << ", tokens " << n_tokens << ", arch " << arch_name(arch));
+        std::vector<float> together(n * head_dim), alone(n * head_dim);
+        const auto check = [&](const char* type) {
+          INFO(type);
+          CHECK(std::memcmp(together.data(), alone.data(), together.size() * sizeof(float)) == 0);
+        };
+        attend_tokens_f16(queries.data(), n, counts.data(), k16.data(), v16.data(), stride,
+                          head_dim, scale, together.data(), arch);
+        for (std::size_t i = 0; i < n; i += n_rep) {
+          attend_group_f16(queries.data() + i * head_dim, n_rep, k16.data(), v16.data(), stride,
+                           counts[i], head_dim, scale, alone.data() + i * head_dim, arch);
+        }
+        check("f16");
+        attend_tokens_f32(queries.data(), n, counts.data(), k.data(), v.data(), stride, head_dim,
+                          scale, together.data(), arch);
+        for (std::size_t i = 0; i < n; i += n_rep) {
+          attend_group_f32(queries.data() + i * head_dim, n_rep, k.data(), v.data(), stride,
+                           counts[i], head_dim, scale, alone.data() + i * head_dim, arch);
+        }
+        check("f32");
+        if (blocks > 0) {
+          attend_tokens_q8_0(queries.data(), n, counts.data(), k8.data(), v8.data(), blocks,
+                             head_dim, scale, together.data(), arch);
+          for (std::size_t i = 0; i < n; i += n_rep) {
+            attend_group_q8_0(queries.data() + i * head_dim, n_rep, k8.data(), v8.data(), blocks,
+                              counts[i], head_dim, scale, alone.data() + i * head_dim, arch);
+          }
+          check("q8_0");
         }
       }
     }
