@@ -176,11 +176,22 @@ void EngineImpl::plan_rows() {
       if (newest == s) break;
     }
   }
-  // A draft is a guess: it gets only blocks that are free, and never preempts anyone.
+  // A draft is a guess: it gets only blocks that are free, never a prefix-cache block (which
+  // take_block would evict) or anyone's by preemption.
   for (Sequence* s : running_) {
-    while (!s->draft.empty() && !ensure_blocks(*s, s->n_computed + s->rows_this_step - 1)) {
+    const auto blocks_past = [&] {
+      const auto needed = static_cast<std::size_t>(
+          blocks_for(static_cast<std::size_t>(s->n_computed + s->rows_this_step)));
+      return needed > s->blocks.size() ? needed - s->blocks.size() : std::size_t{0};
+    };
+    while (!s->draft.empty() && blocks_past() > static_cast<std::size_t>(kv_pool_.n_free())) {
       s->draft.pop_back();
       --s->rows_this_step;
+    }
+    if (!s->draft.empty() && !ensure_blocks(*s, s->n_computed + s->rows_this_step - 1)) {
+      // Cannot happen with the blocks counted free above; without blocks the step has no drafts.
+      s->rows_this_step -= static_cast<int>(s->draft.size());
+      s->draft.clear();
     }
   }
   rows_.clear();
