@@ -77,26 +77,53 @@ void attend_portable(const float* queries, std::size_t n_queries, const KvBlocks
   }
 }
 
-// The kernel of the highest level at or below `arch` that takes this head size; the portable loop
-// for the scalar level and for head sizes no vector kernel takes.
+// The table of the highest level at or below `arch` whose attention kernel takes this head size;
+// null for the scalar level and for head sizes no vector kernel takes (the portable loop).
+template <typename Element>
+const KernelTable* attention_level(std::size_t head_dim, Arch arch) {
+  if (head_dim > 256) return nullptr;
+  for (const KernelTable* table = &kernel_table(arch); table->arch != Arch::kScalar;
+       table = &kernel_table(table->lower)) {
+    bool has_kernel = false;
+    if constexpr (std::is_same_v<Element, float>) {
+      has_kernel = table->attend_f32 != nullptr;
+    } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
+      has_kernel = table->attend_q8_0 != nullptr;
+    } else {
+      has_kernel = table->attend_f16 != nullptr;
+    }
+    if (has_kernel && head_dim % table->attention_head_multiple == 0) return table;
+  }
+  return nullptr;
+}
+
+template <typename Element>
+AttentionKernel<Element> group_kernel(const KernelTable& table) {
+  if constexpr (std::is_same_v<Element, float>) {
+    return table.attend_f32;
+  } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
+    return table.attend_q8_0;
+  } else {
+    return table.attend_f16;
+  }
+}
+
+template <typename Element>
+AttentionTokensKernel<Element> tokens_kernel(const KernelTable& table) {
+  if constexpr (std::is_same_v<Element, float>) {
+    return table.attend_tokens_f32;
+  } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
+    return table.attend_tokens_q8_0;
+  } else {
+    return table.attend_tokens_f16;
+  }
+}
+
 template <typename Element>
 void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
                   std::size_t n_keys, std::size_t head_dim, float scale, float* out, Arch arch) {
-  if (head_dim <= 256) {
-    for (const KernelTable* table = &kernel_table(arch); table->arch != Arch::kScalar;
-         table = &kernel_table(table->lower)) {
-      AttentionKernel<Element> kernel = nullptr;
-      if constexpr (std::is_same_v<Element, float>) {
-        kernel = table->attend_f32;
-      } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
-        kernel = table->attend_q8_0;
-      } else {
-        kernel = table->attend_f16;
-      }
-      if (kernel && head_dim % table->attention_head_multiple == 0) {
-        return kernel(queries, n_queries, kv, n_keys, head_dim, scale, out);
-      }
-    }
+  if (const KernelTable* table = attention_level<Element>(head_dim, arch)) {
+    return group_kernel<Element>(*table)(queries, n_queries, kv, n_keys, head_dim, scale, out);
   }
   for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
     attend_portable(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), kv, n_keys,
@@ -104,32 +131,16 @@ void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<El
   }
 }
 
-// Runs of queries with one key count each go to attend_group; a level with a tokens kernel takes
-// them all at once. Either way the level is the one attend_group would pick for this head size.
+// The level attend_group would pick takes all the queries at once when it has a tokens kernel;
+// otherwise each run of queries with one key count goes to attend_group. n_keys: the largest count.
 template <typename Element>
 void attend_tokens(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                   const KvBlocks<Element>& kv, std::size_t head_dim, float scale, float* out,
-                   Arch arch) {
-  if (n_queries == 0) return;
-  if (head_dim <= 256) {
-    for (const KernelTable* table = &kernel_table(arch); table->arch != Arch::kScalar;
-         table = &kernel_table(table->lower)) {
-      bool has_kernel = false;
-      AttentionTokensKernel<Element> tokens = nullptr;
-      if constexpr (std::is_same_v<Element, float>) {
-        has_kernel = table->attend_f32 != nullptr, tokens = table->attend_tokens_f32;
-      } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
-        has_kernel = table->attend_q8_0 != nullptr, tokens = table->attend_tokens_q8_0;
-      } else {
-        has_kernel = table->attend_f16 != nullptr, tokens = table->attend_tokens_f16;
-      }
-      if (!has_kernel || head_dim % table->attention_head_multiple != 0) continue;
-      if (tokens) {
-        const std::size_t n_keys = *std::max_element(key_counts, key_counts + n_queries);
-        return tokens(queries, n_queries, key_counts, kv, n_keys, head_dim, scale, out);
-      }
-      break;
-    }
+                   const KvBlocks<Element>& kv, std::size_t n_keys, std::size_t head_dim,
+                   float scale, float* out, Arch arch) {
+  const KernelTable* table = attention_level<Element>(head_dim, arch);
+  if (table && tokens_kernel<Element>(*table)) {
+    return tokens_kernel<Element>(*table)(queries, n_queries, key_counts, kv, n_keys, head_dim,
+                                          scale, out);
   }
   for (std::size_t first = 0; first < n_queries;) {
     std::size_t last = first + 1;
@@ -192,24 +203,24 @@ void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::s
                        const std::uint16_t* keys, const std::uint16_t* values, std::size_t stride,
                        std::size_t head_dim, float scale, float* out, Arch arch) {
   const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
-  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), head_dim,
-                scale, out, arch);
+  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), n_keys,
+                head_dim, scale, out, arch);
 }
 
 void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
                        const float* keys, const float* values, std::size_t stride,
                        std::size_t head_dim, float scale, float* out, Arch arch) {
   const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
-  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), head_dim,
-                scale, out, arch);
+  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), n_keys,
+                head_dim, scale, out, arch);
 }
 
 void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
                         const BlockQ8_0* keys, const BlockQ8_0* values, std::size_t stride,
                         std::size_t head_dim, float scale, float* out, Arch arch) {
   const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
-  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), head_dim,
-                scale, out, arch);
+  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), n_keys,
+                head_dim, scale, out, arch);
 }
 
 }  // namespace llama3::kernels

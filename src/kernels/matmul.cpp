@@ -66,7 +66,6 @@ void round_activations(const float* x, std::size_t n_tokens, std::size_t cols,
   });
   // A level that reads 16-token tiles gets them laid out once here, not once per chunk of rows.
   const KernelTable& table = kernel_table(arch);
-  out.tile_tokens = 0;
   if (table.tile_activations && n_tokens >= table.tile_min_tokens) {
     constexpr std::size_t kTile = 16;
     const std::size_t tiles = (n_tokens + kTile - 1) / kTile;

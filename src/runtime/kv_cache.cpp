@@ -112,31 +112,28 @@ void KvCache::attend(int layer, const ForwardRow& row, int kv_head, const float*
 void KvCache::attend_rows(int layer, std::span<const ForwardRow> rows, int kv_head,
                           const float* queries, int n_queries, std::size_t head_dim, float scale,
                           float* out) const {
-  // Query h of row r sees positions 0..rows[r].position.
-  constexpr std::size_t kMaxQueries = 64;
-  const std::size_t n = rows.size() * static_cast<std::size_t>(n_queries);
-  if (n > kMaxQueries)
-    return KvMemory::attend_rows(layer, rows, kv_head, queries, n_queries, head_dim, scale, out);
-  std::size_t key_counts[kMaxQueries];
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    for (int h = 0; h < n_queries; ++h) {
-      key_counts[r * static_cast<std::size_t>(n_queries) + static_cast<std::size_t>(h)] =
-          static_cast<std::size_t>(rows[r].position + 1);
-    }
+  // Query h of row r sees positions 0..rows[r].position. Reused per thread: no allocation per
+  // token once grown.
+  thread_local std::vector<std::size_t> key_counts;
+  key_counts.clear();
+  for (const ForwardRow& row : rows) {
+    key_counts.insert(key_counts.end(), static_cast<std::size_t>(n_queries),
+                      static_cast<std::size_t>(row.position + 1));
   }
+  const std::size_t n = key_counts.size();
   if (type_ == KvCacheType::kF16) {
-    kernels::attend_tokens_f16(queries, n, key_counts,
+    kernels::attend_tokens_f16(queries, n, key_counts.data(),
                                static_cast<const std::uint16_t*>(head_keys(layer, kv_head)),
                                static_cast<const std::uint16_t*>(head_values(layer, kv_head)),
                                head_dim, head_dim, scale, out);
   } else if (type_ == KvCacheType::kQ8_0) {
-    kernels::attend_tokens_q8_0(queries, n, key_counts,
+    kernels::attend_tokens_q8_0(queries, n, key_counts.data(),
                                 static_cast<const kernels::BlockQ8_0*>(head_keys(layer, kv_head)),
                                 static_cast<const kernels::BlockQ8_0*>(head_values(layer, kv_head)),
                                 kernels::q8_0_row_blocks(head_dim), head_dim, scale, out);
   } else {
     kernels::attend_tokens_f32(
-        queries, n, key_counts, static_cast<const float*>(head_keys(layer, kv_head)),
+        queries, n, key_counts.data(), static_cast<const float*>(head_keys(layer, kv_head)),
         static_cast<const float*>(head_values(layer, kv_head)), head_dim, head_dim, scale, out);
   }
 }
