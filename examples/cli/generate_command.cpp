@@ -234,11 +234,33 @@ int generate_in(Context& session, const Model& model, GenerateCommandOptions& op
   return 0;
 }
 
+// generate --parallel: the engine's run, checked and configured from the command line.
+ParallelGenerateConfig parallel_config(GenerateCommandOptions& options, const Model& model,
+                                       const SessionOptions& session_options) {
+  if (!options.safety.guard_path.empty() || options.safety.scan_code ||
+      !options.dump_logits_path.empty() || options.format == OutputFormat::kJson ||
+      !options.speculative.draft_path.empty()) {
+    throw UsageError(
+        "--parallel does not take --guard, --scan-code, --dump-logits, --draft or -o json yet "
+        "(--lookup works)");
+  }
+  ParallelGenerateConfig config;
+  config.prompt_file = options.prompt_file;
+  config.parse_special = !options.raw;
+  config.session = session_options;
+  config.sampling = options.sampling.params(model);
+  options.structured.apply(model, config.sampling);
+  config.generate = options.generation.generate_options();
+  config.generate.speculative = options.speculative.options(session_options.n_threads);
+  config.kv_tokens = options.kv_tokens;
+  config.n_parallel = options.n_parallel;
+  return config;
+}
+
 #if LLAMA3_HAS_MPI
 // Under mpirun: every rank loads its share of the layers; rank 0 tokenizes, samples and prints,
 // the others serve it. A rank that dies or hangs ends the whole job after --mpi-timeout.
 int run_generate_pipeline(GenerateCommandOptions& options) {
-  if (options.n_parallel > 0) throw UsageError("--parallel does not run under mpirun yet");
   if (!options.lora.specs.empty()) throw UsageError("--lora does not run under mpirun yet");
   distributed::MpiEnvironment mpi;
   distributed::PipelineOptions pipeline_options;
@@ -270,6 +292,14 @@ int run_generate_pipeline(GenerateCommandOptions& options) {
     return 0;
   }
   try {
+    if (options.n_parallel > 0) {
+      const Model& model = pipeline->model();
+      SessionOptions session_options = pipeline_options.session;
+      return run_generate_parallel(model, parallel_config(options, model, session_options),
+                                   [&](const EngineOptions& engine_options) {
+                                     return pipeline->make_engine(engine_options);
+                                   });
+    }
     return generate_in(*pipeline, pipeline->model(), options, pipeline_options.session.n_threads);
   } catch (const Error& error) {
     if (!pipeline->failed()) throw;  // the other ranks are fine: shut down in order
@@ -299,24 +329,7 @@ int run_generate(Args args) {
   SessionOptions session_options = options.context.session_options(model);
   session_options.adapters = options.lora.load(model);
   if (options.n_parallel > 0) {
-    if (!options.safety.guard_path.empty() || options.safety.scan_code ||
-        !options.dump_logits_path.empty() || options.format == OutputFormat::kJson ||
-        !options.speculative.draft_path.empty()) {
-      throw UsageError(
-          "--parallel does not take --guard, --scan-code, --dump-logits, --draft or -o json yet "
-          "(--lookup works)");
-    }
-    ParallelGenerateConfig config;
-    config.prompt_file = options.prompt_file;
-    config.parse_special = !options.raw;
-    config.session = session_options;
-    config.sampling = options.sampling.params(model);
-    options.structured.apply(model, config.sampling);
-    config.generate = options.generation.generate_options();
-    config.generate.speculative = options.speculative.options(session_options.n_threads);
-    config.kv_tokens = options.kv_tokens;
-    config.n_parallel = options.n_parallel;
-    return run_generate_parallel(model, config);
+    return run_generate_parallel(model, parallel_config(options, model, session_options));
   }
   Session session(model, session_options);
   return generate_in(session, model, options, session_options.n_threads);

@@ -26,7 +26,8 @@ std::vector<std::string> read_lines(const std::string& path) {
 
 }  // namespace
 
-int run_generate_parallel(const Model& model, const ParallelGenerateConfig& config) {
+int run_generate_parallel(const Model& model, const ParallelGenerateConfig& config,
+                          const EngineMaker& make_engine) {
   const int n_parallel = config.n_parallel;
   const std::vector<std::string> prompts = read_lines(config.prompt_file);
   EngineOptions engine_options;
@@ -34,7 +35,9 @@ int run_generate_parallel(const Model& model, const ParallelGenerateConfig& conf
   engine_options.n_ctx = config.session.n_ctx;
   engine_options.kv_cache_type = config.session.kv_cache_type;
   engine_options.kv_tokens = config.kv_tokens;
-  Engine engine(model, engine_options);
+  const std::unique_ptr<Engine> engine_owner =
+      make_engine ? make_engine(engine_options) : std::make_unique<Engine>(model, engine_options);
+  Engine& engine = *engine_owner;
 
   EncodeOptions encode;
   encode.add_bos = true;

@@ -1,8 +1,11 @@
 // llama3 generate --parallel: many prompts at once through the engine.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 
+#include "llama3/engine.hpp"
 #include "llama3/model.hpp"
 #include "llama3/sampler.hpp"
 #include "llama3/session.hpp"
@@ -20,6 +23,10 @@ struct ParallelGenerateConfig {
   int n_parallel = 1;
 };
 
-int run_generate_parallel(const Model& model, const ParallelGenerateConfig& config);
+// Builds the engine; unset: Engine(model, options). Under mpirun, the pipeline's.
+using EngineMaker = std::function<std::unique_ptr<Engine>(const EngineOptions& options)>;
+
+int run_generate_parallel(const Model& model, const ParallelGenerateConfig& config,
+                          const EngineMaker& make_engine = {});
 
 }  // namespace llama3::cli

@@ -28,7 +28,8 @@ void PipelineCommandOptions::declare(CLI::App& app) {
       ->check(number_in(0.001, 1e6))
       ->capture_default_str();
   app.add_option("--micro-batch", micro_batch,
-                 "under mpirun: prompt tokens per message between ranks (0: automatic)")
+                 "under mpirun: rows per message between ranks (prompt tokens, or an engine step's "
+                 "rows with --parallel and serve; 0: automatic)")
       ->check(integer_in(0, 64));
 }
 
@@ -45,7 +46,7 @@ bool PipelineCommandOptions::active() const {
 #endif
   if (!launched && (!split.empty() || micro_batch != 0)) {
     throw UsageError(built_with_mpi() ? "--split and --micro-batch apply to a run under mpirun "
-                                        "(mpirun -np N llama3 generate ...)"
+                                        "(mpirun -np N llama3 generate|serve ...)"
                                       : "--split and --micro-batch need a llama3 built with MPI "
                                         "(-DLLAMA3_MPI=ON, libopenmpi-dev) and run under mpirun");
   }

@@ -6,11 +6,18 @@
 #include <fstream>
 #include <thread>
 
+#include <functional>
+#include <optional>
+
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "common_options.hpp"
 #include "llama3/error.hpp"
 #include "llama3/server.hpp"
+#include "pipeline_options.hpp"
+#if LLAMA3_HAS_MPI
+#include "llama3/distributed.hpp"
+#endif
 
 namespace llama3::cli {
 namespace {
@@ -24,12 +31,14 @@ struct ServeCommandOptions {
   std::string api_key_file;
   std::optional<std::string> guard_version;
   bool no_prefix_cache = false;
+  PipelineCommandOptions pipeline;
 };
 
 void declare(CLI::App& app, ServeCommandOptions& options) {
   options.model.declare(app);
   options.context.declare(app);
   options.lora.declare(app);
+  options.pipeline.declare(app);
   ServerOptions& server = options.server;
   app.add_option("--host", server.host,
                  "address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes the "
@@ -99,6 +108,108 @@ std::optional<GuardVersion> guard_version(const std::optional<std::string>& text
   return GuardVersion::kGuard3_1B;
 }
 
+// Runs the server until SIGINT/SIGTERM or a failed load. `pipeline_failed` (under mpirun) says when
+// a rank of the pipeline stopped answering: the job then ends with a message (MPI_Abort).
+int serve_until_stopped(const ServerOptions& server_options,
+                        const std::function<bool()>& pipeline_failed = {},
+                        const std::function<void()>& end_job = {}) {
+  // SIGINT/SIGTERM are taken by sigtimedwait on one thread (blocked in all of them, which inherit
+  // the mask), so shutdown runs as ordinary code rather than in a signal handler. A client that
+  // vanishes mid-write must not kill the process: SIGPIPE is ignored (writes fail instead).
+  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  Server server(server_options);
+  server.start();
+  std::fprintf(stderr, "llama3 serve: listening on http://%s:%d (loading %s)\n",
+               server_options.host.c_str(), server.port(), server_options.model_path.c_str());
+  std::atomic<bool> done{false}, signalled{false};
+  std::thread signal_waiter([&] {
+    bool announced = false;
+    const timespec tick{0, 200'000'000};
+    while (!done) {
+      if (!announced && server.ready()) {
+        std::fprintf(stderr, "llama3 serve: ready\n");
+        announced = true;
+      }
+      if (pipeline_failed && pipeline_failed()) {
+        std::fprintf(stderr,
+                     "llama3 serve: error: a rank of the pipeline stopped answering; ending the "
+                     "job\n");
+        end_job();
+      }
+      const int signal = sigtimedwait(&stop_signals, nullptr, &tick);
+      if (signal == SIGINT || signal == SIGTERM) {
+        std::fprintf(stderr, "llama3 serve: %s, stopping\n",
+                     signal == SIGINT ? "SIGINT" : "SIGTERM");
+        signalled = true;
+        server.stop();
+        return;
+      }
+    }
+  });
+  server.wait();
+  done = true;
+  signal_waiter.join();
+  const std::string error = server.load_error();
+  server.stop();
+  // A signal during loading cancels the load: that is a requested stop, not a failure.
+  if (!error.empty() && !signalled) {
+    std::fprintf(stderr, "llama3 serve: cannot load the model: %s\n", error.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "llama3 serve: stopped\n");
+  return 0;
+}
+
+#if LLAMA3_HAS_MPI
+// Under mpirun: every rank loads its share of the layers; rank 0 runs the HTTP server and the
+// engine's scheduling and sampling, and each step's rows pass through the ranks.
+int run_serve_pipeline(const ServeCommandOptions& options, ServerOptions server_options) {
+  if (!options.lora.specs.empty()) throw UsageError("--lora does not run under mpirun yet");
+  distributed::MpiEnvironment mpi;
+  distributed::PipelineOptions pipeline_options;
+  pipeline_options.session.n_ctx = server_options.n_ctx;
+  pipeline_options.session.n_threads = server_options.n_threads;
+  pipeline_options.session.kv_cache_type = server_options.kv_cache_type;
+  pipeline_options.split = options.pipeline.split;
+  pipeline_options.timeout_seconds = options.pipeline.timeout_seconds;
+  pipeline_options.micro_batch = options.pipeline.micro_batch;
+  pipeline_options.load.use_mmap = server_options.use_mmap;
+  const int rank = mpi.rank();
+  std::optional<distributed::Pipeline> pipeline;
+  try {
+    pipeline.emplace(server_options.model_path, mpi.world(), pipeline_options);
+  } catch (const std::exception& failure) {
+    // Every rank fails together and rank 0 prints what failed where; the others wait for that.
+    if (rank == 0) print_error("serve", failure);
+    mpi.barrier();
+    return 1;
+  }
+  if (rank != 0) {
+    try {
+      pipeline->serve();
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "llama3 serve (rank %d): error: %s\n", rank, error.what());
+      distributed::MpiEnvironment::abort(1);
+    }
+    return 0;
+  }
+  server_options.model = pipeline->model();
+  server_options.make_engine = [&](const Model&, const EngineOptions& engine_options) {
+    return pipeline->make_engine(engine_options);
+  };
+  // The server (and its engine) ends before the pipeline, which then lets the other ranks go.
+  return serve_until_stopped(
+      server_options, [&] { return pipeline->failed(); },
+      [] { distributed::MpiEnvironment::abort(1); });
+}
+#endif
+
 }  // namespace
 
 int run_serve(Args args) {
@@ -123,52 +234,12 @@ int run_serve(Args args) {
   }
   server_options.guard_version = guard_version(options.guard_version);
   server_options.prefix_cache = !options.no_prefix_cache;
-
-  // SIGINT/SIGTERM are taken by sigtimedwait on one thread (blocked in all of them, which inherit
-  // the mask), so shutdown runs as ordinary code rather than in a signal handler. A client that
-  // vanishes mid-write must not kill the process: SIGPIPE is ignored (writes fail instead).
-  std::signal(SIGPIPE, SIG_IGN);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  Server server(server_options);
-  server.start();
-  std::fprintf(stderr, "llama3 serve: listening on http://%s:%d (loading %s)\n",
-               server_options.host.c_str(), server.port(), server_options.model_path.c_str());
-  std::atomic<bool> done{false}, signalled{false};
-  std::thread signal_waiter([&] {
-    bool announced = false;
-    const timespec tick{0, 200'000'000};
-    while (!done) {
-      if (!announced && server.ready()) {
-        std::fprintf(stderr, "llama3 serve: ready\n");
-        announced = true;
-      }
-      const int signal = sigtimedwait(&stop_signals, nullptr, &tick);
-      if (signal == SIGINT || signal == SIGTERM) {
-        std::fprintf(stderr, "llama3 serve: %s, stopping\n",
-                     signal == SIGINT ? "SIGINT" : "SIGTERM");
-        signalled = true;
-        server.stop();
-        return;
-      }
-    }
-  });
-  server.wait();
-  done = true;
-  signal_waiter.join();
-  const std::string error = server.load_error();
-  server.stop();
-  // A signal during loading cancels the load: that is a requested stop, not a failure.
-  if (!error.empty() && !signalled) {
-    std::fprintf(stderr, "llama3 serve: cannot load the model: %s\n", error.c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "llama3 serve: stopped\n");
-  return 0;
+#if LLAMA3_HAS_MPI
+  if (options.pipeline.active()) return run_serve_pipeline(options, std::move(server_options));
+#else
+  options.pipeline.active();  // refuses the pipeline options without MPI
+#endif
+  return serve_until_stopped(server_options);
 }
 
 }  // namespace llama3::cli

@@ -13,6 +13,7 @@
 //   llama3::distributed::Pipeline pipeline(path, mpi.world());
 //   if (!pipeline.is_root()) { pipeline.serve(); return 0; }  // until rank 0's pipeline ends
 //   auto result = pipeline.generate(prompt, sampler, options);  // rank 0 only
+//   auto engine = pipeline.make_engine(engine_options);         // or many at once, rank 0 only
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include <span>
 #include <vector>
 
+#include "llama3/engine.hpp"
 #include "llama3/model.hpp"
 #include "llama3/session.hpp"
 
@@ -41,8 +43,9 @@ class PipelineImpl;
 // Slurm launch), read from the environment the launcher sets; false for a plain start.
 bool launched_by_mpi();
 
-// MPI for the life of this object (MPI_Init_thread with MPI_THREAD_FUNNELED, then MPI_Finalize).
-// One per process; an app that initialises MPI itself does not need it.
+// MPI for the life of this object (MPI_Init_thread with MPI_THREAD_SERIALIZED, then MPI_Finalize).
+// One per process; an app that initialises MPI itself does not need it (a pipeline's engine needs
+// MPI_THREAD_SERIALIZED or more when it runs steps on its own thread).
 class MpiEnvironment {
  public:
   MpiEnvironment();
@@ -146,8 +149,20 @@ class Pipeline {
   // Throws kUnsupported: moving keys would have to happen on every rank.
   void shift_context(int n_keep, int n_discard);
 
-  // Whether a rank stopped answering (a decode threw kIo on its deadline): the pipeline is then
-  // unusable and MpiEnvironment::abort is the way out.
+  // Rank 0 only: a batched Engine (llama3/engine.hpp) over the pipeline, for many sequences at
+  // once. Each step's rows (every generating sequence's next token, prompt chunks) pass through the
+  // ranks as a decode's do, in micro-batches (PipelineOptions::micro_batch; 0: the step split into
+  // one part per rank) so that the ranks work at once; every rank keeps its layers' keys and values
+  // in a KV pool of the same blocks. Results are bit-identical to an Engine in one process.
+  // Destroy the engine before the pipeline, and make no other rank-0 call (decode, generate,
+  // stats) while it lives; failed() may be called from any thread. Requests with LoRA adapters are
+  // refused (kUnsupported). With options.background the steps' MPI calls come from the engine's
+  // thread: MPI must provide MPI_THREAD_SERIALIZED (kUnsupported otherwise). One rank: a plain
+  // Engine over the whole model.
+  std::unique_ptr<Engine> make_engine(const EngineOptions& options = {});
+
+  // Whether a rank stopped answering (a decode or an engine step threw kIo on its deadline): the
+  // pipeline is then unusable and MpiEnvironment::abort is the way out. Any thread.
   bool failed() const;
 
   // Rank 0 only: every rank's counters (one message round); with reset, zeroes them after.

@@ -32,7 +32,8 @@
 #pragma GCC visibility pop
 namespace llama3::detail {
 class EngineImpl;
-}
+struct EngineAccess;
+}  // namespace llama3::detail
 #pragma GCC visibility push(default)
 
 namespace llama3 {
@@ -148,6 +149,8 @@ class Engine {
   const Model& model() const;
 
  private:
+  friend struct detail::EngineAccess;
+  explicit Engine(std::unique_ptr<detail::EngineImpl> impl);
   std::unique_ptr<detail::EngineImpl> impl_;
 };
 

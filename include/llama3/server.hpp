@@ -14,12 +14,15 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "llama3/engine.hpp"
 #include "llama3/lora.hpp"
+#include "llama3/model.hpp"
 #include "llama3/safety.hpp"
 #include "llama3/session.hpp"
 
@@ -67,6 +70,16 @@ struct ServerOptions {
   // A Llama Guard model screening prompts and answers, and answering /v1/moderations.
   std::string guard_model_path;
   std::optional<GuardVersion> guard_version;  // unset: from the guard model's metadata
+
+  // For apps that hold the model already: served instead of loading model_path (which then only
+  // names it: the model id, unless model_alias is set).
+  std::optional<Model> model{};
+  // Builds the engine the requests run on; unset: Engine(model, options). Called once, on the
+  // loading thread, with the options the server derived from the fields above. For example a
+  // pipeline's engine over MPI (llama3/distributed.hpp: Pipeline::make_engine, with `model` its
+  // rank 0's share), as `mpirun -np N llama3 serve` does.
+  std::function<std::unique_ptr<Engine>(const Model& model, const EngineOptions& options)>
+      make_engine{};
 };
 
 class Server {

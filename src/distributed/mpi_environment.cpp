@@ -20,9 +20,11 @@ MpiEnvironment::MpiEnvironment() {
   int initialised = 0;
   MPI_Initialized(&initialised);
   if (initialised) return;
-  // Only the thread that made the environment calls MPI (the pipeline's compute threads never do).
+  // One thread at a time calls MPI, not always the one that made the environment: a pipeline's
+  // engine (Pipeline::make_engine) makes its calls on the engine's worker thread. The pipeline's
+  // compute threads never do.
   int provided = 0;
-  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
     throw Error(ErrorCode::kIo, "MPI_Init_thread failed");
   }
   finalize_ = true;

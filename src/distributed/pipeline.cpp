@@ -151,7 +151,8 @@ void PipelineImpl::require_root(const char* call) const {
   }
 }
 
-void PipelineImpl::send_down(const MessageHeader& header, std::span<const std::byte> payload) {
+void PipelineImpl::send_down(const MessageHeader& header, std::span<const std::byte> payload,
+                             std::span<const std::byte> more) {
   Outgoing& slot = outgoing_[next_slot_];
   next_slot_ = (next_slot_ + 1) % kSendSlots;
   const std::string what =
@@ -162,10 +163,14 @@ void PipelineImpl::send_down(const MessageHeader& header, std::span<const std::b
     broken_ = true;
     throw;
   }
-  const std::size_t n_bytes = sizeof(MessageHeader) + payload.size();
+  const std::size_t n_bytes = sizeof(MessageHeader) + payload.size() + more.size();
+  if (slot.bytes.size() < n_bytes) slot.bytes.resize(n_bytes);
   std::memcpy(slot.bytes.data(), &header, sizeof header);
   if (!payload.empty()) {
     std::memcpy(slot.bytes.data() + sizeof header, payload.data(), payload.size());
+  }
+  if (!more.empty()) {
+    std::memcpy(slot.bytes.data() + sizeof header + payload.size(), more.data(), more.size());
   }
   slot.request = channel_.start_send(rank() + 1, kTagDown, std::span(slot.bytes).first(n_bytes));
 }
@@ -180,6 +185,14 @@ void PipelineImpl::finish_sends() {
       broken_ = true;
       throw;
     }
+  }
+}
+
+void PipelineImpl::require_healthy() const {
+  if (broken_) {
+    throw Error(ErrorCode::kIo,
+                "pipeline: a rank stopped answering earlier; the pipeline is "
+                "unusable (end the job)");
   }
 }
 
@@ -198,11 +211,7 @@ void PipelineImpl::decode_locally(std::span<const runtime::ForwardRow> rows) {
 
 void PipelineImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
   require_root("decode");
-  if (broken_) {
-    throw Error(ErrorCode::kIo,
-                "pipeline: a rank stopped answering earlier; the pipeline is "
-                "unusable (end the job)");
-  }
+  require_healthy();
   if (tokens.empty()) throw Error(ErrorCode::kInvalidArgument, "decode: no tokens given");
   const ModelConfig& config = model().config();
   for (TokenId id : tokens) {
@@ -452,6 +461,9 @@ bool Pipeline::failed() const {
 }
 PipelineStats Pipeline::stats(bool reset) {
   return impl_->stats(reset);
+}
+std::unique_ptr<Engine> Pipeline::make_engine(const EngineOptions& options) {
+  return impl_->make_engine(options);
 }
 
 }  // namespace llama3::distributed

@@ -6,9 +6,14 @@
 // sends the logits rows that are wanted [n_wanting, n_vocab] straight back to rank 0 (kTagLogits).
 // Rows of one message are consecutive positions of the one sequence. kStats collects a RankRecord
 // from each rank on its way down and back (kTagStats); kShutdown ends every serve().
+//
+// An engine over the pipeline (pipeline_engine.cpp): kEngineOpen makes every rank a KV pool of the
+// engine's blocks for its layers; kEngineForward carries a micro-batch of an engine step, rows of
+// many sequences, with the block tables they use and the copy-on-write copies to do first.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -18,6 +23,8 @@
 #include <vector>
 
 #include "distributed/mpi_channel.hpp"
+#include "engine/kv_pool.hpp"
+#include "engine/paged_kv.hpp"
 #include "kernels/thread_pool.hpp"
 #include "llama3/distributed.hpp"
 #include "model/model_impl.hpp"
@@ -29,7 +36,13 @@ namespace llama3::distributed {
 
 enum Tag : int { kTagDown = 101, kTagLogits = 102, kTagStats = 103 };
 
-enum class Command : std::int32_t { kForward = 1, kStats = 2, kShutdown = 3 };
+enum class Command : std::int32_t {
+  kForward = 1,
+  kStats = 2,
+  kShutdown = 3,
+  kEngineOpen = 4,
+  kEngineForward = 5,
+};
 
 // Which rows of a kForward message want logits.
 enum class Wants : std::int32_t { kNone = 0, kLast = 1, kAll = 2 };
@@ -39,7 +52,11 @@ struct MessageHeader {
   std::int32_t n_rows = 0;          // kForward: rows; kStats: RankRecords that follow
   std::int32_t first_position = 0;  // kForward: the first row's position
   std::int32_t wants = 0;           // kForward: Wants; kStats: 1 to reset the counters after
-  std::int32_t reserved[4] = {};
+  // kEngineForward: the counts of the int32 sections before the hidden states (EngineStep).
+  std::int32_t n_copies = 0;
+  std::int32_t n_sequences = 0;
+  std::int32_t n_table_entries = 0;
+  std::int32_t reserved = 0;
 };
 static_assert(sizeof(MessageHeader) == 32);
 
@@ -57,6 +74,18 @@ struct Stage {
   runtime::KvCache cache;  // [its layers, n_ctx]
   runtime::LayerRangeMemory memory;
   runtime::ForwardPass forward;
+};
+
+// A rank's side of an engine over the pipeline: a KV pool of the engine's blocks holding this
+// rank's layers, and a forward pass over it (pipeline_engine.cpp).
+struct EngineStage {
+  EngineStage(const Stage& stage, LayerSpan layers, KvCacheType type, int n_blocks, int n_ctx,
+              kernels::ThreadPool& pool);
+  engine::KvPool kv;
+  engine::PagedKv paged;
+  runtime::ForwardPass forward;
+  int n_ctx;
+  std::vector<std::vector<engine::BlockId>> tables;  // this message's, reused
 };
 
 class PipelineImpl {
@@ -81,21 +110,35 @@ class PipelineImpl {
   std::span<const TokenId> tokens() const { return tokens_; }
   PipelineStats stats(bool reset);
 
-  // Other ranks (pipeline_stage.cpp).
+  // Rank 0's engine (pipeline_engine.cpp): what its StepRunner does.
+  std::unique_ptr<Engine> make_engine(const EngineOptions& options);
+  void engine_open(const engine::KvPool& pool, int n_ctx);
+  void engine_copy(engine::BlockId from, engine::BlockId to, int n_positions);
+  void engine_run(runtime::ForwardPass& forward, std::span<const runtime::ForwardRow> rows,
+                  std::span<const std::vector<engine::BlockId>* const> tables, float* logits);
+
+  // Other ranks (pipeline_stage.cpp, the engine's messages in pipeline_engine.cpp).
   void serve();
 
   void require_root(const char* call) const;
   bool failed() const { return broken_; }
 
  private:
-  // Starts sending header + payload to the next rank from a free slot of the send ring.
-  void send_down(const MessageHeader& header, std::span<const std::byte> payload);
+  // Starts sending header + payload (+ more) to the next rank from a free slot of the send ring.
+  void send_down(const MessageHeader& header, std::span<const std::byte> payload,
+                 std::span<const std::byte> more = {});
   void finish_sends();  // waits for every slot's send
   RankRecord own_record(bool reset);
   // This stage's layers over rows already in forward.hidden() (embedded first on rank 0).
   void run_stage(std::span<const runtime::ForwardRow> rows);
   void decode_locally(std::span<const runtime::ForwardRow> rows);
   std::size_t hidden_bytes(int n_rows) const;
+  // The other ranks' handling of the engine's messages; both return the bytes `incoming` must hold.
+  std::size_t serve_engine_open(const MessageHeader& header, std::span<const std::byte> payload);
+  void serve_engine_forward(const MessageHeader& header, std::span<const std::byte> payload,
+                            std::vector<float>& logits);
+  // Throws kIo when a wait timed out earlier.
+  void require_healthy() const;
 
   MpiChannel channel_;
   PipelineOptions options_;
@@ -111,7 +154,7 @@ class PipelineImpl {
   std::size_t next_slot_ = 0;
 
   double compute_seconds_ = 0.0;
-  bool broken_ = false;  // a wait timed out: the other ranks' state is unknown
+  std::atomic<bool> broken_{false};  // a wait timed out: the other ranks' state is unknown
 
   // Rank 0's session.
   std::vector<runtime::ForwardRow> rows_;
@@ -120,6 +163,12 @@ class PipelineImpl {
   int n_past_ = 0;
   int decode_calls_ = 0;
   double decode_seconds_ = 0.0;
+
+  // Rank 0's engine: copies to send with the next step ([from, to, n_positions] each).
+  std::vector<std::int32_t> engine_copies_;
+  std::vector<std::int32_t> engine_meta_;  // a message's int32 sections, reused
+  // The other ranks' engine stage, made by kEngineOpen.
+  std::unique_ptr<EngineStage> engine_stage_;
 };
 
 }  // namespace llama3::distributed

@@ -115,6 +115,16 @@ void PipelineImpl::serve() {
         break;
       }
 
+      case Command::kEngineOpen: {
+        const std::size_t largest = serve_engine_open(header, payload);
+        if (incoming.size() < largest) incoming.resize(largest);
+        break;
+      }
+
+      case Command::kEngineForward:
+        serve_engine_forward(header, payload, logits);
+        break;
+
       default:
         bad_message(rank(), "unknown command " + std::to_string(header.command));
     }

@@ -35,8 +35,8 @@ bool has_ended(RequestState state) {
   return state != RequestState::kQueued && state != RequestState::kRunning;
 }
 
-int choose_context(const Model& model, int n_ctx) {
-  ModelAccess::require_whole(model, "the engine");
+int choose_context(const Model& model, int n_ctx, bool whole_model_here) {
+  if (whole_model_here) ModelAccess::require_whole(model, "the engine");
   constexpr int kDefaultContextCap = 4096;
   if (n_ctx < 0) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -64,12 +64,20 @@ int choose_blocks(const EngineOptions& options, int n_ctx) {
 Sequence::Sequence(Engine::RequestId id, EngineRequest request)
     : id(id), request(std::move(request)), sampler(this->request.sampling) {}
 
-EngineImpl::EngineImpl(const Model& model, const EngineOptions& options)
+// The layers whose keys and values this process keeps: all of them, or a pipeline's first ones.
+int layers_here(const Model& model) {
+  const ModelImpl& impl = ModelAccess::impl(model);
+  return impl.last_layer() - impl.first_layer();
+}
+
+EngineImpl::EngineImpl(const Model& model, const EngineOptions& options,
+                       std::unique_ptr<engine::StepRunner> runner)
     : model_(model),
       options_(options),
-      n_ctx_(choose_context(model, options.n_ctx)),
+      runner_(std::move(runner)),
+      n_ctx_(choose_context(model, options.n_ctx, runner_ == nullptr)),
       pool_(options.n_threads),
-      kv_pool_(model.config().n_layers, model.config().n_kv_heads, model.config().head_dim,
+      kv_pool_(layers_here(model), model.config().n_kv_heads, model.config().head_dim,
                options.kv_cache_type, choose_blocks(options, n_ctx_)),
       paged_kv_(kv_pool_, model.config().head_dim),
       prefix_cache_(kv_pool_),
@@ -78,6 +86,13 @@ EngineImpl::EngineImpl(const Model& model, const EngineOptions& options)
   forward_.set_lora(
       [this](int sequence) { return running_[static_cast<std::size_t>(sequence)]->lora.get(); });
   n_free_blocks_ = kv_pool_.n_free();
+  if (runner_) {
+    if (ModelAccess::impl(model).first_layer() != 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "engine: a pipeline's engine runs on the rank that holds the first layers");
+    }
+    runner_->open(kv_pool_, n_ctx_);
+  }
   if (options_.background) worker_ = std::thread([this] { worker_loop(); });
 }
 
@@ -122,6 +137,10 @@ Engine::RequestId EngineImpl::submit(EngineRequest request) {
                 "model runs with Session::generate");
   }
   runtime::check_speculative_options(model_, request.generate.speculative);
+  if (runner_ && !request.adapters.empty() && !runner_->supports_adapters()) {
+    throw Error(ErrorCode::kUnsupported,
+                "engine: LoRA adapters do not run over a pipeline of processes yet");
+  }
   auto lora = runtime::make_lora_stack(model_.config(), request.adapters);
   auto caller_on_piece = std::move(request.generate.on_piece);
   std::unique_lock<std::mutex> lock(mutex_);
@@ -242,6 +261,7 @@ void EngineImpl::worker_loop() {
 
 Engine::Engine(const Model& model, const EngineOptions& options)
     : impl_(std::make_unique<detail::EngineImpl>(model, options)) {}
+Engine::Engine(std::unique_ptr<detail::EngineImpl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 Engine::RequestId Engine::submit(EngineRequest request) {

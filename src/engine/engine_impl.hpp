@@ -23,6 +23,7 @@
 #include "engine/kv_pool.hpp"
 #include "engine/paged_kv.hpp"
 #include "engine/prefix_cache.hpp"
+#include "engine/step_runner.hpp"
 #include "kernels/thread_pool.hpp"
 #include "llama3/engine.hpp"
 #include "runtime/forward.hpp"
@@ -63,7 +64,10 @@ struct Sequence {
 
 class EngineImpl {
  public:
-  EngineImpl(const Model& model, const EngineOptions& options);
+  // With a runner, `model` may hold only the first layers (a pipeline's rank 0, src/distributed):
+  // the runner carries each step to the processes holding the rest.
+  EngineImpl(const Model& model, const EngineOptions& options,
+             std::unique_ptr<engine::StepRunner> runner = nullptr);
   ~EngineImpl();
 
   Engine::RequestId submit(EngineRequest request);
@@ -112,6 +116,7 @@ class EngineImpl {
 
   Model model_;
   EngineOptions options_;
+  std::unique_ptr<engine::StepRunner> runner_;  // nullptr: every layer runs here
   int n_ctx_;
   kernels::ThreadPool pool_;
   engine::KvPool kv_pool_;
@@ -122,9 +127,10 @@ class EngineImpl {
   // Step thread only.
   std::vector<Sequence*> running_;  // admission order (first come first)
   std::vector<runtime::ForwardRow> rows_;
-  std::vector<Sequence*> row_sequences_;  // [running index] for this step's rows
-  std::vector<float> logits_;             // [rows wanting logits, n_vocab]
-  std::vector<Sequence*> ended_;          // ended this step, not yet published
+  std::vector<const std::vector<engine::BlockId>*> tables_;  // [running index], this step's
+  std::vector<Sequence*> row_sequences_;                     // [running index] for this step's rows
+  std::vector<float> logits_;                                // [rows wanting logits, n_vocab]
+  std::vector<Sequence*> ended_;                             // ended this step, not yet published
   runtime::SpeculativeVerifier verifier_;
   std::uint64_t n_drafted_ = 0, n_draft_accepted_ = 0;
   std::uint64_t n_steps_ = 0;
@@ -140,6 +146,13 @@ class EngineImpl {
   bool stopping_ = false;
   std::mutex step_mutex_;  // one step at a time
   std::thread worker_;
+};
+
+// Builds the public Engine around an EngineImpl (the pipeline's engine, src/distributed).
+struct EngineAccess {
+  static std::unique_ptr<Engine> make(std::unique_ptr<EngineImpl> impl) {
+    return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+  }
 };
 
 }  // namespace llama3::detail

@@ -195,10 +195,10 @@ void EngineImpl::plan_rows() {
     }
   }
   rows_.clear();
-  std::vector<const std::vector<engine::BlockId>*> tables;
+  tables_.clear();
   for (std::size_t k = 0; k < running_.size(); ++k) {
     const Sequence& s = *running_[k];
-    tables.push_back(&s.blocks);
+    tables_.push_back(&s.blocks);
     const int n_tokens = static_cast<int>(s.tokens.size());
     for (int j = 0; j < s.rows_this_step; ++j) {
       const int position = s.n_computed + j;
@@ -208,7 +208,7 @@ void EngineImpl::plan_rows() {
       rows_.push_back({token, position, static_cast<int>(k), position + 1 >= n_tokens});
     }
   }
-  paged_kv_.set_tables(std::move(tables));
+  paged_kv_.set_tables(tables_);
 }
 
 void EngineImpl::propose_draft(Sequence& s, int max_rows) {
@@ -238,6 +238,8 @@ bool EngineImpl::ensure_blocks(Sequence& s, int last_position) {
     const engine::BlockId copy = take_block();
     if (copy == engine::kNoBlock) return false;
     kv_pool_.copy_positions(s.blocks[first], copy, s.n_computed % engine::kBlockPositions);
+    if (runner_)
+      runner_->copy_positions(s.blocks[first], copy, s.n_computed % engine::kBlockPositions);
     kv_pool_.release(s.blocks[first]);
     s.blocks[first] = copy;
   }
@@ -267,7 +269,11 @@ void EngineImpl::run_forward() {
   std::size_t n_wanting = 0;
   for (const auto& row : rows_) n_wanting += row.wants_logits ? 1 : 0;
   logits_.resize(n_wanting * static_cast<std::size_t>(model_.config().n_vocab));
-  forward_.run_rows(rows_, logits_.data());
+  if (runner_) {
+    runner_->run(forward_, rows_, tables_, logits_.data());
+  } else {
+    forward_.run_rows(rows_, logits_.data());
+  }
 }
 
 void EngineImpl::after_forward() {

@@ -34,12 +34,13 @@ void PagedKv::store(int layer, const runtime::ForwardRow& row, const float* key,
                     const float* value) {
   const auto& table = *tables_[static_cast<std::size_t>(row.sequence)];
   pool_.store(table[static_cast<std::size_t>(row.position / kBlockPositions)],
-              row.position % kBlockPositions, layer, key, value);
+              row.position % kBlockPositions, layer - first_layer_, key, value);
 }
 
 void PagedKv::attend(int layer, const runtime::ForwardRow& row, int kv_head, const float* queries,
                      int n_queries, float scale, float* out) const {
   const auto& table = *tables_[static_cast<std::size_t>(row.sequence)];
+  layer -= first_layer_;
   const auto n_keys = static_cast<std::size_t>(row.position + 1);  // causal
   const auto n = static_cast<std::size_t>(n_queries);
   const auto head_dim = static_cast<std::size_t>(head_dim_);

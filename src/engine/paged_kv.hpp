@@ -14,7 +14,10 @@ namespace llama3::engine {
 
 class PagedKv final : public runtime::KvMemory {
  public:
-  PagedKv(KvPool& pool, int head_dim) : pool_(pool), head_dim_(head_dim) {}
+  // The pool holds layers [first_layer, first_layer + its layers) of the model (a pipeline rank's,
+  // src/distributed); the forward pass names layers model-wide.
+  PagedKv(KvPool& pool, int head_dim, int first_layer = 0)
+      : pool_(pool), head_dim_(head_dim), first_layer_(first_layer) {}
 
   // The block tables of this step's sequences, indexed by ForwardRow::sequence. The tables must
   // outlive the forward pass that reads them.
@@ -28,6 +31,7 @@ class PagedKv final : public runtime::KvMemory {
  private:
   KvPool& pool_;
   int head_dim_;
+  int first_layer_;
   std::vector<const std::vector<BlockId>*> tables_;
 };
 

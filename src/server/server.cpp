@@ -51,7 +51,8 @@ ServerOptions ServerImpl::validate(ServerOptions options) {
   const auto check = [](bool ok, const std::string& what) {
     if (!ok) throw Error(ErrorCode::kInvalidArgument, "server: " + what);
   };
-  check(!options.model_path.empty(), "a model path is required");
+  check(!options.model_path.empty() || options.model.has_value(),
+        "a model path (or a loaded model) is required");
   check(options.port >= 0 && options.port <= 65535, "port must be in [0, 65535]");
   check(options.n_parallel >= 1 && options.n_parallel <= 1024, "n_parallel must be in [1, 1024]");
   // Every slot and every waiting request holds an HTTP pool thread, all started up front (see
@@ -112,7 +113,11 @@ void ServerImpl::load() {
     LoadOptions load_options;
     load_options.use_mmap = options.use_mmap;
     load_options.progress = [this](float) { return !cancel_load_.load(); };
-    state_.model.emplace(Model::load(options.model_path, load_options));
+    if (options.model) {
+      state_.model.emplace(*options.model);
+    } else {
+      state_.model.emplace(Model::load(options.model_path, load_options));
+    }
     const Model& model = *state_.model;
     if (!model.has_tokenizer()) {
       throw Error(ErrorCode::kInvalidArgument,
@@ -128,7 +133,11 @@ void ServerImpl::load() {
         options.kv_tokens > 0 ? options.kv_tokens : options.n_parallel * n_ctx;
     engine_options.max_step_tokens = options.max_step_tokens;
     engine_options.prefix_cache = options.prefix_cache;
-    state_.engine = std::make_unique<Engine>(model, engine_options);
+    state_.engine = options.make_engine ? options.make_engine(model, engine_options)
+                                        : std::make_unique<Engine>(model, engine_options);
+    if (!state_.engine) {
+      throw Error(ErrorCode::kInvalidArgument, "server: make_engine returned no engine");
+    }
     state_.adapters = load_adapters(model, options.adapters);
     if (!options.guard_model_path.empty()) {
       state_.guard = std::make_unique<server::GuardScreen>(
@@ -144,10 +153,11 @@ void ServerImpl::load() {
     context.n_ctx = n_ctx;
     context.n_adapters = static_cast<int>(state_.adapters.size());
     const std::filesystem::path path(options.model_path);
-    context.model_id =
-        !options.model_alias.empty()
-            ? options.model_alias
-            : (path.has_stem() ? path.stem().string() : path.parent_path().filename().string());
+    context.model_id = !options.model_alias.empty() ? options.model_alias
+                       : path.has_stem()            ? path.stem().string()
+                       : !path.parent_path().filename().empty()
+                           ? path.parent_path().filename().string()
+                           : std::string("model");
     // The model's template only tells the style; the dialog is rendered by ChatFormat.
     context.chat.chat_template = model.metadata_string("tokenizer.chat_template");
     context.chat.style = detect_chat_style(model.tokenizer(), context.chat.chat_template);

@@ -3,7 +3,9 @@ bit; a stopped (hung) or killed rank ends the job with an error instead of a han
 disagree on their options, or a split that leaves a rank without layers, stop with a message
 naming the difference.
 
-Usage: mpirun_test.py CASE...   (cases: tiny, 1b, hang, kill, disagree, netns)
+The engine over the pipeline (`generate --parallel`, `serve`) gives one process's answers too.
+
+Usage: mpirun_test.py CASE...   (cases: tiny, 1b, engine, serve, hang, kill, disagree, netns)
 Needs LLAMA3_BIN_DIR (llama3, make_test_model) and LLAMA3_DATA_DIR. Exits 77 (skipped) when
 mpirun, the data or (netns) the network namespaces are missing, saying why.
 """
@@ -97,6 +99,112 @@ def case_tiny(scratch):
 
 def case_1b(scratch):
     check_identical(test_model_1b(scratch), [2, 3], scratch, 6)
+
+
+SHARED = ("Once upon a time there was a little girl named Lily who lived in a small house near the "
+          "woods with her mother and her father and a big dog named Max")
+# 64 tokens with the BOS, two whole blocks: a request repeating it after the first finished its
+# prompt finds both blocks cached and copies the second before recomputing its last token.
+WHOLE_BLOCKS = SHARED + ". Max liked to run and play"
+
+
+def generate_parallel(model, n_ranks, prompts, options):
+    """stdout of `generate --parallel 3` (one process when n_ranks is 0)."""
+    command = [LLAMA3, "generate", "-m", str(model), "-f", str(prompts), "--parallel", "3",
+               "-t", "1"] + options
+    if n_ranks:
+        command = mpirun_prefix(n_ranks) + command
+    result = run(command)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
+    return result.stdout
+
+
+def case_engine(scratch):
+    """The batched engine over the pipeline: many sequences per step, prefix-cache copies,
+    preemption in a small KV pool and prompt-lookup drafts, against the engine in one process."""
+    model = DATA / "stories260K.gguf"
+    if not model.exists():
+        skip(f"{model} is missing (scripts/fetch-data.sh)")
+    prompts = scratch / "prompts.txt"
+    # Prompts sharing a prefix reuse cached blocks; repeats of WHOLE_BLOCKS copy a shared one.
+    prompts.write_text("\n".join([WHOLE_BLOCKS, "The little dog", SHARED, SHARED + " and",
+                                   WHOLE_BLOCKS, WHOLE_BLOCKS, SHARED]) + "\n")
+    settings = [["--temp", "0", "-n", "40"], ["--temp", "0.9", "-s", "1234", "-n", "40"],
+                ["--temp", "0", "-n", "40", "--lookup", "2"],
+                ["--temp", "0.8", "-s", "5", "-n", "60", "--kv-tokens", "192"]]
+    for options in settings:
+        alone = generate_parallel(model, 0, prompts, options)
+        assert all(f"[{k}] " in alone for k in range(1, 8)), alone
+        for n_ranks, more in [(2, []), (3, ["--split", "1,1,3"]), (2, ["--micro-batch", "1"])]:
+            split = generate_parallel(model, n_ranks, prompts, options + more)
+            label = f"generate --parallel 3 {' '.join(options + more)} -np {n_ranks}"
+            assert split == alone, (label, split, alone)
+            print(f"ok: {label}: 7 answers identical to one process")
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def served_completions(model, n_ranks, bodies):
+    """Starts `llama3 serve` (under mpirun when n_ranks), posts each body to /v1/completions,
+    stops the server and returns the answers' choices."""
+    import urllib.request
+    port = free_port()
+    command = [LLAMA3, "serve", "-m", str(model), "--port", str(port), "-t", "1", "--parallel",
+               "2"]
+    if n_ranks:
+        command = mpirun_prefix(n_ranks) + command
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.time() > deadline:
+                raise AssertionError(f"server did not become ready: {server.stderr.read()}")
+            time.sleep(0.2)
+        answers = []
+        for body in bodies:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/completions", data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=120) as response:
+                answers.append(json.loads(response.read())["choices"])
+        return answers
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def case_serve(scratch):
+    """`mpirun -np 2 llama3 serve`: the same completions, with the same top logprobs, as one
+    process serving."""
+    model = DATA / "stories260K.gguf"
+    if not model.exists():
+        skip(f"{model} is missing (scripts/fetch-data.sh)")
+    bodies = [{"prompt": text, "max_tokens": 24, "temperature": 0, "logprobs": 3}
+              for text in ["Once upon a time", SHARED, "The little dog"]]
+    bodies.append({"prompt": "Tom went", "max_tokens": 24, "temperature": 0.9, "seed": 42})
+    alone = served_completions(model, 0, bodies)
+    for n_ranks in (2, 3):
+        split = served_completions(model, n_ranks, bodies)
+        assert split == alone, (n_ranks, split, alone)
+        print(f"ok: serve -np {n_ranks}: {len(bodies)} completions (text and logprobs) identical "
+              "to one process")
 
 
 def ranks_of(mpirun_pid):
@@ -253,8 +361,8 @@ def case_netns(scratch):
             run(["ip", "netns", "del", space])
 
 
-CASES = {"tiny": case_tiny, "1b": case_1b, "hang": case_hang, "kill": case_kill,
-         "disagree": case_disagree, "netns": case_netns}
+CASES = {"tiny": case_tiny, "1b": case_1b, "engine": case_engine, "serve": case_serve,
+         "hang": case_hang, "kill": case_kill, "disagree": case_disagree, "netns": case_netns}
 
 
 def main():

@@ -8,10 +8,10 @@ import pathlib
 import re
 import sys
 
-# The order of docs/design.md; grammar, distributed, engine and server are named so that their
+# The order of docs/design.md; grammar, engine, distributed and server are named so that their
 # folders and headers slot in where the design puts them.
 LAYERS = ["base", "io", "kernels", "tokenizer", "model", "convert", "grammar", "runtime", "safety",
-          "distributed", "engine", "server", "umbrella"]
+          "engine", "distributed", "server", "umbrella"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 PUBLIC_HEADER_LAYER = {
     "error": "base", "version": "base", "log": "base",
