@@ -267,30 +267,12 @@ int run_generate_pipeline(GenerateCommandOptions& options) {
   pipeline_options.session.n_ctx = options.context.n_ctx;
   pipeline_options.session.n_threads = clamp_threads(options.context.n_threads);
   pipeline_options.session.kv_cache_type = options.context.cache_type.type();
-  pipeline_options.split = options.pipeline.split;
-  pipeline_options.timeout_seconds = options.pipeline.timeout_seconds;
-  pipeline_options.micro_batch = options.pipeline.micro_batch;
   pipeline_options.load.use_mmap = !options.model.no_mmap;
   const std::string path = options.model.path.empty() ? default_model_path() : options.model.path;
-  const int rank = mpi.rank();
-  std::optional<distributed::Pipeline> pipeline;
-  try {
-    pipeline.emplace(path, mpi.world(), pipeline_options);
-  } catch (const std::exception& failure) {
-    // Every rank fails together and rank 0 prints what failed where; the others wait for that.
-    if (rank == 0) print_error("generate", failure);
-    mpi.barrier();
-    return 1;
-  }
-  if (rank != 0) {
-    try {
-      pipeline->serve();
-    } catch (const std::exception& error) {
-      std::fprintf(stderr, "llama3 generate (rank %d): error: %s\n", rank, error.what());
-      distributed::MpiEnvironment::abort(1);
-    }
-    return 0;
-  }
+  int exit_code = 0;
+  const auto pipeline =
+      join_pipeline(mpi, path, pipeline_options, options.pipeline, "generate", exit_code);
+  if (!pipeline) return exit_code;
   try {
     if (options.n_parallel > 0) {
       const Model& model = pipeline->model();

@@ -1,10 +1,9 @@
 #include "pipeline_options.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 
-#if LLAMA3_HAS_MPI
-#include "llama3/distributed.hpp"
-#endif
+#include "commands.hpp"
 
 namespace llama3::cli {
 
@@ -52,5 +51,37 @@ bool PipelineCommandOptions::active() const {
   }
   return launched;
 }
+
+#if LLAMA3_HAS_MPI
+std::unique_ptr<distributed::Pipeline> join_pipeline(distributed::MpiEnvironment& mpi,
+                                                     const std::string& model_path,
+                                                     distributed::PipelineOptions options,
+                                                     const PipelineCommandOptions& command_options,
+                                                     const char* command, int& exit_code) {
+  options.split = command_options.split;
+  options.timeout_seconds = command_options.timeout_seconds;
+  options.micro_batch = command_options.micro_batch;
+  const int rank = mpi.rank();
+  std::unique_ptr<distributed::Pipeline> pipeline;
+  try {
+    pipeline = std::make_unique<distributed::Pipeline>(model_path, mpi.world(), options);
+  } catch (const std::exception& failure) {
+    // Every rank fails together and rank 0 prints what failed where; the others wait for that.
+    if (rank == 0) print_error(command, failure);
+    mpi.barrier();
+    exit_code = 1;
+    return nullptr;
+  }
+  exit_code = 0;
+  if (rank == 0) return pipeline;
+  try {
+    pipeline->serve();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "llama3 %s (rank %d): error: %s\n", command, rank, error.what());
+    distributed::MpiEnvironment::abort(1);
+  }
+  return nullptr;
+}
+#endif
 
 }  // namespace llama3::cli

@@ -3,8 +3,13 @@
 // these options are refused with a clear message.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#if LLAMA3_HAS_MPI
+#include "llama3/distributed.hpp"
+#endif
 
 #include "command_line.hpp"
 #include "common_options.hpp"
@@ -24,5 +29,17 @@ struct PipelineCommandOptions {
 
 // Whether this llama3 was built with the MPI pipeline (-DLLAMA3_MPI=ON).
 bool built_with_mpi();
+
+#if LLAMA3_HAS_MPI
+// Builds this rank's share of the pipeline (`options` plus the command's --split, --mpi-timeout
+// and --micro-batch). Returns it on rank 0. Ranks other than 0 serve rank 0 until it ends the
+// pipeline and then return nullptr, as every rank does when the pipeline cannot be built (rank 0
+// prints why); exit_code says how the process should end.
+std::unique_ptr<distributed::Pipeline> join_pipeline(distributed::MpiEnvironment& mpi,
+                                                     const std::string& model_path,
+                                                     distributed::PipelineOptions options,
+                                                     const PipelineCommandOptions& command_options,
+                                                     const char* command, int& exit_code);
+#endif
 
 }  // namespace llama3::cli

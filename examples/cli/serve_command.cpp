@@ -15,9 +15,6 @@
 #include "llama3/error.hpp"
 #include "llama3/server.hpp"
 #include "pipeline_options.hpp"
-#if LLAMA3_HAS_MPI
-#include "llama3/distributed.hpp"
-#endif
 
 namespace llama3::cli {
 namespace {
@@ -176,29 +173,11 @@ int run_serve_pipeline(const ServeCommandOptions& options, ServerOptions server_
   pipeline_options.session.n_ctx = server_options.n_ctx;
   pipeline_options.session.n_threads = server_options.n_threads;
   pipeline_options.session.kv_cache_type = server_options.kv_cache_type;
-  pipeline_options.split = options.pipeline.split;
-  pipeline_options.timeout_seconds = options.pipeline.timeout_seconds;
-  pipeline_options.micro_batch = options.pipeline.micro_batch;
   pipeline_options.load.use_mmap = server_options.use_mmap;
-  const int rank = mpi.rank();
-  std::optional<distributed::Pipeline> pipeline;
-  try {
-    pipeline.emplace(server_options.model_path, mpi.world(), pipeline_options);
-  } catch (const std::exception& failure) {
-    // Every rank fails together and rank 0 prints what failed where; the others wait for that.
-    if (rank == 0) print_error("serve", failure);
-    mpi.barrier();
-    return 1;
-  }
-  if (rank != 0) {
-    try {
-      pipeline->serve();
-    } catch (const std::exception& error) {
-      std::fprintf(stderr, "llama3 serve (rank %d): error: %s\n", rank, error.what());
-      distributed::MpiEnvironment::abort(1);
-    }
-    return 0;
-  }
+  int exit_code = 0;
+  const auto pipeline = join_pipeline(mpi, server_options.model_path, pipeline_options,
+                                      options.pipeline, "serve", exit_code);
+  if (!pipeline) return exit_code;
   server_options.model = pipeline->model();
   server_options.make_engine = [&](const Model&, const EngineOptions& engine_options) {
     return pipeline->make_engine(engine_options);

@@ -188,6 +188,19 @@ void PipelineImpl::finish_sends() {
   }
 }
 
+void PipelineImpl::await_logits(std::vector<MPI_Request>& replies, const char* what_for) {
+  const std::string last = std::to_string(n_ranks() - 1);
+  const std::string what = std::string("rank 0 waiting for ") + what_for + " from rank " + last +
+                           (n_ranks() > 2 ? " (through ranks 1.." + last + ")" : std::string());
+  try {
+    for (auto& reply : replies) channel_.wait(reply, options_.timeout_seconds, what);
+  } catch (const Error&) {
+    broken_ = true;
+    throw;
+  }
+  finish_sends();
+}
+
 void PipelineImpl::require_healthy() const {
   if (broken_) {
     throw Error(ErrorCode::kIo,
@@ -277,16 +290,7 @@ void PipelineImpl::decode(std::span<const TokenId> tokens, bool all_logits) {
       send_down(header, {reinterpret_cast<const std::byte*>(stage_->forward.hidden()),
                          hidden_bytes(count)});
     }
-    const std::string last = std::to_string(n_ranks() - 1);
-    const std::string what = "rank 0 waiting for the logits from rank " + last +
-                             (n_ranks() > 2 ? " (through ranks 1.." + last + ")" : std::string());
-    try {
-      for (auto& reply : replies) channel_.wait(reply, options_.timeout_seconds, what);
-    } catch (const Error&) {
-      broken_ = true;
-      throw;
-    }
-    finish_sends();
+    await_logits(replies, "the logits");
   }
   n_past_ += n;
   tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());

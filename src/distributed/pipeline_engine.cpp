@@ -187,16 +187,7 @@ void PipelineImpl::engine_run(runtime::ForwardPass& forward,
     send_down(header, as_bytes(engine_meta_),
               {reinterpret_cast<const std::byte*>(forward.hidden()), hidden_bytes(count)});
   }
-  const std::string last = std::to_string(n_ranks() - 1);
-  const std::string what = "rank 0 waiting for an engine step's logits from rank " + last +
-                           (n_ranks() > 2 ? " (through ranks 1.." + last + ")" : std::string());
-  try {
-    for (auto& reply : replies) channel_.wait(reply, options_.timeout_seconds, what);
-  } catch (const Error&) {
-    broken_ = true;
-    throw;
-  }
-  finish_sends();
+  await_logits(replies, "an engine step's logits");
 }
 
 // ---------------------------------------------------------------------------------------------

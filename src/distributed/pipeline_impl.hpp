@@ -128,6 +128,8 @@ class PipelineImpl {
   void send_down(const MessageHeader& header, std::span<const std::byte> payload,
                  std::span<const std::byte> more = {});
   void finish_sends();  // waits for every slot's send
+  // Rank 0: waits for the last rank's logits messages, then for its own sends.
+  void await_logits(std::vector<MPI_Request>& replies, const char* what_for);
   RankRecord own_record(bool reset);
   // This stage's layers over rows already in forward.hidden() (embedded first on rank 0).
   void run_stage(std::span<const runtime::ForwardRow> rows);
