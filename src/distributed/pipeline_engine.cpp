@@ -123,10 +123,14 @@ void PipelineImpl::engine_run(runtime::ForwardPass& forward,
   const auto n = static_cast<int>(rows.size());
   const auto n_vocab = static_cast<std::size_t>(model().config().n_vocab);
   const LayerSpan own = layers(0);
-  // One part per rank by default: while rank 1 runs part k, rank 0 runs part k+1.
-  const int micro = options_.micro_batch > 0 ? options_.micro_batch
-                                             : std::clamp((n + n_ranks() - 1) / n_ranks(), 1,
-                                                          runtime::ForwardPass::kMaxBatch);
+  // By default one part per rank, so that while rank 1 runs part k, rank 0 runs part k+1; but no
+  // part under kMinPartRows rows: a few rows cost a rank nearly a whole read of its weights, so
+  // splitting a small decode step multiplies the reads instead of overlapping work.
+  constexpr int kMinPartRows = 16;
+  const int micro = options_.micro_batch > 0
+                        ? options_.micro_batch
+                        : std::clamp(std::max((n + n_ranks() - 1) / n_ranks(), kMinPartRows), 1,
+                                     runtime::ForwardPass::kMaxBatch);
   // The answers' receives go first, so the last rank never waits for rank 0 to be ready.
   std::vector<MPI_Request> replies;
   std::size_t logits_row = 0;
