@@ -3,9 +3,11 @@ bit; a stopped (hung) or killed rank ends the job with an error instead of a han
 disagree on their options, or a split that leaves a rank without layers, stop with a message
 naming the difference.
 
-The engine over the pipeline (`generate --parallel`, `serve`) gives one process's answers too.
+The engine over the pipeline (`generate --parallel`, `serve`) gives one process's answers too, and
+so does llama3.Pipeline from Python.
 
-Usage: mpirun_test.py CASE...   (cases: tiny, 1b, engine, serve, hang, kill, disagree, netns)
+Usage: mpirun_test.py CASE...   (cases: tiny, 1b, engine, serve, hang, kill, disagree, netns,
+       python)
 Needs LLAMA3_BIN_DIR (llama3, make_test_model) and LLAMA3_DATA_DIR. Exits 77 (skipped) when
 mpirun, the data or (netns) the network namespaces are missing, saying why.
 """
@@ -361,8 +363,48 @@ def case_netns(scratch):
             run(["ip", "netns", "del", space])
 
 
+def case_python(scratch):
+    """llama3.Pipeline from Python (python_pipeline.py): decode's logits, generate and an engine
+    over the pipeline at -np 2 and -np 3 give what Model.session and llama3.Engine give alone."""
+    python = os.environ.get("LLAMA3_TEST_PYTHON", sys.executable)
+    script = str(pathlib.Path(__file__).with_name("python_pipeline.py"))
+    probe = run([python, "-c", "import llama3, sys; sys.exit(0 if llama3.HAS_MPI else 3)"])
+    if probe.returncode == 3:
+        skip("this build's Python module has no MPI pipeline (llama3.HAS_MPI is False)")
+    if probe.returncode != 0:
+        skip(f"the Python module does not import: {probe.stderr[-500:]}")
+    model = DATA / "stories260K.gguf"
+    if not model.exists():
+        skip(f"{model} is missing (scripts/fetch-data.sh)")
+
+    def outcome(n_ranks, split=""):
+        out = scratch / f"python-{n_ranks}-{split}.json"
+        command = [python, script, str(model), str(out), "pipeline" if n_ranks else "alone"]
+        if split:
+            command.append(split)
+        if n_ranks:
+            command = mpirun_prefix(n_ranks) + ["-x", "PYTHONPATH"] + command
+        result = run(command)
+        if result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n"
+                                 f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+        return json.loads(out.read_text())
+
+    alone = outcome(0)
+    assert alone["generate"]["tokens"] and len(alone["engine"]) == 4, alone
+    for n_ranks, split in [(2, ""), (3, "1,1,3")]:
+        split_run = outcome(n_ranks, split)
+        label = f"python -np {n_ranks} {split}"
+        assert len(split_run["layers"]) == n_ranks, (label, split_run["layers"])
+        for key in ("logits", "generate", "engine"):
+            assert split_run[key] == alone[key], (label, key, split_run[key], alone[key])
+        print(f"ok: {label}: logits, generate and {len(alone['engine'])} engine requests "
+              "identical to one process")
+
+
 CASES = {"tiny": case_tiny, "1b": case_1b, "engine": case_engine, "serve": case_serve,
-         "hang": case_hang, "kill": case_kill, "disagree": case_disagree, "netns": case_netns}
+         "hang": case_hang, "kill": case_kill, "disagree": case_disagree, "netns": case_netns,
+         "python": case_python}
 
 
 def main():

@@ -14,7 +14,12 @@ from ._llama3 import (CodeScanner, Engine, EngineRequest, GenerationStream, Gram
                       KvCacheType, LoraAdapter, Model, Sampler, Session, Tokenizer, __version__,
                       convert_hf_to_gguf, error_code_name, merge_lora, parse_tool_calls,
                       quantize_gguf, reset_log_handler, set_log_handler)
+from ._llama3 import HAS_MPI
 from ._completion import Completion  # also adds Session.complete and Model.create_*completion
+
+# The MPI pipeline exists only in builds made with it (docs/distributed.md).
+if HAS_MPI:
+    from ._llama3 import Pipeline, abort_mpi_job, mpi_launched
 
 __all__ = [
     "Model", "Tokenizer", "Session", "Sampler", "Grammar", "GenerationStream", "KvCacheType",
@@ -23,5 +28,7 @@ __all__ = [
     "Error", "InvalidArgumentError", "IoError", "BadFormatError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "BlockedError", "InternalError",
     "BufferTooSmallError", "error_code_name", "parse_tool_calls", "convert_hf_to_gguf",
-    "quantize_gguf", "set_log_handler", "reset_log_handler", "__version__",
+    "quantize_gguf", "set_log_handler", "reset_log_handler", "__version__", "HAS_MPI",
 ]
+if HAS_MPI:
+    __all__ += ["Pipeline", "abort_mpi_job", "mpi_launched"]

@@ -3,15 +3,18 @@
 // Python-side holder types they share.
 #pragma once
 
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "llama3/engine.hpp"
 #include "llama3/error.hpp"
 #include "llama3/grammar.hpp"
 #include "llama3/lora.hpp"
@@ -62,6 +65,19 @@ struct PySession {
   Session& get();
 };
 
+// A llama3.Engine: its engine is shared with the requests in flight (and, for an engine over a
+// pipeline, keeps the pipeline alive through its deleter).
+struct PyEngine {
+  std::shared_ptr<Engine> engine;
+  Engine& get();
+};
+
+// A read-only float32 numpy view of logits [n_vocab]; `owner` (the Python object whose buffer it
+// is) stays alive as long as the array does.
+py::array logits_view(std::span<const float> logits, py::handle owner);
+// [n_rows, n_vocab] rows of such a buffer, read-only, as logits_view.
+py::array logits_rows_view(std::span<const float> logits, std::size_t n_rows, py::handle owner);
+
 void register_errors(py::module_& m);
 void register_model(py::module_& m);
 void register_tokenizer(py::module_& m);
@@ -74,6 +90,9 @@ void register_engine(py::module_& m);
 void register_safety(py::module_& m);
 void register_lora(py::module_& m);
 void register_log(py::module_& m);
+// llama3.Pipeline and llama3.mpi_launched (builds with the MPI pipeline); otherwise
+// llama3.Pipeline is absent and llama3.HAS_MPI is False.
+void register_distributed(py::module_& m);
 
 // `adapters` as Python gives them: a list of llama3.LoraAdapter or (LoraAdapter, scale) tuples.
 std::vector<ActiveLora> active_adapters(const py::object& adapters);

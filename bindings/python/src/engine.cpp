@@ -26,14 +26,6 @@ struct Mailbox {
   EngineResult result;
 };
 
-struct PyEngine {
-  std::shared_ptr<Engine> engine;
-  Engine& get() {
-    if (!engine) throw Error(ErrorCode::kInvalidArgument, "the engine is closed");
-    return *engine;
-  }
-};
-
 class PyEngineRequest {
  public:
   PyEngineRequest(std::shared_ptr<Engine> engine, EngineRequest request,
@@ -119,6 +111,11 @@ class PyEngineRequest {
 };
 
 }  // namespace
+
+Engine& PyEngine::get() {
+  if (!engine) throw Error(ErrorCode::kInvalidArgument, "the engine is closed");
+  return *engine;
+}
 
 void register_engine(py::module_& m) {
   py::class_<PyEngineRequest>(m, "EngineRequest", R"doc(

@@ -18,4 +18,5 @@ PYBIND11_MODULE(_llama3, m) {
   llama3::python::register_safety(m);
   llama3::python::register_lora(m);
   llama3::python::register_log(m);
+  llama3::python::register_distributed(m);
 }

@@ -17,8 +17,6 @@ Session& PySession::get() {
   return *session;
 }
 
-namespace {
-
 // A read-only float32 view of the session's logits; `owner` (the Python session) stays alive as
 // long as the array does.
 py::array logits_view(std::span<const float> logits, py::handle owner) {
@@ -39,6 +37,8 @@ py::array logits_rows_view(std::span<const float> logits, std::size_t n_rows, py
   py::detail::array_proxy(view.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
   return view;
 }
+
+namespace {
 
 void close_session(PySession& self) {
   if (self.busy) {
