@@ -3,23 +3,12 @@
 #include <string>
 #include <unordered_map>
 
+#include "c_api_engine.hpp"
 #include "c_api_safety.hpp"
 #include "c_api_support.hpp"
 #include "llama3/engine.hpp"
 
 using llama3::capi::guarded;
-
-struct llama3_engine {
-  llama3_engine(const llama3::Model& model, const llama3::EngineOptions& options)
-      : engine(model, options), model(model) {}
-  llama3::Engine engine;
-  llama3::Model model;  // for the safety filters' prompt text
-  // Text polled from the engine but not yet taken by a caller whose buffer was too small, and
-  // where each request's safety filters record which one blocked (read by llama3_engine_wait).
-  std::mutex mutex;
-  std::unordered_map<llama3_request_id, std::string> unread;
-  std::unordered_map<llama3_request_id, llama3::capi::BlockingFilter> blocking;
-};
 
 namespace {
 
@@ -99,7 +88,8 @@ llama3_status llama3_engine_create(const llama3_model* model, const llama3_engin
                                  ? llama3::WhenPoolFull::kRefuse
                                  : llama3::WhenPoolFull::kWait;
     options.prefix_cache = p.prefix_cache != 0;
-    *out_engine = new llama3_engine(model->model, options);
+    *out_engine =
+        new llama3_engine(std::make_unique<llama3::Engine>(model->model, options), model->model);
     return LLAMA3_OK;
   });
 }
@@ -124,7 +114,7 @@ llama3_status llama3_engine_submit(llama3_engine* engine, const llama3_token* pr
     request.adapters = llama3::capi::request_adapters(params, function);
     auto blocking = llama3::capi::add_safety_filters(params, engine->model, request.prompt,
                                                      request.generate, function);
-    const llama3_request_id id = engine->engine.submit(std::move(request));
+    const llama3_request_id id = engine->engine->submit(std::move(request));
     {
       // (No caller knows the id before this returns, so no wait can look before the entry.)
       std::lock_guard<std::mutex> lock(engine->mutex);
@@ -138,8 +128,8 @@ llama3_status llama3_engine_submit(llama3_engine* engine, const llama3_token* pr
 llama3_status llama3_engine_cancel(llama3_engine* engine, llama3_request_id id) {
   return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(engine != nullptr);
-    engine->engine.state(id);  // throws for an unknown id
-    engine->engine.cancel(id);
+    engine->engine->state(id);  // throws for an unknown id
+    engine->engine->cancel(id);
     return LLAMA3_OK;
   });
 }
@@ -152,7 +142,7 @@ llama3_status llama3_engine_poll(llama3_engine* engine, llama3_request_id id, ch
     std::string& unread = engine->unread[id];
     llama3::RequestState state;
     try {
-      state = engine->engine.poll(id, unread);
+      state = engine->engine->poll(id, unread);
     } catch (...) {
       engine->unread.erase(id);
       throw;
@@ -173,7 +163,7 @@ llama3_status llama3_engine_wait(llama3_engine* engine, llama3_request_id id,
       llama3::capi::check_struct_size(result->struct_size, sizeof(llama3_generate_result),
                                       function);
     }
-    const llama3::EngineResult ended = engine->engine.wait(id);
+    const llama3::EngineResult ended = engine->engine->wait(id);
     int32_t filter = LLAMA3_FILTER_NONE;
     {
       std::lock_guard<std::mutex> lock(engine->mutex);

@@ -4,10 +4,10 @@ disagree on their options, or a split that leaves a rank without layers, stop wi
 naming the difference.
 
 The engine over the pipeline (`generate --parallel`, `serve`) gives one process's answers too, and
-so does llama3.Pipeline from Python.
+so do llama3.Pipeline from Python and the C ABI's llama3_pipeline.
 
 Usage: mpirun_test.py CASE...   (cases: tiny, 1b, engine, serve, hang, kill, disagree, netns,
-       python)
+       python, capi)
 Needs LLAMA3_BIN_DIR (llama3, make_test_model) and LLAMA3_DATA_DIR. Exits 77 (skipped) when
 mpirun, the data or (netns) the network namespaces are missing, saying why.
 """
@@ -402,9 +402,39 @@ def case_python(scratch):
               "identical to one process")
 
 
+def case_capi(scratch):
+    """The pipeline through the C ABI (tests/capi/test_c_pipeline.c, libllama3_mpi.so): decode's
+    logits, generate and an engine at -np 2 and -np 3 print what a session and an engine print in
+    one process."""
+    program = BIN / "test_c_pipeline"
+    if not program.exists():
+        skip(f"{program} is missing (a build without libllama3_mpi)")
+    model = DATA / "stories260K.gguf"
+    if not model.exists():
+        skip(f"{model} is missing (scripts/fetch-data.sh)")
+
+    def outcome(n_ranks):
+        command = [str(program), str(model), "pipeline" if n_ranks else "alone"]
+        if n_ranks:
+            command = mpirun_prefix(n_ranks) + command
+        result = run(command)
+        if result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n"
+                                 f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+        return result.stdout
+
+    alone = outcome(0)
+    lines = alone.splitlines()
+    assert len(lines) == 5 and lines[0].startswith("logits: ") and lines[1] != "generate: ", alone
+    for n_ranks in (2, 3):
+        split = outcome(n_ranks)
+        assert split == alone, f"-np {n_ranks}:\n{split}\none process:\n{alone}"
+        print(f"ok: C ABI -np {n_ranks}: logits, generate and 3 engine requests identical")
+
+
 CASES = {"tiny": case_tiny, "1b": case_1b, "engine": case_engine, "serve": case_serve,
          "hang": case_hang, "kill": case_kill, "disagree": case_disagree, "netns": case_netns,
-         "python": case_python}
+         "python": case_python, "capi": case_capi}
 
 
 def main():
