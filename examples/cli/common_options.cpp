@@ -232,12 +232,21 @@ void GenerationOptions::declare(CLI::App& app) {
       ->check(CLI::Validator(
           [](std::string& text) { return text.empty() ? "must not be empty" : std::string(); },
           ""));
+  auto* shift = app.add_flag("--context-shift", context_shift,
+                             "when the context is full, drop the older half of what follows the "
+                             "first --keep tokens and go on (default: stop)");
+  app.add_option("--keep", keep,
+                 "with --context-shift: prompt tokens never dropped (default 0; BOS stays anyway)")
+      ->check(integer_in(0, INT_MAX))
+      ->needs(shift);
 }
 
 GenerateOptions GenerationOptions::generate_options() const {
   GenerateOptions options;
   options.max_tokens = n_predict < 0 ? std::numeric_limits<int>::max() : n_predict;
   options.stop_strings = stop;
+  options.context_shift = context_shift;
+  options.n_keep = keep;
   return options;
 }
 

@@ -97,10 +97,13 @@ struct SamplingOptions {
 struct GenerationOptions {
   int n_predict;
   std::vector<std::string> stop;
+  bool context_shift = false;  // a full context drops the older half after the first `keep`
+  int keep = 0;
 
   explicit GenerationOptions(int default_n_predict) : n_predict(default_n_predict) {}
   void declare(CLI::App& app);
-  // max_tokens and stop strings; -n -1 generates until end of generation or a full context.
+  // max_tokens, stop strings and the context shift; -n -1 generates until end of generation or a
+  // full context (without --context-shift).
   GenerateOptions generate_options() const;
 };
 

@@ -137,8 +137,7 @@ class Pipeline {
   std::span<const float> decode(std::span<const TokenId> tokens);
   std::span<const float> decode_all_logits(std::span<const TokenId> tokens);  // [n_tokens, n_vocab]
   std::span<const float> logits() const;
-  // Session::generate's loop and options, over the pipeline; context_shift is not supported yet
-  // (kUnsupported).
+  // Session::generate's loop and options, over the pipeline (context_shift included).
   GenerateResult generate(std::span<const TokenId> prompt, Sampler& sampler,
                           const GenerateOptions& options = {});
   int n_past() const;
@@ -146,7 +145,7 @@ class Pipeline {
   void reset();
   void truncate(int n_tokens);
   std::span<const TokenId> tokens() const;
-  // Throws kUnsupported: moving keys would have to happen on every rank.
+  // Session::shift_context: every rank drops the positions from its own layers' keys and values.
   void shift_context(int n_keep, int n_discard);
 
   // Rank 0 only: a batched Engine (llama3/engine.hpp) over the pipeline, for many sequences at

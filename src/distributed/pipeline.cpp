@@ -10,6 +10,7 @@
 #include "distributed/layer_split.hpp"
 #include "distributed/pipeline_impl.hpp"
 #include "llama3/error.hpp"
+#include "runtime/context_shift.hpp"
 #include "runtime/generation_loop.hpp"
 
 namespace llama3::distributed {
@@ -318,6 +319,38 @@ void PipelineImpl::truncate(int n_tokens) {
   logits_.clear();
 }
 
+void PipelineImpl::shift_context(int n_keep, int n_discard) {
+  require_root("shift_context");
+  require_healthy();
+  if (n_keep < 0 || n_discard <= 0 || n_keep > n_past_ - n_discard) {
+    throw Error(ErrorCode::kInvalidArgument, "shift_context: keeping " + std::to_string(n_keep) +
+                                                 " and dropping " + std::to_string(n_discard) +
+                                                 " does not fit the " + std::to_string(n_past_) +
+                                                 " tokens in the context");
+  }
+  const int moved = n_past_ - n_keep - n_discard;
+  // Every rank drops the same positions from its own layers. The message needs no answer: the
+  // next forward message follows it down the same ranks, so each rank shifts before it runs on.
+  MessageHeader header;
+  header.command = static_cast<std::int32_t>(Command::kShift);
+  header.first_position = n_keep;
+  header.n_rows = n_discard;
+  header.wants = moved;
+  const auto start = MpiChannel::Clock::now();
+  runtime::discard_positions(stage_->cache, detail::ModelAccess::impl(stage_->model), n_keep,
+                             n_discard, moved);
+  compute_seconds_ += std::chrono::duration<double>(MpiChannel::Clock::now() - start).count();
+  if (n_ranks() > 1) send_down(header, {});
+  n_past_ -= n_discard;
+  const auto n_vocab = static_cast<std::size_t>(model().config().n_vocab);
+  if (logits_.size() > n_vocab) {
+    logits_.erase(logits_.begin(), logits_.end() - static_cast<std::ptrdiff_t>(n_vocab));
+  }
+  if (tokens_.size() >= static_cast<std::size_t>(n_keep + n_discard)) {
+    tokens_.erase(tokens_.begin() + n_keep, tokens_.begin() + n_keep + n_discard);
+  }
+}
+
 RankRecord PipelineImpl::own_record(bool reset) {
   const LayerSpan own = layers(rank());
   RankRecord record{static_cast<double>(own.first),
@@ -436,9 +469,6 @@ std::span<const float> Pipeline::logits() const {
 GenerateResult Pipeline::generate(std::span<const TokenId> prompt, Sampler& sampler,
                                   const GenerateOptions& options) {
   impl_->require_root("generate");
-  if (options.context_shift) {
-    throw Error(ErrorCode::kUnsupported, "pipeline: context_shift is not supported yet");
-  }
   return runtime::run_generation(*this, prompt, sampler, options);
 }
 
@@ -457,8 +487,8 @@ void Pipeline::truncate(int n_tokens) {
 std::span<const TokenId> Pipeline::tokens() const {
   return impl_->tokens();
 }
-void Pipeline::shift_context(int, int) {
-  throw Error(ErrorCode::kUnsupported, "pipeline: shift_context is not supported yet");
+void Pipeline::shift_context(int n_keep, int n_discard) {
+  impl_->shift_context(n_keep, n_discard);
 }
 bool Pipeline::failed() const {
   return impl_->failed();

@@ -42,6 +42,7 @@ enum class Command : std::int32_t {
   kShutdown = 3,
   kEngineOpen = 4,
   kEngineForward = 5,
+  kShift = 6,  // drop positions: first_position = n_keep, n_rows = n_discard, wants = moved
 };
 
 // Which rows of a kForward message want logits.
@@ -107,6 +108,7 @@ class PipelineImpl {
   int context_size() const { return stage_->cache.n_ctx(); }
   void reset();
   void truncate(int n_tokens);
+  void shift_context(int n_keep, int n_discard);
   std::span<const TokenId> tokens() const { return tokens_; }
   PipelineStats stats(bool reset);
 

@@ -5,6 +5,7 @@
 
 #include "distributed/pipeline_impl.hpp"
 #include "llama3/error.hpp"
+#include "runtime/context_shift.hpp"
 
 namespace llama3::distributed {
 namespace {
@@ -112,6 +113,25 @@ void PipelineImpl::serve() {
                                    static_cast<std::size_t>(n_wanting) * n_vocab * sizeof(float)});
           channel_.wait(answer, options_.timeout_seconds, to_root);
         }
+        break;
+      }
+
+      case Command::kShift: {
+        const int n_keep = header.first_position;
+        const int n_discard = header.n_rows;
+        const int moved = header.wants;
+        if (n_keep < 0 || n_discard <= 0 || moved < 0 ||
+            n_keep + n_discard + moved > context_size()) {
+          bad_message(rank(), "a shift keeping " + std::to_string(n_keep) + ", dropping " +
+                                  std::to_string(n_discard) + " and moving " +
+                                  std::to_string(moved) + " positions does not fit the context " +
+                                  "of " + std::to_string(context_size()));
+        }
+        const auto start = MpiChannel::Clock::now();
+        runtime::discard_positions(stage_->cache, detail::ModelAccess::impl(stage_->model), n_keep,
+                                   n_discard, moved);
+        compute_seconds_ += std::chrono::duration<double>(MpiChannel::Clock::now() - start).count();
+        if (!is_last()) send_down(header, {});
         break;
       }
 

@@ -1,9 +1,8 @@
 #include <algorithm>
-#include <cmath>
 #include <string>
 
-#include "kernels/vector_ops.hpp"
 #include "llama3/error.hpp"
+#include "runtime/context_shift.hpp"
 #include "runtime/memory_budget.hpp"
 #include "runtime/session_impl.hpp"
 
@@ -120,28 +119,10 @@ void SessionImpl::shift_context(int n_keep, int n_discard) {
                                                  " tokens in the context");
   }
   const int moved = n_past_ - n_keep - n_discard;  // positions that slide down by n_discard
-  cache_.move_positions(n_keep + n_discard, n_keep, moved);
-  // RoPE rotates a key by position * frequency, so a key that moves back by n_discard positions is
-  // rotated once more by -n_discard * frequency (rotations compose exactly; only f16 rounding
-  // differs from a fresh decode).
-  const auto& config = model_.config();
-  const auto& inverse = detail::ModelAccess::impl(model_).rope_inverse_frequencies();
-  const auto half = static_cast<std::size_t>(config.head_dim / 2);
-  std::vector<float> cos(half);  // [head_dim / 2]
-  std::vector<float> sin(half);  // [head_dim / 2]
-  for (std::size_t i = 0; i < half; ++i) {
-    const double angle = -static_cast<double>(n_discard) * inverse[i];
-    cos[i] = static_cast<float>(std::cos(angle));
-    sin[i] = static_cast<float>(std::sin(angle));
-  }
-  const auto rope = config.rope_layout == RopeLayout::kHalfSplit ? kernels::rope_half_split
-                                                                 : kernels::rope_adjacent_pairs;
-  for (int layer = 0; layer < config.n_layers; ++layer) {
-    cache_.rotate_keys(layer, n_keep, moved, rope, cos.data(), sin.data());
-  }
+  runtime::discard_positions(cache_, detail::ModelAccess::impl(model_), n_keep, n_discard, moved);
   n_past_ -= n_discard;
   // Only the last row keeps its meaning: earlier rows of a batch may belong to dropped positions.
-  const auto n_vocab = static_cast<std::size_t>(config.n_vocab);
+  const auto n_vocab = static_cast<std::size_t>(model_.config().n_vocab);
   if (logits_.size() > n_vocab) {
     logits_.erase(logits_.begin(), logits_.end() - static_cast<std::ptrdiff_t>(n_vocab));
   }

@@ -84,6 +84,24 @@ TEST_CASE("generate: -n -1 generates until the context is full", "[cli][data]") 
   }
 }
 
+TEST_CASE("generate: --context-shift goes on past a full context and --keep needs it",
+          "[cli][data]") {
+  const auto shifted =
+      generate_json("-n 60 -c 24 --temp 0 --context-shift --keep 2", "cli-alias-shift");
+  CHECK(shifted["tokens"].size() == 60);  // more than the context holds
+  CHECK(shifted["stop_reason"] == "max_tokens");
+  // Until the context first fills, the shifted run is the plain one.
+  const auto plain = generate_json("-n 60 -c 24 --temp 0", "cli-alias-shift");
+  CHECK(plain["stop_reason"] == "context_full");
+  const auto& head = plain["tokens"];
+  REQUIRE(head.size() <= shifted["tokens"].size());
+  for (std::size_t i = 0; i + 1 < head.size(); ++i) CHECK(shifted["tokens"][i] == head[i]);
+  const auto lone_keep =
+      run_tool("generate " + stories_arg() + " -p Once -n 4 --keep 2", "cli-alias-shift");
+  CHECK(lone_keep.exit_code == 2);
+  CHECK(lone_keep.err.find("--context-shift") != std::string::npos);
+}
+
 TEST_CASE("generate: --stop is repeatable and the earliest match cuts the text", "[cli][data]") {
   const auto full = generate_json("-n 40 --temp 0", "cli-alias-stop");
   const std::string text = full["text"].get<std::string>();

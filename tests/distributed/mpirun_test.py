@@ -57,12 +57,14 @@ def generate(model, n_ranks, scratch, tag, extra):
     return json.loads(result.stdout), logits_path.read_bytes()
 
 
-def check_identical(model, rank_counts, scratch, n_tokens, extra_runs=()):
+def check_identical(model, rank_counts, scratch, n_tokens, extra_runs=(), common=()):
     sampling = [("greedy", ["--temp", "0"]), ("seeded", ["--temp", "0.9", "-s", "1234"])]
     for name, options in sampling:
-        options = options + ["-n", str(n_tokens)]
+        options = options + ["-n", str(n_tokens)] + list(common)
         alone, alone_logits = generate(model, 0, scratch, name, options)
         assert len(alone["tokens"]) > 0, alone
+        if "--context-shift" in common:  # the run must have gone past a full context
+            assert len(alone["tokens"]) == n_tokens, (len(alone["tokens"]), alone["stop_reason"])
         runs = [(n, []) for n in rank_counts] + list(extra_runs)
         for n_ranks, more in runs:
             split, split_logits = generate(model, n_ranks, scratch, name, options + more)
@@ -97,6 +99,10 @@ def case_tiny(scratch):
     check_identical(model, [2, 3], scratch, 40,
                     extra_runs=[(2, ["--split", "1,4"]), (2, ["--split", "0.3,0.7"]),
                                 (3, ["--micro-batch", "1"])])
+    # A 48-position context that fills twice over: every rank drops the same positions and
+    # re-rotates its own layers' keys, and the tokens stay one process's.
+    check_identical(model, [2, 3], scratch, 100,
+                    common=["-c", "48", "--context-shift", "--keep", "4"])
 
 
 def case_1b(scratch):
