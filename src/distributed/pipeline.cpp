@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "distributed/fingerprint.hpp"
 #include "distributed/layer_split.hpp"
 #include "distributed/pipeline_impl.hpp"
+#include "kernels/thread_pool.hpp"
 #include "llama3/error.hpp"
+#include "llama3/log.hpp"
 #include "runtime/context_shift.hpp"
 #include "runtime/generation_loop.hpp"
 
@@ -120,6 +123,17 @@ PipelineImpl::PipelineImpl(const std::filesystem::path& model_path, MPI_Comm com
   }
   if (const std::string difference = describe_disagreement(by_rank); !difference.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "pipeline: " + difference);
+  }
+  // mpirun binds each rank to one core when it starts two or fewer: a rank alone on a many-core
+  // machine would then compute on one core of it.
+  const int usable = kernels::usable_cpus();
+  const auto hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (usable == 1 && hardware > 1) {
+    log_message(LogLevel::kWarning,
+                "pipeline: rank " + std::to_string(rank()) +
+                    " may run on only 1 of its machine's " + std::to_string(hardware) +
+                    " CPUs (mpirun binds a rank to a core by default when it starts 2 or fewer); "
+                    "start mpirun with --bind-to none to let it use them all");
   }
   stage_ = std::make_unique<Stage>(std::move(*model), layers(rank()), options_.session);
   const std::size_t slot_bytes =

@@ -1,5 +1,9 @@
 #include "kernels/thread_pool.hpp"
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -8,17 +12,40 @@
 
 namespace llama3::kernels {
 
+int usable_cpus() {
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+#ifdef __linux__
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+    const int count = CPU_COUNT(&allowed);
+    if (count > 0) return std::min(count, hardware);
+  }
+#endif
+  return hardware;
+}
+
 ThreadPool::ThreadPool(int n_threads, ThreadCount count) {
-  const int available = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int available = usable_cpus();
   if (n_threads <= 0) {
     n_threads = available;
   } else if (n_threads > available && count == ThreadCount::kAtMostHardware) {
-    // Threads beyond the hardware's only take turns on its cores, and a huge count (a typo, an
-    // unchecked binding argument) would exhaust the process's threads.
-    log_message(LogLevel::kWarning, std::to_string(n_threads) +
-                                        " threads asked for, more than the " +
-                                        std::to_string(available) + " hardware threads; using " +
-                                        std::to_string(available));
+    // Threads beyond the usable CPUs only take turns on them (a spinning pool badly so), and a
+    // huge count (a typo, an unchecked binding argument) would exhaust the process's threads.
+    const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::string asked = std::to_string(n_threads) + " threads asked for, ";
+    const std::string using_text = "; using " + std::to_string(available);
+    if (available < hardware) {
+      log_message(LogLevel::kWarning,
+                  asked + "but this process may run on only " + std::to_string(available) +
+                      " of the machine's " + std::to_string(hardware) +
+                      " CPUs (its affinity: taskset, a cpuset, or mpirun binding each rank to a "
+                      "core, which mpirun --bind-to none lifts)" +
+                      using_text);
+    } else {
+      log_message(LogLevel::kWarning, asked + "more than the " + std::to_string(available) +
+                                          " hardware threads" + using_text);
+    }
     n_threads = available;
   }
   n_threads_ = n_threads;

@@ -13,7 +13,11 @@
 
 namespace llama3::kernels {
 
-// Whether a pool may have more threads than the machine has hardware threads.
+// The CPUs this thread may run on: its affinity mask where the system has one (taskset, a
+// container's cpuset, an MPI launcher binding a rank to a core), else the hardware threads.
+int usable_cpus();
+
+// Whether a pool may have more threads than this process may use CPUs.
 enum class ThreadCount {
   // More than the machine has are clamped to what it has, with a warning (llama3/log.hpp): every
   // thread count a caller gives (SessionOptions, EngineOptions, convert, the bindings) passes here.
@@ -24,7 +28,7 @@ enum class ThreadCount {
 
 class ThreadPool {
  public:
-  // n_threads <= 0 means one per hardware thread.
+  // n_threads <= 0 means one per usable CPU (usable_cpus()).
   explicit ThreadPool(int n_threads, ThreadCount count = ThreadCount::kAtMostHardware);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;

@@ -4,6 +4,10 @@
 // ThreadSanitizer in tests/runtime/test_concurrency.cpp.)
 #include <catch2/catch.hpp>
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 #include <algorithm>
 #include <string>
 #include <thread>
@@ -59,6 +63,36 @@ TEST_CASE("a thread count within the machine's, or 0, is taken without a warning
   CHECK(kernels::ThreadPool(available + 1, kernels::ThreadCount::kExact).size() == available + 1);
   CHECK(log.messages.empty());
 }
+
+#ifdef __linux__
+TEST_CASE("a process bound to fewer CPUs than the machine's gets that many threads by default",
+          "[kernels]") {
+  cpu_set_t saved;
+  REQUIRE(sched_getaffinity(0, sizeof saved, &saved) == 0);
+  if (CPU_COUNT(&saved) < 2) {
+    WARN("this process may use one CPU only: nothing to narrow");
+    return;
+  }
+  int first = 0;
+  while (!CPU_ISSET(first, &saved)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  RecordedLog log;
+  const int usable = kernels::usable_cpus();
+  const int by_default = kernels::ThreadPool(0).size();
+  const int clamped = kernels::ThreadPool(2).size();
+  REQUIRE(sched_setaffinity(0, sizeof saved, &saved) == 0);
+  CHECK(usable == 1);
+  CHECK(by_default == 1);
+  CHECK(clamped == 1);
+  REQUIRE(log.messages.size() == 1);
+  CHECK(log.messages[0].second.find("may run on only 1 of the machine's") != std::string::npos);
+  CHECK(log.messages[0].second.find("--bind-to none") != std::string::npos);
+  CHECK(kernels::usable_cpus() == std::min(CPU_COUNT(&saved), hardware_threads()));
+}
+#endif
 
 TEST_CASE("an empty log handler silences the library", "[kernels]") {
   set_log_handler({});
