@@ -109,6 +109,15 @@ static void report_logits(const float* logits, size_t n_logits) {
          (unsigned long long)checksum(logits, n_logits));
 }
 
+static llama3_sampler* greedy_sampler(void) {
+  llama3_sampler* sampler = NULL;
+  llama3_sampler_params sampling;
+  llama3_sampler_params_init(&sampling);
+  sampling.temperature = 0.0f;
+  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_create(&sampling, &sampler));
+  return sampler;
+}
+
 static void generate_params(llama3_generate_params* params, text_sink* sink) {
   llama3_generate_params_init(params);
   params->max_tokens = 12;
@@ -120,7 +129,6 @@ static int alone(const char* path) {
   llama3_model* model = NULL;
   llama3_session* session = NULL;
   llama3_sampler* greedy = NULL;
-  llama3_sampler_params sampling;
   llama3_session_params session_params;
   llama3_engine_params engine_params;
   llama3_engine* engine = NULL;
@@ -139,9 +147,7 @@ static int alone(const char* path) {
   EXPECT_STATUS(LLAMA3_OK, llama3_session_create(model, &session_params, &session));
   EXPECT_STATUS(LLAMA3_OK, llama3_session_decode(session, ids, n));
   EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(session, &logits, &n_logits));
-  llama3_sampler_params_init(&sampling);
-  sampling.temperature = 0.0f;
-  EXPECT_STATUS(LLAMA3_OK, llama3_sampler_create(&sampling, &greedy));
+  greedy = greedy_sampler();
   generate_params(&params, &sink);
   /* Logits first: generate overwrites the session's buffer. */
   report_logits(logits, n_logits);
@@ -181,7 +187,6 @@ static int pipeline_run(const char* path) {
   } else {
     llama3_model* model = NULL;
     llama3_sampler* greedy = NULL;
-    llama3_sampler_params sampling;
     llama3_engine_params engine_params;
     llama3_engine* engine = NULL;
     llama3_generate_params params;
@@ -207,9 +212,7 @@ static int pipeline_run(const char* path) {
     EXPECT_STATUS(LLAMA3_OK, llama3_pipeline_n_past(pipeline, &n_past));
     EXPECT(n_past == (int32_t)n);
     EXPECT_STATUS(LLAMA3_OK, llama3_pipeline_logits(pipeline, &logits, &n_logits));
-    llama3_sampler_params_init(&sampling);
-    sampling.temperature = 0.0f;
-    EXPECT_STATUS(LLAMA3_OK, llama3_sampler_create(&sampling, &greedy));
+    greedy = greedy_sampler();
     generate_params(&params, &sink);
     report_logits(logits, n_logits);
     EXPECT_STATUS(LLAMA3_OK, llama3_pipeline_reset(pipeline));
