@@ -105,11 +105,15 @@ GenerateOptions generate_options(const llama3_generate_params* params, const cha
     LLAMA3_READ_FIELD(p, params, draft_threads);
     LLAMA3_READ_FIELD(p, params, lookup_ngram);
     LLAMA3_READ_FIELD(p, params, draft_max);
+    LLAMA3_READ_FIELD(p, params, context_shift);
+    LLAMA3_READ_FIELD(p, params, n_keep);
   }
   require(p.stop_strings != nullptr || p.n_stop_strings == 0, function,
           "stop_strings is NULL with n_stop_strings > 0");
   GenerateOptions options;
   options.max_tokens = p.max_tokens;
+  options.context_shift = p.context_shift != 0;
+  options.n_keep = p.n_keep;
   options.logprobs = p.logprobs != 0;
   options.top_logprobs = p.top_logprobs;
   options.speculative.draft_model = p.draft_model != nullptr ? &p.draft_model->model : nullptr;

@@ -424,6 +424,11 @@ LLAMA3_API llama3_status llama3_session_reset(llama3_session* session);
  * LLAMA3_ERR_INVALID_ARGUMENT and nothing changes). Dropping any position clears the logits:
  * decode at least one token before sampling again. */
 LLAMA3_API llama3_status llama3_session_truncate(llama3_session* session, int32_t n_tokens);
+/* Drops positions [n_keep, n_keep + n_discard) and moves the later ones down, re-rotating their
+ * keys, so that the context has room again (0 <= n_keep, 0 < n_discard, n_keep + n_discard <=
+ * n_past, else LLAMA3_ERR_INVALID_ARGUMENT and nothing changes). The logits of the last token stay. */
+LLAMA3_API llama3_status llama3_session_shift_context(llama3_session* session, int32_t n_keep,
+                                                      int32_t n_discard);
 /* The ids in the context, [n_past], owned by the session and valid until its next change. *out_n
  * is 0 when the context came from a state that did not record its ids. */
 LLAMA3_API llama3_status llama3_session_tokens(const llama3_session* session,
@@ -531,6 +536,13 @@ typedef struct llama3_generate_params {
    * Read during the call only. */
   const char* const* blocked_phrases;
   size_t n_blocked_phrases;
+  /* Context shift (sessions and pipelines; an engine request with it is
+   * LLAMA3_ERR_INVALID_ARGUMENT): nonzero, when the context is full the older half of what follows
+   * the first n_keep tokens is dropped (the later keys move down and are re-rotated) and
+   * generation goes on; default 0: it stops with LLAMA3_STOP_CONTEXT_FULL. n_keep default 0 (a
+   * BOS at position 0 stays in any case). */
+  int32_t context_shift;
+  int32_t n_keep;
 } llama3_generate_params;
 
 #define LLAMA3_MAX_TOP_LOGPROBS 20

@@ -110,6 +110,8 @@ llama3_status llama3_engine_submit(llama3_engine* engine, const llama3_token* pr
     request.prompt.assign(prompt, prompt + n_prompt);
     request.sampling = llama3::capi::sampler_params(sampling, function);
     request.generate = llama3::capi::generate_options(params, function);
+    llama3::capi::require(!request.generate.context_shift, function,
+                          "params->context_shift: an engine request's context does not shift");
     request.generate.logprobs = false;  // documented as session-only: nothing could read them
     request.adapters = llama3::capi::request_adapters(params, function);
     auto blocking = llama3::capi::add_safety_filters(params, engine->model, request.prompt,

@@ -234,6 +234,15 @@ llama3_status llama3_session_truncate(llama3_session* session, int32_t n_tokens)
   });
 }
 
+llama3_status llama3_session_shift_context(llama3_session* session, int32_t n_keep,
+                                           int32_t n_discard) {
+  return guarded(__func__, [&](const char* function) {
+    LLAMA3_REQUIRE(session != nullptr);
+    session->session.shift_context(n_keep, n_discard);
+    return LLAMA3_OK;
+  });
+}
+
 llama3_status llama3_session_tokens(const llama3_session* session, const llama3_token** out_tokens,
                                     size_t* out_n) {
   return guarded(__func__, [&](const char* function) {

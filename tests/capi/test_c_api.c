@@ -204,6 +204,16 @@ static void test_session_misuse(const char* model_path) {
   EXPECT_STATUS(LLAMA3_OK, llama3_session_logits(session, &logits, &n_logits));
   EXPECT(logits == NULL && n_logits == 0);
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_tokens(session, NULL, &n_context_ids));
+
+  /* Shift: out of range changes nothing; in range drops the positions and their ids. */
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_shift_context(session, 10, 91));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_shift_context(session, 10, 0));
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_session_shift_context(NULL, 1, 1));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_shift_context(session, 10, 40));
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_n_past(session, &n_past));
+  EXPECT(n_past == 60);
+  EXPECT_STATUS(LLAMA3_OK, llama3_session_tokens(session, &context_ids, &n_context_ids));
+  EXPECT(n_context_ids == 60 && context_ids[9] == tokens[9] && context_ids[10] == tokens[50]);
   llama3_session_free(session);
 
   /* Abort: a 140-token prefill runs in 64-token batches; aborting before the second batch fails
@@ -327,6 +337,10 @@ static void test_engine(const char* model_path) {
                 llama3_engine_poll(engine, unknown, text, sizeof(text), &length, &state));
 
   EXPECT_STATUS(LLAMA3_OK, llama3_generate_params_init(&generate));
+  generate.context_shift = 1; /* sessions only */
+  EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
+                llama3_engine_submit(engine, tokens, 10, NULL, &generate, &ids[0]));
+  generate.context_shift = 0;
   for (i = 0; i < 3; ++i) {
     /* The last runs until its context is full unless the cancel below ends it first. */
     generate.max_tokens = i < 2 ? 5 + (int32_t)i : 1000;

@@ -315,8 +315,8 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
       [](py::object self_object, py::object prompt, py::object sampler, int max_tokens,
          py::object stop, py::object grammar, py::object json_schema, bool logprobs,
          int top_logprobs, py::object draft_model, int draft_max, int lookup, py::object guard,
-         bool guard_prompt, bool guard_answer, py::object code_scanner,
-         py::object blocked_phrases) {
+         bool guard_prompt, bool guard_answer, py::object code_scanner, py::object blocked_phrases,
+         bool context_shift, int keep) {
         auto& self = self_object.cast<PySession&>();
         Session& session = self.get();
         std::vector<TokenId> ids;
@@ -363,6 +363,8 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
         }
         options.speculative.draft_max = draft_max;
         options.speculative.lookup_ngram = lookup;
+        options.context_shift = context_shift;
+        options.n_keep = keep;
         auto blocked_by = std::make_shared<std::atomic<const char*>>(nullptr);
         if (!guard.is_none() || !code_scanner.is_none() || !blocked_phrases.is_none()) {
           add_safety_filters(guard, guard_prompt, guard_answer, code_scanner, blocked_phrases,
@@ -379,6 +381,7 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
       py::arg("draft_max") = 8, py::arg("lookup") = 0, py::arg("guard") = py::none(),
       py::arg("guard_prompt") = true, py::arg("guard_answer") = true,
       py::arg("code_scanner") = py::none(), py::arg("blocked_phrases") = py::none(),
+      py::arg("context_shift") = false, py::arg("keep") = 0,
       R"doc(
 Feeds the prompt, then samples until an end-of-generation token, max_tokens, a stop string or a
 full context, yielding text pieces as they complete. The GIL is released while tokens are computed.
@@ -406,6 +409,9 @@ Arguments:
     (ASCII case-insensitive); the piece completing one is not yielded.
     A block raises llama3.BlockedError (reason, filter, stop_reason) when the iteration ends;
     the pieces yielded before a block of the answer were allowed through.
+  context_shift: when the context is full, drop the older half of what follows the first `keep`
+    tokens and go on (default False: stop with stop_reason 'context_full').
+  keep: with context_shift, tokens at the start of the context never dropped (a BOS stays anyway).
 
 Raises:
   TypeError when prompt is neither str nor a list of int, or stop neither str nor a list of str.

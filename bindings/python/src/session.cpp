@@ -122,6 +122,16 @@ Returns:
       .def(
           "reset", [](PySession& self) { self.get().reset(); }, "Forgets the context.")
       .def(
+          "shift_context",
+          [](PySession& self, int n_keep, int n_discard) {
+            self.get().shift_context(n_keep, n_discard);
+          },
+          py::arg("n_keep"), py::arg("n_discard"), R"doc(
+Drops positions [n_keep, n_keep + n_discard) and moves the later ones down, re-rotating their keys,
+so that the context has room again; the last logits stay. InvalidArgumentError when they do not
+fit n_past (nothing changes).
+)doc")
+      .def(
           "set_adapters",
           [](PySession& self, const py::object& adapters) {
             self.get().set_adapters(active_adapters(adapters));

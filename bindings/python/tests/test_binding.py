@@ -198,6 +198,33 @@ def test_errors_map_to_exception_classes(stories_path, tiny_path):
     assert llama3.error_code_name(6) == "context_full"
 
 
+def test_context_shift_goes_on_past_a_full_context(stories_path):
+    model = llama3.Model(stories_path, n_threads=1)
+    greedy = llama3.Sampler(temperature=0)
+    stopped = model.session(n_ctx=24).generate("Once upon a time", max_tokens=60, sampler=greedy)
+    stopped_text = "".join(stopped)
+    assert stopped.stop_reason == "context_full"
+    shifted = model.session(n_ctx=24).generate("Once upon a time", max_tokens=60,
+                                               sampler=llama3.Sampler(temperature=0),
+                                               context_shift=True, keep=2)
+    shifted_text = "".join(shifted)
+    assert shifted.stop_reason == "max_tokens" and len(shifted.tokens) == 60
+    # Until the context first filled, the two generations are the same.
+    assert shifted.tokens[:len(stopped.tokens) - 1] == stopped.tokens[:-1]
+    assert shifted_text.startswith(stopped_text[:10])
+
+    session = model.session(n_ctx=32)
+    ids = model.tokenizer.encode("Once upon a time there was", add_bos=True)
+    session.decode(ids)
+    last = np.array(session.logits)
+    session.shift_context(1, 2)
+    assert session.n_past == len(ids) - 2
+    assert np.array_equal(np.array(session.logits), last)
+    with pytest.raises(llama3.InvalidArgumentError):
+        session.shift_context(1, 100)
+    assert session.n_past == len(ids) - 2
+
+
 def test_context_managers_close(stories_path):
     with llama3.Model(stories_path) as model:
         with model.session(n_ctx=32) as session:

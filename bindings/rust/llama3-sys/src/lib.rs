@@ -193,6 +193,8 @@ pub struct llama3_generate_params {
     pub code_scanner: *const llama3_code_scanner,
     pub blocked_phrases: *const *const c_char,
     pub n_blocked_phrases: usize,
+    pub context_shift: i32,
+    pub n_keep: i32,
 }
 
 #[repr(C)]
