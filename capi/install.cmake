@@ -36,3 +36,14 @@ file(RELATIVE_PATH LLAMA3_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig
 string(REGEX REPLACE "/$" "" LLAMA3_PC_TO_PREFIX "${LLAMA3_PC_TO_PREFIX}")
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/llama3.pc.in ${CMAKE_CURRENT_BINARY_DIR}/llama3.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/llama3.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# libllama3_mpi.so (the C ABI with the MPI pipeline, capi/CMakeLists.txt) with llama3_mpi.h and
+# llama3_mpi.pc, when the build has it. It is left out of the CMake package: its consumers link one
+# library through pkg-config (-lllama3_mpi), and its MPI dependency stays private to it.
+if(TARGET llama3_mpi)
+  install(TARGETS llama3_mpi LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/llama3_mpi.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  configure_file(${CMAKE_CURRENT_SOURCE_DIR}/llama3_mpi.pc.in ${CMAKE_CURRENT_BINARY_DIR}/llama3_mpi.pc
+                 @ONLY)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/llama3_mpi.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

@@ -27,9 +27,35 @@ for f in include/llama3.h include/llama3/llama3.hpp include/llama3/model.hpp; do
 done
 [ -f "$libdir/cmake/llama3/llama3Config.cmake" ] || fail "no CMake package"
 [ -f "$libdir/pkgconfig/llama3.pc" ] || fail "no llama3.pc"
-internal=$(find "$prefix/include" -type f ! -path '*/include/llama3.h' ! -path '*/include/llama3/*.hpp')
+internal=$(find "$prefix/include" -type f ! -path '*/include/llama3.h' ! -path '*/include/llama3_mpi.h' \
+  ! -path '*/include/llama3/*.hpp')
 [ -z "$internal" ] || fail "internal files installed: $internal"
 echo "installed: headers, $soname, CMake package, llama3.pc"
+
+# The MPI variant of the library, when the build has it: a C program built through llama3_mpi.pc
+# links it and runs (outside mpirun: llama3_mpi_launched() is 0, and a pipeline needs MPI running).
+if [ -f "$build/lib/libllama3_mpi.so" ]; then
+  [ -f "$libdir/pkgconfig/llama3_mpi.pc" ] && [ -e "$libdir/libllama3_mpi.so.0" ] &&
+    [ -f "$prefix/include/llama3_mpi.h" ] || fail "libllama3_mpi.so, llama3_mpi.h or llama3_mpi.pc missing"
+  cat >"$work/mpi_probe.c" <<'C'
+#include <stdio.h>
+#include "llama3.h"
+#include "llama3_mpi.h"
+int main(void) {
+  llama3_pipeline* pipeline = NULL;
+  const llama3_status status = llama3_pipeline_create("model.gguf", NULL, &pipeline);
+  printf("%d %s %d\n", (int)llama3_mpi_launched(), llama3_status_name(status), pipeline == NULL);
+  return 0;
+}
+C
+  # shellcheck disable=SC2046
+  cc -std=c99 -o "$work/mpi_probe" "$work/mpi_probe.c" \
+    $(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs llama3_mpi) ||
+    fail "a C program did not build with llama3_mpi.pc"
+  probe=$(LD_LIBRARY_PATH=$libdir "$work/mpi_probe") || fail "the llama3_mpi probe did not run"
+  [ "$probe" = "0 invalid_argument 1" ] || fail "llama3_mpi probe printed '$probe'"
+  echo "installed: libllama3_mpi.so and llama3_mpi.pc (a C program links and runs)"
+fi
 
 # The README's examples: the ```cpp and ```c blocks, and its pkg-config command lines.
 python3 "$src/tests/support/extract_code_block.py" "$src/README.md" cpp "$work/main.cpp"
