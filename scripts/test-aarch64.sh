@@ -7,7 +7,8 @@
 # Every kernel test runs each level the emulated CPU has against the scalar reference.
 #
 # usage: scripts/test-aarch64.sh [--kernels] [extra Catch2 test spec...]
-#   (no spec)  every test case but the tiktoken comparison (see below), at each CPU
+#   (no spec)  every test case, at each CPU (the tiktoken comparison only with a host Python
+#              that has tiktoken, see below)
 #   --kernels  CI's subset: builds only llama3_kernel_tests (the kernel tests and the stories260K
 #              text tests) instead of the whole suite and its tools, and runs all of them but
 #              the slow perplexity (below); `--kernels "*"` runs that too
@@ -77,11 +78,15 @@ for program in "$build"/bin/*; do
 done
 
 spec=("$@")
-if [ "$subset" = all ] && [ $# -eq 0 ]; then
-  # The whole suite, but for the comparison with tiktoken: it runs the host's Python package, and
-  # the cross build has no Python environment with it (the test would exit 77, a skip, and a skip
-  # ends the run: the suite is one process here, not one ctest entry per case). The JavaScript
-  # reference comparison of the same encoder does run under emulation.
+# Reference scripts (tiktoken's encoder, the JSON Schema checker) run on the host's Python: the
+# emulated tests start host programs like any other. The x86 build's environment has the packages
+# (scripts/python-env.sh); without it the tiktoken comparison would exit 77 (a skip), which ends a
+# one-process run of the whole suite, so it is left out then, with a note.
+host_python=${LLAMA3_BUILD_DIR:-$root/build}/venv/bin/python3
+if [ -x "$host_python" ] && "$host_python" -c 'import tiktoken' 2>/dev/null; then
+  export LLAMA3_TEST_PYTHON=$host_python
+elif [ "$subset" = all ] && [ $# -eq 0 ]; then
+  echo "test-aarch64: no host Python with tiktoken ($host_python): the tiktoken comparison is left out"
   spec=("~[tiktoken]")
 fi
 if [ "$subset" = kernels ] && [ $# -eq 0 ]; then

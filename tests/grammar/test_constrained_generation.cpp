@@ -68,7 +68,7 @@ void check_schema(const std::string& name, const std::string& schema) {
   }
   outputs.close();
   const std::string command =
-      LLAMA3_TEST_PYTHON " " LLAMA3_SOURCE_DIR "/tests/grammar/check_json_outputs.py " +
+      testing::test_python() + " " LLAMA3_SOURCE_DIR "/tests/grammar/check_json_outputs.py " +
       (dir / "schema.json").string() + " " + (dir / "outputs.jsonl").string();
   INFO(command);
   CHECK(std::system(command.c_str()) == 0);

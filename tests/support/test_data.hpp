@@ -26,6 +26,14 @@ inline std::filesystem::path require_data_file(const std::string& name) {
   return path;
 }
 
+// The Python that runs reference scripts: $LLAMA3_TEST_PYTHON when set (the aarch64 suite under
+// emulation points it at the host build's environment), else the one CMake chose.
+inline std::string test_python() {
+  const char* python = std::getenv("LLAMA3_TEST_PYTHON");
+  return python != nullptr && *python != '\0' ? std::string(python)
+                                              : std::string(LLAMA3_TEST_PYTHON);
+}
+
 inline std::filesystem::path bin_dir() {
   const char* dir = std::getenv("LLAMA3_BIN_DIR");
   return dir ? std::filesystem::path(dir) : std::filesystem::path(LLAMA3_BIN_DIR);

@@ -142,7 +142,7 @@ TEST_CASE("our encoder agrees with llama3-tokenizer-js on 20,000 generated strin
 TEST_CASE("our encoder agrees with tiktoken (Meta's tokenizer.py) on 20,000 strings and 1 MB texts",
           "[tokenizer][data][differential][tiktoken]") {
   const auto vocab = testing::require_data_file("tokenizer.json");
-  const std::string python = LLAMA3_TEST_PYTHON;
+  const std::string python = testing::test_python();
   if (std::system(("'" + python + "' -c 'import tiktoken' > /dev/null 2>&1").c_str()) != 0) {
     std::fprintf(stderr,
                  "SKIPPED: %s cannot import tiktoken (bash scripts/python-env.sh installs it)\n",
