@@ -27,11 +27,16 @@ inline std::filesystem::path require_data_file(const std::string& name) {
 }
 
 // The Python that runs reference scripts: $LLAMA3_TEST_PYTHON when set (the aarch64 suite under
-// emulation points it at the host build's environment), else the one CMake chose.
+// emulation points it at the host build's environment), else the one CMake chose for this test
+// program (python3 on PATH for programs without one).
 inline std::string test_python() {
   const char* python = std::getenv("LLAMA3_TEST_PYTHON");
-  return python != nullptr && *python != '\0' ? std::string(python)
-                                              : std::string(LLAMA3_TEST_PYTHON);
+  if (python != nullptr && *python != '\0') return python;
+#ifdef LLAMA3_TEST_PYTHON
+  return LLAMA3_TEST_PYTHON;
+#else
+  return "python3";
+#endif
 }
 
 inline std::filesystem::path bin_dir() {
