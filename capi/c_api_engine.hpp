@@ -21,3 +21,10 @@ struct llama3_engine {
   std::unordered_map<llama3_request_id, std::string> unread;
   std::unordered_map<llama3_request_id, llama3::capi::BlockingFilter> blocking;
 };
+
+namespace llama3::capi {
+
+// llama3_engine_params (NULL: defaults) as EngineOptions, every field checked.
+EngineOptions engine_options(const llama3_engine_params* params, const char* function);
+
+}  // namespace llama3::capi

@@ -32,6 +32,39 @@ int32_t state_code(llama3::RequestState state) {
 
 }  // namespace
 
+namespace llama3::capi {
+
+EngineOptions engine_options(const llama3_engine_params* params, const char* function) {
+  llama3_engine_params p{};
+  llama3_engine_params_init(&p);
+  if (params != nullptr) {
+    check_struct_size(params->struct_size, sizeof(p), function);
+    LLAMA3_READ_FIELD(p, params, n_threads);
+    LLAMA3_READ_FIELD(p, params, n_ctx);
+    LLAMA3_READ_FIELD(p, params, kv_tokens);
+    LLAMA3_READ_FIELD(p, params, max_step_tokens);
+    LLAMA3_READ_FIELD(p, params, kv_cache_type);
+    LLAMA3_READ_FIELD(p, params, when_pool_full);
+    LLAMA3_READ_FIELD(p, params, prefix_cache);
+  }
+  LLAMA3_REQUIRE(p.kv_cache_type == LLAMA3_KV_CACHE_F16 || p.kv_cache_type == LLAMA3_KV_CACHE_F32 ||
+                 p.kv_cache_type == LLAMA3_KV_CACHE_Q8_0);
+  LLAMA3_REQUIRE(p.when_pool_full == LLAMA3_POOL_FULL_WAIT ||
+                 p.when_pool_full == LLAMA3_POOL_FULL_REFUSE);
+  EngineOptions options;
+  options.n_threads = p.n_threads;
+  options.n_ctx = p.n_ctx;
+  options.kv_tokens = p.kv_tokens;
+  options.max_step_tokens = p.max_step_tokens;
+  options.kv_cache_type = kv_cache_type(p.kv_cache_type);
+  options.when_pool_full =
+      p.when_pool_full == LLAMA3_POOL_FULL_REFUSE ? WhenPoolFull::kRefuse : WhenPoolFull::kWait;
+  options.prefix_cache = p.prefix_cache != 0;
+  return options;
+}
+
+}  // namespace llama3::capi
+
 extern "C" {
 
 llama3_status llama3_engine_params_init_sized(llama3_engine_params* params, size_t struct_size) {
@@ -61,33 +94,7 @@ llama3_status llama3_engine_create(const llama3_model* model, const llama3_engin
   return guarded(__func__, [&](const char* function) {
     LLAMA3_REQUIRE(model != nullptr);
     LLAMA3_REQUIRE(out_engine != nullptr);
-    llama3_engine_params p{};
-    llama3_engine_params_init(&p);
-    if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), function);
-      LLAMA3_READ_FIELD(p, params, n_threads);
-      LLAMA3_READ_FIELD(p, params, n_ctx);
-      LLAMA3_READ_FIELD(p, params, kv_tokens);
-      LLAMA3_READ_FIELD(p, params, max_step_tokens);
-      LLAMA3_READ_FIELD(p, params, kv_cache_type);
-      LLAMA3_READ_FIELD(p, params, when_pool_full);
-      LLAMA3_READ_FIELD(p, params, prefix_cache);
-    }
-    LLAMA3_REQUIRE(p.kv_cache_type == LLAMA3_KV_CACHE_F16 ||
-                   p.kv_cache_type == LLAMA3_KV_CACHE_F32 ||
-                   p.kv_cache_type == LLAMA3_KV_CACHE_Q8_0);
-    LLAMA3_REQUIRE(p.when_pool_full == LLAMA3_POOL_FULL_WAIT ||
-                   p.when_pool_full == LLAMA3_POOL_FULL_REFUSE);
-    llama3::EngineOptions options;
-    options.n_threads = p.n_threads;
-    options.n_ctx = p.n_ctx;
-    options.kv_tokens = p.kv_tokens;
-    options.max_step_tokens = p.max_step_tokens;
-    options.kv_cache_type = llama3::capi::kv_cache_type(p.kv_cache_type);
-    options.when_pool_full = p.when_pool_full == LLAMA3_POOL_FULL_REFUSE
-                                 ? llama3::WhenPoolFull::kRefuse
-                                 : llama3::WhenPoolFull::kWait;
-    options.prefix_cache = p.prefix_cache != 0;
+    const llama3::EngineOptions options = llama3::capi::engine_options(params, function);
     *out_engine =
         new llama3_engine(std::make_unique<llama3::Engine>(model->model, options), model->model);
     return LLAMA3_OK;

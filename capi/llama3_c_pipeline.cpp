@@ -282,26 +282,7 @@ llama3_status llama3_pipeline_engine_create(llama3_pipeline* pipeline,
     LLAMA3_REQUIRE(pipeline != nullptr);
     LLAMA3_REQUIRE(out_engine != nullptr);
     *out_engine = nullptr;
-    llama3_engine_params p{};
-    llama3_engine_params_init(&p);
-    if (params != nullptr) {
-      llama3::capi::check_struct_size(params->struct_size, sizeof(p), function);
-      LLAMA3_READ_FIELD(p, params, n_ctx);
-      LLAMA3_READ_FIELD(p, params, kv_tokens);
-      LLAMA3_READ_FIELD(p, params, max_step_tokens);
-      LLAMA3_READ_FIELD(p, params, when_pool_full);
-      LLAMA3_READ_FIELD(p, params, prefix_cache);
-    }
-    LLAMA3_REQUIRE(p.when_pool_full == LLAMA3_POOL_FULL_WAIT ||
-                   p.when_pool_full == LLAMA3_POOL_FULL_REFUSE);
-    llama3::EngineOptions options;
-    options.n_ctx = p.n_ctx;
-    options.kv_tokens = p.kv_tokens;
-    options.max_step_tokens = p.max_step_tokens;
-    options.when_pool_full = p.when_pool_full == LLAMA3_POOL_FULL_REFUSE
-                                 ? llama3::WhenPoolFull::kRefuse
-                                 : llama3::WhenPoolFull::kWait;
-    options.prefix_cache = p.prefix_cache != 0;
+    const llama3::EngineOptions options = llama3::capi::engine_options(params, function);
     Pipeline& pipe = *pipeline->pipeline;
     *out_engine = new llama3_engine(pipe.make_engine(options), pipe.model());
     return LLAMA3_OK;

@@ -101,9 +101,9 @@ LLAMA3_API llama3_status llama3_pipeline_n_past(const llama3_pipeline* pipeline,
 LLAMA3_API llama3_status llama3_pipeline_reset(llama3_pipeline* pipeline);
 LLAMA3_API llama3_status llama3_pipeline_truncate(llama3_pipeline* pipeline, int32_t n_tokens);
 
-/* Rank 0: an engine (llama3.h's llama3_engine_*) whose steps run through every rank. The
- * threads and KV type are the pipeline's (those fields of `params` are ignored); requests with
- * LoRA adapters are refused. Make no other rank-0 call on the pipeline while it lives, and free
+/* Rank 0: an engine (llama3.h's llama3_engine_*) whose steps run through every rank; `params`
+ * as for llama3_engine_create (n_threads is rank 0's; the other ranks keep the pipeline's threads
+ * and take the KV type from rank 0). Requests with LoRA adapters are refused. Make no other rank-0 call on the pipeline while it lives, and free
  * it (llama3_engine_free) before the pipeline. */
 LLAMA3_API llama3_status llama3_pipeline_engine_create(llama3_pipeline* pipeline,
                                                        const llama3_engine_params* params,

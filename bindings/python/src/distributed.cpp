@@ -229,10 +229,12 @@ Returns:
 )doc")
       .def(
           "engine",
-          [](PyPipeline& self, int n_ctx, int kv_tokens, int max_step_tokens, bool prefix_cache,
-             bool refuse_when_full) {
+          [](PyPipeline& self, int n_threads, int n_ctx, int kv_tokens, int max_step_tokens,
+             bool prefix_cache, bool refuse_when_full, KvCacheType kv_cache_type) {
             Pipeline& pipeline = self.get();
             EngineOptions options;
+            options.n_threads = n_threads;
+            options.kv_cache_type = kv_cache_type;
             options.n_ctx = n_ctx;
             options.kv_tokens = kv_tokens;
             options.max_step_tokens = max_step_tokens;
@@ -250,11 +252,12 @@ Returns:
               keep.reset();
             })};
           },
-          py::kw_only(), py::arg("n_ctx") = 0, py::arg("kv_tokens") = 0,
+          py::kw_only(), py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("kv_tokens") = 0,
           py::arg("max_step_tokens") = 256, py::arg("prefix_cache") = true,
-          py::arg("refuse_when_full") = false, R"doc(
+          py::arg("refuse_when_full") = false, py::arg("kv_cache_type") = KvCacheType::kF16, R"doc(
 Rank 0: a llama3.Engine whose steps run through every rank (many sequences at once; the arguments
-are Engine's, the threads and KV type are the pipeline's). Make no other rank-0 call on the
+are Engine's: n_threads is rank 0's, the other ranks keep the pipeline's threads and take the KV
+type from rank 0). Make no other rank-0 call on the
 pipeline while the engine is open; close the engine before the pipeline (closing the pipeline
 first leaves it open until the engine is closed). LoRA adapters are refused.
 )doc")
