@@ -8,6 +8,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "c_api_support.hpp"
 #include "llama3/safety.hpp"
@@ -39,6 +40,12 @@ using BlockingFilter = std::shared_ptr<std::atomic<int32_t>>;
 // prompt is fed): the Guard judges the answer as a reply to its user turn. Throws
 // kInvalidArgument for a NULL or empty blocked phrase, a NULL list with a count, or a guard with
 // neither guard_prompt nor guard_answer.
+// The context an answer to `prompt` will follow, given the tokens already in the context (a
+// session's or a pipeline's): a BOS-led prompt is the whole context, any other is appended
+// (session.hpp, Session::generate).
+std::vector<TokenId> answer_context(const Model& model, std::span<const TokenId> held,
+                                    std::span<const TokenId> prompt);
+
 BlockingFilter add_safety_filters(const llama3_generate_params* params, const Model& model,
                                   std::span<const TokenId> context, GenerateOptions& options,
                                   const char* function);

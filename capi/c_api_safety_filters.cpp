@@ -73,6 +73,16 @@ std::vector<std::string> phrases(const char* const* list, std::size_t n, const c
 
 }  // namespace
 
+std::vector<TokenId> answer_context(const Model& model, std::span<const TokenId> held,
+                                    std::span<const TokenId> prompt) {
+  const bool whole =
+      model.has_tokenizer() && !prompt.empty() && prompt.front() == model.tokenizer().bos_id();
+  std::vector<TokenId> context;
+  if (!whole) context.assign(held.begin(), held.end());
+  context.insert(context.end(), prompt.begin(), prompt.end());
+  return context;
+}
+
 BlockingFilter add_safety_filters(const llama3_generate_params* params, const Model& model,
                                   std::span<const TokenId> context, GenerateOptions& options,
                                   const char* function) {

@@ -426,7 +426,8 @@ LLAMA3_API llama3_status llama3_session_reset(llama3_session* session);
 LLAMA3_API llama3_status llama3_session_truncate(llama3_session* session, int32_t n_tokens);
 /* Drops positions [n_keep, n_keep + n_discard) and moves the later ones down, re-rotating their
  * keys, so that the context has room again (0 <= n_keep, 0 < n_discard, n_keep + n_discard <=
- * n_past, else LLAMA3_ERR_INVALID_ARGUMENT and nothing changes). The logits of the last token stay. */
+ * n_past, else LLAMA3_ERR_INVALID_ARGUMENT and nothing changes). The logits of the last token stay.
+ */
 LLAMA3_API llama3_status llama3_session_shift_context(llama3_session* session, int32_t n_keep,
                                                       int32_t n_discard);
 /* The ids in the context, [n_past], owned by the session and valid until its next change. *out_n

@@ -28,19 +28,6 @@ std::unique_ptr<MpiEnvironment>& started_mpi() {
   return *mpi;
 }
 
-// The answer's context for the safety filters: the prompt alone when it starts a new text
-// (leads with BOS), else what the pipeline already holds followed by it (as for a session).
-std::vector<llama3::TokenId> answer_context(const Pipeline& pipeline,
-                                            std::span<const llama3::TokenId> prompt) {
-  const auto& model = pipeline.model();
-  const bool whole =
-      model.has_tokenizer() && !prompt.empty() && prompt.front() == model.tokenizer().bos_id();
-  std::vector<llama3::TokenId> context;
-  if (!whole) context.assign(pipeline.tokens().begin(), pipeline.tokens().end());
-  context.insert(context.end(), prompt.begin(), prompt.end());
-  return context;
-}
-
 std::string stats_json(const llama3::distributed::PipelineStats& stats) {
   std::string out = "{\"ranks\":[";
   for (std::size_t r = 0; r < stats.ranks.size(); ++r) {
@@ -243,7 +230,8 @@ llama3_status llama3_pipeline_generate(llama3_pipeline* pipeline, const llama3_t
     Pipeline& p = *pipeline->pipeline;
     const std::span<const llama3::TokenId> prompt_ids(prompt, n_prompt);
     const auto blocking = llama3::capi::add_safety_filters(
-        params, p.model(), answer_context(p, prompt_ids), options, function);
+        params, p.model(), llama3::capi::answer_context(p.model(), p.tokens(), prompt_ids), options,
+        function);
     const auto generated = p.generate(prompt_ids, sampler->sampler, options);
     if (result != nullptr) llama3::capi::write_generate_result(generated, *blocking, result);
     return llama3::capi::blocked_status(generated, *blocking, function);

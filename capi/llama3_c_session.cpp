@@ -260,23 +260,6 @@ llama3_status llama3_session_tokens(const llama3_session* session, const llama3_
 
 // ---- generation ----
 
-namespace {
-
-// The context an answer to `prompt` will follow: a BOS-led prompt is the whole context, any other
-// is appended to the session's (session.hpp, Session::generate).
-std::vector<llama3::TokenId> answer_context(const llama3::Session& session,
-                                            std::span<const llama3::TokenId> prompt) {
-  const auto& model = session.model();
-  const bool whole =
-      model.has_tokenizer() && !prompt.empty() && prompt.front() == model.tokenizer().bos_id();
-  std::vector<llama3::TokenId> context;
-  if (!whole) context.assign(session.tokens().begin(), session.tokens().end());
-  context.insert(context.end(), prompt.begin(), prompt.end());
-  return context;
-}
-
-}  // namespace
-
 extern "C" {
 
 llama3_status llama3_generate_params_init_sized(llama3_generate_params* params,
@@ -316,8 +299,10 @@ llama3_status llama3_session_generate(llama3_session* session, const llama3_toke
     }
     const std::span<const llama3::TokenId> prompt_ids(prompt, n_prompt);
     const auto blocking = llama3::capi::add_safety_filters(
-        params, session->session.model(), answer_context(session->session, prompt_ids), options,
-        function);
+        params, session->session.model(),
+        llama3::capi::answer_context(session->session.model(), session->session.tokens(),
+                                     prompt_ids),
+        options, function);
     session->last_logprobs.reset();
     session->last_notes.clear();
     auto generated = session->session.generate(prompt_ids, sampler->sampler, options);

@@ -103,8 +103,8 @@ LLAMA3_API llama3_status llama3_pipeline_truncate(llama3_pipeline* pipeline, int
 
 /* Rank 0: an engine (llama3.h's llama3_engine_*) whose steps run through every rank; `params`
  * as for llama3_engine_create (n_threads is rank 0's; the other ranks keep the pipeline's threads
- * and take the KV type from rank 0). Requests with LoRA adapters are refused. Make no other rank-0 call on the pipeline while it lives, and free
- * it (llama3_engine_free) before the pipeline. */
+ * and take the KV type from rank 0). Requests with LoRA adapters are refused. Make no other rank-0
+ * call on the pipeline while it lives, and free it (llama3_engine_free) before the pipeline. */
 LLAMA3_API llama3_status llama3_pipeline_engine_create(llama3_pipeline* pipeline,
                                                        const llama3_engine_params* params,
                                                        llama3_engine** out_engine);
