@@ -72,6 +72,10 @@ struct PyEngine {
   Engine& get();
 };
 
+// A prompt as Engine.submit and Pipeline.generate take it: str (encoded with a BOS, special-token
+// text parsed) or a list of token ids.
+std::vector<TokenId> prompt_ids(const Tokenizer& tokenizer, const py::object& prompt);
+
 // A read-only float32 numpy view of logits [n_vocab]; `owner` (the Python object whose buffer it
 // is) stays alive as long as the array does.
 py::array logits_view(std::span<const float> logits, py::handle owner);

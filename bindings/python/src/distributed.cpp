@@ -50,14 +50,6 @@ struct PyPipeline {
   }
 };
 
-std::vector<TokenId> prompt_ids(const Pipeline& pipeline, const py::object& prompt) {
-  if (!py::isinstance<py::str>(prompt)) return prompt.cast<std::vector<TokenId>>();
-  EncodeOptions encode;
-  encode.add_bos = true;
-  encode.parse_special = true;
-  return pipeline.model().tokenizer().encode(prompt.cast<std::string>(), encode);
-}
-
 py::dict stats_dict(const distributed::PipelineStats& stats) {
   py::list ranks;
   for (const auto& rank : stats.ranks) {
@@ -206,7 +198,7 @@ Example:
           [](PyPipeline& self, const py::object& prompt, const py::object& sampler, int max_tokens,
              std::vector<std::string> stop) {
             Pipeline& pipeline = self.get();
-            const std::vector<TokenId> ids = prompt_ids(pipeline, prompt);
+            const std::vector<TokenId> ids = prompt_ids(pipeline.model().tokenizer(), prompt);
             Sampler defaults;
             Sampler& chosen = sampler.is_none() ? defaults : sampler.cast<Sampler&>();
             GenerateOptions options;

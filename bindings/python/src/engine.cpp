@@ -112,6 +112,14 @@ class PyEngineRequest {
 
 }  // namespace
 
+std::vector<TokenId> prompt_ids(const Tokenizer& tokenizer, const py::object& prompt) {
+  if (!py::isinstance<py::str>(prompt)) return prompt.cast<std::vector<TokenId>>();
+  EncodeOptions encode;
+  encode.add_bos = true;
+  encode.parse_special = true;
+  return tokenizer.encode(prompt.cast<std::string>(), encode);
+}
+
 Engine& PyEngine::get() {
   if (!engine) throw Error(ErrorCode::kInvalidArgument, "the engine is closed");
   return *engine;
@@ -211,15 +219,7 @@ Example:
              py::object blocked_phrases) {
             Engine& engine = self.get();
             EngineRequest request;
-            if (py::isinstance<py::str>(prompt)) {
-              EncodeOptions encode;
-              encode.add_bos = true;
-              encode.parse_special = true;
-              request.prompt =
-                  engine.model().tokenizer().encode(prompt.cast<std::string>(), encode);
-            } else {
-              request.prompt = prompt.cast<std::vector<TokenId>>();
-            }
+            request.prompt = prompt_ids(engine.model().tokenizer(), prompt);
             if (!sampler.is_none()) request.sampling = sampler.cast<Sampler&>().params();
             request.generate.max_tokens = max_tokens;
             request.generate.stop_strings = std::move(stop);
