@@ -131,11 +131,21 @@ inline bool covers(std::size_t struct_size, std::size_t offset, std::size_t fiel
       (out)->field = (value);                                                          \
   } while (0)
 
-// A checked LLAMA3_KV_CACHE_* value as the C++ type.
-inline KvCacheType kv_cache_type(int32_t type) {
-  if (type == LLAMA3_KV_CACHE_F32) return KvCacheType::kF32;
-  if (type == LLAMA3_KV_CACHE_Q8_0) return KvCacheType::kQ8_0;
-  return KvCacheType::kF16;
+// A LLAMA3_KV_CACHE_* value as the C++ type; anything else is INVALID_ARGUMENT naming `function`.
+inline KvCacheType kv_cache_type(int32_t type, const char* function) {
+  switch (type) {
+    case LLAMA3_KV_CACHE_F16:
+      return KvCacheType::kF16;
+    case LLAMA3_KV_CACHE_F32:
+      return KvCacheType::kF32;
+    case LLAMA3_KV_CACHE_Q8_0:
+      return KvCacheType::kQ8_0;
+    case LLAMA3_KV_CACHE_BF16:
+      return KvCacheType::kBf16;
+    default:
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string(function) + ": unknown kv_cache_type " + std::to_string(type));
+  }
 }
 
 // The C structs as their C++ options (c_api_conversions.cpp). NULL params: the defaults.

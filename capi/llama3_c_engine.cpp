@@ -47,8 +47,6 @@ EngineOptions engine_options(const llama3_engine_params* params, const char* fun
     LLAMA3_READ_FIELD(p, params, when_pool_full);
     LLAMA3_READ_FIELD(p, params, prefix_cache);
   }
-  LLAMA3_REQUIRE(p.kv_cache_type == LLAMA3_KV_CACHE_F16 || p.kv_cache_type == LLAMA3_KV_CACHE_F32 ||
-                 p.kv_cache_type == LLAMA3_KV_CACHE_Q8_0);
   LLAMA3_REQUIRE(p.when_pool_full == LLAMA3_POOL_FULL_WAIT ||
                  p.when_pool_full == LLAMA3_POOL_FULL_REFUSE);
   EngineOptions options;
@@ -56,7 +54,7 @@ EngineOptions engine_options(const llama3_engine_params* params, const char* fun
   options.n_ctx = p.n_ctx;
   options.kv_tokens = p.kv_tokens;
   options.max_step_tokens = p.max_step_tokens;
-  options.kv_cache_type = kv_cache_type(p.kv_cache_type);
+  options.kv_cache_type = kv_cache_type(p.kv_cache_type, function);
   options.when_pool_full =
       p.when_pool_full == LLAMA3_POOL_FULL_REFUSE ? WhenPoolFull::kRefuse : WhenPoolFull::kWait;
   options.prefix_cache = p.prefix_cache != 0;

@@ -113,7 +113,7 @@ llama3_status llama3_pipeline_create(const char* path, const llama3_pipeline_par
     llama3::distributed::PipelineOptions options;
     options.session.n_ctx = p.n_ctx;
     options.session.n_threads = p.n_threads;
-    options.session.kv_cache_type = llama3::capi::kv_cache_type(p.kv_cache_type);
+    options.session.kv_cache_type = llama3::capi::kv_cache_type(p.kv_cache_type, function);
     if (p.n_split > 0) options.split.assign(p.split, p.split + p.n_split);
     options.micro_batch = p.micro_batch;
     options.timeout_seconds = p.timeout_seconds;

@@ -134,14 +134,7 @@ llama3_status llama3_session_create(const llama3_model* model, const llama3_sess
     llama3::SessionOptions options;
     options.n_ctx = p.n_ctx;
     options.n_threads = p.n_threads;
-    if (p.kv_cache_type == LLAMA3_KV_CACHE_F16 || p.kv_cache_type == LLAMA3_KV_CACHE_F32 ||
-        p.kv_cache_type == LLAMA3_KV_CACHE_Q8_0) {
-      options.kv_cache_type = llama3::capi::kv_cache_type(p.kv_cache_type);
-    } else {
-      throw llama3::Error(
-          llama3::ErrorCode::kInvalidArgument,
-          "llama3_session_create: unknown kv_cache_type " + std::to_string(p.kv_cache_type));
-    }
+    options.kv_cache_type = llama3::capi::kv_cache_type(p.kv_cache_type, "llama3_session_create");
     auto handle = std::make_unique<llama3_session>(llama3_session{
         llama3::Session(model->model, options), p.abort_callback, p.abort_user_data});
     if (handle->abort_callback != nullptr) {

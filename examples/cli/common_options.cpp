@@ -90,13 +90,14 @@ int clamp_threads(int requested) {
 }
 
 void KvCacheTypeOptions::declare(CLI::App& app) {
-  const auto types = CLI::IsMember({"f16", "f32", "q8_0"});
+  const auto types = CLI::IsMember({"f16", "f32", "q8_0", "bf16"});
   app.add_option("--cache-type-k", keys,
-                 "KV cache type of the keys: f16 (default), f32 or q8_0 (about half f16's memory "
-                 "and reads; must equal --cache-type-v)")
+                 "KV cache type of the keys: f16 (default), f32, q8_0 (about half f16's memory "
+                 "and reads) or bf16 (bf16 attention on CPUs with AVX512-BF16: faster over long "
+                 "contexts); must equal --cache-type-v")
       ->check(types);
   app.add_option("--cache-type-v", values,
-                 "KV cache type of the values: f16 (default), f32 or q8_0 (must equal "
+                 "KV cache type of the values: f16 (default), f32, q8_0 or bf16 (must equal "
                  "--cache-type-k)")
       ->check(types);
 }
@@ -108,6 +109,7 @@ KvCacheType KvCacheTypeOptions::type() const {
   }
   if (keys == "f32") return KvCacheType::kF32;
   if (keys == "q8_0") return KvCacheType::kQ8_0;
+  if (keys == "bf16") return KvCacheType::kBf16;
   return KvCacheType::kF16;
 }
 

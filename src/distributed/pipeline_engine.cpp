@@ -206,7 +206,7 @@ std::size_t PipelineImpl::serve_engine_open(const MessageHeader& header,
   std::int32_t fields[kOpenFields];
   std::memcpy(fields, payload.data(), sizeof fields);
   const int n_blocks = fields[0], type = fields[1], n_ctx = fields[2];
-  if (n_blocks < 1 || n_ctx < 1 || type < 0 || type > static_cast<int>(KvCacheType::kQ8_0)) {
+  if (n_blocks < 1 || n_ctx < 1 || type < 0 || type > static_cast<int>(KvCacheType::kBf16)) {
     throw Error(ErrorCode::kBadFormat,
                 "pipeline: rank " + std::to_string(rank()) + " received an engine opening for " +
                     std::to_string(n_blocks) + " blocks, context " + std::to_string(n_ctx) +

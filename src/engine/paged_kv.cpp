@@ -5,6 +5,11 @@
 #include "kernels/attention.hpp"
 #include "kernels/kv_q8_0.hpp"
 
+// A sequence's blocks and a lone Session's contiguous cache give the same bits only when every
+// softmax step of the attention kernels lies inside one block (kernels/kv_blocks.hpp).
+static_assert(llama3::engine::kBlockPositions % llama3::kernels::kAttentionKeyBlock == 0 &&
+              llama3::engine::kBlockPositions % llama3::kernels::kBf16AttentionKeyStep == 0);
+
 namespace llama3::engine {
 namespace {
 
@@ -55,6 +60,9 @@ void PagedKv::attend(int layer, const runtime::ForwardRow& row, int kv_head, con
     case KvCacheType::kF32:
       return attend_table<float>(pool_, table, layer, kv_head, queries, n, n_keys, head_dim,
                                  head_dim, scale, out, &kernels::attend_group_blocks_f32);
+    case KvCacheType::kBf16:
+      return attend_table<kernels::Bf16>(pool_, table, layer, kv_head, queries, n, n_keys, head_dim,
+                                         head_dim, scale, out, &kernels::attend_group_blocks_bf16);
   }
 }
 

@@ -21,6 +21,9 @@ inline float element(const std::uint16_t* row, std::size_t d) {
 inline float element(const BlockQ8_0* row, std::size_t d) {
   return q8_0_value(row, d);
 }
+inline float element(const Bf16* row, std::size_t d) {
+  return bf16_value(row[d]);
+}
 
 constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several passes
 
@@ -89,6 +92,8 @@ const KernelTable* attention_level(std::size_t head_dim, Arch arch) {
       has_kernel = table->attend_f32 != nullptr;
     } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
       has_kernel = table->attend_q8_0 != nullptr;
+    } else if constexpr (std::is_same_v<Element, Bf16>) {
+      has_kernel = table->attend_bf16 != nullptr;
     } else {
       has_kernel = table->attend_f16 != nullptr;
     }
@@ -103,6 +108,8 @@ AttentionKernel<Element> group_kernel(const KernelTable& table) {
     return table.attend_f32;
   } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
     return table.attend_q8_0;
+  } else if constexpr (std::is_same_v<Element, Bf16>) {
+    return table.attend_bf16;
   } else {
     return table.attend_f16;
   }
@@ -114,6 +121,8 @@ AttentionTokensKernel<Element> tokens_kernel(const KernelTable& table) {
     return table.attend_tokens_f32;
   } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
     return table.attend_tokens_q8_0;
+  } else if constexpr (std::is_same_v<Element, Bf16>) {
+    return table.attend_tokens_bf16;
   } else {
     return table.attend_tokens_f16;
   }
@@ -217,6 +226,27 @@ void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::s
 
 void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
                         const BlockQ8_0* keys, const BlockQ8_0* values, std::size_t stride,
+                        std::size_t head_dim, float scale, float* out, Arch arch) {
+  const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
+  attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), n_keys,
+                head_dim, scale, out, arch);
+}
+
+void attend_group_bf16(const float* queries, std::size_t n_queries, const Bf16* keys,
+                       const Bf16* values, std::size_t stride, std::size_t n_keys,
+                       std::size_t head_dim, float scale, float* out, Arch arch) {
+  attend_group(queries, n_queries, one_block(keys, values, stride, n_keys), n_keys, head_dim, scale,
+               out, arch);
+}
+
+void attend_group_blocks_bf16(const float* queries, std::size_t n_queries, const KvBlocks<Bf16>& kv,
+                              std::size_t n_keys, std::size_t head_dim, float scale, float* out,
+                              Arch arch) {
+  attend_group(queries, n_queries, kv, n_keys, head_dim, scale, out, arch);
+}
+
+void attend_tokens_bf16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                        const Bf16* keys, const Bf16* values, std::size_t stride,
                         std::size_t head_dim, float scale, float* out, Arch arch) {
   const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
   attend_tokens(queries, n_queries, key_counts, one_block(keys, values, stride, n_keys), n_keys,

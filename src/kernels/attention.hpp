@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels/cpu_arch.hpp"
+#include "kernels/kv_bf16.hpp"
 #include "kernels/kv_blocks.hpp"
 #include "kernels/quant_blocks.hpp"
 
@@ -33,6 +34,13 @@ void attend_group_f32(const float* queries, std::size_t n_queries, const float* 
 void attend_group_q8_0(const float* queries, std::size_t n_queries, const BlockQ8_0* keys,
                        const BlockQ8_0* values, std::size_t stride, std::size_t n_keys,
                        std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+// A bf16 cache (kv_bf16.hpp). Where the CPU has bf16 dot products (AVX512-BF16) the query and the
+// softmax weights are rounded to bf16 for the products, so the result is that of the f32 kernel
+// over the widened rows to within bf16 rounding (2^-8 relative per product at most); elsewhere the
+// rows are widened and the f32 loop runs.
+void attend_group_bf16(const float* queries, std::size_t n_queries, const Bf16* keys,
+                       const Bf16* values, std::size_t stride, std::size_t n_keys,
+                       std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
 
 // Query r over keys [0, key_counts[r]) of a contiguous cache: the queries of several tokens of a
 // prompt (each token's GQA group in turn, its own causal count), so a level with a tokens kernel
@@ -46,6 +54,9 @@ void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::s
                        std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
 void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
                         const BlockQ8_0* keys, const BlockQ8_0* values, std::size_t stride,
+                        std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+void attend_tokens_bf16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                        const Bf16* keys, const Bf16* values, std::size_t stride,
                         std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
 
 // The same over keys/values split into blocks (kv_blocks.hpp): the engine's paged memory. With
@@ -61,6 +72,9 @@ void attend_group_blocks_f32(const float* queries, std::size_t n_queries, const 
 void attend_group_blocks_q8_0(const float* queries, std::size_t n_queries,
                               const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys,
                               std::size_t head_dim, float scale, float* out,
+                              Arch arch = active_arch());
+void attend_group_blocks_bf16(const float* queries, std::size_t n_queries, const KvBlocks<Bf16>& kv,
+                              std::size_t n_keys, std::size_t head_dim, float scale, float* out,
                               Arch arch = active_arch());
 
 }  // namespace llama3::kernels

@@ -12,6 +12,7 @@ const KernelTable kScalarTable = {
     .attend_f16 = nullptr,
     .attend_f32 = nullptr,
     .attend_q8_0 = nullptr,
+    .attend_bf16 = nullptr,
     .attention_head_multiple = 0,
     .silu_mul = portable::silu_mul,
     .quantize_activation_row = portable::quantize_activation_row,

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "kernels/cpu_arch.hpp"
+#include "kernels/kv_bf16.hpp"
 #include "kernels/kv_blocks.hpp"
 #include "kernels/packed_matrix.hpp"
 #include "kernels/quant_blocks.hpp"
@@ -67,12 +68,13 @@ struct KernelTable {
   IntMatmulKernel int_block_matmul;
   IntMatmulKernel k_quant_matmul;
   PlainMatmulKernel plain_matmul;
-  // Attention over an f16 / f32 / q8_0 cache; a head size that is not a multiple of
-  // attention_head_multiple goes to the lower level's kernel, and from scalar (null) to the
-  // portable loop in attention.cpp.
+  // Attention over an f16 / f32 / q8_0 / bf16 cache; a head size that is not a multiple of
+  // attention_head_multiple, or a null entry, goes to the lower level's kernel, and from scalar
+  // (null) to the portable loop in attention.cpp.
   AttentionKernel<std::uint16_t> attend_f16;
   AttentionKernel<float> attend_f32;
   AttentionKernel<BlockQ8_0> attend_q8_0;
+  AttentionKernel<Bf16> attend_bf16;
   std::size_t attention_head_multiple;
   SiluMulKernel silu_mul;
   QuantizeRowKernel quantize_activation_row;
@@ -90,6 +92,7 @@ struct KernelTable {
   AttentionTokensKernel<std::uint16_t> attend_tokens_f16 = nullptr;
   AttentionTokensKernel<float> attend_tokens_f32 = nullptr;
   AttentionTokensKernel<BlockQ8_0> attend_tokens_q8_0 = nullptr;
+  AttentionTokensKernel<Bf16> attend_tokens_bf16 = nullptr;
 };
 
 // The table of `arch`; an arch this build has no kernels for (another CPU family) gets the scalar

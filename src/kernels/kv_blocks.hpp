@@ -14,12 +14,16 @@
 namespace llama3::kernels {
 
 constexpr std::size_t kAttentionKeyBlock = 16;
+// The bf16 kernels with bf16 products (x86/avx512/attention_bf16.cpp) take 32 keys per softmax
+// step: their paged blocks must hold a multiple of 32 positions for the same bit-identity.
+constexpr std::size_t kBf16AttentionKeyStep = 32;
 
 template <typename Element>
 struct KvBlocks {
   const Element* const* keys = nullptr;    // [n_blocks] block starts
   const Element* const* values = nullptr;  // [n_blocks]
-  std::size_t block_positions = 0;         // a multiple of kAttentionKeyBlock, or >= n_keys
+  std::size_t block_positions = 0;         // a multiple of kAttentionKeyBlock (bf16:
+                                           // kBf16AttentionKeyStep), or >= n_keys
   std::size_t stride = 0;                  // elements between consecutive positions in a block
 
   const Element* key_row(std::size_t position) const {

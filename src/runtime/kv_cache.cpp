@@ -5,6 +5,7 @@
 
 #include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
+#include "kernels/kv_bf16.hpp"
 #include "kernels/kv_q8_0.hpp"
 
 namespace llama3::runtime {
@@ -29,6 +30,7 @@ std::size_t kv_row_bytes(KvCacheType type, std::size_t n) {
       return n * sizeof(float);
     case KvCacheType::kQ8_0:
       return kernels::q8_0_row_blocks(n) * sizeof(kernels::BlockQ8_0);
+    case KvCacheType::kBf16:
     case KvCacheType::kF16:
       break;
   }
@@ -41,6 +43,8 @@ const char* kv_cache_type_name(KvCacheType type) {
       return "f32";
     case KvCacheType::kQ8_0:
       return "q8_0";
+    case KvCacheType::kBf16:
+      return "bf16";
     case KvCacheType::kF16:
       break;
   }
@@ -55,6 +59,11 @@ void store_kv_row(KvCacheType type, const float* row, std::size_t n, std::byte* 
     case KvCacheType::kQ8_0:
       kernels::quantize_q8_0_row(row, n, reinterpret_cast<kernels::BlockQ8_0*>(out));
       return;
+    case KvCacheType::kBf16: {
+      auto* bf16 = reinterpret_cast<kernels::Bf16*>(out);
+      for (std::size_t i = 0; i < n; ++i) bf16[i] = kernels::to_bf16(row[i]);
+      return;
+    }
     case KvCacheType::kF16:
       break;
   }
@@ -70,6 +79,11 @@ void load_kv_row(KvCacheType type, const std::byte* stored, std::size_t n, float
     case KvCacheType::kQ8_0:
       kernels::dequantize_q8_0_row(reinterpret_cast<const kernels::BlockQ8_0*>(stored), n, out);
       return;
+    case KvCacheType::kBf16: {
+      const auto* bf16 = reinterpret_cast<const kernels::Bf16*>(stored);
+      for (std::size_t i = 0; i < n; ++i) out[i] = kernels::bf16_value(bf16[i]);
+      return;
+    }
     case KvCacheType::kF16:
       break;
   }
@@ -101,6 +115,11 @@ void KvCache::attend(int layer, const ForwardRow& row, int kv_head, const float*
                                static_cast<const kernels::BlockQ8_0*>(head_keys(layer, kv_head)),
                                static_cast<const kernels::BlockQ8_0*>(head_values(layer, kv_head)),
                                kernels::q8_0_row_blocks(head_dim), n_keys, head_dim, scale, out);
+  } else if (type_ == KvCacheType::kBf16) {
+    kernels::attend_group_bf16(queries, static_cast<std::size_t>(n_queries),
+                               static_cast<const kernels::Bf16*>(head_keys(layer, kv_head)),
+                               static_cast<const kernels::Bf16*>(head_values(layer, kv_head)),
+                               head_dim, n_keys, head_dim, scale, out);
   } else {
     kernels::attend_group_f32(queries, static_cast<std::size_t>(n_queries),
                               static_cast<const float*>(head_keys(layer, kv_head)),
@@ -131,6 +150,11 @@ void KvCache::attend_rows(int layer, std::span<const ForwardRow> rows, int kv_he
                                 static_cast<const kernels::BlockQ8_0*>(head_keys(layer, kv_head)),
                                 static_cast<const kernels::BlockQ8_0*>(head_values(layer, kv_head)),
                                 kernels::q8_0_row_blocks(head_dim), head_dim, scale, out);
+  } else if (type_ == KvCacheType::kBf16) {
+    kernels::attend_tokens_bf16(queries, n, key_counts.data(),
+                                static_cast<const kernels::Bf16*>(head_keys(layer, kv_head)),
+                                static_cast<const kernels::Bf16*>(head_values(layer, kv_head)),
+                                head_dim, head_dim, scale, out);
   } else {
     kernels::attend_tokens_f32(
         queries, n, key_counts.data(), static_cast<const float*>(head_keys(layer, kv_head)),

@@ -1,5 +1,6 @@
-// Keys and values of every past position, per layer, stored as f16 (default), f32 or q8_0
-// (kernels/kv_q8_0.hpp: each head's row rounded to 8-bit blocks as it is stored).
+// Keys and values of every past position, per layer, stored as f16 (default), f32, q8_0
+// (kernels/kv_q8_0.hpp: each head's row rounded to 8-bit blocks as it is stored) or bf16
+// (kernels/kv_bf16.hpp).
 //
 // Layout [n_layers, n_kv_heads, n_ctx, head_dim]: each KV head's keys (and values) are one
 // contiguous run, so a GQA group's attention streams them. Kept position-major ([n_ctx, kv_dim]),
@@ -22,12 +23,12 @@ namespace llama3::runtime {
 
 // Bytes of one head's row of n values as `type` keeps it.
 std::size_t kv_row_bytes(KvCacheType type, std::size_t n);
-// Stores one head's row [n] as the cache keeps it: f32 as is, rounded to f16 bits, or rounded to
-// q8_0 blocks. out: kv_row_bytes(type, n) bytes.
+// Stores one head's row [n] as the cache keeps it: f32 as is, rounded to f16 or bf16 bits, or
+// rounded to q8_0 blocks. out: kv_row_bytes(type, n) bytes.
 void store_kv_row(KvCacheType type, const float* row, std::size_t n, std::byte* out);
 // The values a stored row stands for: out [n].
 void load_kv_row(KvCacheType type, const std::byte* stored, std::size_t n, float* out);
-// "f16", "f32" or "q8_0".
+// "f16", "f32", "q8_0" or "bf16".
 const char* kv_cache_type_name(KvCacheType type);
 
 class KvCache final : public KvMemory {
@@ -56,8 +57,8 @@ class KvCache final : public KvMemory {
   // cache's type.
   void store(int layer, int position, const float* key, const float* value);
 
-  // One KV head's keys/values: [n_ctx, head_dim] elements, float (kF32), f16 bits (kF16) or, per
-  // position, q8_0_row_blocks(head_dim) blocks (kQ8_0).
+  // One KV head's keys/values: [n_ctx, head_dim] elements, float (kF32), f16 bits (kF16), bf16
+  // (kBf16) or, per position, q8_0_row_blocks(head_dim) blocks (kQ8_0).
   const void* head_keys(int layer, int kv_head) const {
     return keys_.data() + offset(layer, kv_head);
   }

@@ -144,7 +144,7 @@ void SessionImpl::load_state(std::span<const std::byte> state) {
   const auto saved_type = in.value<std::uint32_t>();
   if (saved_type != static_cast<std::uint32_t>(cache_.type())) {
     const std::string saved =
-        saved_type <= static_cast<std::uint32_t>(KvCacheType::kQ8_0)
+        saved_type <= static_cast<std::uint32_t>(KvCacheType::kBf16)
             ? runtime::kv_cache_type_name(static_cast<KvCacheType>(saved_type))
             : "unknown type " + std::to_string(saved_type);
     expect(false, ErrorCode::kInvalidArgument,

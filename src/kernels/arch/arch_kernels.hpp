@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/kv_bf16.hpp"
 #include "kernels/kv_blocks.hpp"
 #include "kernels/packed_matrix.hpp"
 #include "kernels/quant_blocks.hpp"
@@ -39,6 +40,19 @@ LLAMA3_DECLARE_ARCH_KERNELS(neon)
 LLAMA3_DECLARE_ARCH_KERNELS(dotprod)
 
 #undef LLAMA3_DECLARE_ARCH_KERNELS
+
+// A bf16 cache widened to f32 for the f32 loop, at the levels without bf16 dot products (AVX-512
+// has its own kernels, x86/avx512/attention_bf16.hpp, on CPUs with AVX512-BF16).
+#define LLAMA3_DECLARE_BF16_ATTENTION(level)                                                    \
+  namespace llama3::kernels::level {                                                            \
+  void attend_group_bf16(const float* queries, std::size_t n_queries, const KvBlocks<Bf16>& kv, \
+                         std::size_t n_keys, std::size_t head_dim, float scale, float* out);    \
+  }
+LLAMA3_DECLARE_BF16_ATTENTION(sse4)
+LLAMA3_DECLARE_BF16_ATTENTION(avx2)
+LLAMA3_DECLARE_BF16_ATTENTION(neon)
+LLAMA3_DECLARE_BF16_ATTENTION(dotprod)
+#undef LLAMA3_DECLARE_BF16_ATTENTION
 
 // AVX-512's own element-wise kernels (the other levels use the portable ones).
 namespace llama3::kernels::avx512 {
@@ -115,6 +129,7 @@ void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std:
         .attend_f16 = attend_group_f16,                                                   \
         .attend_f32 = attend_group_f32,                                                   \
         .attend_q8_0 = attend_group_q8_0,                                                 \
+        .attend_bf16 = attend_group_bf16,                                                 \
         .attention_head_multiple = head_multiple,                                         \
         .silu_mul = silu,                                                                 \
         .quantize_activation_row = quantize,                                              \

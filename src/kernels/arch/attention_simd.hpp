@@ -1,5 +1,5 @@
-// Attention of a GQA group over an f16, f32 or q8_0 cache as xsimd batches, for the archs below
-// AVX-512 (which has its own kernel, x86/avx512/attention.cpp). Included by
+// Attention of a GQA group over an f16, f32, q8_0 or bf16 cache as xsimd batches, for the archs
+// below AVX-512 (which has its own kernel, x86/avx512/attention.cpp). Included by
 // x86/{avx2,sse4}/attention.cpp and arm/level_kernels.hpp, each compiled with its arch's flags. The
 // same online softmax as the AVX-512 kernel: keys 16 at a time with one vector exp per block, and
 // each f16 or q8_0 block widened to f32 once for all the group's queries (`widen` is the arch's
@@ -18,6 +18,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/kv_bf16.hpp"
 #include "kernels/kv_blocks.hpp"
 
 namespace llama3::kernels::simd_attention {
@@ -25,6 +26,11 @@ namespace llama3::kernels::simd_attention {
 constexpr std::size_t kKeyBlock = kAttentionKeyBlock;  // keys per softmax block
 constexpr std::size_t kMaxHeadDim = 256;               // callers check head_dim <= this
 constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several
+
+// A bf16 row is the top halves of f32s: widening is a shift, which the compiler vectorises.
+inline void widen_bf16(const Bf16* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = bf16_value(in[i]);
+}
 
 // out_r = softmax(scale * q_r . keys) . values for r < n_queries <= kMaxGroup.
 // head_dim a multiple of the batch width, at most kMaxHeadDim. queries, out: [n_queries, head_dim].

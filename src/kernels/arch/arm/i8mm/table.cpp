@@ -24,6 +24,7 @@ const KernelTable& kernel_table() {
       .attend_f16 = dotprod::attend_group_f16,
       .attend_f32 = dotprod::attend_group_f32,
       .attend_q8_0 = dotprod::attend_group_q8_0,
+      .attend_bf16 = dotprod::attend_group_bf16,
       .attention_head_multiple = 4,
       .silu_mul = dotprod::silu_mul,
       .quantize_activation_row = neon::quantize_activation_row,

@@ -54,4 +54,10 @@ void attend_group_q8_0(const float* queries, std::size_t n_queries, const KvBloc
                                          widen_q8_0);
 }
 
+void attend_group_bf16(const float* queries, std::size_t n_queries, const KvBlocks<Bf16>& kv,
+                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
+  simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
+                                         simd_attention::widen_bf16);
+}
+
 }  // namespace llama3::kernels::avx2

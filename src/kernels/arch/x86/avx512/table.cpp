@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/arch/arch_kernels.hpp"
+#include "kernels/arch/x86/avx512/attention_bf16.hpp"
 #include "kernels/kernel_table.hpp"
 
 namespace llama3::kernels::avx512 {
@@ -23,6 +24,8 @@ const KernelTable& kernel_table() {
       .attend_f16 = attend_group_f16,
       .attend_f32 = attend_group_f32,
       .attend_q8_0 = attend_group_q8_0,
+      // A CPU without AVX512-BF16 widens a bf16 cache in the AVX2 kernel (the lower level).
+      .attend_bf16 = cpu_has_avx512_bf16() ? attend_group_bf16_dot : nullptr,
       .attention_head_multiple = 16,
       .silu_mul = silu_mul,
       .quantize_activation_row = quantize_activation_row,
@@ -31,6 +34,7 @@ const KernelTable& kernel_table() {
       .attend_tokens_f16 = attend_tokens_f16,
       .attend_tokens_f32 = attend_tokens_f32,
       .attend_tokens_q8_0 = attend_tokens_q8_0,
+      .attend_tokens_bf16 = cpu_has_avx512_bf16() ? attend_tokens_bf16_dot : nullptr,
   };
   return table;
 }
