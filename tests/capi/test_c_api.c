@@ -287,18 +287,14 @@ static void test_q8_0_kv_cache(const char* model_path) {
   EXPECT_STATUS(LLAMA3_OK, llama3_engine_params_init(&engine_params));
   engine_params.n_threads = 1;
   engine_params.n_ctx = 64;
-  engine_params.kv_cache_type = LLAMA3_KV_CACHE_Q8_0;
-  EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(model, &engine_params, &engine));
-  EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, tokens, 12, NULL, NULL, &id));
-  EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, id, NULL, &request_state));
-  EXPECT(request_state == LLAMA3_REQUEST_FINISHED);
-  llama3_engine_free(engine);
-  engine_params.kv_cache_type = LLAMA3_KV_CACHE_BF16;
-  EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(model, &engine_params, &engine));
-  EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, tokens, 12, NULL, NULL, &id));
-  EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, id, NULL, &request_state));
-  EXPECT(request_state == LLAMA3_REQUEST_FINISHED);
-  llama3_engine_free(engine);
+  for (i = 0; i < 2; ++i) { /* the compact types in an engine's pool */
+    engine_params.kv_cache_type = i == 0 ? LLAMA3_KV_CACHE_Q8_0 : LLAMA3_KV_CACHE_BF16;
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_create(model, &engine_params, &engine));
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, tokens, 12, NULL, NULL, &id));
+    EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, id, NULL, &request_state));
+    EXPECT(request_state == LLAMA3_REQUEST_FINISHED);
+    llama3_engine_free(engine);
+  }
   engine_params.kv_cache_type = 4;
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT, llama3_engine_create(model, &engine_params, &engine));
   EXPECT(strstr(llama3_last_error_message(), "kv_cache_type 4") != NULL);

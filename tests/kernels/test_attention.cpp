@@ -6,36 +6,12 @@
 
 #include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
+#include "kernels/kv_bf16.hpp"
 #include "kernels/kv_q8_0.hpp"
+#include "support/attention_reference.hpp"
 #include "support/quant_test_support.hpp"
 
 using namespace llama3::kernels;
-
-namespace {
-
-// softmax(scale * q . k_j) . v_j in double, two passes, over rows at `stride`.
-std::vector<double> two_pass_attention(const float* query, const std::vector<float>& keys,
-                                       const std::vector<float>& values, std::size_t stride,
-                                       std::size_t n_keys, std::size_t head_dim, double scale) {
-  std::vector<double> scores(n_keys), result(head_dim, 0.0);
-  double max_score = -1e300, total = 0.0;
-  for (std::size_t j = 0; j < n_keys; ++j) {
-    double s = 0.0;
-    for (std::size_t d = 0; d < head_dim; ++d) {
-      s += static_cast<double>(query[d]) * keys[j * stride + d];
-    }
-    scores[j] = s * scale;
-    max_score = std::max(max_score, scores[j]);
-  }
-  for (std::size_t j = 0; j < n_keys; ++j) total += std::exp(scores[j] - max_score);
-  for (std::size_t j = 0; j < n_keys; ++j) {
-    const double p = std::exp(scores[j] - max_score) / total;
-    for (std::size_t d = 0; d < head_dim; ++d) result[d] += p * values[j * stride + d];
-  }
-  return result;
-}
-
-}  // namespace
 
 // The online softmax must equal the two-pass softmax in double over the same f16-rounded cache,
 // for every query of a GQA group (groups past the kernels' 16-query pass included); f32
@@ -72,8 +48,8 @@ TEST_CASE("attend_group matches a two-pass double softmax per query at every arc
           for (std::size_t r = 0; r < n_queries; ++r) {
             INFO("head_dim " << head_dim << ", n_keys " << n_keys << ", query " << r << " of "
                              << n_queries << ", arch " << arch_name(arch));
-            const auto expected = two_pass_attention(queries.data() + r * head_dim, kr, vr, stride,
-                                                     n_keys, head_dim, scale);
+            const auto expected = llama3::test::exact_attention(
+                queries.data() + r * head_dim, kr, vr, stride, n_keys, head_dim, scale);
             for (std::size_t d = 0; d < head_dim; ++d) {
               const double tolerance = 1e-5 * (1.0 + std::fabs(expected[d]));
               REQUIRE(std::fabs(out16[r * head_dim + d] - expected[d]) <= tolerance);
@@ -93,13 +69,17 @@ TEST_CASE("attend_tokens gives each query the bits of attend_group over its own 
           "[kernels]") {
   std::mt19937 rng(7);
   for (const std::size_t head_dim :
-       {std::size_t{64}, std::size_t{128}, std::size_t{40}, std::size_t{6}}) {
+       {std::size_t{64}, std::size_t{128}, std::size_t{48}, std::size_t{40}, std::size_t{6}}) {
     const std::size_t stride = head_dim;
     const std::size_t max_keys = 70;
     const auto k = llama3::test::normal_values(rng, max_keys * stride);
     const auto v = llama3::test::normal_values(rng, max_keys * stride);
     std::vector<std::uint16_t> k16(k.size()), v16(v.size());
-    for (std::size_t i = 0; i < k.size(); ++i) k16[i] = f32_to_f16(k[i]), v16[i] = f32_to_f16(v[i]);
+    std::vector<Bf16> kb(k.size()), vb(v.size());
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      k16[i] = f32_to_f16(k[i]), v16[i] = f32_to_f16(v[i]);
+      kb[i] = to_bf16(k[i]), vb[i] = to_bf16(v[i]);
+    }
     const std::size_t blocks = q8_0_row_blocks(head_dim % 32 == 0 ? head_dim : 0);
     std::vector<BlockQ8_0> k8(max_keys * blocks), v8(max_keys * blocks);
     if (blocks > 0) {
@@ -109,10 +89,11 @@ TEST_CASE("attend_tokens gives each query the bits of attend_group over its own 
       }
     }
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    // 1 to 5 tokens of 4 heads (a run of up to 16 queries, and past it), counts crossing the
-    // 16-key blocks: the last token at 70 keys, each earlier one a key fewer.
+    // 1 to 9 tokens of 4 heads (a run of up to 16 or, bf16, 32 queries, and past it), counts
+    // crossing the 16- and 32-key steps, odd and even: the last token at 70 keys, each earlier
+    // one a key fewer.
     for (const std::size_t n_tokens :
-         {std::size_t{1}, std::size_t{3}, std::size_t{4}, std::size_t{5}}) {
+         {std::size_t{1}, std::size_t{3}, std::size_t{4}, std::size_t{5}, std::size_t{9}}) {
       const std::size_t n_rep = 4, n = n_tokens * n_rep;
       std::vector<std::size_t> counts(n);
       for (std::size_t i = 0; i < n; ++i) counts[i] = max_keys - (n_tokens - 1 - i / n_rep);
@@ -147,6 +128,13 @@ TEST_CASE("attend_tokens gives each query the bits of attend_group over its own 
           }
           check("q8_0");
         }
+        attend_tokens_bf16(queries.data(), n, counts.data(), kb.data(), vb.data(), stride, head_dim,
+                           scale, together.data(), arch);
+        for (std::size_t i = 0; i < n; i += n_rep) {
+          attend_group_bf16(queries.data() + i * head_dim, n_rep, kb.data(), vb.data(), stride,
+                            counts[i], head_dim, scale, alone.data() + i * head_dim, arch);
+        }
+        check("bf16");
       }
     }
   }

@@ -1,6 +1,7 @@
 // Attention over a bf16 cache (attend_*_bf16): against the softmax in double over the same
-// bf16-rounded keys and values at every arch level, and bit for bit between a prompt's shared pass
-// and one-token calls, and between paged blocks and a contiguous cache.
+// bf16-rounded keys and values at every arch level, and bit for bit between paged blocks and a
+// contiguous cache. A prompt's shared pass against one-token calls: test_attention.cpp, with the
+// other cache types.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -11,31 +12,12 @@
 #include "kernels/attention.hpp"
 #include "kernels/cpu_arch.hpp"
 #include "kernels/kv_bf16.hpp"
+#include "support/attention_reference.hpp"
 #include "support/quant_test_support.hpp"
 
 using namespace llama3::kernels;
 
 namespace {
-
-// softmax(scale * q . k_j) . v_j in double, two passes, over rows at `stride`.
-std::vector<double> exact_attention(const std::vector<float>& query, const std::vector<float>& keys,
-                                    const std::vector<float>& values, std::size_t stride,
-                                    std::size_t n_keys, std::size_t head_dim, double scale) {
-  std::vector<double> scores(n_keys), result(head_dim, 0.0);
-  double max_score = -1e300, total = 0.0;
-  for (std::size_t j = 0; j < n_keys; ++j) {
-    double s = 0.0;
-    for (std::size_t d = 0; d < head_dim; ++d) s += double{query[d]} * keys[j * stride + d];
-    scores[j] = s * scale;
-    max_score = std::max(max_score, scores[j]);
-  }
-  for (std::size_t j = 0; j < n_keys; ++j) total += std::exp(scores[j] - max_score);
-  for (std::size_t j = 0; j < n_keys; ++j) {
-    const double p = std::exp(scores[j] - max_score) / total;
-    for (std::size_t d = 0; d < head_dim; ++d) result[d] += p * values[j * stride + d];
-  }
-  return result;
-}
 
 // Whether `arch` runs this head size with bf16 products (the AVX512-BF16 kernels), which round
 // the query and the softmax weights to bf16; every other path widens the rows to f32.
@@ -100,8 +82,8 @@ TEST_CASE("bf16 cache attention matches a double softmax at every arch", "[kerne
             if (bf16_products) {
               for (float& x : query) x = bf16_value(to_bf16(x));
             }
-            const auto expected =
-                exact_attention(query, k.values, v.values, stride, n_keys, head_dim, scale);
+            const auto expected = llama3::test::exact_attention(query.data(), k.values, v.values,
+                                                                stride, n_keys, head_dim, scale);
             for (std::size_t d = 0; d < head_dim; ++d) {
               const double tolerance = bf16_products ? std::ldexp(max_value, -8) + 1e-5
                                                      : 1e-5 * (1.0 + std::fabs(expected[d]));
@@ -109,39 +91,6 @@ TEST_CASE("bf16 cache attention matches a double softmax at every arch", "[kerne
             }
           }
         }
-      }
-    }
-  }
-}
-
-TEST_CASE("bf16 cache: a prompt's shared pass gives each query the bits of its own call",
-          "[kernels]") {
-  std::mt19937 rng(17);
-  for (const std::size_t head_dim :
-       {std::size_t{64}, std::size_t{128}, std::size_t{48}, std::size_t{40}, std::size_t{6}}) {
-    const std::size_t max_keys = 70;
-    const Bf16Rows k = bf16_rows(llama3::test::normal_values(rng, max_keys * head_dim));
-    const Bf16Rows v = bf16_rows(llama3::test::normal_values(rng, max_keys * head_dim));
-    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    // 1 to 5 tokens of 4 heads, the last at 70 keys and each earlier one a key fewer: counts that
-    // cross the 16-key blocks, odd and even (a key pair half past a query's count).
-    for (const std::size_t n_tokens :
-         {std::size_t{1}, std::size_t{3}, std::size_t{4}, std::size_t{5}}) {
-      const std::size_t n_rep = 4, n = n_tokens * n_rep;
-      std::vector<std::size_t> counts(n);
-      for (std::size_t i = 0; i < n; ++i) counts[i] = max_keys - (n_tokens - 1 - i / n_rep);
-      const auto queries = llama3::test::normal_values(rng, n * head_dim, 0.5f);
-      for (const Arch arch : runnable_archs()) {
-        INFO("head_dim " << head_dim << ", tokens " << n_tokens << ", arch " << arch_name(arch));
-        std::vector<float> together(n * head_dim), alone(n * head_dim);
-        attend_tokens_bf16(queries.data(), n, counts.data(), k.stored.data(), v.stored.data(),
-                           head_dim, head_dim, scale, together.data(), arch);
-        for (std::size_t i = 0; i < n; i += n_rep) {
-          attend_group_bf16(queries.data() + i * head_dim, n_rep, k.stored.data(), v.stored.data(),
-                            head_dim, counts[i], head_dim, scale, alone.data() + i * head_dim,
-                            arch);
-        }
-        CHECK(std::memcmp(together.data(), alone.data(), together.size() * sizeof(float)) == 0);
       }
     }
   }

@@ -11,33 +11,12 @@
 
 #include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
+#include "support/attention_reference.hpp"
 #include "support/quant_test_support.hpp"
 
 using namespace llama3::kernels;
 
 namespace {
-
-// softmax(scale * q . k_j) . v_j in double over contiguous rows of head_dim.
-std::vector<double> exact_attention(const float* query, const std::vector<float>& keys,
-                                    const std::vector<float>& values, std::size_t n_keys,
-                                    std::size_t head_dim, double scale) {
-  std::vector<double> scores(n_keys), result(head_dim, 0.0);
-  double max_score = -1e300, total = 0.0;
-  for (std::size_t j = 0; j < n_keys; ++j) {
-    double s = 0.0;
-    for (std::size_t d = 0; d < head_dim; ++d) {
-      s += static_cast<double>(query[d]) * keys[j * head_dim + d];
-    }
-    scores[j] = s * scale;
-    max_score = std::max(max_score, scores[j]);
-  }
-  for (std::size_t j = 0; j < n_keys; ++j) total += std::exp(scores[j] - max_score);
-  for (std::size_t j = 0; j < n_keys; ++j) {
-    const double p = std::exp(scores[j] - max_score) / total;
-    for (std::size_t d = 0; d < head_dim; ++d) result[d] += p * values[j * head_dim + d];
-  }
-  return result;
-}
 
 // Copies contiguous rows [n_keys, head_dim] into blocks of block_positions rows placed in a
 // shuffled order inside one arena (as a pool hands them out); returns the block starts in sequence
@@ -117,8 +96,8 @@ TEST_CASE("attention over scattered blocks equals the exact softmax and the cont
             REQUIRE(std::memcmp(paged16.data(), flat16.data(), n_out * sizeof(float)) == 0);
             REQUIRE(std::memcmp(paged32.data(), flat32.data(), n_out * sizeof(float)) == 0);
             for (std::size_t r = 0; r < n_queries; ++r) {
-              const auto expected =
-                  exact_attention(queries.data() + r * head_dim, kr, vr, n_keys, head_dim, scale);
+              const auto expected = llama3::test::exact_attention(
+                  queries.data() + r * head_dim, kr, vr, head_dim, n_keys, head_dim, scale);
               for (std::size_t d = 0; d < head_dim; ++d) {
                 const double tolerance = 1e-5 * (1.0 + std::fabs(expected[d]));
                 REQUIRE(std::fabs(paged16[r * head_dim + d] - expected[d]) <= tolerance);
