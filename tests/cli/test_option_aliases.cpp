@@ -172,16 +172,18 @@ TEST_CASE("generate: --threads beyond the machine is clamped and a long context 
 }
 
 TEST_CASE(
-    "generate: --cache-type-k/-v (-ctk/-ctv) q8_0 tells stories260K's greedy story and refuses "
-    "K and V types that differ",
+    "generate: --cache-type-k/-v (-ctk/-ctv) q8_0 and bf16 tell stories260K's greedy story and "
+    "refuse K and V types that differ",
     "[cli][data]") {
   const auto f16 = generate_json("-n 24 --temp 0", "cli-alias-cache-type");
   const auto q8 = generate_json("-n 24 --temp 0 --cache-type-k q8_0 --cache-type-v q8_0",
                                 "cli-alias-cache-type");
   const auto short_spelling =
       generate_json("-n 24 --temp 0 -ctk q8_0 -ctv q8_0", "cli-alias-cache-type");
+  const auto bf16 = generate_json("-n 24 --temp 0 -ctk bf16 -ctv bf16", "cli-alias-cache-type");
   CHECK(q8["tokens"] == f16["tokens"]);
   CHECK(short_spelling["tokens"] == f16["tokens"]);
+  CHECK(bf16["tokens"] == f16["tokens"]);
   const auto mixed = run_usage_error(
       "generate " + stories_arg() + " -p Once -n 4 --cache-type-k q8_0", "cli-alias-cache-type");
   CHECK(mixed.err.find("--cache-type-k q8_0 and --cache-type-v f16 differ") != std::string::npos);

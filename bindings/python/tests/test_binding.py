@@ -123,26 +123,28 @@ def test_state_round_trip(stories_path):
         second.load_state(b"\x00" * 64)
 
 
-def test_a_q8_0_kv_cache_stays_close_and_its_state_records_the_type(stories_path):
+@pytest.mark.parametrize("kind", ["Q8_0", "BF16"])
+def test_a_compact_kv_cache_stays_close_and_its_state_records_the_type(stories_path, kind):
+    cache_type = getattr(llama3.KvCacheType, kind)
     model = llama3.Model(stories_path, n_threads=1)
     tokens = model.tokenizer.encode("Once upon a time, there was", add_bos=True)
-    q8 = model.session(n_ctx=64, kv_cache_type=llama3.KvCacheType.Q8_0)
+    q8 = model.session(n_ctx=64, kv_cache_type=cache_type)
     full = model.session(n_ctx=64, kv_cache_type=llama3.KvCacheType.F32)
     a = np.array(q8.decode(tokens))
     b = np.array(full.decode(tokens))
-    # q8_0's tolerance: 5e-2 of the logits' scale (docs/kv-cache.md).
+    # q8_0's and bf16's tolerance: 5e-2 of the logits' scale (docs/kv-cache.md).
     assert np.max(np.abs(a - b)) <= 5e-2 * max(1.0, float(np.max(np.abs(b))))
     state = q8.save_state()
-    restored = model.session(n_ctx=64, kv_cache_type=llama3.KvCacheType.Q8_0)
+    restored = model.session(n_ctx=64, kv_cache_type=cache_type)
     restored.load_state(state)
     np.testing.assert_array_equal(restored.logits, q8.logits)
-    refused = "q8_0 KV cache, but this session's cache is f16"
+    refused = f"{kind.lower()} KV cache, but this session's cache is f16"
     with pytest.raises(llama3.InvalidArgumentError, match=refused):
         model.session(n_ctx=64).load_state(state)
-    engine = llama3.Engine(model, n_ctx=64, kv_cache_type=llama3.KvCacheType.Q8_0)
+    engine = llama3.Engine(model, n_ctx=64, kv_cache_type=cache_type)
     greedy = llama3.Sampler(temperature=0)
     text = "".join(engine.submit("Once upon a time", max_tokens=8, sampler=greedy))
-    session = model.session(n_ctx=64, kv_cache_type=llama3.KvCacheType.Q8_0)
+    session = model.session(n_ctx=64, kv_cache_type=cache_type)
     greedy = llama3.Sampler(temperature=0)
     assert text == "".join(session.generate("Once upon a time", max_tokens=8, sampler=greedy))
     engine.close()
