@@ -27,6 +27,10 @@ class PagedKv final : public runtime::KvMemory {
              const float* value) override;
   void attend(int layer, const runtime::ForwardRow& row, int kv_head, const float* queries,
               int n_queries, float scale, float* out) const override;
+  // Rows of one sequence in a row (a prompt's tokens) read each key block once for all of them.
+  void attend_rows(int layer, std::span<const runtime::ForwardRow> rows, int kv_head,
+                   const float* queries, int n_queries, std::size_t head_dim, float scale,
+                   float* out) const override;
 
  private:
   KvPool& pool_;

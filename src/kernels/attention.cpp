@@ -253,4 +253,40 @@ void attend_tokens_bf16(const float* queries, std::size_t n_queries, const std::
                 head_dim, scale, out, arch);
 }
 
+namespace {
+
+template <typename Element>
+void attend_tokens_blocks(const float* queries, std::size_t n_queries,
+                          const std::size_t* key_counts, const KvBlocks<Element>& kv,
+                          std::size_t head_dim, float scale, float* out, Arch arch) {
+  const std::size_t n_keys = n_queries ? *std::max_element(key_counts, key_counts + n_queries) : 0;
+  attend_tokens(queries, n_queries, key_counts, kv, n_keys, head_dim, scale, out, arch);
+}
+
+}  // namespace
+
+void attend_tokens_blocks_f16(const float* queries, std::size_t n_queries,
+                              const std::size_t* key_counts, const KvBlocks<std::uint16_t>& kv,
+                              std::size_t head_dim, float scale, float* out, Arch arch) {
+  attend_tokens_blocks(queries, n_queries, key_counts, kv, head_dim, scale, out, arch);
+}
+
+void attend_tokens_blocks_f32(const float* queries, std::size_t n_queries,
+                              const std::size_t* key_counts, const KvBlocks<float>& kv,
+                              std::size_t head_dim, float scale, float* out, Arch arch) {
+  attend_tokens_blocks(queries, n_queries, key_counts, kv, head_dim, scale, out, arch);
+}
+
+void attend_tokens_blocks_q8_0(const float* queries, std::size_t n_queries,
+                               const std::size_t* key_counts, const KvBlocks<BlockQ8_0>& kv,
+                               std::size_t head_dim, float scale, float* out, Arch arch) {
+  attend_tokens_blocks(queries, n_queries, key_counts, kv, head_dim, scale, out, arch);
+}
+
+void attend_tokens_blocks_bf16(const float* queries, std::size_t n_queries,
+                               const std::size_t* key_counts, const KvBlocks<Bf16>& kv,
+                               std::size_t head_dim, float scale, float* out, Arch arch) {
+  attend_tokens_blocks(queries, n_queries, key_counts, kv, head_dim, scale, out, arch);
+}
+
 }  // namespace llama3::kernels

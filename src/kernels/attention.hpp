@@ -77,4 +77,22 @@ void attend_group_blocks_bf16(const float* queries, std::size_t n_queries, const
                               std::size_t n_keys, std::size_t head_dim, float scale, float* out,
                               Arch arch = active_arch());
 
+// attend_tokens_* over blocks: a paged sequence's prompt rows sharing one pass over its keys.
+void attend_tokens_blocks_f16(const float* queries, std::size_t n_queries,
+                              const std::size_t* key_counts, const KvBlocks<std::uint16_t>& kv,
+                              std::size_t head_dim, float scale, float* out,
+                              Arch arch = active_arch());
+void attend_tokens_blocks_f32(const float* queries, std::size_t n_queries,
+                              const std::size_t* key_counts, const KvBlocks<float>& kv,
+                              std::size_t head_dim, float scale, float* out,
+                              Arch arch = active_arch());
+void attend_tokens_blocks_q8_0(const float* queries, std::size_t n_queries,
+                               const std::size_t* key_counts, const KvBlocks<BlockQ8_0>& kv,
+                               std::size_t head_dim, float scale, float* out,
+                               Arch arch = active_arch());
+void attend_tokens_blocks_bf16(const float* queries, std::size_t n_queries,
+                               const std::size_t* key_counts, const KvBlocks<Bf16>& kv,
+                               std::size_t head_dim, float scale, float* out,
+                               Arch arch = active_arch());
+
 }  // namespace llama3::kernels

@@ -20,6 +20,7 @@ constexpr std::size_t kBf16AttentionKeyStep = 32;
 
 template <typename Element>
 struct KvBlocks {
+  using element_type = Element;
   const Element* const* keys = nullptr;    // [n_blocks] block starts
   const Element* const* values = nullptr;  // [n_blocks]
   std::size_t block_positions = 0;         // a multiple of kAttentionKeyBlock (bf16:
