@@ -93,8 +93,8 @@ void KvCacheTypeOptions::declare(CLI::App& app) {
   const auto types = CLI::IsMember({"f16", "f32", "q8_0", "bf16"});
   app.add_option("--cache-type-k", keys,
                  "KV cache type of the keys: f16 (default), f32, q8_0 (about half f16's memory "
-                 "and reads) or bf16 (bf16 attention on CPUs with AVX512-BF16: faster over long "
-                 "contexts); must equal --cache-type-v")
+                 "and reads) or bf16 (bf16 attention on CPUs with AVX512-BF16: faster on long "
+                 "prompts at depth); must equal --cache-type-v")
       ->check(types);
   app.add_option("--cache-type-v", values,
                  "KV cache type of the values: f16 (default), f32, q8_0 or bf16 (must equal "
