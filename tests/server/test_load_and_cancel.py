@@ -135,22 +135,39 @@ def test_sigterm_with_a_stream_in_flight_exits_0(llama3_vocab_model):
 
 
 def test_whole_answers_long_and_abandoned(llama3_vocab_model):
-    server = RunningServer(llama3_vocab_model, "--parallel", "2")
+    # The tiny model runs hundreds of tokens a second, faster on a quick machine: a context far past
+    # its trained 2048 lets both answers below last for seconds wherever the test runs.
+    server = RunningServer(llama3_vocab_model, "--parallel", "2", "--ctx-size", "16384")
     try:
         bias = {str(t): -100 for t in LLAMA3_END_TOKENS}
-        # Longer than the 2 s after which a whole answer goes out as a chunked body led by spaces:
-        # it still parses, status 200, with every token.
-        started = time.monotonic()
-        status, _, raw = server.request("POST", "/v1/completions",
-                                        {"prompt": "x", "max_tokens": 600, "temperature": 0,
-                                         "logit_bias": bias})
-        assert status == 200
-        assert json.loads(raw)["usage"]["completion_tokens"] == 600
-        print(f"600 tokens in {time.monotonic() - started:.1f} s")
 
-        # A client that gives up on a whole answer cancels it too.
-        body = json.dumps({"prompt": "x", "max_tokens": 1800, "temperature": 0,
-                           "logit_bias": bias})
+        def whole_answer(max_tokens: int):
+            return server.request("POST", "/v1/completions",
+                                  {"prompt": "x", "max_tokens": max_tokens, "temperature": 0,
+                                   "logit_bias": bias})
+
+        # This machine's rate, so that the next answer takes about 4 s (at least twice the 2 s
+        # after which a whole answer goes out as a chunked body led by spaces).
+        started = time.monotonic()
+        status, _, _ = whole_answer(400)
+        assert status == 200
+        rate = 400 / max(time.monotonic() - started, 1e-3)
+        n_long = min(12000, max(600, int(rate * 4)))
+
+        started = time.monotonic()
+        status, headers, raw = whole_answer(n_long)
+        elapsed = time.monotonic() - started
+        print(f"{n_long} tokens in {elapsed:.1f} s")
+        assert status == 200
+        assert json.loads(raw)["usage"]["completion_tokens"] == n_long
+        assert elapsed > 2.5, "the answer must outlast the 2 s wait for the chunked path to run"
+        assert headers.get("Transfer-Encoding") == "chunked"
+        assert raw.startswith(b" ")
+
+        # A client that gives up on a whole answer cancels it too. The answer would run for 16 s at
+        # the measured rate; the client leaves after 2.5 s.
+        body = json.dumps({"prompt": "x", "max_tokens": min(16000, max(1800, int(rate * 16))),
+                           "temperature": 0, "logit_bias": bias})
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         connection.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
         assert wait_for(lambda: server.metrics()["llama3_slots_busy"] == 1)
