@@ -505,13 +505,14 @@ typedef struct llama3_generate_params {
   const llama3_lora* const* adapters;
   const float* adapter_scales;
   size_t n_adapters;
-  /* Speculative decoding (docs/speculative.md): either a draft model with the same vocabulary
-   * and special tokens (default NULL; sessions only, an engine request with one is
-   * LLAMA3_ERR_INVALID_ARGUMENT), run with draft_threads threads (0: one per hardware thread), or
-   * prompt lookup with n-grams of up to lookup_ngram tokens (1..16; default 0: off; sessions and
-   * engine requests), not both (LLAMA3_ERR_INVALID_ARGUMENT). draft_max (1..32, default 8) tokens
-   * are proposed per step. Greedy output is the same as without it; sampled output keeps the
-   * model's distribution. The draft model must outlive the call. */
+  /* Speculative decoding (docs/speculative.md), for sessions and engine requests: either a draft
+   * model with the same vocabulary and special tokens (default NULL), run with draft_threads
+   * threads (0: one per hardware thread), or prompt lookup with n-grams of up to lookup_ngram
+   * tokens (1..16; default 0: off), not both (LLAMA3_ERR_INVALID_ARGUMENT). draft_max (1..32,
+   * default 8) tokens are proposed per step. Greedy output is the same as without it; sampled
+   * output keeps the model's distribution. The draft model must outlive the call; an engine
+   * request keeps its weights loaded itself until it ends, so the handle may be freed after
+   * submitting. */
   const llama3_model* draft_model;
   int32_t draft_threads;
   int32_t lookup_ngram;

@@ -253,9 +253,7 @@ int run_speculative(const Model& model, BenchOptions& options, int n_threads) {
   options.speculative.load();
   SpeculativeBenchConfig config;
   config.model_label = options.model.path;
-  config.draft_label = options.speculative.draft_path.empty()
-                           ? "lookup " + std::to_string(options.speculative.lookup_ngram)
-                           : options.speculative.draft_path;
+  config.draft_label = options.speculative.label();
   config.speculative = options.speculative.options(n_threads);
   config.n_gen = options.n_gen;
   config.n_threads = n_threads;
@@ -311,11 +309,9 @@ int run_bench(Args args) {
     parallel.n_threads = n_threads;
     parallel.shared_prefix = options.shared_prefix;
     parallel.json = options.format == OutputFormat::kJson;
-    if (!options.speculative.draft_path.empty()) {
-      throw UsageError("--parallel drafts by prompt lookup only: use --lookup N, not --draft");
-    }
-    parallel.lookup_ngram = options.speculative.lookup_ngram;
-    parallel.draft_max = options.speculative.draft_max;
+    options.speculative.load();
+    parallel.speculative = options.speculative.options(n_threads);
+    parallel.draft_label = options.speculative.label();
     return run_parallel_bench(model, parallel);
   }
 

@@ -10,6 +10,8 @@
 #include <span>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "llama3/engine.hpp"
 #include "llama3/error.hpp"
 
@@ -54,11 +56,11 @@ struct Row {
   double generation_rate;  // tokens sampled after every sequence had its first / that time
   double ttft_mean_ms, ttft_max_ms;
   long rss;
-  int lookup_ngram = 0;  // 0: plain decoding
+  bool speculative = false;  // false: plain decoding
   std::uint64_t drafted = 0, accepted = 0;
 };
 
-Row run_row(const Model& model, const ParallelBenchConfig& config, int n_parallel, int lookup_ngram,
+Row run_row(const Model& model, const ParallelBenchConfig& config, int n_parallel, bool speculative,
             std::mt19937& rng) {
   EngineOptions options;
   options.n_threads = config.n_threads;
@@ -77,8 +79,7 @@ Row run_row(const Model& model, const ParallelBenchConfig& config, int n_paralle
     request.prompt = random_tokens(rng, config.n_prompt, model.config().n_vocab);
     request.sampling = sampling;
     request.generate.max_tokens = config.n_gen;
-    request.generate.speculative.lookup_ngram = lookup_ngram;
-    request.generate.speculative.draft_max = config.draft_max;
+    if (speculative) request.generate.speculative = config.speculative;
     request.on_logits = [&](std::span<const float>) {
       std::lock_guard<std::mutex> lock(mutex);
       sampled.push_back(Clock::now());
@@ -111,7 +112,7 @@ Row run_row(const Model& model, const ParallelBenchConfig& config, int n_paralle
   row.ttft_mean_ms = 1000.0 * ttft_sum / n_parallel;
   row.ttft_max_ms = 1000.0 * ttft_max;
   row.rss = peak_rss_bytes();
-  row.lookup_ngram = lookup_ngram;
+  row.speculative = speculative;
   const EngineStats stats = engine.stats();
   row.drafted = stats.n_drafted;
   row.accepted = stats.n_draft_accepted;
@@ -177,9 +178,10 @@ void print_row(const ParallelBenchConfig& config, const Row& row) {
         "\"threads\": %d",
         config.n_prompt, config.n_gen, n, row.generation_rate, row.generation_rate / n,
         row.prompt_rate, row.ttft_mean_ms, row.ttft_max_ms, row.rss, config.n_threads);
-    if (config.lookup_ngram > 0) {
-      std::printf(", \"lookup\": %d, \"draft_max\": %d, \"drafted\": %llu, \"accepted\": %llu",
-                  row.lookup_ngram, config.draft_max, static_cast<unsigned long long>(row.drafted),
+    if (row.speculative) {
+      std::printf(", \"draft\": %s, \"draft_max\": %d, \"drafted\": %llu, \"accepted\": %llu",
+                  nlohmann::json(config.draft_label).dump().c_str(), config.speculative.draft_max,
+                  static_cast<unsigned long long>(row.drafted),
                   static_cast<unsigned long long>(row.accepted));
     }
     std::printf("}\n");
@@ -188,9 +190,9 @@ void print_row(const ParallelBenchConfig& config, const Row& row) {
                 config.model_label.c_str(), config.n_threads, config.n_prompt, config.n_gen, n,
                 row.generation_rate, row.generation_rate / n, row.prompt_rate, row.ttft_mean_ms,
                 row.ttft_max_ms, static_cast<double>(row.rss) / 1e9);
-    if (config.lookup_ngram > 0) {
-      if (row.lookup_ngram > 0) {
-        std::printf(" %d | %llu / %llu |", row.lookup_ngram,
+    if (config.speculative.enabled()) {
+      if (row.speculative) {
+        std::printf(" %s | %llu / %llu |", config.draft_label.c_str(),
                     static_cast<unsigned long long>(row.accepted),
                     static_cast<unsigned long long>(row.drafted));
       } else {
@@ -235,18 +237,18 @@ int run_parallel_bench(const Model& model, const ParallelBenchConfig& config) {
     std::printf(
         "| model | threads | test | n_parallel | gen t/s (all) | gen t/s (per seq) | prompt t/s | "
         "TTFT mean ms | TTFT max ms | peak RSS GB |%s\n",
-        config.lookup_ngram > 0 ? " lookup | drafts kept / drafted |" : "");
+        config.speculative.enabled() ? " drafter | drafts kept / drafted |" : "");
     std::printf("|---|---|---|---|---|---|---|---|---|---|%s\n",
-                config.lookup_ngram > 0 ? "---|---|" : "");
+                config.speculative.enabled() ? "---|---|" : "");
   }
   for (const int n : config.n_parallel) {
-    // With lookup, both rows see the same prompts: the generator restarts from one state.
+    // Speculating, both rows see the same prompts: the generator restarts from one state.
     const std::mt19937 row_rng = rng;
     std::mt19937 plain_rng = row_rng;
-    print_row(config, run_row(model, config, n, 0, plain_rng));
-    if (config.lookup_ngram > 0) {
-      std::mt19937 lookup_rng = row_rng;
-      print_row(config, run_row(model, config, n, config.lookup_ngram, lookup_rng));
+    print_row(config, run_row(model, config, n, false, plain_rng));
+    if (config.speculative.enabled()) {
+      std::mt19937 speculative_rng = row_rng;
+      print_row(config, run_row(model, config, n, true, speculative_rng));
     }
     rng = plain_rng;
   }

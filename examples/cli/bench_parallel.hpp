@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "llama3/model.hpp"
+#include "llama3/session.hpp"
 
 namespace llama3::cli {
 
@@ -17,10 +18,10 @@ struct ParallelBenchConfig {
   int n_threads = 2;
   int shared_prefix = 0;  // > 0: also the shared-prefix scenario with this many prefix tokens
   int n_shared_requests = 8;
-  // > 0: each row runs twice, plain and with prompt-lookup speculative decoding (n-grams of up to
-  // this many tokens, draft_max drafts a step), alternating, with the drafts kept.
-  int lookup_ngram = 0;
-  int draft_max = 8;
+  // When enabled, each row runs twice, plain and with this speculative decoding (prompt lookup or
+  // a draft model), one after the other on the same prompts, with the drafts kept.
+  SpeculativeOptions speculative;
+  std::string draft_label;  // the draft model's path or "lookup N"
   bool json = false;
 };
 

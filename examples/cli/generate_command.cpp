@@ -239,11 +239,12 @@ ParallelGenerateConfig parallel_config(GenerateCommandOptions& options, const Mo
                                        const SessionOptions& session_options) {
   if (!options.safety.guard_path.empty() || options.safety.scan_code ||
       !options.dump_logits_path.empty() || options.format == OutputFormat::kJson ||
-      !options.speculative.draft_path.empty() || options.generation.context_shift) {
+      options.generation.context_shift) {
     throw UsageError(
-        "--parallel does not take --guard, --scan-code, --dump-logits, --draft, --context-shift "
-        "or -o json yet (--lookup works)");
+        "--parallel does not take --guard, --scan-code, --dump-logits, --context-shift or -o json "
+        "yet");
   }
+  options.speculative.load();
   ParallelGenerateConfig config;
   config.prompt_file = options.prompt_file;
   config.parse_special = !options.raw;

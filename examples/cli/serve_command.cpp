@@ -74,12 +74,18 @@ void declare(CLI::App& app, ServeCommandOptions& options) {
       ->needs("--guard");
   app.add_flag("--no-prefix-cache", options.no_prefix_cache,
                "do not keep finished prompts' KV blocks for reuse");
+  auto* draft_option =
+      app.add_option("--draft,--model-draft", server.draft_model_path,
+                     "speculative decoding with this draft model for every request (same "
+                     "vocabulary, smaller): it proposes tokens the model checks in one batch")
+          ->type_name("PATH");
   app.add_option("--lookup", server.lookup_ngram,
                  "speculative decoding by prompt lookup for every request: match the last N "
                  "tokens (then fewer) earlier in the context and propose what followed")
-      ->check(integer_in(1, SpeculativeOptions::kMaxLookupNgram));
+      ->check(integer_in(1, SpeculativeOptions::kMaxLookupNgram))
+      ->excludes(draft_option);
   app.add_option("--draft-max", server.draft_max,
-                 "with --lookup: tokens proposed per step (default 8)")
+                 "with --draft or --lookup: tokens proposed per step (default 8)")
       ->check(integer_in(1, SpeculativeOptions::kMaxDraft));
   app.footer(
       "Endpoints: POST /v1/chat/completions, /v1/completions, /v1/moderations, /tokenize,\n"
@@ -204,6 +210,7 @@ int run_serve(Args args) {
   server_options.use_mmap = !options.model.no_mmap;
   server_options.n_ctx = options.context.n_ctx;
   server_options.n_threads = clamp_threads(options.context.n_threads);
+  server_options.draft_threads = server_options.n_threads;
   server_options.kv_cache_type = options.context.cache_type.type();
   server_options.api_keys = options.api_keys;
   if (!options.api_key_file.empty()) {

@@ -40,6 +40,10 @@ SpeculativeOptions SpeculativeCliOptions::options(int n_threads) const {
   return out;
 }
 
+std::string SpeculativeCliOptions::label() const {
+  return draft_path.empty() ? "lookup " + std::to_string(lookup_ngram) : draft_path;
+}
+
 nlohmann::json speculative_json(const SpeculativeStats& stats) {
   return {{"drafted", stats.drafted},
           {"accepted", stats.accepted},

@@ -24,6 +24,8 @@ struct SpeculativeCliOptions {
   void load();
   // The options for GenerateOptions::speculative; the draft session gets `n_threads`.
   SpeculativeOptions options(int n_threads) const;
+  // What drafts, for tables: the draft model's path or "lookup N".
+  std::string label() const;
 };
 
 // {"drafted", "accepted", "acceptance_rate", "target_passes"}.

@@ -64,12 +64,14 @@ struct EngineRequest {
   std::vector<TokenId> prompt;  // at least one token
   SamplerParams sampling;
   // max_tokens, stop_strings, on_piece, input_filters and output_filters, as for
-  // Session::generate (callbacks run on the step thread). generate.speculative.lookup_ngram > 0
-  // turns on prompt-lookup speculative decoding for this request: each step the sequence also gets
-  // up to draft_max rows of tokens copied from earlier in its context, checked in the same forward
-  // pass (greedy output is token-identical; sampling keeps the model's distribution). Drafts use
-  // only the step's spare token budget and free KV blocks, never preempting anyone. A draft model
-  // is for Session::generate only (kInvalidArgument here).
+  // Session::generate (callbacks run on the step thread). generate.speculative turns on
+  // speculative decoding for this request: each step the sequence also gets up to draft_max rows
+  // of drafted tokens (copied from earlier in its context with lookup_ngram > 0, or proposed by
+  // draft_model), checked in the same forward pass (greedy output is token-identical; sampling
+  // keeps the model's distribution). Drafts use only the step's spare token budget and free KV
+  // blocks, never preempting anyone. A draft model runs on the step thread, one sequence after
+  // another, in a session of its own per request (its KV memory is outside the pool, freed when
+  // the request ends); the request keeps the draft model's weights loaded until it ends.
   GenerateOptions generate;
   // Optional: called on the step thread with the logits [n_vocab] each token is sampled from.
   std::function<void(std::span<const float> logits)> on_logits;

@@ -53,9 +53,14 @@ struct ServerOptions {
   int kv_tokens = 0;   // KV pool in positions; 0: n_parallel full contexts
   int max_step_tokens = 256;
   bool prefix_cache = true;
-  // Prompt-lookup speculative decoding for every request (EngineRequest's generate.speculative):
-  // n-grams of up to lookup_ngram tokens (1..16; 0: off), up to draft_max (1..32) drafts a step.
+  // Speculative decoding for every request (EngineRequest's generate.speculative), by prompt
+  // lookup with n-grams of up to lookup_ngram tokens (1..16; 0: off) or by a draft model with the
+  // model's vocabulary (draft_model_path, loaded with the model; each request gets a session of it
+  // with draft_threads threads, 0: one per hardware thread), not both; up to draft_max (1..32)
+  // drafts a step.
   int lookup_ngram = 0;
+  std::string draft_model_path;
+  int draft_threads = 0;
   int draft_max = 8;
   KvCacheType kv_cache_type = KvCacheType::kF16;  // of the engine's KV pool
   // LoRA adapters every request runs with (loaded with the model).

@@ -62,7 +62,15 @@ int choose_blocks(const EngineOptions& options, int n_ctx) {
 }  // namespace
 
 Sequence::Sequence(Engine::RequestId id, EngineRequest request)
-    : id(id), request(std::move(request)), sampler(this->request.sampling) {}
+    : id(id), request(std::move(request)), sampler(this->request.sampling) {
+  // The sequence holds the draft model's weights itself: the caller's Model may go before the
+  // request ends (a binding's request dropped while the step thread still drafts for it).
+  SpeculativeOptions& speculative = this->request.generate.speculative;
+  if (speculative.draft_model != nullptr) {
+    draft_model.emplace(*speculative.draft_model);
+    speculative.draft_model = &*draft_model;
+  }
+}
 
 // The layers whose keys and values this process keeps: all of them, or a pipeline's first ones.
 int layers_here(const Model& model) {
@@ -131,11 +139,6 @@ Engine::RequestId EngineImpl::submit(EngineRequest request) {
     throw Error(ErrorCode::kInvalidArgument, "engine: max_tokens must be >= 0");
   }
   runtime::check_logprob_options(request.generate);
-  if (request.generate.speculative.draft_model != nullptr) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "engine: speculative decoding here drafts by prompt lookup (lookup_ngram); a draft "
-                "model runs with Session::generate");
-  }
   runtime::check_speculative_options(model_, request.generate.speculative);
   if (runner_ && !request.adapters.empty() && !runner_->supports_adapters()) {
     throw Error(ErrorCode::kUnsupported,

@@ -28,6 +28,7 @@
 #include "llama3/engine.hpp"
 #include "runtime/forward.hpp"
 #include "runtime/generation_output.hpp"
+#include "runtime/speculative_drafter.hpp"
 #include "runtime/speculative_sampling.hpp"
 
 namespace llama3::detail {
@@ -38,6 +39,8 @@ struct Sequence {
   Sequence(Engine::RequestId id, EngineRequest request);
 
   const Engine::RequestId id;
+  // Declared before `request`, whose generate.speculative.draft_model points at it.
+  std::optional<Model> draft_model;
   EngineRequest request;  // request.generate.on_piece is wrapped to fill `pieces` too
   std::shared_ptr<const runtime::LoraStack> lora;  // nullptr: the base model
   Sampler sampler;
@@ -51,8 +54,11 @@ struct Sequence {
   bool prompt_cached = false;  // its prompt's full blocks went into the prefix cache
   bool started = false;        // admitted at least once (its output exists)
   std::unique_ptr<runtime::GenerationOutput> output;
-  int rows_this_step = 0;              // drafted rows included
-  std::vector<TokenId> draft;          // this step's drafted tokens: the rows after the pending one
+  int rows_this_step = 0;  // drafted rows included
+  // Speculative decoding: the drafter (made at the first draft; a draft model's keeps its own
+  // session and KV memory, outside the pool) and this step's draft, the rows after the pending one.
+  std::unique_ptr<runtime::Drafter> drafter;
+  runtime::Draft draft;
   std::optional<RequestState> ending;  // set by end(); published at the end of the step
 
   // Guarded by EngineImpl::mutex_.
@@ -93,8 +99,11 @@ class EngineImpl {
   void run_forward();
   void after_forward();
   void sample(Sequence& sequence, std::span<const float> logits);
-  // Prompt lookup for a generating sequence: fills sequence.draft (at most max_rows tokens).
+  // Fills sequence.draft (at most max_rows tokens) for a generating sequence, by prompt lookup or
+  // its draft model.
   void propose_draft(Sequence& sequence, int max_rows);
+  // Drops the last drafted token (its row did not get a block).
+  static void drop_last_draft(Sequence& sequence);
   // Checks the drafts against their rows ([1 + drafts, n_vocab]) in order and keeps the accepted
   // prefix plus the model's own next token, as Session's speculative loop does.
   void sample_drafted(Sequence& sequence, std::span<const float> rows);

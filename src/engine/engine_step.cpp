@@ -8,7 +8,6 @@
 
 #include "engine/engine_impl.hpp"
 #include "llama3/error.hpp"
-#include "runtime/prompt_lookup.hpp"
 #include "runtime/sampler_access.hpp"
 
 namespace llama3::detail {
@@ -154,12 +153,22 @@ void EngineImpl::plan_rows() {
     s->draft.clear();
     budget -= s->rows_this_step;
   }
+  std::vector<Sequence*> failed;
   for (Sequence* s : running_) {  // then drafts, from what the budget has left
     if (s->rows_this_step != 1 || budget <= 0) continue;
-    propose_draft(*s, budget);
-    s->rows_this_step += static_cast<int>(s->draft.size());
-    budget -= static_cast<int>(s->draft.size());
+    try {
+      propose_draft(*s, budget);
+    } catch (const std::exception& e) {  // a draft model's error ends its request alone
+      end(*s, RequestState::kFailed, std::string("drafting: ") + e.what());
+      failed.push_back(s);
+      continue;
+    }
+    s->rows_this_step += static_cast<int>(s->draft.tokens.size());
+    budget -= static_cast<int>(s->draft.tokens.size());
   }
+  std::erase_if(running_, [&](Sequence* s) {
+    return std::find(failed.begin(), failed.end(), s) != failed.end();
+  });
   for (Sequence* s : running_) {  // prompts in arrival order, chunked to the budget
     const int pending = static_cast<int>(s->tokens.size()) - s->n_computed;
     if (pending <= 1 || budget <= 0) continue;
@@ -168,7 +177,7 @@ void EngineImpl::plan_rows() {
   }
   for (std::size_t i = 0; i < running_.size(); ++i) {
     Sequence* s = running_[i];
-    const int needed_rows = s->rows_this_step - static_cast<int>(s->draft.size());
+    const int needed_rows = s->rows_this_step - static_cast<int>(s->draft.tokens.size());
     if (needed_rows == 0) continue;
     while (!ensure_blocks(*s, s->n_computed + needed_rows - 1)) {
       Sequence* newest = running_.back();
@@ -184,13 +193,13 @@ void EngineImpl::plan_rows() {
           blocks_for(static_cast<std::size_t>(s->n_computed + s->rows_this_step)));
       return needed > s->blocks.size() ? needed - s->blocks.size() : std::size_t{0};
     };
-    while (!s->draft.empty() && blocks_past() > static_cast<std::size_t>(kv_pool_.n_free())) {
-      s->draft.pop_back();
-      --s->rows_this_step;
+    while (!s->draft.tokens.empty() &&
+           blocks_past() > static_cast<std::size_t>(kv_pool_.n_free())) {
+      drop_last_draft(*s);
     }
-    if (!s->draft.empty() && !ensure_blocks(*s, s->n_computed + s->rows_this_step - 1)) {
+    if (!s->draft.tokens.empty() && !ensure_blocks(*s, s->n_computed + s->rows_this_step - 1)) {
       // Cannot happen with the blocks counted free above; without blocks the step has no drafts.
-      s->rows_this_step -= static_cast<int>(s->draft.size());
+      s->rows_this_step -= static_cast<int>(s->draft.tokens.size());
       s->draft.clear();
     }
   }
@@ -204,7 +213,7 @@ void EngineImpl::plan_rows() {
       const int position = s.n_computed + j;
       const TokenId token = position < n_tokens
                                 ? s.tokens[static_cast<std::size_t>(position)]
-                                : s.draft[static_cast<std::size_t>(position - n_tokens)];
+                                : s.draft.tokens[static_cast<std::size_t>(position - n_tokens)];
       rows_.push_back({token, position, static_cast<int>(k), position + 1 >= n_tokens});
     }
   }
@@ -213,15 +222,26 @@ void EngineImpl::plan_rows() {
 
 void EngineImpl::propose_draft(Sequence& s, int max_rows) {
   const SpeculativeOptions& options = s.request.generate.speculative;
-  if (options.lookup_ngram <= 0) return;
+  if (!options.enabled()) return;
   const int generated = static_cast<int>(s.result.generation.tokens.size());
-  // Every draft kept still leaves the model's own token after them: it must fit max_tokens and
-  // the context too.
-  const int remaining = s.request.generate.max_tokens - generated - 1;
+  // As Session's loop: drafts up to max_tokens (keep() ends the sequence at the last one), so a
+  // seeded request draws the same random numbers as a session does.
+  const int remaining = s.request.generate.max_tokens - generated;
   const int room = n_ctx_ - static_cast<int>(s.tokens.size());
   const int k = std::min({options.draft_max, remaining, room, max_rows});
   if (k <= 0) return;
-  s.draft = runtime::prompt_lookup(s.tokens, options.lookup_ngram, k);
+  if (!s.drafter) s.drafter = runtime::make_drafter(model_, n_ctx_, options);
+  // A sampling draft model draws from the sequence's own random stream, as Session's loop does.
+  const runtime::UniformSource uniform = [&s] {
+    return detail::SamplerAccess::next_uniform(s.sampler);
+  };
+  s.drafter->propose(s.tokens, k, s.sampler, uniform, s.draft);
+}
+
+void EngineImpl::drop_last_draft(Sequence& s) {
+  s.draft.tokens.pop_back();
+  if (!s.draft.q.empty()) s.draft.q.pop_back();
+  --s.rows_this_step;
 }
 
 bool EngineImpl::ensure_blocks(Sequence& s, int last_position) {
@@ -282,7 +302,7 @@ void EngineImpl::after_forward() {
   std::vector<Sequence*> ended;
   for (Sequence* s : running_) {
     if (s->rows_this_step == 0) continue;
-    const auto n_drafts = s->draft.size();
+    const auto n_drafts = s->draft.tokens.size();
     s->n_computed += s->rows_this_step - static_cast<int>(n_drafts);
     s->rows_this_step = 0;
     if (s->n_computed < static_cast<int>(s->tokens.size())) continue;  // prompt not done yet
@@ -296,7 +316,7 @@ void EngineImpl::after_forward() {
     if (s->result.generation.tokens.empty() && s->result.generation.prompt_seconds == 0.0) {
       s->result.generation.prompt_seconds = seconds_between(s->submitted, Clock::now());
     }
-    if (s->request.generate.speculative.lookup_ngram > 0 && !s->result.generation.tokens.empty()) {
+    if (s->request.generate.speculative.enabled() && !s->result.generation.tokens.empty()) {
       ++s->result.generation.speculative.target_passes;
     }
     s->result.generation.speculative.drafted += static_cast<int>(n_drafts);
@@ -336,28 +356,34 @@ void EngineImpl::sample_drafted(Sequence& s, std::span<const float> rows) {
   const runtime::UniformSource uniform = [&s] {
     return detail::SamplerAccess::next_uniform(s.sampler);
   };
-  // The drafts are never past max_tokens (propose_draft), so only the checks of keep() end it.
-  for (std::size_t j = 0; j <= s.draft.size(); ++j) {
+  // The drafts are never past max_tokens (propose_draft): keep() ends the sequence at the last.
+  const std::vector<TokenId>& drafts = s.draft.tokens;
+  for (std::size_t j = 0; j <= drafts.size(); ++j) {
     const std::span<const float> logits = rows.subspan(j * n_vocab, n_vocab);
     if (s.request.on_logits) s.request.on_logits(logits);
     const auto p = s.sampler.candidates(logits);
-    const bool drafted = j < s.draft.size();
+    const bool drafted = j < drafts.size();
     TokenId id = 0;
     bool accepted = false;
     if (drafted) {
-      const auto verdict = verifier_.verify(p, s.draft[j], {}, uniform);
+      // q is empty for a deterministic draft (one-hot at its token).
+      const auto q = s.draft.q.empty() ? std::span<const TokenProbability>()
+                                       : std::span<const TokenProbability>(s.draft.q[j]);
+      const auto verdict = verifier_.verify(p, drafts[j], q, uniform);
       id = verdict.token;
       accepted = verdict.accepted;
     } else {  // every draft kept: the row after the last one gives one more token
       id = p.size() == 1 ? p.front().id : runtime::draw_token(p, uniform());
     }
     s.sampler.accept(id);
+    if (accepted) {  // counted as Session's loop does, also when this token ends the generation
+      ++s.result.generation.speculative.accepted;
+      ++n_draft_accepted_;
+    }
     if (!keep(s, id, logits)) return;
     if (!accepted) return;  // the token chosen instead is the next step's pending row
     // The draft's row computed this position's keys and values: it is in the context now.
     ++s.n_computed;
-    ++s.result.generation.speculative.accepted;
-    ++n_draft_accepted_;
   }
 }
 
@@ -402,6 +428,7 @@ void EngineImpl::end(Sequence& s, RequestState state, std::string error) {
     s.output.reset();
   }
   release_blocks(s);
+  s.drafter.reset();  // a draft model's session and its memory
   const auto now = Clock::now();
   s.result.total_seconds = seconds_between(s.submitted, now);
   if (s.result.generation.prompt_seconds > 0.0) {

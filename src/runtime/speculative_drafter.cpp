@@ -119,12 +119,16 @@ void check_speculative_options(const Model& target, const SpeculativeOptions& op
   if (options.draft_model) check_same_tokenizer(target, *options.draft_model);
 }
 
-std::unique_ptr<Drafter> make_drafter(const Session& target, const SpeculativeOptions& options) {
-  check_speculative_options(target.model(), options);
+std::unique_ptr<Drafter> make_drafter(const Model& target, int n_ctx,
+                                      const SpeculativeOptions& options) {
+  check_speculative_options(target, options);
   if (options.lookup_ngram > 0) return std::make_unique<PromptLookupDrafter>(options.lookup_ngram);
   if (!options.draft_model) invalid("neither a draft model nor prompt lookup is set");
-  return std::make_unique<DraftModelDrafter>(*options.draft_model, target.context_size(),
-                                             options.draft_threads);
+  return std::make_unique<DraftModelDrafter>(*options.draft_model, n_ctx, options.draft_threads);
+}
+
+std::unique_ptr<Drafter> make_drafter(const Session& target, const SpeculativeOptions& options) {
+  return make_drafter(target.model(), target.context_size(), options);
 }
 
 }  // namespace llama3::runtime

@@ -44,7 +44,10 @@ class Drafter {
 // and special tokens); throws kInvalidArgument naming the problem.
 void check_speculative_options(const Model& target, const SpeculativeOptions& options);
 
-// Checks, then builds the drafter the options ask for.
+// Checks, then builds the drafter the options ask for. A draft model's session gets the context
+// window n_ctx (the target's).
+std::unique_ptr<Drafter> make_drafter(const Model& target, int n_ctx,
+                                      const SpeculativeOptions& options);
 std::unique_ptr<Drafter> make_drafter(const Session& target, const SpeculativeOptions& options);
 
 }  // namespace llama3::runtime

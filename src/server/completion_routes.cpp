@@ -61,8 +61,7 @@ struct Job {
     engine_request.sampling = request.sampling;
     engine_request.generate.max_tokens = request.max_tokens;
     engine_request.generate.stop_strings = request.stop;
-    engine_request.generate.speculative.lookup_ngram = state.options.lookup_ngram;
-    engine_request.generate.speculative.draft_max = state.options.draft_max;
+    engine_request.generate.speculative = speculative_options(state);
     if (request.lora) {
       for (const auto& chosen : *request.lora) {
         engine_request.adapters.push_back(

@@ -51,7 +51,7 @@ std::string render_metrics(const Metrics& m, const GateState& gate, const Engine
     write(out, "llama3_engine_steps_total", "counter", "forward passes the engine has run",
           engine->n_steps);
     write(out, "llama3_draft_tokens_total", "counter",
-          "tokens drafted by prompt lookup (speculative decoding, --lookup)", engine->n_drafted);
+          "tokens drafted (speculative decoding, --draft or --lookup)", engine->n_drafted);
     write(out, "llama3_draft_tokens_accepted_total", "counter",
           "drafted tokens the model's own sampling kept", engine->n_draft_accepted);
   }

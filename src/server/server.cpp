@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "llama3/error.hpp"
+#include "runtime/speculative_drafter.hpp"
 #include "server/http_routes.hpp"
 
 namespace llama3::detail {
@@ -65,6 +66,9 @@ ServerOptions ServerImpl::validate(ServerOptions options) {
   check(options.shutdown_seconds >= 0, "shutdown_seconds must be >= 0");
   check(options.lookup_ngram >= 0 && options.lookup_ngram <= SpeculativeOptions::kMaxLookupNgram,
         "lookup_ngram must be in [0, " + std::to_string(SpeculativeOptions::kMaxLookupNgram) + "]");
+  check(options.lookup_ngram == 0 || options.draft_model_path.empty(),
+        "speculative decoding takes a draft model or prompt lookup, not both");
+  check(options.draft_threads >= 0, "draft_threads must be >= 0");
   check(options.draft_max >= 1 && options.draft_max <= SpeculativeOptions::kMaxDraft,
         "draft_max must be in [1, " + std::to_string(SpeculativeOptions::kMaxDraft) + "]");
   for (const std::string& key : options.api_keys) check(!key.empty(), "an API key is empty");
@@ -139,6 +143,14 @@ void ServerImpl::load() {
       throw Error(ErrorCode::kInvalidArgument, "server: make_engine returned no engine");
     }
     state_.adapters = load_adapters(model, options.adapters);
+    if (!options.draft_model_path.empty()) {
+      try {
+        state_.draft_model.emplace(Model::load(options.draft_model_path, load_options));
+        runtime::check_speculative_options(model, server::speculative_options(state_));
+      } catch (const Error& e) {
+        throw Error(e.code(), "draft model " + options.draft_model_path + ": " + e.what());
+      }
+    }
     if (!options.guard_model_path.empty()) {
       state_.guard = std::make_unique<server::GuardScreen>(
           options.guard_model_path, options.guard_version, options.n_threads);

@@ -29,6 +29,9 @@ struct ServerState {
 
   // Written by the loader thread before `ready` is set, read-only afterwards.
   std::optional<Model> model;
+  // options.draft_model_path's model; declared before the engine, whose requests use it, so it
+  // outlives them.
+  std::optional<Model> draft_model;
   std::once_flag grammar_once;  // ModelContext::grammar_vocabulary builds it on first use
   std::optional<GrammarVocabulary> grammar_vocabulary;
   std::unique_ptr<Engine> engine;
@@ -43,5 +46,16 @@ struct ServerState {
   std::mutex in_flight_mutex;
   std::set<Engine::RequestId> in_flight;
 };
+
+// The speculative decoding every generation request runs with: prompt lookup or the draft model
+// (both off by default).
+inline SpeculativeOptions speculative_options(const ServerState& state) {
+  SpeculativeOptions options;
+  options.lookup_ngram = state.options.lookup_ngram;
+  options.draft_model = state.draft_model ? &*state.draft_model : nullptr;
+  options.draft_threads = state.options.draft_threads;
+  options.draft_max = state.options.draft_max;
+  return options;
+}
 
 }  // namespace llama3::server

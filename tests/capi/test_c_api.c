@@ -649,10 +649,11 @@ static void test_speculative(const char* model_path) {
   llama3_model_free(model);
 }
 
-/* Prompt lookup in the engine: the same number of tokens as plain greedy decoding, the counters
- * filled, and a draft model refused at submit (sessions only). */
+/* Prompt lookup and a draft model in the engine: the same number of tokens as plain greedy
+ * decoding, the counters filled, both at once refused at submit. */
 static void test_engine_speculative(const char* model_path) {
   llama3_model* model = NULL;
+  llama3_model* draft = NULL;
   llama3_engine* engine = NULL;
   llama3_engine_params params;
   llama3_sampler_params greedy;
@@ -692,10 +693,27 @@ static void test_engine_speculative(const char* model_path) {
   EXPECT(result.n_target_passes > 0 && result.n_target_passes <= result.n_generated_tokens);
   EXPECT(result.n_draft_accepted >= 0 && result.n_draft_accepted <= result.n_drafted);
 
-  generate.lookup_ngram = 0;
+  /* Both kinds at once are refused. */
   generate.draft_model = model;
   EXPECT_STATUS(LLAMA3_ERR_INVALID_ARGUMENT,
                 llama3_engine_submit(engine, prompt, 24, &greedy, &generate, &id));
+
+  /* A draft model (the same weights: every draft agrees), whose handle is freed right after
+   * submitting: the request keeps the weights itself. */
+  EXPECT_STATUS(LLAMA3_OK, llama3_model_load(model_path, NULL, &draft));
+  generate.lookup_ngram = 0;
+  generate.draft_model = draft;
+  generate.draft_threads = 1;
+  memset(&result, 0, sizeof result);
+  result.struct_size = sizeof result;
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_submit(engine, prompt, 24, &greedy, &generate, &id));
+  llama3_model_free(draft);
+  EXPECT_STATUS(LLAMA3_OK, llama3_engine_wait(engine, id, &result, &state));
+  EXPECT(state == LLAMA3_REQUEST_FINISHED);
+  EXPECT(result.n_generated_tokens == plain.n_generated_tokens);
+  EXPECT(result.stop_reason == plain.stop_reason);
+  EXPECT(result.n_drafted > 0 && result.n_draft_accepted > 0);
+  EXPECT(result.n_target_passes < result.n_generated_tokens);
   llama3_engine_free(engine);
   llama3_model_free(model);
 }

@@ -180,7 +180,8 @@ TEST_CASE("the engine checks speculative options at submit", "[engine]") {
   CHECK(code_of(submit(-1, 4)) == ErrorCode::kInvalidArgument);
   CHECK(code_of(submit(2, 0)) == ErrorCode::kInvalidArgument);
   CHECK(code_of(submit(2, 33)) == ErrorCode::kInvalidArgument);
-  CHECK(code_of(submit(0, 4, &stories_model())) == ErrorCode::kInvalidArgument);
-  CHECK(message_of(submit(0, 4, &stories_model())).find("prompt lookup") != std::string::npos);
+  CHECK(code_of(submit(2, 4, &stories_model())) == ErrorCode::kInvalidArgument);  // both kinds
+  CHECK(message_of(submit(2, 4, &stories_model())).find("not both") != std::string::npos);
+  CHECK(code_of(submit(0, 4, &stories_model())) == ErrorCode::kOk);  // a draft model
   CHECK(code_of(submit(16, 32)) == ErrorCode::kOk);
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
@@ -204,6 +205,44 @@ def test_prompt_lookup_server_answers_as_plain_and_counts_drafts(stories_model):
             "llama3_draft_tokens_total"]
     finally:
         assert server.stop() == 0
+
+
+def test_draft_model_server_answers_as_plain_and_counts_drafts(stories_model):
+    """`serve --draft`: with a draft model (here the model itself, so every draft agrees) greedy
+    answers equal `llama3 generate`'s, two requests at once, and /metrics counts the drafts."""
+    prompts = ["Once upon a time", "Tom had a dog"]
+    expected = [generate_text(stories_model, prompt, 40) for prompt in prompts]
+    server = RunningServer(stories_model, "--parallel", "2", "--draft", str(stories_model),
+                           "--draft-max", "4")
+    try:
+        client = client_for(server)
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(
+                lambda prompt: client.completions.create(model="stories260K", prompt=prompt,
+                                                         max_tokens=40, temperature=0),
+                prompts))
+        assert [a.choices[0].text for a in answers] == expected
+        metrics = server.metrics()
+        assert metrics["llama3_draft_tokens_total"] > 0
+        assert 0 < metrics["llama3_draft_tokens_accepted_total"] <= metrics[
+            "llama3_draft_tokens_total"]
+    finally:
+        assert server.stop() == 0
+
+
+def test_serve_refuses_a_draft_model_it_cannot_use(stories_model, llama3_vocab_model):
+    # Another vocabulary: loading fails with the reason, and the process exits non-zero.
+    result = subprocess.run([str(bin_dir() / "llama3"), "serve", "-m", str(stories_model),
+                             "--port", "0", "--draft", str(llama3_vocab_model)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "vocabulary" in result.stderr
+    # --draft and --lookup exclude each other.
+    result = subprocess.run([str(bin_dir() / "llama3"), "serve", "-m", str(stories_model),
+                             "--draft", str(stories_model), "--lookup", "2"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "--lookup" in result.stderr
 
 
 def test_serve_refuses_an_out_of_range_lookup(stories_model):

@@ -151,8 +151,8 @@ class Engine:
                  refuse_when_full: bool = False,
                  kv_cache_type: KvCacheType = KvCacheType.F16) -> None: ...
     def submit(self, prompt: Union[str, Sequence[int]], *, sampler: Optional[Sampler] = None,
-               max_tokens: int = 256, stop: Sequence[str] = ..., lookup: int = 0,
-               draft_max: int = 8,
+               max_tokens: int = 256, stop: Sequence[str] = ...,
+               draft_model: Optional["Model"] = None, lookup: int = 0, draft_max: int = 8,
                adapters: "Sequence[AdapterChoice]" = ..., guard: Optional["Guard"] = None,
                guard_prompt: bool = True, guard_answer: bool = True,
                code_scanner: Optional["CodeScanner"] = None,

@@ -131,6 +131,13 @@ py::str piece_to_str(const std::string& piece);
 // decoding figures, for GenerationStream and EngineRequest alike.
 py::dict speculative_dict(const SpeculativeStats& stats);
 
+// The name of a value's type, for TypeError messages.
+std::string type_name(const py::handle& value);
+
+// A generate/submit draft_model argument (None or a llama3.Model) into the options, with the draft
+// model's thread count; TypeError for anything else.
+void set_draft_model(const py::object& draft_model, SpeculativeOptions& options);
+
 // Raises the llama3.Error subclass for `code` (defined in llama3/_errors.py).
 [[noreturn]] void raise_error(ErrorCode code, const std::string& message);
 

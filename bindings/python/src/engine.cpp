@@ -214,15 +214,16 @@ Example:
       .def(
           "submit",
           [](PyEngine& self, py::object prompt, py::object sampler, int max_tokens,
-             std::vector<std::string> stop, int lookup, int draft_max, const py::object& adapters,
-             py::object guard, bool guard_prompt, bool guard_answer, py::object code_scanner,
-             py::object blocked_phrases) {
+             std::vector<std::string> stop, const py::object& draft_model, int lookup,
+             int draft_max, const py::object& adapters, py::object guard, bool guard_prompt,
+             bool guard_answer, py::object code_scanner, py::object blocked_phrases) {
             Engine& engine = self.get();
             EngineRequest request;
             request.prompt = prompt_ids(engine.model().tokenizer(), prompt);
             if (!sampler.is_none()) request.sampling = sampler.cast<Sampler&>().params();
             request.generate.max_tokens = max_tokens;
             request.generate.stop_strings = std::move(stop);
+            set_draft_model(draft_model, request.generate.speculative);
             request.generate.speculative.lookup_ngram = lookup;
             request.generate.speculative.draft_max = draft_max;
             request.adapters = active_adapters(adapters);
@@ -236,10 +237,10 @@ Example:
           },
           py::arg("prompt"), py::kw_only(), py::arg("sampler") = py::none(),
           py::arg("max_tokens") = 256, py::arg("stop") = std::vector<std::string>{},
-          py::arg("lookup") = 0, py::arg("draft_max") = 8, py::arg("adapters") = py::list(),
-          py::arg("guard") = py::none(), py::arg("guard_prompt") = true,
-          py::arg("guard_answer") = true, py::arg("code_scanner") = py::none(),
-          py::arg("blocked_phrases") = py::none(), R"doc(
+          py::arg("draft_model") = py::none(), py::arg("lookup") = 0, py::arg("draft_max") = 8,
+          py::arg("adapters") = py::list(), py::arg("guard") = py::none(),
+          py::arg("guard_prompt") = true, py::arg("guard_answer") = true,
+          py::arg("code_scanner") = py::none(), py::arg("blocked_phrases") = py::none(), R"doc(
 Queues a generation and returns its EngineRequest (an iterator of str).
 
 Arguments:
@@ -247,8 +248,11 @@ Arguments:
   sampler: a llama3.Sampler whose settings (not history) the request samples with (default:
     Sampler()).
   max_tokens: at most this many tokens.   stop: strings that end the generation.
+  draft_model: speculative decoding with this llama3.Model (same vocabulary, smaller) drafting
+    for the request in a session of its own, with the draft model's n_threads; or
   lookup: speculative decoding by prompt lookup with n-grams of up to this many tokens (1..16;
-    0: off), proposing up to draft_max (1..32) tokens per step; greedy output is unchanged.
+    0: off). Either proposes up to draft_max (1..32) tokens per step; greedy output is unchanged,
+    sampling keeps the model's distribution.
   adapters: LoRA adapters for this request, as for Session.set_adapters (requests with different
     adapters share the engine's steps).
   guard, guard_prompt, guard_answer, code_scanner, blocked_phrases: the safety filters, as for

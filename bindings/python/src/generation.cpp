@@ -147,10 +147,6 @@ class GenerationStream {
   std::exception_ptr error_;
 };
 
-std::string type_name(const py::handle& value) {
-  return py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>();
-}
-
 // A list (or other sequence) of int token ids; TypeError naming what was given otherwise.
 std::vector<TokenId> token_ids(const py::object& prompt) {
   const auto fail = [&] {
@@ -195,6 +191,21 @@ std::vector<TokenId> answer_context(const Session& session, const std::vector<To
 }
 
 }  // namespace
+
+std::string type_name(const py::handle& value) {
+  return py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>();
+}
+
+void set_draft_model(const py::object& draft_model, SpeculativeOptions& options) {
+  if (draft_model.is_none()) return;
+  if (!py::isinstance<PyModel>(draft_model)) {
+    throw py::type_error("draft_model must be a llama3.Model or None, not " +
+                         type_name(draft_model));
+  }
+  const PyModel& draft = draft_model.cast<const PyModel&>();
+  options.draft_model = &draft.get();
+  options.draft_threads = draft.n_threads;
+}
 
 py::str piece_to_str(const std::string& piece) {
   PyObject* text =
@@ -352,15 +363,7 @@ exhausted, stop_reason and tokens describe the generation. close() (or dropping 
               ErrorCode::kInvalidArgument,
               "top_logprobs must be in 0.." + std::to_string(GenerateOptions::kMaxTopLogprobs));
         }
-        if (!draft_model.is_none()) {
-          if (!py::isinstance<PyModel>(draft_model)) {
-            throw py::type_error("draft_model must be a llama3.Model or None, not " +
-                                 type_name(draft_model));
-          }
-          const PyModel& draft = draft_model.cast<const PyModel&>();
-          options.speculative.draft_model = &draft.get();
-          options.speculative.draft_threads = draft.n_threads;
-        }
+        set_draft_model(draft_model, options.speculative);
         options.speculative.draft_max = draft_max;
         options.speculative.lookup_ngram = lookup;
         options.context_shift = context_shift;

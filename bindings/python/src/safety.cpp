@@ -67,17 +67,13 @@ struct PyGuard {
   std::mutex mutex;
 };
 
-std::string type_name_of(const py::handle& value) {
-  return py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>();
-}
-
 // None, one str or a sequence of str.
 std::vector<std::string> phrases_argument(const py::object& phrases) {
   if (phrases.is_none()) return {};
   if (py::isinstance<py::str>(phrases)) return {phrases.cast<std::string>()};
   const auto fail = [&] {
     return py::type_error("blocked_phrases must be a str or a list of str, not " +
-                          type_name_of(phrases));
+                          type_name(phrases));
   };
   if (!py::isinstance<py::sequence>(phrases)) throw fail();
   std::vector<std::string> out;
@@ -117,7 +113,7 @@ void add_safety_filters(const py::object& guard, bool guard_prompt, bool guard_a
   PyGuard* runner = nullptr;
   if (!guard.is_none()) {
     if (!py::isinstance<PyGuard>(guard)) {
-      throw py::type_error("guard must be a llama3.Guard or None, not " + type_name_of(guard));
+      throw py::type_error("guard must be a llama3.Guard or None, not " + type_name(guard));
     }
     runner = &guard.cast<PyGuard&>();
     if (!guard_prompt && !guard_answer) {
@@ -129,7 +125,7 @@ void add_safety_filters(const py::object& guard, bool guard_prompt, bool guard_a
   if (!code_scanner.is_none()) {
     if (!py::isinstance<CodeScanner>(code_scanner)) {
       throw py::type_error("code_scanner must be a llama3.CodeScanner or None, not " +
-                           type_name_of(code_scanner));
+                           type_name(code_scanner));
     }
     scanner = &code_scanner.cast<const CodeScanner&>();
   }

@@ -403,3 +403,26 @@ def test_engine_prompt_lookup_matches_plain_greedy(stories_path):
             engine.submit(prompt, lookup=17)
         with hostile_input("python_api", llama3.InvalidArgumentError):
             engine.submit(prompt, lookup=2, draft_max=0)
+
+
+def test_engine_draft_model_matches_plain_greedy(stories_path):
+    model = llama3.Model(stories_path, n_threads=1)
+    prompt = "Once upon a time, there was a little girl named Lily."
+    greedy = llama3.Sampler(temperature=0)
+    with llama3.Engine(model, n_ctx=256) as engine:
+        plain = engine.submit(prompt, sampler=greedy, max_tokens=50)
+        plain_text = "".join(plain)
+        # The same weights as the draft: every draft agrees. The draft handle may go at once.
+        draft = llama3.Model(stories_path, n_threads=1)
+        spec = engine.submit(prompt, sampler=greedy, max_tokens=50, draft_model=draft,
+                             draft_max=4)
+        del draft
+        assert "".join(spec) == plain_text
+        assert spec.tokens == plain.tokens
+        stats = spec.speculative
+        assert 0 < stats["accepted"] <= stats["drafted"]
+        assert 0 < stats["target_passes"] < len(plain.tokens)
+        with hostile_input("python_api", TypeError):
+            engine.submit(prompt, draft_model="model.gguf")
+        with hostile_input("python_api", llama3.InvalidArgumentError):
+            engine.submit(prompt, draft_model=model, lookup=2)
