@@ -512,7 +512,7 @@ typedef struct llama3_generate_params {
    * default 8) tokens are proposed per step. Greedy output is the same as without it; sampled
    * output keeps the model's distribution. The draft model must outlive the call; an engine
    * request keeps its weights loaded itself until it ends, so the handle may be freed after
-   * submitting. */
+   * submitting, and drafts on the engine's threads (draft_threads is not used there). */
   const llama3_model* draft_model;
   int32_t draft_threads;
   int32_t lookup_ngram;

@@ -210,7 +210,6 @@ int run_serve(Args args) {
   server_options.use_mmap = !options.model.no_mmap;
   server_options.n_ctx = options.context.n_ctx;
   server_options.n_threads = clamp_threads(options.context.n_threads);
-  server_options.draft_threads = server_options.n_threads;
   server_options.kv_cache_type = options.context.cache_type.type();
   server_options.api_keys = options.api_keys;
   if (!options.api_key_file.empty()) {

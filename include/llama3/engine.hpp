@@ -69,9 +69,10 @@ struct EngineRequest {
   // of drafted tokens (copied from earlier in its context with lookup_ngram > 0, or proposed by
   // draft_model), checked in the same forward pass (greedy output is token-identical; sampling
   // keeps the model's distribution). Drafts use only the step's spare token budget and free KV
-  // blocks, never preempting anyone. A draft model runs on the step thread, one sequence after
-  // another, in a session of its own per request (its KV memory is outside the pool, freed when
-  // the request ends); the request keeps the draft model's weights loaded until it ends.
+  // blocks, never preempting anyone. Sequences drafting with the same draft model draft together
+  // in batched passes of it on the engine's threads (draft_threads is not used), with a KV pool of
+  // the draft model's own outside kv_tokens; the request keeps the draft model's weights loaded
+  // until it ends.
   GenerateOptions generate;
   // Optional: called on the step thread with the logits [n_vocab] each token is sampled from.
   std::function<void(std::span<const float> logits)> on_logits;

@@ -55,12 +55,10 @@ struct ServerOptions {
   bool prefix_cache = true;
   // Speculative decoding for every request (EngineRequest's generate.speculative), by prompt
   // lookup with n-grams of up to lookup_ngram tokens (1..16; 0: off) or by a draft model with the
-  // model's vocabulary (draft_model_path, loaded with the model; each request gets a session of it
-  // with draft_threads threads, 0: one per hardware thread), not both; up to draft_max (1..32)
-  // drafts a step.
+  // model's vocabulary (draft_model_path, loaded with the model; the requests in flight draft
+  // together in batched passes of it), not both; up to draft_max (1..32) drafts a step.
   int lookup_ngram = 0;
   std::string draft_model_path;
-  int draft_threads = 0;
   int draft_max = 8;
   KvCacheType kv_cache_type = KvCacheType::kF16;  // of the engine's KV pool
   // LoRA adapters every request runs with (loaded with the model).

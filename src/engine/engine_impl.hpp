@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/draft_batch.hpp"
 #include "engine/kv_pool.hpp"
 #include "engine/paged_kv.hpp"
 #include "engine/prefix_cache.hpp"
@@ -55,9 +56,12 @@ struct Sequence {
   bool started = false;        // admitted at least once (its output exists)
   std::unique_ptr<runtime::GenerationOutput> output;
   int rows_this_step = 0;  // drafted rows included
-  // Speculative decoding: the drafter (made at the first draft; a draft model's keeps its own
-  // session and KV memory, outside the pool) and this step's draft, the rows after the pending one.
+  // Speculative decoding, set up at the first draft: prompt lookup's drafter, or the draft model's
+  // batch (shared with the other sequences drafting with that model) and this sequence's blocks
+  // in it; and this step's draft, the rows after the pending one.
   std::unique_ptr<runtime::Drafter> drafter;
+  engine::DraftBatch* draft_batch = nullptr;
+  engine::DraftContext draft_context;
   runtime::Draft draft;
   std::optional<RequestState> ending;  // set by end(); published at the end of the step
 
@@ -99,9 +103,17 @@ class EngineImpl {
   void run_forward();
   void after_forward();
   void sample(Sequence& sequence, std::span<const float> logits);
-  // Fills sequence.draft (at most max_rows tokens) for a generating sequence, by prompt lookup or
-  // its draft model.
-  void propose_draft(Sequence& sequence, int max_rows);
+  // --- engine_drafts.cpp (step thread) ---
+  // Drafts for the generating sequences that speculate, from a budget of `budget` rows (reduced
+  // by the rows drafted): prompt lookup one sequence at a time, draft models in batched passes.
+  // A sequence whose drafting fails ends (kFailed).
+  void propose_drafts(int& budget);
+  // The most tokens the sequence may draft this step (0: none).
+  int draft_limit(const Sequence& sequence, int max_rows) const;
+  // The batch of the sequence's draft model, made for the first sequence drafting with it.
+  engine::DraftBatch& attach_draft_batch(Sequence& sequence);
+  // Frees the sequence's drafting state; a batch nobody uses any more goes.
+  void detach_drafter(Sequence& sequence);
   // Drops the last drafted token (its row did not get a block).
   static void drop_last_draft(Sequence& sequence);
   // Checks the drafts against their rows ([1 + drafts, n_vocab]) in order and keeps the accepted
@@ -141,6 +153,8 @@ class EngineImpl {
   std::vector<float> logits_;                                // [rows wanting logits, n_vocab]
   std::vector<Sequence*> ended_;                             // ended this step, not yet published
   runtime::SpeculativeVerifier verifier_;
+  // Draft models' batches, by the draft model's weights.
+  std::unordered_map<const ModelImpl*, std::unique_ptr<engine::DraftBatch>> draft_batches_;
   std::uint64_t n_drafted_ = 0, n_draft_accepted_ = 0;
   std::uint64_t n_steps_ = 0;
 

@@ -153,22 +153,7 @@ void EngineImpl::plan_rows() {
     s->draft.clear();
     budget -= s->rows_this_step;
   }
-  std::vector<Sequence*> failed;
-  for (Sequence* s : running_) {  // then drafts, from what the budget has left
-    if (s->rows_this_step != 1 || budget <= 0) continue;
-    try {
-      propose_draft(*s, budget);
-    } catch (const std::exception& e) {  // a draft model's error ends its request alone
-      end(*s, RequestState::kFailed, std::string("drafting: ") + e.what());
-      failed.push_back(s);
-      continue;
-    }
-    s->rows_this_step += static_cast<int>(s->draft.tokens.size());
-    budget -= static_cast<int>(s->draft.tokens.size());
-  }
-  std::erase_if(running_, [&](Sequence* s) {
-    return std::find(failed.begin(), failed.end(), s) != failed.end();
-  });
+  propose_drafts(budget);         // then drafts, from what the budget has left
   for (Sequence* s : running_) {  // prompts in arrival order, chunked to the budget
     const int pending = static_cast<int>(s->tokens.size()) - s->n_computed;
     if (pending <= 1 || budget <= 0) continue;
@@ -220,30 +205,6 @@ void EngineImpl::plan_rows() {
   paged_kv_.set_tables(tables_);
 }
 
-void EngineImpl::propose_draft(Sequence& s, int max_rows) {
-  const SpeculativeOptions& options = s.request.generate.speculative;
-  if (!options.enabled()) return;
-  const int generated = static_cast<int>(s.result.generation.tokens.size());
-  // As Session's loop: drafts up to max_tokens (keep() ends the sequence at the last one), so a
-  // seeded request draws the same random numbers as a session does.
-  const int remaining = s.request.generate.max_tokens - generated;
-  const int room = n_ctx_ - static_cast<int>(s.tokens.size());
-  const int k = std::min({options.draft_max, remaining, room, max_rows});
-  if (k <= 0) return;
-  if (!s.drafter) s.drafter = runtime::make_drafter(model_, n_ctx_, options);
-  // A sampling draft model draws from the sequence's own random stream, as Session's loop does.
-  const runtime::UniformSource uniform = [&s] {
-    return detail::SamplerAccess::next_uniform(s.sampler);
-  };
-  s.drafter->propose(s.tokens, k, s.sampler, uniform, s.draft);
-}
-
-void EngineImpl::drop_last_draft(Sequence& s) {
-  s.draft.tokens.pop_back();
-  if (!s.draft.q.empty()) s.draft.q.pop_back();
-  --s.rows_this_step;
-}
-
 bool EngineImpl::ensure_blocks(Sequence& s, int last_position) {
   const auto needed = static_cast<std::size_t>(last_position / engine::kBlockPositions + 1);
   while (s.blocks.size() < needed) {
@@ -276,6 +237,7 @@ void EngineImpl::preempt(Sequence& s) {
   // Its blocks go back; it is recomputed from its tokens when readmitted (bit-identical: rows
   // are independent), at the front of the queue so it keeps its turn.
   release_blocks(s);
+  if (s.draft_batch) s.draft_batch->release(s.draft_context);
   s.n_computed = 0;
   s.rows_this_step = 0;
   s.draft.clear();
@@ -428,7 +390,7 @@ void EngineImpl::end(Sequence& s, RequestState state, std::string error) {
     s.output.reset();
   }
   release_blocks(s);
-  s.drafter.reset();  // a draft model's session and its memory
+  detach_drafter(s);
   const auto now = Clock::now();
   s.result.total_seconds = seconds_between(s.submitted, now);
   if (s.result.generation.prompt_seconds > 0.0) {

@@ -68,7 +68,6 @@ ServerOptions ServerImpl::validate(ServerOptions options) {
         "lookup_ngram must be in [0, " + std::to_string(SpeculativeOptions::kMaxLookupNgram) + "]");
   check(options.lookup_ngram == 0 || options.draft_model_path.empty(),
         "speculative decoding takes a draft model or prompt lookup, not both");
-  check(options.draft_threads >= 0, "draft_threads must be >= 0");
   check(options.draft_max >= 1 && options.draft_max <= SpeculativeOptions::kMaxDraft,
         "draft_max must be in [1, " + std::to_string(SpeculativeOptions::kMaxDraft) + "]");
   for (const std::string& key : options.api_keys) check(!key.empty(), "an API key is empty");

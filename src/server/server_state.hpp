@@ -53,7 +53,6 @@ inline SpeculativeOptions speculative_options(const ServerState& state) {
   SpeculativeOptions options;
   options.lookup_ngram = state.options.lookup_ngram;
   options.draft_model = state.draft_model ? &*state.draft_model : nullptr;
-  options.draft_threads = state.options.draft_threads;
   options.draft_max = state.options.draft_max;
   return options;
 }

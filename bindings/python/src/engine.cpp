@@ -249,7 +249,8 @@ Arguments:
     Sampler()).
   max_tokens: at most this many tokens.   stop: strings that end the generation.
   draft_model: speculative decoding with this llama3.Model (same vocabulary, smaller) drafting
-    for the request in a session of its own, with the draft model's n_threads; or
+    for the request (requests with the same draft model draft together, on the engine's
+    threads); or
   lookup: speculative decoding by prompt lookup with n-grams of up to this many tokens (1..16;
     0: off). Either proposes up to draft_max (1..32) tokens per step; greedy output is unchanged,
     sampling keeps the model's distribution.
