@@ -47,7 +47,16 @@ func TestEngineRunsManyRequestsAndMatchesSessions(t *testing.T) {
 		session.Close()
 	}
 
-	// All at once through the engine, each polled from its own goroutine.
+	// All at once through the engine, each polled from its own goroutine: plainly, and drafting
+	// with a draft model (the model itself), which must not change a greedy answer.
+	for _, engineOptions := range []GenerateOptions{options, {MaxTokens: 24, DraftModel: model, DraftMax: 4}} {
+		runEngineRequests(t, model, encoded, greedy, engineOptions, prompts, expected)
+	}
+}
+
+func runEngineRequests(t *testing.T, model *Model, encoded [][]Token, greedy SamplerParams,
+	options GenerateOptions, prompts, expected []string) {
+	t.Helper()
 	engine, err := model.NewEngine(DefaultEngineOptions())
 	if err != nil {
 		t.Fatal(err)

@@ -441,10 +441,10 @@ type GenerateOptions struct {
 	// Engine requests only: the LoRA adapters the request runs with (a Session takes its
 	// adapters from SetAdapters).
 	Adapters []AdapterScale
-	// Speculative decoding with a draft model of the same vocabulary (kept open for the call;
-	// sessions only), or by prompt lookup with n-grams of up to LookupNgram tokens (1..16;
-	// sessions and engine requests), not both; DraftMax (1..32, 0: the default 8) tokens are
-	// proposed per step.
+	// Speculative decoding with a draft model of the same vocabulary (kept open for a session's
+	// call; an engine request holds its weights itself and drafts on the engine's threads), or by
+	// prompt lookup with n-grams of up to LookupNgram tokens (1..16), not both; DraftMax (1..32,
+	// 0: the default 8) tokens are proposed per step.
 	DraftModel   *Model
 	DraftThreads int
 	LookupNgram  int

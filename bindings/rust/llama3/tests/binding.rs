@@ -196,13 +196,32 @@ fn engine_runs_many_requests_and_matches_sessions() {
         expected.push(result.text);
     }
 
-    // All at once through the engine, read by polling from several threads.
-    let engine = Engine::new(&model, &EngineOptions::default()).unwrap();
+    // All at once through the engine, read by polling from several threads: plainly, and
+    // drafting with a draft model (the model itself), which must not change a greedy answer.
+    let drafting = GenerateOptions {
+        draft_model: Some(model.clone()),
+        draft_max: 4,
+        ..options.clone()
+    };
+    for options in [&options, &drafting] {
+        let texts = engine_texts(&model, &tokenizer, &prompts, &greedy, options);
+        assert_eq!(texts, expected);
+    }
+}
+
+fn engine_texts(
+    model: &Model,
+    tokenizer: &Tokenizer,
+    prompts: &[&str],
+    greedy: &SamplerParams,
+    options: &GenerateOptions,
+) -> Vec<String> {
+    let engine = Engine::new(model, &EngineOptions::default()).unwrap();
     let ids: Vec<RequestId> = prompts
         .iter()
         .map(|prompt| {
             let tokens = tokenizer.encode(prompt, ADD_BOS).unwrap();
-            engine.submit(&tokens, &greedy, &options).unwrap()
+            engine.submit(&tokens, greedy, options).unwrap()
         })
         .collect();
     let texts: Vec<String> = std::thread::scope(|scope| {
@@ -229,7 +248,7 @@ fn engine_runs_many_requests_and_matches_sessions() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(texts, expected);
+    texts
 }
 
 #[test]
