@@ -151,7 +151,9 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
     states[r].denominator = _mm512_setzero_ps();
     states[r].running_max = -std::numeric_limits<float>::infinity();
   }
-  alignas(64) float weights[kKeyBlock];
+  alignas(64) float weights[kMaxGroup][kKeyBlock];
+  float corrections[kMaxGroup];
+  std::size_t owns[kMaxGroup];
   // An f16 or q8_0 block is widened once, here, for all the group's queries: [kKeyBlock, head_dim]
   // each.
   alignas(64) float wide_keys[kKeyBlock * head_dim];
@@ -183,14 +185,20 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
       }
       block_keys = wide_keys, block_values = wide_values, block_stride = head_dim;
     }
+    // Every query's scores first, then every query's values: the softmax of one query (a
+    // horizontal max, then exp) is a chain of dependent steps, which the scores of the next
+    // queries overlap.
     for (std::size_t r = 0; r < n_queries; ++r) {
       const std::size_t limit = key_counts ? key_counts[r] : n_keys;
-      if (j0 >= limit) continue;
-      const std::size_t own = std::min(kKeyBlock, limit - j0);
-      float correction;
-      _mm512_store_ps(weights, score_block<NV>(queries + r * head_dim, block_keys, block_stride,
-                                               own, scale, states[r], correction));
-      accumulate_block<NV>(block_values, block_stride, own, weights, correction, states[r]);
+      owns[r] = j0 < limit ? std::min(kKeyBlock, limit - j0) : 0;
+      if (owns[r] == 0) continue;
+      _mm512_store_ps(weights[r], score_block<NV>(queries + r * head_dim, block_keys, block_stride,
+                                                  owns[r], scale, states[r], corrections[r]));
+    }
+    for (std::size_t r = 0; r < n_queries; ++r) {
+      if (owns[r] == 0) continue;
+      accumulate_block<NV>(block_values, block_stride, owns[r], weights[r], corrections[r],
+                           states[r]);
     }
   }
   for (std::size_t r = 0; r < n_queries; ++r) {
