@@ -34,12 +34,7 @@ const Model& unrelated_draft() {
   return model;
 }
 
-struct Job {
-  std::vector<TokenId> prompt;
-  GenerateOptions generate;
-  float temperature = 0.0f;
-  std::uint64_t seed = 1;
-};
+using Job = EngineJob;
 
 Job job(unsigned salt, int max_tokens, const Model* draft, int draft_max = 6) {
   Job j;
@@ -53,30 +48,7 @@ Job job(unsigned salt, int max_tokens, const Model* draft, int draft_max = 6) {
 
 std::vector<RecordedRun> run_all(const std::vector<Job>& jobs, EngineOptions options,
                                  EngineStats* stats = nullptr) {
-  options.background = false;
-  Engine engine(target(), options);
-  std::vector<RecordedRun> runs(jobs.size());
-  std::vector<Engine::RequestId> ids;
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    EngineRequest request = recording_request(jobs[i].prompt, jobs[i].generate.max_tokens,
-                                              jobs[i].seed, runs[i], jobs[i].temperature);
-    auto on_logits = std::move(request.on_logits);
-    request.generate = jobs[i].generate;
-    request.on_logits = std::move(on_logits);
-    ids.push_back(engine.submit(std::move(request)));
-  }
-  while (engine.step()) {
-  }
-  for (std::size_t i = 0; i < jobs.size(); ++i) runs[i].result = engine.wait(ids[i]);
-  if (stats) *stats = engine.stats();
-  return runs;
-}
-
-void check_same(const RecordedRun& plain, const RecordedRun& speculative) {
-  REQUIRE(speculative.result.state == plain.result.state);
-  CHECK(speculative.result.generation.tokens == plain.result.generation.tokens);
-  CHECK(speculative.result.generation.stop_reason == plain.result.generation.stop_reason);
-  CHECK(same_bits(speculative.logits, plain.logits));
+  return run_jobs(target(), jobs, options, stats);
 }
 
 Job without_speculation(Job j) {
@@ -95,7 +67,7 @@ TEST_CASE("an engine draft model is token-identical to plain engine decoding", "
         const Job speculative = job(salt, 60, draft, draft_max);
         const auto plain = run_all({without_speculation(speculative)}, {.n_threads = 2});
         const auto spec = run_all({speculative}, {.n_threads = 2});
-        check_same(plain[0], spec[0]);
+        check_same_run(plain[0], spec[0]);
         const auto& stats = spec[0].result.generation.speculative;
         const int n_tokens = static_cast<int>(spec[0].result.generation.tokens.size());
         CHECK(stats.drafted > 0);
@@ -140,7 +112,7 @@ TEST_CASE(
   std::uint64_t drafted = 0, accepted = 0;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     INFO("budget " << budget << ", kv_tokens " << kv_tokens << ", sequence " << i);
-    check_same(alone[i], together[i]);
+    check_same_run(alone[i], together[i]);
     drafted += static_cast<std::uint64_t>(together[i].result.generation.speculative.drafted);
     accepted += static_cast<std::uint64_t>(together[i].result.generation.speculative.accepted);
   }
@@ -178,14 +150,14 @@ TEST_CASE("an engine draft model stops at max_tokens and a full context as plain
   for (int max_tokens : {1, 2, 3, 7}) {
     INFO("max_tokens " << max_tokens);
     const Job speculative = job(1, max_tokens, &same_weights_draft(), 8);
-    check_same(run_all({without_speculation(speculative)}, {.n_threads = 2})[0],
-               run_all({speculative}, {.n_threads = 2})[0]);
+    check_same_run(run_all({without_speculation(speculative)}, {.n_threads = 2})[0],
+                   run_all({speculative}, {.n_threads = 2})[0]);
   }
   const Job speculative = job(0, 500, &same_weights_draft(), 8);
   const int n_ctx = static_cast<int>(speculative.prompt.size()) + 30;
   const auto plain = run_all({without_speculation(speculative)}, {.n_threads = 2, .n_ctx = n_ctx});
   REQUIRE(plain[0].result.generation.stop_reason == StopReason::kContextFull);
-  check_same(plain[0], run_all({speculative}, {.n_threads = 2, .n_ctx = n_ctx})[0]);
+  check_same_run(plain[0], run_all({speculative}, {.n_threads = 2, .n_ctx = n_ctx})[0]);
 }
 
 TEST_CASE("the engine refuses a draft model with another tokenizer at submit", "[engine]") {

@@ -27,12 +27,7 @@ const std::vector<std::string>& texts() {
   return all;
 }
 
-struct Job {
-  std::vector<TokenId> prompt;
-  GenerateOptions generate;
-  float temperature = 0.0f;
-  std::uint64_t seed = 1;
-};
+using Job = EngineJob;
 
 Job job(std::size_t text, int max_tokens, int lookup_ngram = 0, int draft_max = 8) {
   Job j;
@@ -45,31 +40,7 @@ Job job(std::size_t text, int max_tokens, int lookup_ngram = 0, int draft_max = 
 
 std::vector<RecordedRun> run_all(const std::vector<Job>& jobs, EngineOptions options,
                                  EngineStats* stats = nullptr) {
-  options.background = false;
-  Engine engine(stories_model(), options);
-  std::vector<RecordedRun> runs(jobs.size());
-  std::vector<Engine::RequestId> ids;
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    EngineRequest request = recording_request(jobs[i].prompt, jobs[i].generate.max_tokens,
-                                              jobs[i].seed, runs[i], jobs[i].temperature);
-    auto on_logits = std::move(request.on_logits);
-    request.generate = jobs[i].generate;
-    request.on_logits = std::move(on_logits);
-    ids.push_back(engine.submit(std::move(request)));
-  }
-  while (engine.step()) {
-  }
-  for (std::size_t i = 0; i < jobs.size(); ++i) runs[i].result = engine.wait(ids[i]);
-  if (stats) *stats = engine.stats();
-  return runs;
-}
-
-void check_same(const RecordedRun& plain, const RecordedRun& speculative) {
-  REQUIRE(speculative.result.state == plain.result.state);
-  CHECK(speculative.result.generation.tokens == plain.result.generation.tokens);
-  CHECK(speculative.result.generation.text == plain.result.generation.text);
-  CHECK(speculative.result.generation.stop_reason == plain.result.generation.stop_reason);
-  CHECK(same_bits(speculative.logits, plain.logits));
+  return run_jobs(stories_model(), jobs, options, stats);
 }
 
 }  // namespace
@@ -80,7 +51,7 @@ TEST_CASE("engine prompt lookup is token-identical to plain engine decoding", "[
     for (int draft_max : {1, 4, 12}) {
       INFO("text " << text << ", draft_max " << draft_max);
       const auto spec = run_all({job(text, 100, 3, draft_max)}, {.n_threads = 2, .n_ctx = 256});
-      check_same(plain[0], spec[0]);
+      check_same_run(plain[0], spec[0]);
       const auto& stats = spec[0].result.generation.speculative;
       CHECK(stats.accepted <= stats.drafted);
       // One pass per generating step, each keeping its accepted drafts and then the model's own
@@ -127,7 +98,7 @@ TEST_CASE("speculating and plain sequences share steps and each gives what it gi
   std::uint64_t drafted = 0, accepted = 0;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     INFO("budget " << budget << ", kv_tokens " << kv_tokens << ", sequence " << i);
-    check_same(alone[i], together[i]);
+    check_same_run(alone[i], together[i]);
     drafted += static_cast<std::uint64_t>(together[i].result.generation.speculative.drafted);
     accepted += static_cast<std::uint64_t>(together[i].result.generation.speculative.accepted);
     if (jobs[i].generate.speculative.lookup_ngram == 0) {
@@ -143,13 +114,13 @@ TEST_CASE("engine prompt lookup stops at max_tokens and a full context as plain 
           "[engine]") {
   for (int max_tokens : {1, 2, 3, 7}) {
     INFO("max_tokens " << max_tokens);
-    check_same(run_all({job(1, max_tokens)}, {.n_threads = 2, .n_ctx = 256})[0],
-               run_all({job(1, max_tokens, 2, 8)}, {.n_threads = 2, .n_ctx = 256})[0]);
+    check_same_run(run_all({job(1, max_tokens)}, {.n_threads = 2, .n_ctx = 256})[0],
+                   run_all({job(1, max_tokens, 2, 8)}, {.n_threads = 2, .n_ctx = 256})[0]);
   }
   const int n_ctx = static_cast<int>(stories_prompt(texts()[0]).size()) + 30;
   const auto plain = run_all({job(0, 500)}, {.n_threads = 2, .n_ctx = n_ctx});
   REQUIRE(plain[0].result.generation.stop_reason == StopReason::kContextFull);
-  check_same(plain[0], run_all({job(0, 500, 2, 8)}, {.n_threads = 2, .n_ctx = n_ctx})[0]);
+  check_same_run(plain[0], run_all({job(0, 500, 2, 8)}, {.n_threads = 2, .n_ctx = n_ctx})[0]);
 }
 
 TEST_CASE("seeded sampling with engine prompt lookup is reproducible", "[engine]") {

@@ -184,6 +184,13 @@ def test_tools_need_a_llama31_chat_format(chat_server):
     assert completion.choices[0].finish_reason in ("stop", "length")
 
 
+def assert_drafts_counted(server: RunningServer) -> None:
+    metrics = server.metrics()
+    assert metrics["llama3_draft_tokens_total"] > 0
+    assert 0 < metrics["llama3_draft_tokens_accepted_total"] <= metrics[
+        "llama3_draft_tokens_total"]
+
+
 def test_prompt_lookup_server_answers_as_plain_and_counts_drafts(stories_model):
     """`serve --lookup`: greedy answers equal `llama3 generate`'s, streamed or not, and /metrics
     counts the drafts (the repetitive prompt makes prompt lookup find some)."""
@@ -199,10 +206,7 @@ def test_prompt_lookup_server_answers_as_plain_and_counts_drafts(stories_model):
         chunks = list(client.completions.create(model="stories260K", prompt=prompt,
                                                 max_tokens=60, temperature=0, stream=True))
         assert "".join(c.choices[0].text for c in chunks if c.choices) == expected
-        metrics = server.metrics()
-        assert metrics["llama3_draft_tokens_total"] > 0
-        assert 0 < metrics["llama3_draft_tokens_accepted_total"] <= metrics[
-            "llama3_draft_tokens_total"]
+        assert_drafts_counted(server)
     finally:
         assert server.stop() == 0
 
@@ -222,10 +226,7 @@ def test_draft_model_server_answers_as_plain_and_counts_drafts(stories_model):
                                                          max_tokens=40, temperature=0),
                 prompts))
         assert [a.choices[0].text for a in answers] == expected
-        metrics = server.metrics()
-        assert metrics["llama3_draft_tokens_total"] > 0
-        assert 0 < metrics["llama3_draft_tokens_accepted_total"] <= metrics[
-            "llama3_draft_tokens_total"]
+        assert_drafts_counted(server)
     finally:
         assert server.stop() == 0
 
