@@ -77,6 +77,19 @@ void DraftBatch::propose(std::span<DraftJob> jobs) {
                                         job.tokens.begin(), job.tokens.end());
     const int common =
         std::min(static_cast<int>(mismatch.first - context.known.begin()), n_tokens - 1);
+    if (n_tokens - common > job.max_catch_up) {
+      // A long new context (a prompt) is read in chunks over several steps, as the model reads
+      // its own prompt, so that no step stalls every sequence for the whole of it.
+      const int end = common + std::max(job.max_catch_up, 1);
+      if (!reserve(context, end)) continue;
+      context.known.resize(static_cast<std::size_t>(common));
+      for (int p = common; p < end; ++p) {
+        const TokenId token = job.tokens[static_cast<std::size_t>(p)];
+        rows_.push_back({token, p, static_cast<int>(i), false});
+        context.known.push_back(token);
+      }
+      continue;
+    }
     // The step writes the context's new positions and every draft but the last.
     const int reachable =
         (static_cast<int>(context.blocks.size()) + kv_pool_.n_free()) * kBlockPositions;
@@ -91,8 +104,8 @@ void DraftBatch::propose(std::span<DraftJob> jobs) {
     }
     active.push_back({i, *job.sampler, job.sampler->params().temperature <= 0.0f, limit});
   }
-  if (active.empty()) return;
-  run(jobs);
+  if (rows_.empty()) return;
+  run(jobs);  // logits: one row per active sequence, in order
   for (int round = 0; !active.empty(); ++round) {
     std::vector<Drafting> going_on;
     rows_.clear();

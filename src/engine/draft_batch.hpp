@@ -34,8 +34,11 @@ struct DraftContext {
 // One sequence's draft for this step.
 struct DraftJob {
   DraftContext* context = nullptr;
-  std::span<const TokenId> tokens;   // the sequence's context, the last token not yet decoded
-  int max_tokens = 0;                // at least 1
+  std::span<const TokenId> tokens;  // the sequence's context, the last token not yet decoded
+  int max_tokens = 0;               // at least 1
+  // The most context positions the draft model may catch up on in this step; a sequence further
+  // behind catches up on that many and drafts nothing until it has caught up.
+  int max_catch_up = 0;
   const Sampler* sampler = nullptr;  // the sequence's, having accepted `tokens`
   runtime::UniformSource uniform;    // the sequence's random stream
   runtime::Draft* draft = nullptr;   // filled (cleared first)
@@ -48,7 +51,7 @@ class DraftBatch {
   DraftBatch(const Model& draft, int n_blocks, kernels::ThreadPool& pool);
 
   // Fills every job's draft. A job whose context cannot get the blocks it needs gets fewer tokens
-  // than max_tokens, or none.
+  // than max_tokens, or none; so does a job more than max_catch_up positions behind.
   void propose(std::span<DraftJob> jobs);
   // Gives back a sequence's blocks (it ended, or was preempted and will start over).
   void release(DraftContext& context);

@@ -64,8 +64,8 @@ void EngineImpl::propose_drafts(int& budget) {
       auto [it, added] = by_batch.try_emplace(&batch);
       if (added) batch_order.push_back(&batch);
       it->second.sequences.push_back(s);
-      it->second.jobs.push_back(
-          {&s->draft_context, s->tokens, k, &s->sampler, std::move(uniform), &s->draft});
+      it->second.jobs.push_back({&s->draft_context, s->tokens, k, options_.max_step_tokens,
+                                 &s->sampler, std::move(uniform), &s->draft});
       budget -= k;
     } catch (const std::exception& e) {
       fail(*s, e);

@@ -173,3 +173,16 @@ TEST_CASE("the engine refuses a draft model with another tokenizer at submit", "
   request.generate.speculative.draft_model = &same_weights_draft();
   CHECK(code_of(submit) == ErrorCode::kInvalidArgument);
 }
+
+TEST_CASE("a draft model reads a long prompt over several steps and then drafts", "[engine]") {
+  // 120 prompt tokens under a 16-row step budget: the model's prompt and the draft model's catch-up
+  // both take chunks; greedy output stays plain decoding's, and drafting starts once caught up.
+  Job speculative = job(5, 40, &same_weights_draft(), 4);
+  speculative.prompt = test_prompt(120, 5);
+  const EngineOptions options{.n_threads = 2, .max_step_tokens = 16};
+  const auto plain = run_all({without_speculation(speculative)}, options);
+  const auto spec = run_all({speculative, job(6, 30, &same_weights_draft(), 4)}, options);
+  check_same_run(plain[0], spec[0]);
+  CHECK(spec[0].result.generation.speculative.accepted > 0);
+  CHECK(spec[1].result.generation.speculative.accepted > 0);
+}
