@@ -71,7 +71,7 @@ int run_generate_parallel(const Model& model, const ParallelGenerateConfig& conf
   }
   std::fprintf(stderr, "%zu prompts, %d at a time: %zu tokens generated\n", prompts.size(),
                n_parallel, total_tokens);
-  if (config.generate.speculative.lookup_ngram > 0) {
+  if (config.generate.speculative.enabled()) {
     const EngineStats stats = engine.stats();
     std::fprintf(stderr, "speculative: %llu drafted, %llu accepted\n",
                  static_cast<unsigned long long>(stats.n_drafted),

@@ -35,3 +35,26 @@ TEST_CASE("generate --parallel answers each prompt line as a lone generate does"
   CHECK(without_file.exit_code == 2);  // a usage error, before any work
   CHECK(without_file.err.find("--parallel requires --file") != std::string::npos);
 }
+
+TEST_CASE("generate --parallel --draft gives the greedy answers and reports the drafts",
+          "[engine]") {
+  const std::string model = require_data_file("stories260K.gguf").string();
+  const auto file = scratch_dir("generate-parallel-draft-prompts") / "prompts.txt";
+  {
+    std::ofstream out(file);
+    out << "Once upon a time\nTom had a dog\nThe sun was\n";
+  }
+  const std::string common =
+      "generate -m " + model + " -n 24 --temp 0 --threads 2 --parallel 2 -f " + file.string();
+  const ToolRun plain = run_tool(common, "generate-parallel-draft");
+  // The model drafting for itself: every draft agrees.
+  const ToolRun drafting =
+      run_tool(common + " --draft " + model + " --draft-max 4", "generate-parallel-draft");
+  REQUIRE(plain.exit_code == 0);
+  REQUIRE(drafting.exit_code == 0);
+  CHECK(drafting.out == plain.out);
+  CHECK(plain.err.find("speculative:") == std::string::npos);
+  const auto at = drafting.err.find("speculative: ");
+  REQUIRE(at != std::string::npos);
+  CHECK(drafting.err.find(" 0 drafted", at) == std::string::npos);
+}
