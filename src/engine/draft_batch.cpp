@@ -2,7 +2,6 @@
 #include "engine/draft_batch.hpp"
 
 #include <algorithm>
-#include <optional>
 #include <utility>
 
 #include "model/model_impl.hpp"
@@ -77,37 +76,31 @@ void DraftBatch::propose(std::span<DraftJob> jobs) {
                                         job.tokens.begin(), job.tokens.end());
     const int common =
         std::min(static_cast<int>(mismatch.first - context.known.begin()), n_tokens - 1);
-    if (n_tokens - common > job.max_catch_up) {
-      // A long new context (a prompt) is read in chunks over several steps, as the model reads
-      // its own prompt, so that no step stalls every sequence for the whole of it.
-      const int end = common + std::max(job.max_catch_up, 1);
-      if (!reserve(context, end)) continue;
-      context.known.resize(static_cast<std::size_t>(common));
-      for (int p = common; p < end; ++p) {
-        const TokenId token = job.tokens[static_cast<std::size_t>(p)];
-        rows_.push_back({token, p, static_cast<int>(i), false});
-        context.known.push_back(token);
-      }
-      continue;
-    }
-    // The step writes the context's new positions and every draft but the last.
+    // A long new context (a prompt) is read in chunks over several steps, as the model reads its
+    // own prompt, so that no step stalls every sequence for the whole of it; the sequence drafts
+    // once caught up.
+    const bool catching_up = n_tokens - common > job.max_catch_up;
+    const int end = catching_up ? common + std::max(job.max_catch_up, 1) : n_tokens;
+    // Drafting, the step also writes every draft but the last.
     const int reachable =
         (static_cast<int>(context.blocks.size()) + kv_pool_.n_free()) * kBlockPositions;
-    const int limit = std::min(job.max_tokens, reachable - n_tokens + 1);
-    if (limit < 1) continue;
-    reserve(context, n_tokens + limit - 1);
+    const int limit = catching_up ? 0 : std::min(job.max_tokens, reachable - n_tokens + 1);
+    // (A limit below 1 means the context alone does not fit: the reserve fails.)
+    if (!reserve(context, end + std::max(limit - 1, 0))) continue;
     context.known.resize(static_cast<std::size_t>(common));
-    for (int p = common; p < n_tokens; ++p) {
+    for (int p = common; p < end; ++p) {
       const TokenId token = job.tokens[static_cast<std::size_t>(p)];
-      rows_.push_back({token, p, static_cast<int>(i), p + 1 == n_tokens});
+      rows_.push_back({token, p, static_cast<int>(i), !catching_up && p + 1 == n_tokens});
       context.known.push_back(token);
     }
-    active.push_back({i, *job.sampler, job.sampler->params().temperature <= 0.0f, limit});
+    if (!catching_up) {
+      active.push_back({i, *job.sampler, job.sampler->params().temperature <= 0.0f, limit});
+    }
   }
   if (rows_.empty()) return;
   run(jobs);  // logits: one row per active sequence, in order
   for (int round = 0; !active.empty(); ++round) {
-    std::vector<Drafting> going_on;
+    std::size_t n_going_on = 0;  // the sequences drafting on move to the front, in order
     rows_.clear();
     for (std::size_t a = 0; a < active.size(); ++a) {
       Drafting& d = active[a];
@@ -127,9 +120,10 @@ void DraftBatch::propose(std::span<DraftJob> jobs) {
       const int position = static_cast<int>(job.tokens.size()) + round;
       rows_.push_back({x, position, static_cast<int>(d.job), true});
       job.context->known.push_back(x);
-      going_on.push_back(std::move(d));
+      if (n_going_on != a) active[n_going_on] = std::move(d);
+      ++n_going_on;
     }
-    active = std::move(going_on);
+    active.erase(active.begin() + static_cast<std::ptrdiff_t>(n_going_on), active.end());
     if (!active.empty()) run(jobs);
   }
 }

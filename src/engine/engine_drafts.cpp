@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <exception>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/engine_impl.hpp"
@@ -15,8 +14,8 @@
 namespace llama3::detail {
 namespace {
 
-// Ways for the draft batch's pool beyond the engine's own: every sequence may hold up to two more
-// blocks there (its drafts' positions, and a partly filled last block).
+// Room in a draft batch's pool beyond the engine's own block count: every sequence may hold up to
+// two more blocks there (its drafts' positions, and a partly filled last block).
 constexpr int kDraftBlocksPerSequence = 2;
 
 }  // namespace
@@ -38,13 +37,14 @@ void EngineImpl::propose_drafts(int& budget) {
     end(s, RequestState::kFailed, std::string("drafting: ") + e.what());
     failed.push_back(&s);
   };
-  // Draft-model sequences, with the rows reserved for them until their drafts are known.
+  // Draft-model sequences by batch (in order of first use), with the rows reserved for them
+  // until their drafts are known.
   struct ModelDrafts {
+    engine::DraftBatch* batch;
     std::vector<Sequence*> sequences;
     std::vector<engine::DraftJob> jobs;
   };
-  std::unordered_map<engine::DraftBatch*, ModelDrafts> by_batch;
-  std::vector<engine::DraftBatch*> batch_order;  // first use, so the order does not vary by run
+  std::vector<ModelDrafts> by_batch;  // a few draft models at most: found by a linear search
   for (Sequence* s : running_) {
     if (s->rows_this_step != 1 || budget <= 0) continue;
     const int k = draft_limit(*s, budget);
@@ -60,21 +60,21 @@ void EngineImpl::propose_drafts(int& budget) {
         budget -= static_cast<int>(s->draft.tokens.size());
         continue;
       }
-      engine::DraftBatch& batch = attach_draft_batch(*s);
-      auto [it, added] = by_batch.try_emplace(&batch);
-      if (added) batch_order.push_back(&batch);
-      it->second.sequences.push_back(s);
-      it->second.jobs.push_back({&s->draft_context, s->tokens, k, options_.max_step_tokens,
-                                 &s->sampler, std::move(uniform), &s->draft});
+      engine::DraftBatch* batch = &attach_draft_batch(*s);
+      auto it = std::find_if(by_batch.begin(), by_batch.end(),
+                             [&](const ModelDrafts& drafts) { return drafts.batch == batch; });
+      if (it == by_batch.end()) it = by_batch.insert(it, ModelDrafts{batch, {}, {}});
+      it->sequences.push_back(s);
+      it->jobs.push_back({&s->draft_context, s->tokens, k, options_.max_step_tokens, &s->sampler,
+                          std::move(uniform), &s->draft});
       budget -= k;
     } catch (const std::exception& e) {
       fail(*s, e);
     }
   }
-  for (engine::DraftBatch* batch : batch_order) {
-    ModelDrafts& drafts = by_batch[batch];
+  for (ModelDrafts& drafts : by_batch) {
     try {
-      batch->propose(drafts.jobs);
+      drafts.batch->propose(drafts.jobs);
     } catch (const std::exception& e) {  // the batch's pass failed: every sequence in it ends
       for (Sequence* s : drafts.sequences) fail(*s, e);
       continue;

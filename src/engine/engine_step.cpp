@@ -318,7 +318,7 @@ void EngineImpl::sample_drafted(Sequence& s, std::span<const float> rows) {
   const runtime::UniformSource uniform = [&s] {
     return detail::SamplerAccess::next_uniform(s.sampler);
   };
-  // The drafts are never past max_tokens (propose_draft): keep() ends the sequence at the last.
+  // The drafts are never past max_tokens (draft_limit): keep() ends the sequence at the last.
   const std::vector<TokenId>& drafts = s.draft.tokens;
   for (std::size_t j = 0; j <= drafts.size(); ++j) {
     const std::span<const float> logits = rows.subspan(j * n_vocab, n_vocab);
