@@ -169,6 +169,11 @@ KvBlocks<Element> one_block(const Element* const& keys, const Element* const& va
 
 }  // namespace
 
+bool attention_rounds_q8_0_queries(std::size_t head_dim, Arch arch) {
+  const KernelTable* table = attention_level<BlockQ8_0>(head_dim, arch);
+  return table != nullptr && table->q8_0_attention_rounds_queries;
+}
+
 void attend_group_f16(const float* queries, std::size_t n_queries, const std::uint16_t* keys,
                       const std::uint16_t* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch) {

@@ -30,7 +30,8 @@ void attend_group_f32(const float* queries, std::size_t n_queries, const float* 
                       const float* values, std::size_t stride, std::size_t n_keys,
                       std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
 // Keys and values read as the values the q8_0 blocks stand for (q8_0_value): the result is that of
-// the f32 kernel over the dequantized rows, to rounding.
+// the f32 kernel over the dequantized rows, to rounding, except where
+// attention_rounds_q8_0_queries: there the query is first rounded to q8_0 too (integer scores).
 void attend_group_q8_0(const float* queries, std::size_t n_queries, const BlockQ8_0* keys,
                        const BlockQ8_0* values, std::size_t stride, std::size_t n_keys,
                        std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
@@ -41,6 +42,11 @@ void attend_group_q8_0(const float* queries, std::size_t n_queries, const BlockQ
 void attend_group_bf16(const float* queries, std::size_t n_queries, const Bf16* keys,
                        const Bf16* values, std::size_t stride, std::size_t n_keys,
                        std::size_t head_dim, float scale, float* out, Arch arch = active_arch());
+
+// True when the q8_0 attention `arch` runs for this head size rounds each query to q8_0 (as
+// quantize_q8_0_row does) and scores with integer dot products; false where q8_0 rows are widened
+// to f32 and the q8_0 result is bit-identical to the f32 kernel's over the dequantized rows.
+bool attention_rounds_q8_0_queries(std::size_t head_dim, Arch arch = active_arch());
 
 // Query r over keys [0, key_counts[r]) of a contiguous cache: the queries of several tokens of a
 // prompt (each token's GQA group in turn, its own causal count), so a level with a tokens kernel

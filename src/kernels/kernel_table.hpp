@@ -93,6 +93,10 @@ struct KernelTable {
   AttentionTokensKernel<float> attend_tokens_f32 = nullptr;
   AttentionTokensKernel<BlockQ8_0> attend_tokens_q8_0 = nullptr;
   AttentionTokensKernel<Bf16> attend_tokens_bf16 = nullptr;
+  // True where attend_q8_0 rounds each query to q8_0 and multiplies 8-bit quants (integer
+  // scores): its result is then the f32 kernel's over the dequantized rows with the query's q8_0
+  // rounding, not with the query itself (attention.hpp, attention_rounds_q8_0_queries).
+  bool q8_0_attention_rounds_queries = false;
 };
 
 // The table of `arch`; an arch this build has no kernels for (another CPU family) gets the scalar

@@ -1,7 +1,9 @@
-// The q8_0 KV cache's rows (kv_q8_0.hpp) and attention over them: rows round within q8_0's bound,
-// and at every arch level the CPU runs, attention over q8_0 rows equals, bit for bit, the f32
-// kernel of the same level over the dequantized rows (the widened values are exact), contiguous
-// or in blocks, at odd sizes.
+// The q8_0 KV cache's rows (kv_q8_0.hpp) and attention over them: rows round within q8_0's bound;
+// at every arch level the CPU runs, attention over q8_0 rows equals, bit for bit, the f32 kernel
+// of the same level over the dequantized rows (the widened values are exact), or, where the level
+// scores with integer dot products (attention_rounds_q8_0_queries), the f32 kernel over the
+// dequantized rows with each query rounded to q8_0, to f32 rounding; contiguous or in blocks, at
+// odd sizes.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -75,6 +77,17 @@ TEST_CASE("a q8_0 KV row rounds each value within its block's bound", "[kernels]
   CHECK(std::all_of(block.qs.begin() + 8, block.qs.end(), [](std::int8_t q) { return q == 0; }));
 }
 
+// The query as the integer-score kernels see it: rounded to q8_0 and back.
+std::vector<float> rounded_queries(const std::vector<float>& queries, std::size_t head_dim) {
+  std::vector<float> out(queries.size());
+  std::vector<BlockQ8_0> row(q8_0_row_blocks(head_dim));
+  for (std::size_t at = 0; at < queries.size(); at += head_dim) {
+    quantize_q8_0_row(queries.data() + at, head_dim, row.data());
+    dequantize_q8_0_row(row.data(), head_dim, out.data() + at);
+  }
+  return out;
+}
+
 TEST_CASE("q8_0 attention equals the f32 kernel over the dequantized rows at every arch",
           "[kernels]") {
   const unsigned seed = 23;
@@ -91,23 +104,35 @@ TEST_CASE("q8_0 attention equals the f32 kernel over the dequantized rows at eve
       const Q8Rows values = make_rows(rng, n_keys, head_dim, stride);
       for (const std::size_t n_queries :
            {std::size_t{1}, std::size_t{4}, std::size_t{5}, std::size_t{19}}) {
-        const auto queries = llama3::test::normal_values(rng, n_queries * head_dim, 0.5f);
+        auto queries = llama3::test::normal_values(rng, n_queries * head_dim, 0.5f);
+        // Hostile rows for the query's rounding: all zero (a zero scale), and one with a single
+        // large entry (every other quant rounds to zero).
+        if (n_queries >= 4) {
+          std::fill_n(queries.begin() + head_dim, head_dim, 0.0f);
+          queries[2 * head_dim + head_dim / 2] = 40.0f;
+        }
+        const auto rounded = rounded_queries(queries, head_dim);
         const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-        std::vector<float> scalar(n_queries * head_dim);
-        attend_group_q8_0(queries.data(), n_queries, keys.blocks.data(), values.blocks.data(),
-                          stride, n_keys, head_dim, scale, scalar.data(), Arch::kScalar);
         for (const Arch arch : runnable_archs()) {
+          const bool rounds = attention_rounds_q8_0_queries(head_dim, arch);
           INFO("head_dim " << head_dim << ", n_keys " << n_keys << ", n_queries " << n_queries
-                           << ", arch " << arch_name(arch));
+                           << ", arch " << arch_name(arch) << ", rounds queries " << rounds);
           std::vector<float> q8(n_queries * head_dim), f32(n_queries * head_dim);
+          std::vector<float> scalar(n_queries * head_dim);
+          const std::vector<float>& seen = rounds ? rounded : queries;
           attend_group_q8_0(queries.data(), n_queries, keys.blocks.data(), values.blocks.data(),
                             stride, n_keys, head_dim, scale, q8.data(), arch);
-          attend_group_f32(queries.data(), n_queries, keys.values.data(), values.values.data(),
+          attend_group_f32(seen.data(), n_queries, keys.values.data(), values.values.data(),
                            stride * kLegacyBlockValues, n_keys, head_dim, scale, f32.data(), arch);
-          REQUIRE(same_bits(q8, f32));
-          // Against the scalar reference: the same sums in another order, f32 over <= 300 keys.
+          attend_group_f32(seen.data(), n_queries, keys.values.data(), values.values.data(),
+                           stride * kLegacyBlockValues, n_keys, head_dim, scale, scalar.data(),
+                           Arch::kScalar);
+          if (!rounds) REQUIRE(same_bits(q8, f32));
+          // Against the scalar reference (and, for integer scores, the f32 kernel of the level):
+          // the same sums in another order, f32 over <= 300 keys.
           for (std::size_t i = 0; i < q8.size(); ++i) {
             REQUIRE(std::fabs(q8[i] - scalar[i]) <= 1e-5f * (1.0f + std::fabs(scalar[i])));
+            REQUIRE(std::fabs(q8[i] - f32[i]) <= 1e-5f * (1.0f + std::fabs(f32[i])));
           }
         }
       }
@@ -159,5 +184,19 @@ TEST_CASE("q8_0 attention over shuffled blocks equals the contiguous call bit fo
         REQUIRE(same_bits(paged, contiguous));
       }
     }
+  }
+}
+
+TEST_CASE("AVX-512 scores q8_0 keys with integer dot products at Llama 3's head sizes",
+          "[kernels]") {
+  for (const Arch arch : runnable_archs()) {
+    INFO("arch " << arch_name(arch));
+    // The VNNI kernel is the AVX-512 level's (and AMX's, which keeps AVX-512's attention); other
+    // levels widen q8_0 rows to f32.
+    const bool vnni = arch == Arch::kAvx512 || arch == Arch::kAmx;
+    CHECK(attention_rounds_q8_0_queries(64, arch) == vnni);
+    CHECK(attention_rounds_q8_0_queries(128, arch) == vnni);
+    // 40 is not a multiple of AVX-512's 16: the AVX2 kernel takes it and widens.
+    CHECK_FALSE(attention_rounds_q8_0_queries(40, arch));
   }
 }

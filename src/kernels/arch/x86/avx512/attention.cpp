@@ -1,7 +1,7 @@
-// AVX-512 online-softmax attention of a GQA group over an f16, f32 or q8_0 cache: head_dim a
-// multiple of 16, at most 256. Keys go 16 at a time; each block of 16 keys and values is read from
-// memory once and then, from L1, by every query of the group. One instantiation per head size, so a
-// query and its output accumulator live in registers.
+// AVX-512 online-softmax attention of a GQA group over an f16 or f32 cache (q8_0 has its own,
+// attention_q8_0_int.cpp): head_dim a multiple of 16, at most 256. Keys go 16 at a time; each block
+// of 16 keys and values is read from memory once and then, from L1, by every query of the group.
+// One instantiation per head size, so a query and its output accumulator live in registers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
@@ -14,34 +14,21 @@
 #include <utility>
 
 #include "kernels/arch/arch_kernels.hpp"
-#include "kernels/arch/x86/avx512/exp.hpp"
+#include "kernels/arch/x86/avx512/online_softmax.hpp"
 
 namespace llama3::kernels::avx512 {
 namespace {
 
-constexpr std::size_t kMaxVectors = 16;                // 256 / 16
-constexpr std::size_t kKeyBlock = kAttentionKeyBlock;  // keys per softmax block: one vector
-
-constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several passes
+using softmax::kKeyBlock;
+using softmax::kMaxGroup;
+using softmax::kMaxVectors;
+using softmax::QueryState;
 
 inline __m512 load16(const std::uint16_t* at) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)));
 }
 inline __m512 load16(const float* at) {
   return _mm512_loadu_ps(at);
-}
-
-// Row [head_dim] of a q8_0 cache (kv_q8_0.hpp) widened to f32, 16 quants at a time: exactly the
-// values q8_0_value gives, so the kernel computes what it does over the dequantized rows in f32.
-template <std::size_t NV>
-void widen_q8_0(const BlockQ8_0* row, float* out) {
-  for (std::size_t v = 0; v < NV; ++v) {
-    const BlockQ8_0& block = row[v / 2];
-    const __m128i q =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs.data() + 16 * (v % 2)));
-    _mm512_store_ps(out + 16 * v, _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(block.d)),
-                                                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
-  }
 }
 
 // Lane j of the result = the sum of the 16 lanes of v[j]: a transposing tree of adds, ~3 vector
@@ -68,13 +55,6 @@ inline __m512 sum_each(const __m512 (&v)[16]) {
                        _mm512_shuffle_f32x4(octs[0], octs[1], 0xDD));
 }
 
-// One query head's online-softmax state between key blocks.
-struct alignas(64) QueryState {
-  __m512 acc[kMaxVectors];  // unnormalised output, [head_dim]
-  __m512 denominator;       // per-lane partial sums of the weights
-  float running_max;
-};
-
 // Scores keys [j0, j0 + n) for one query (scaled, masked past n) and folds them into its state:
 // returns the block's softmax weights and sets `correction`, the factor the accumulator must be
 // scaled by before they are added.
@@ -91,50 +71,7 @@ __m512 score_block(const float* query, const Element* keys, std::size_t stride, 
     for (std::size_t v = 0; v < NV; ++v)
       dots[j] = _mm512_fmadd_ps(q[v], load16(key + 16 * v), dots[j]);
   }
-  const auto valid = static_cast<__mmask16>(n == kKeyBlock ? 0xFFFF : (1u << n) - 1u);
-  const __m512 scores =
-      _mm512_mask_blend_ps(valid, _mm512_set1_ps(-std::numeric_limits<float>::infinity()),
-                           _mm512_mul_ps(sum_each(dots), _mm512_set1_ps(scale)));
-  const float block_max = _mm512_reduce_max_ps(scores);
-  correction = 1.0f;
-  if (block_max > state.running_max) {
-    // exp(-inf) = 0 on the first block: the empty accumulator stays 0.
-    correction = std::exp(state.running_max - block_max);
-    state.denominator = _mm512_mul_ps(state.denominator, _mm512_set1_ps(correction));
-    state.running_max = block_max;
-  }
-  const __m512 weights = exp_ps(_mm512_sub_ps(scores, _mm512_set1_ps(state.running_max)));
-  state.denominator = _mm512_add_ps(state.denominator, weights);
-  return weights;
-}
-
-// acc = acc * correction + sum_j weights[j] * value_j over the block's n values. Even and odd
-// keys go to separate accumulators so twice as many FMA chains are in flight.
-template <std::size_t NV, typename Element>
-void accumulate_block(const Element* values, std::size_t stride, std::size_t n,
-                      const float* weights, float correction, QueryState& state) {
-  __m512 even[NV], odd[NV];
-  const __m512 c = _mm512_set1_ps(correction);
-  for (std::size_t v = 0; v < NV; ++v) {
-    even[v] = _mm512_mul_ps(state.acc[v], c);
-    odd[v] = _mm512_setzero_ps();
-  }
-  std::size_t j = 0;
-  for (; j + 1 < n; j += 2) {
-    const Element* a = values + j * stride;
-    const Element* b = a + stride;
-    const __m512 wa = _mm512_set1_ps(weights[j]), wb = _mm512_set1_ps(weights[j + 1]);
-    for (std::size_t v = 0; v < NV; ++v) {
-      even[v] = _mm512_fmadd_ps(wa, load16(a + 16 * v), even[v]);
-      odd[v] = _mm512_fmadd_ps(wb, load16(b + 16 * v), odd[v]);
-    }
-  }
-  if (j < n) {
-    const Element* a = values + j * stride;
-    const __m512 wa = _mm512_set1_ps(weights[j]);
-    for (std::size_t v = 0; v < NV; ++v) even[v] = _mm512_fmadd_ps(wa, load16(a + 16 * v), even[v]);
-  }
-  for (std::size_t v = 0; v < NV; ++v) state.acc[v] = _mm512_add_ps(even[v], odd[v]);
+  return softmax::fold_scores(sum_each(dots), n, scale, state, correction);
 }
 
 // Query r attends over keys [0, key_counts[r]) (every query over n_keys when key_counts is null;
@@ -146,15 +83,11 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
                         const KvBlocks<Element>& kv, std::size_t n_keys, float scale, float* out) {
   constexpr std::size_t head_dim = 16 * NV;
   QueryState states[kMaxGroup];
-  for (std::size_t r = 0; r < n_queries; ++r) {
-    for (std::size_t v = 0; v < NV; ++v) states[r].acc[v] = _mm512_setzero_ps();
-    states[r].denominator = _mm512_setzero_ps();
-    states[r].running_max = -std::numeric_limits<float>::infinity();
-  }
+  for (std::size_t r = 0; r < n_queries; ++r) softmax::start<NV>(states[r]);
   alignas(64) float weights[kMaxGroup][kKeyBlock];
   float corrections[kMaxGroup];
   std::size_t owns[kMaxGroup];
-  // An f16 or q8_0 block is widened once, here, for all the group's queries: [kKeyBlock, head_dim]
+  // An f16 block is widened once, here, for all the group's queries: [kKeyBlock, head_dim]
   // each.
   alignas(64) float wide_keys[kKeyBlock * head_dim];
   alignas(64) float wide_values[kKeyBlock * head_dim];
@@ -169,12 +102,6 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
     const std::size_t stride = kv.stride;
     if constexpr (std::is_same_v<Element, float>) {
       block_keys = keys, block_values = values, block_stride = stride;
-    } else if constexpr (std::is_same_v<Element, BlockQ8_0>) {
-      for (std::size_t j = 0; j < n; ++j) {
-        widen_q8_0<NV>(keys + j * stride, wide_keys + j * head_dim);
-        widen_q8_0<NV>(values + j * stride, wide_values + j * head_dim);
-      }
-      block_keys = wide_keys, block_values = wide_values, block_stride = head_dim;
     } else {
       for (std::size_t j = 0; j < n; ++j) {
         for (std::size_t v = 0; v < NV; ++v) {
@@ -197,17 +124,11 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
     }
     for (std::size_t r = 0; r < n_queries; ++r) {
       if (owns[r] == 0) continue;
-      accumulate_block<NV>(block_values, block_stride, owns[r], weights[r], corrections[r],
-                           states[r]);
+      softmax::accumulate_block<NV>(block_values, block_stride, owns[r], weights[r], corrections[r],
+                                    states[r]);
     }
   }
-  for (std::size_t r = 0; r < n_queries; ++r) {
-    const float total = _mm512_reduce_add_ps(states[r].denominator);
-    const __m512 inverse = _mm512_set1_ps(total > 0.0f ? 1.0f / total : 0.0f);
-    for (std::size_t v = 0; v < NV; ++v) {
-      _mm512_storeu_ps(out + r * head_dim + 16 * v, _mm512_mul_ps(states[r].acc[v], inverse));
-    }
-  }
+  for (std::size_t r = 0; r < n_queries; ++r) softmax::finish<NV>(states[r], out + r * head_dim);
 }
 
 template <typename Element>
@@ -245,11 +166,6 @@ void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlock
   attend_group_any(queries, n_queries, nullptr, kv, n_keys, head_dim, scale, out);
 }
 
-void attend_group_q8_0(const float* queries, std::size_t n_queries, const KvBlocks<BlockQ8_0>& kv,
-                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
-  attend_group_any(queries, n_queries, nullptr, kv, n_keys, head_dim, scale, out);
-}
-
 void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
                        const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
                        float scale, float* out) {
@@ -259,12 +175,6 @@ void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::s
 void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
                        const KvBlocks<float>& kv, std::size_t n_keys, std::size_t head_dim,
                        float scale, float* out) {
-  attend_group_any(queries, n_queries, key_counts, kv, n_keys, head_dim, scale, out);
-}
-
-void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                        const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim,
-                        float scale, float* out) {
   attend_group_any(queries, n_queries, key_counts, kv, n_keys, head_dim, scale, out);
 }
 

@@ -23,6 +23,7 @@ const KernelTable& kernel_table() {
       .plain_matmul = plain_matmul,
       .attend_f16 = attend_group_f16,
       .attend_f32 = attend_group_f32,
+      // Integer scores (VNNI, which this level requires) over q8_0 keys.
       .attend_q8_0 = attend_group_q8_0,
       // A CPU without AVX512-BF16 widens a bf16 cache in the AVX2 kernel (the lower level).
       .attend_bf16 = cpu_has_avx512_bf16() ? attend_group_bf16_dot : nullptr,
@@ -35,6 +36,7 @@ const KernelTable& kernel_table() {
       .attend_tokens_f32 = attend_tokens_f32,
       .attend_tokens_q8_0 = attend_tokens_q8_0,
       .attend_tokens_bf16 = cpu_has_avx512_bf16() ? attend_tokens_bf16_dot : nullptr,
+      .q8_0_attention_rounds_queries = true,
   };
   return table;
 }
