@@ -23,6 +23,11 @@ CLOCK = {"type": "function", "function": {
                    "properties": {"zone": {"enum": ["UTC", "CET"]}},
                    "required": ["zone"], "additionalProperties": False}}}
 MESSAGES = [{"role": "user", "content": "What will the weather be in Paris this week?"}]
+# Room for the longest call the grammar allows: the arguments are enums and a one-digit integer, and
+# at most 8 whitespace characters go between JSON tokens, so a call ends well within this many
+# tokens whatever the random weights sample (60 was not always enough: a sampled path full of blanks
+# could run out before the call closed).
+CALL_TOKENS = 400
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +58,7 @@ def test_required_choice_always_answers_with_a_valid_call(tool_server, seed):
     client = client_for(tool_server)
     reply = client.chat.completions.create(
         model="tiny-llama31", messages=MESSAGES, tools=[WEATHER, CLOCK], tool_choice="required",
-        max_tokens=60, temperature=1.0, seed=seed)
+        max_tokens=CALL_TOKENS, temperature=1.0, seed=seed)
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls", choice
     assert choice.message.content in (None, "")
@@ -67,7 +72,7 @@ def test_named_choice_calls_that_function(tool_server):
         reply = client.chat.completions.create(
             model="tiny-llama31", messages=MESSAGES, tools=[WEATHER, CLOCK],
             tool_choice={"type": "function", "function": {"name": "get_time"}},
-            max_tokens=60, temperature=1.0, seed=seed)
+            max_tokens=CALL_TOKENS, temperature=1.0, seed=seed)
         choice = reply.choices[0]
         assert choice.finish_reason == "tool_calls", choice
         check_call(choice.message.tool_calls[0], {"get_time": CLOCK})
@@ -77,7 +82,7 @@ def test_streamed_required_call_arrives_as_tool_call_deltas(tool_server):
     client = client_for(tool_server)
     stream = client.chat.completions.create(
         model="tiny-llama31", messages=MESSAGES, tools=[WEATHER], tool_choice="required",
-        max_tokens=60, temperature=1.0, seed=11, stream=True)
+        max_tokens=CALL_TOKENS, temperature=1.0, seed=11, stream=True)
     name, arguments, finish = "", "", None
     for chunk in stream:
         if not chunk.choices:
@@ -100,7 +105,7 @@ def test_a_tool_result_turn_continues_the_dialog(tool_server):
     client = client_for(tool_server)
     first = client.chat.completions.create(
         model="tiny-llama31", messages=MESSAGES, tools=[WEATHER], tool_choice="required",
-        max_tokens=60, seed=3)
+        max_tokens=CALL_TOKENS, seed=3)
     call = first.choices[0].message.tool_calls[0]
     messages = MESSAGES + [
         {"role": "assistant", "content": None, "tool_calls": [
@@ -109,7 +114,7 @@ def test_a_tool_result_turn_continues_the_dialog(tool_server):
         {"role": "tool", "tool_call_id": call.id, "content": "{\"forecast\": \"sunny\"}"}]
     second = client.chat.completions.create(
         model="tiny-llama31", messages=messages, tools=[WEATHER], tool_choice="required",
-        max_tokens=60, seed=4)
+        max_tokens=CALL_TOKENS, seed=4)
     assert second.choices[0].finish_reason == "tool_calls"
     assert second.usage.prompt_tokens > first.usage.prompt_tokens
 
