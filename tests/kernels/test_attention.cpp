@@ -89,7 +89,7 @@ TEST_CASE("attend_tokens gives each query the bits of attend_group over its own 
       }
     }
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-    // 1 to 9 tokens of 4 heads (a run of up to 16 or, bf16, 32 queries, and past it), counts
+    // 1 to 9 tokens of 4 heads (a run of up to 16 or, at AVX-512, 32 queries, and past it), counts
     // crossing the 16- and 32-key steps, odd and even: the last token at 70 keys, each earlier
     // one a key fewer.
     for (const std::size_t n_tokens :

@@ -32,7 +32,7 @@ namespace llama3::kernels::avx512 {
 namespace {
 
 using softmax::kKeyBlock;
-using softmax::kMaxGroup;
+using softmax::kMaxPass;
 using softmax::kMaxVectors;
 using softmax::QueryState;
 
@@ -150,15 +150,15 @@ void attend_q8_0_int_fixed(const float* queries, std::size_t n_queries,
                            std::size_t n_keys, float scale, float* out) {
   constexpr std::size_t head_dim = 16 * NV;
   constexpr std::size_t NB = (NV + 1) / 2;  // q8_0 blocks per row; an odd NV pads the last
-  QueryState states[kMaxGroup];
-  QueryQuants quants[kMaxGroup];
+  QueryState states[kMaxPass];
+  QueryQuants quants[kMaxPass];
   for (std::size_t r = 0; r < n_queries; ++r) {
     softmax::start<NV>(states[r]);
     quantize_query(queries + r * head_dim, head_dim, quants[r]);
   }
   KeyLayout<NB> key_block;
   alignas(64) float wide_values[kKeyBlock * head_dim];
-  alignas(64) float weights[kMaxGroup][kKeyBlock];
+  alignas(64) float weights[kMaxPass][kKeyBlock];
   for (std::size_t j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
     const std::size_t n = std::min(kKeyBlock, n_keys - j0);
     // The group of kKeyBlock keys lies inside one KV block (kv_blocks.hpp).
@@ -166,31 +166,31 @@ void attend_q8_0_int_fixed(const float* queries, std::size_t n_queries,
     const BlockQ8_0* values = kv.value_row(j0);
     for (std::size_t j = 0; j < n; ++j)
       softmax::widen_q8_0<NV>(values + j * kv.stride, wide_values + j * head_dim);
-    std::size_t active[kMaxGroup];
+    std::size_t active[kMaxPass];
     std::size_t n_active = 0;
     for (std::size_t r = 0; r < n_queries; ++r) {
       if (j0 < (key_counts ? key_counts[r] : n_keys)) active[n_active++] = r;
     }
-    __m512 dots[kMaxGroup];
+    __m512 dots[kMaxPass];
     for (std::size_t first = 0; first < n_active; first += kScoreChunk) {
       const std::size_t count = std::min(kScoreChunk, n_active - first);
       const QueryQuants* chunk[kScoreChunk];
       for (std::size_t c = 0; c < count; ++c) chunk[c] = &quants[active[first + c]];
       score_chunk<NB>(count, key_block, chunk, dots + first);
     }
-    float corrections[kMaxGroup];
-    std::size_t owns[kMaxGroup];
+    float corrections[kMaxPass];
+    std::size_t owns[kMaxPass];
+    QueryState* active_states[kMaxPass];
     // Every query's softmax first, then every query's values, as attention.cpp does.
     for (std::size_t a = 0; a < n_active; ++a) {
       const std::size_t r = active[a];
       owns[a] = std::min(kKeyBlock, (key_counts ? key_counts[r] : n_keys) - j0);
+      active_states[a] = &states[r];
       _mm512_store_ps(weights[a],
                       softmax::fold_scores(dots[a], owns[a], scale, states[r], corrections[a]));
     }
-    for (std::size_t a = 0; a < n_active; ++a) {
-      softmax::accumulate_block<NV>(wide_values, head_dim, owns[a], weights[a], corrections[a],
-                                    states[active[a]]);
-    }
+    softmax::accumulate_block<NV>(wide_values, head_dim, n_active, owns, weights, corrections,
+                                  active_states);
   }
   for (std::size_t r = 0; r < n_queries; ++r) softmax::finish<NV>(states[r], out + r * head_dim);
 }
@@ -208,8 +208,8 @@ void attend_q8_0_int_any(const float* queries, std::size_t n_queries, const std:
                          float scale, float* out) {
   static constexpr auto kernels = pass_kernels(std::make_index_sequence<kMaxVectors>());
   const PassKernel kernel = kernels[head_dim / 16 - 1];
-  for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
-    kernel(queries + first * head_dim, std::min(kMaxGroup, n_queries - first),
+  for (std::size_t first = 0; first < n_queries; first += kMaxPass) {
+    kernel(queries + first * head_dim, std::min(kMaxPass, n_queries - first),
            key_counts ? key_counts + first : nullptr, kv, n_keys, scale, out + first * head_dim);
   }
 }

@@ -18,7 +18,9 @@ namespace llama3::kernels::avx512::softmax {
 
 constexpr std::size_t kMaxVectors = 16;                // head_dim <= 256, 16 dims a vector
 constexpr std::size_t kKeyBlock = kAttentionKeyBlock;  // keys per softmax block: one vector
-constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several passes
+// Queries per pass over the keys (larger runs take several passes): the forward pass hands over 8
+// tokens' GQA groups of 4 at a time, and each key block's layout is shared by all 32.
+constexpr std::size_t kMaxPass = 32;
 
 // One query head's online-softmax state between key blocks.
 struct alignas(64) QueryState {
@@ -65,34 +67,73 @@ inline __m512 fold_scores(__m512 dots, std::size_t n, float scale, QueryState& s
   return weights;
 }
 
-// acc = acc * correction + sum_j weights[j] * value_j over the block's n value rows (f32, `stride`
-// apart). Even and odd keys go to separate accumulators so twice as many FMA chains are in flight.
+// Queries whose values are summed together (one load of a value row serves all of them): as many
+// as keep their accumulators, C x NV vectors, within 16 registers.
 template <std::size_t NV>
-inline void accumulate_block(const float* values, std::size_t stride, std::size_t n,
-                             const float* weights, float correction, QueryState& state) {
-  __m512 even[NV], odd[NV];
-  const __m512 c = _mm512_set1_ps(correction);
-  for (std::size_t v = 0; v < NV; ++v) {
-    even[v] = _mm512_mul_ps(state.acc[v], c);
-    odd[v] = _mm512_setzero_ps();
+constexpr std::size_t kValueChunk = NV <= 4   ? 4
+                                    : NV <= 8 ? 2
+                                              : 1;
+
+// For each query c < C: acc = acc * corrections[c] + sum over j < n, in order, of weights[c][j] *
+// value_j (n f32 value rows, `stride` apart). A query's arithmetic is the same whatever C and
+// whichever queries share its pass, so a prompt's tokens get the bits of one-token decoding.
+template <std::size_t NV, std::size_t C>
+inline void accumulate_queries(const float* values, std::size_t stride, std::size_t n,
+                               const float* const* weights, const float* corrections,
+                               QueryState* const* states) {
+  __m512 acc[C][NV];
+  for (std::size_t c = 0; c < C; ++c) {
+    const __m512 correction = _mm512_set1_ps(corrections[c]);
+    for (std::size_t v = 0; v < NV; ++v) acc[c][v] = _mm512_mul_ps(states[c]->acc[v], correction);
   }
-  std::size_t j = 0;
-  for (; j + 1 < n; j += 2) {
-    const float* a = values + j * stride;
-    const float* b = a + stride;
-    const __m512 wa = _mm512_set1_ps(weights[j]), wb = _mm512_set1_ps(weights[j + 1]);
+  for (std::size_t j = 0; j < n; ++j) {
+    const float* row = values + j * stride;
     for (std::size_t v = 0; v < NV; ++v) {
-      even[v] = _mm512_fmadd_ps(wa, _mm512_loadu_ps(a + 16 * v), even[v]);
-      odd[v] = _mm512_fmadd_ps(wb, _mm512_loadu_ps(b + 16 * v), odd[v]);
+      const __m512 value = _mm512_loadu_ps(row + 16 * v);
+      for (std::size_t c = 0; c < C; ++c)
+        acc[c][v] = _mm512_fmadd_ps(_mm512_set1_ps(weights[c][j]), value, acc[c][v]);
     }
   }
-  if (j < n) {
-    const float* a = values + j * stride;
-    const __m512 wa = _mm512_set1_ps(weights[j]);
-    for (std::size_t v = 0; v < NV; ++v)
-      even[v] = _mm512_fmadd_ps(wa, _mm512_loadu_ps(a + 16 * v), even[v]);
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t v = 0; v < NV; ++v) states[c]->acc[v] = acc[c][v];
+}
+
+// A block's values for the queries of a pass still attending (query a owns owns[a] of the block's
+// keys, weights[a] and corrections[a] from fold_scores): queries that own the same number of keys
+// (every query but a prompt's last few, at its causal edge) are summed kValueChunk at a time.
+template <std::size_t NV>
+inline void accumulate_block(const float* values, std::size_t stride, std::size_t n_active,
+                             const std::size_t* owns, const float (*weights)[kKeyBlock],
+                             const float* corrections, QueryState* const* states) {
+  constexpr std::size_t kChunk = kValueChunk<NV>;
+  std::size_t a = 0;
+  while (a < n_active) {
+    std::size_t count = 1;
+    while (count < kChunk && a + count < n_active && owns[a + count] == owns[a]) ++count;
+    const float* chunk_weights[kChunk];
+    for (std::size_t c = 0; c < count; ++c) chunk_weights[c] = weights[a + c];
+    const std::size_t n = owns[a];
+    if constexpr (kChunk >= 4) {
+      if (count == 4) {
+        accumulate_queries<NV, 4>(values, stride, n, chunk_weights, corrections + a, states + a);
+      } else if (count == 3) {
+        accumulate_queries<NV, 3>(values, stride, n, chunk_weights, corrections + a, states + a);
+      } else if (count == 2) {
+        accumulate_queries<NV, 2>(values, stride, n, chunk_weights, corrections + a, states + a);
+      } else {
+        accumulate_queries<NV, 1>(values, stride, n, chunk_weights, corrections + a, states + a);
+      }
+    } else if constexpr (kChunk == 2) {
+      if (count == 2) {
+        accumulate_queries<NV, 2>(values, stride, n, chunk_weights, corrections + a, states + a);
+      } else {
+        accumulate_queries<NV, 1>(values, stride, n, chunk_weights, corrections + a, states + a);
+      }
+    } else {
+      accumulate_queries<NV, 1>(values, stride, n, chunk_weights, corrections + a, states + a);
+    }
+    a += count;
   }
-  for (std::size_t v = 0; v < NV; ++v) state.acc[v] = _mm512_add_ps(even[v], odd[v]);
 }
 
 // Row [16 * NV] of a q8_0 cache (kv_q8_0.hpp) widened to f32, 16 quants at a time: exactly the
