@@ -87,8 +87,9 @@ struct KernelTable {
   // (QuantizedActivations::tile_*), for batches of at least tile_min_tokens.
   TileActivationsKernel tile_activations = nullptr;
   std::size_t tile_min_tokens = 0;
-  // Null where attention runs token by token (attention.cpp then calls attend_* per key count);
-  // same head sizes as attend_*.
+  // Null where attend_* is (the lower level's pair is used) and in the scalar table, where
+  // attention runs token by token (attention.cpp calls attend_* per key count). Same head sizes as
+  // attend_*.
   AttentionTokensKernel<std::uint16_t> attend_tokens_f16 = nullptr;
   AttentionTokensKernel<float> attend_tokens_f32 = nullptr;
   AttentionTokensKernel<BlockQ8_0> attend_tokens_q8_0 = nullptr;

@@ -30,6 +30,15 @@
   void attend_group_q8_0(const float* queries, std::size_t n_queries,                             \
                          const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim, \
                          float scale, float* out);                                                \
+  void attend_tokens_f16(const float* queries, std::size_t n_queries,                             \
+                         const std::size_t* key_counts, const KvBlocks<std::uint16_t>& kv,        \
+                         std::size_t n_keys, std::size_t head_dim, float scale, float* out);      \
+  void attend_tokens_f32(const float* queries, std::size_t n_queries,                             \
+                         const std::size_t* key_counts, const KvBlocks<float>& kv,                \
+                         std::size_t n_keys, std::size_t head_dim, float scale, float* out);      \
+  void attend_tokens_q8_0(const float* queries, std::size_t n_queries,                            \
+                          const std::size_t* key_counts, const KvBlocks<BlockQ8_0>& kv,           \
+                          std::size_t n_keys, std::size_t head_dim, float scale, float* out);     \
   void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words);    \
   }
 
@@ -47,6 +56,9 @@ LLAMA3_DECLARE_ARCH_KERNELS(dotprod)
   namespace llama3::kernels::level {                                                            \
   void attend_group_bf16(const float* queries, std::size_t n_queries, const KvBlocks<Bf16>& kv, \
                          std::size_t n_keys, std::size_t head_dim, float scale, float* out);    \
+  void attend_tokens_bf16(const float* queries, std::size_t n_queries,                          \
+                          const std::size_t* key_counts, const KvBlocks<Bf16>& kv,              \
+                          std::size_t n_keys, std::size_t head_dim, float scale, float* out);   \
   }
 LLAMA3_DECLARE_BF16_ATTENTION(sse4)
 LLAMA3_DECLARE_BF16_ATTENTION(avx2)
@@ -56,16 +68,6 @@ LLAMA3_DECLARE_BF16_ATTENTION(dotprod)
 
 // AVX-512's own element-wise kernels (the other levels use the portable ones).
 namespace llama3::kernels::avx512 {
-// KernelTable::attend_tokens_*: a query per (token, head) with its own key count.
-void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                       const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
-                       float scale, float* out);
-void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                       const KvBlocks<float>& kv, std::size_t n_keys, std::size_t head_dim,
-                       float scale, float* out);
-void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                        const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim,
-                        float scale, float* out);
 // gate[i] = silu(gate[i]) * up[i] with a polynomial exp, within a few ulp of std::exp.
 void silu_mul(float* gate, const float* up, std::size_t n);
 // The QuantizeRowKernel contract (kernel_table.hpp), bit for bit.
@@ -135,6 +137,10 @@ void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x, std:
         .quantize_activation_row = quantize,                                              \
         .fill = fill,                                                                     \
         .mask_row = mask_row,                                                             \
+        .attend_tokens_f16 = attend_tokens_f16,                                           \
+        .attend_tokens_f32 = attend_tokens_f32,                                           \
+        .attend_tokens_q8_0 = attend_tokens_q8_0,                                         \
+        .attend_tokens_bf16 = attend_tokens_bf16,                                         \
     };                                                                                    \
     return table;                                                                         \
   }                                                                                       \

@@ -2,10 +2,13 @@
 // below AVX-512 (which has its own kernel, x86/avx512/attention.cpp). Included by
 // x86/{avx2,sse4}/attention.cpp and arm/level_kernels.hpp, each compiled with its arch's flags. The
 // same online softmax as the AVX-512 kernel: keys 16 at a time with one vector exp per block, and
-// each f16 or q8_0 block widened to f32 once for all the group's queries (`widen` is the arch's
-// conversion of one row of the cache's element type: F16C for f16 where there is one). A q8_0 row
-// widens to exactly the values q8_0_value gives, so the q8_0 kernel computes what the f32 kernel
-// does over the dequantized rows, bit for bit.
+// each f16 or q8_0 block widened to f32 once for all the pass's queries (`widen` is the arch's
+// conversion of one row of the cache's element type: F16C for f16 where there is one). A pass
+// takes a GQA group, or the groups of several tokens of a prompt, each query with its own key
+// count (attend_tokens); a query's arithmetic does not depend on the others, so a prompt's tokens
+// get one-token decoding's bits. A key's dot product ends in a horizontal sum, done for a batch
+// width of keys at once (xsimd::haddp). A q8_0 row widens to exactly the values q8_0_value gives,
+// so the q8_0 kernel computes what the f32 kernel does over the dequantized rows, bit for bit.
 #pragma once
 
 #include <xsimd/xsimd.hpp>
@@ -25,22 +28,28 @@ namespace llama3::kernels::simd_attention {
 
 constexpr std::size_t kKeyBlock = kAttentionKeyBlock;  // keys per softmax block
 constexpr std::size_t kMaxHeadDim = 256;               // callers check head_dim <= this
-constexpr std::size_t kMaxGroup = 16;  // query heads per pass; larger groups take several
+// Queries per pass; larger runs take several. The forward pass hands over 32 (8 tokens' GQA groups
+// of 4), and each block is widened once for all of them.
+constexpr std::size_t kMaxPass = 32;
 
 // A bf16 row is the top halves of f32s: widening is a shift, which the compiler vectorises.
 inline void widen_bf16(const Bf16* in, float* out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) out[i] = bf16_value(in[i]);
 }
 
-// out_r = softmax(scale * q_r . keys) . values for r < n_queries <= kMaxGroup.
+// out_r = softmax(scale * q_r . keys) . values over keys [0, key_counts[r]) for r < n_queries <=
+// kMaxPass (every query over n_keys when key_counts is null; else n_keys is the largest count).
 // head_dim a multiple of the batch width, at most kMaxHeadDim. queries, out: [n_queries, head_dim].
 template <class A, class Element, class Widen>
-void attend_pass(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
-                 std::size_t n_keys, std::size_t head_dim, float scale, float* out, Widen widen) {
+void attend_pass(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                 const KvBlocks<Element>& kv, std::size_t n_keys, std::size_t head_dim, float scale,
+                 float* out, Widen widen) {
   using Batch = xsimd::batch<float, A>;
   constexpr std::size_t kWidth = Batch::size;
+  static_assert(kKeyBlock % kWidth == 0, "a block's keys are scored a batch width at a time");
+  static_assert(kWidth % 2 == 0, "keys are scored two at a time");
   const std::size_t n_batches = head_dim / kWidth;
-  std::array<float, kMaxGroup> running_max, denominator;
+  std::array<float, kMaxPass> running_max, denominator;
   running_max.fill(-std::numeric_limits<float>::infinity());
   denominator.fill(0.0f);
   std::fill(out, out + n_queries * head_dim, 0.0f);
@@ -64,29 +73,52 @@ void attend_pass(const float* queries, std::size_t n_queries, const KvBlocks<Ele
       }
     }
     for (std::size_t r = 0; r < n_queries; ++r) {
+      const std::size_t count = key_counts ? key_counts[r] : n_keys;
+      if (count <= j0) continue;
+      const std::size_t owns = std::min(kKeyBlock, count - j0);  // this query's keys of the block
       const float* query = queries + r * head_dim;
-      float block_max = -std::numeric_limits<float>::infinity();
-      for (std::size_t j = 0; j < kKeyBlock; ++j) {
-        if (j >= n) {  // past the last key: weight exp(-inf) = 0
-          weights[j] = -std::numeric_limits<float>::infinity();
+      // Scores kWidth keys at a time: each key's two FMA chains added, then the kWidth sums
+      // reduced across lanes together. Past the query's last key: weight exp(-inf) = 0.
+      for (std::size_t g = 0; g < kKeyBlock; g += kWidth) {
+        if (g >= owns) {
+          std::fill(weights + g, weights + g + kWidth, -std::numeric_limits<float>::infinity());
           continue;
         }
-        const float* key = block_keys + j * block_stride;
-        Batch even(0.0f), odd(0.0f);  // two FMA chains
-        std::size_t b = 0;
-        for (; b + 1 < n_batches; b += 2) {
-          even = xsimd::fma(Batch::load_unaligned(query + b * kWidth),
-                            Batch::load_unaligned(key + b * kWidth), even);
-          odd = xsimd::fma(Batch::load_unaligned(query + (b + 1) * kWidth),
-                           Batch::load_unaligned(key + (b + 1) * kWidth), odd);
+        Batch sums[kWidth];
+        for (std::size_t i = 0; i < kWidth; i += 2) {
+          const std::size_t live = g + i >= owns ? 0 : g + i + 1 >= owns ? 1 : 2;
+          if (live == 0) {
+            sums[i] = sums[i + 1] = Batch(0.0f);
+            continue;
+          }
+          // Two keys at once (the second repeats the first when it is past the query's last),
+          // each in two FMA chains over alternate batches: four chains in flight.
+          const float* key_a = block_keys + (g + i) * block_stride;
+          const float* key_b = live == 2 ? key_a + block_stride : key_a;
+          Batch even_a(0.0f), odd_a(0.0f), even_b(0.0f), odd_b(0.0f);
+          std::size_t b = 0;
+          for (; b + 1 < n_batches; b += 2) {
+            const Batch q0 = Batch::load_unaligned(query + b * kWidth);
+            const Batch q1 = Batch::load_unaligned(query + (b + 1) * kWidth);
+            even_a = xsimd::fma(q0, Batch::load_unaligned(key_a + b * kWidth), even_a);
+            odd_a = xsimd::fma(q1, Batch::load_unaligned(key_a + (b + 1) * kWidth), odd_a);
+            even_b = xsimd::fma(q0, Batch::load_unaligned(key_b + b * kWidth), even_b);
+            odd_b = xsimd::fma(q1, Batch::load_unaligned(key_b + (b + 1) * kWidth), odd_b);
+          }
+          if (b < n_batches) {
+            const Batch q0 = Batch::load_unaligned(query + b * kWidth);
+            even_a = xsimd::fma(q0, Batch::load_unaligned(key_a + b * kWidth), even_a);
+            even_b = xsimd::fma(q0, Batch::load_unaligned(key_b + b * kWidth), even_b);
+          }
+          sums[i] = even_a + odd_a;
+          sums[i + 1] = live == 2 ? even_b + odd_b : Batch(0.0f);
         }
-        if (b < n_batches) {
-          even = xsimd::fma(Batch::load_unaligned(query + b * kWidth),
-                            Batch::load_unaligned(key + b * kWidth), even);
-        }
-        weights[j] = xsimd::hadd(even + odd) * scale;
-        block_max = std::max(block_max, weights[j]);
+        (xsimd::haddp(sums) * Batch(scale)).store_aligned(weights + g);
+        for (std::size_t j = std::max(g, owns); j < g + kWidth; ++j)
+          weights[j] = -std::numeric_limits<float>::infinity();
       }
+      float block_max = -std::numeric_limits<float>::infinity();
+      for (std::size_t j = 0; j < owns; ++j) block_max = std::max(block_max, weights[j]);
       float correction = 1.0f;
       if (block_max > running_max[r]) {
         // exp(-inf) = 0 on the first block: the empty accumulator stays 0.
@@ -100,10 +132,25 @@ void attend_pass(const float* queries, std::size_t n_queries, const KvBlocks<Ele
         w.store_aligned(weights + j);
         denominator[r] += xsimd::hadd(w);
       }
+      // acc = acc * correction + sum_j weights[j] * value_j, in order of j: four batches of the
+      // row at a time, so four FMA chains are in flight.
       float* acc = out + r * head_dim;
-      for (std::size_t b = 0; b < n_batches; ++b) {
+      std::size_t b = 0;
+      for (; b + 4 <= n_batches; b += 4) {
+        Batch sum[4];
+        for (std::size_t k = 0; k < 4; ++k)
+          sum[k] = Batch::load_unaligned(acc + (b + k) * kWidth) * Batch(correction);
+        for (std::size_t j = 0; j < owns; ++j) {
+          const Batch w(weights[j]);
+          const float* row = block_values + j * block_stride + b * kWidth;
+          for (std::size_t k = 0; k < 4; ++k)
+            sum[k] = xsimd::fma(w, Batch::load_unaligned(row + k * kWidth), sum[k]);
+        }
+        for (std::size_t k = 0; k < 4; ++k) sum[k].store_unaligned(acc + (b + k) * kWidth);
+      }
+      for (; b < n_batches; ++b) {
         Batch sum = Batch::load_unaligned(acc + b * kWidth) * Batch(correction);
-        for (std::size_t j = 0; j < n; ++j) {
+        for (std::size_t j = 0; j < owns; ++j) {
           sum =
               xsimd::fma(Batch(weights[j]),
                          Batch::load_unaligned(block_values + j * block_stride + b * kWidth), sum);
@@ -121,12 +168,28 @@ void attend_pass(const float* queries, std::size_t n_queries, const KvBlocks<Ele
   }
 }
 
+// Query r over keys [0, key_counts[r]): the queries of several tokens of a prompt, kMaxPass a
+// pass, each pass over its own queries' largest count (the caller's overall one, n_keys, is not
+// needed). A query's result is attend_group's over its own count, bit for bit.
+template <class A, class Element, class Widen>
+void attend_tokens(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
+                   const KvBlocks<Element>& kv, std::size_t /*n_keys*/, std::size_t head_dim,
+                   float scale, float* out, Widen widen) {
+  for (std::size_t first = 0; first < n_queries; first += kMaxPass) {
+    const std::size_t count = std::min(kMaxPass, n_queries - first);
+    const std::size_t* counts = key_counts + first;
+    attend_pass<A>(queries + first * head_dim, count, counts, kv,
+                   *std::max_element(counts, counts + count), head_dim, scale,
+                   out + first * head_dim, widen);
+  }
+}
+
 template <class A, class Element, class Widen>
 void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<Element>& kv,
                   std::size_t n_keys, std::size_t head_dim, float scale, float* out, Widen widen) {
-  for (std::size_t first = 0; first < n_queries; first += kMaxGroup) {
-    attend_pass<A>(queries + first * head_dim, std::min(kMaxGroup, n_queries - first), kv, n_keys,
-                   head_dim, scale, out + first * head_dim, widen);
+  for (std::size_t first = 0; first < n_queries; first += kMaxPass) {
+    attend_pass<A>(queries + first * head_dim, std::min(kMaxPass, n_queries - first), nullptr, kv,
+                   n_keys, head_dim, scale, out + first * head_dim, widen);
   }
 }
 

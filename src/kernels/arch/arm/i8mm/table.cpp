@@ -30,6 +30,10 @@ const KernelTable& kernel_table() {
       .quantize_activation_row = neon::quantize_activation_row,
       .fill = fill,
       .mask_row = dotprod::mask_row,
+      .attend_tokens_f16 = dotprod::attend_tokens_f16,
+      .attend_tokens_f32 = dotprod::attend_tokens_f32,
+      .attend_tokens_q8_0 = dotprod::attend_tokens_q8_0,
+      .attend_tokens_bf16 = dotprod::attend_tokens_bf16,
   };
   return table;
 }
