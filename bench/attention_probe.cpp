@@ -18,23 +18,18 @@
 #include "kernels/attention.hpp"
 #include "kernels/half_float.hpp"
 #include "kernels/kv_q8_0.hpp"
+#include "probe_args.hpp"
 
 using namespace llama3;
 
-namespace {
-
-std::size_t arg(int argc, char** argv, int index, std::size_t fallback) {
-  return argc > index ? std::strtoul(argv[index], nullptr, 10) : fallback;
-}
-
-}  // namespace
+using bench::positional_count;
 
 int main(int argc, char** argv) {
-  const std::size_t depth = arg(argc, argv, 1, 4096);
-  const std::size_t n_heads = arg(argc, argv, 2, 32);
-  const std::size_t n_kv_heads = arg(argc, argv, 3, 8);
-  const std::size_t head_dim = arg(argc, argv, 4, 64);
-  const std::size_t n_layers = arg(argc, argv, 5, 16);
+  const std::size_t depth = positional_count(argc, argv, 1, 4096);
+  const std::size_t n_heads = positional_count(argc, argv, 2, 32);
+  const std::size_t n_kv_heads = positional_count(argc, argv, 3, 8);
+  const std::size_t head_dim = positional_count(argc, argv, 4, 64);
+  const std::size_t n_layers = positional_count(argc, argv, 5, 16);
   if (depth == 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0 || head_dim == 0) {
     std::fprintf(stderr, "attention_probe: need depth > 0 and n_heads a multiple of n_kv_heads\n");
     return 2;

@@ -18,22 +18,17 @@
 #include "kernels/half_float.hpp"
 #include "kernels/kv_bf16.hpp"
 #include "kernels/kv_q8_0.hpp"
+#include "probe_args.hpp"
 
 using namespace llama3;
 
-namespace {
-
-std::size_t arg(int argc, char** argv, int index, std::size_t fallback) {
-  return argc > index ? std::strtoul(argv[index], nullptr, 10) : fallback;
-}
-
-}  // namespace
+using bench::positional_count;
 
 int main(int argc, char** argv) {
-  const std::size_t depth = arg(argc, argv, 1, 4096);
-  const std::size_t tokens = arg(argc, argv, 2, 8);
-  const std::size_t n_rep = arg(argc, argv, 3, 4);
-  const std::size_t head_dim = arg(argc, argv, 4, 64);
+  const std::size_t depth = positional_count(argc, argv, 1, 4096);
+  const std::size_t tokens = positional_count(argc, argv, 2, 8);
+  const std::size_t n_rep = positional_count(argc, argv, 3, 4);
+  const std::size_t head_dim = positional_count(argc, argv, 4, 64);
   if (tokens == 0 || n_rep == 0 || head_dim == 0 || head_dim % 16 != 0) {
     std::fprintf(stderr, "prompt_attention_probe: need tokens, n_rep > 0, head_dim %% 16 == 0\n");
     return 2;

@@ -194,3 +194,26 @@ void attend_group(const float* queries, std::size_t n_queries, const KvBlocks<El
 }
 
 }  // namespace llama3::kernels::simd_attention
+
+// A level's attention entry points (arch_kernels.hpp: attend_group_* and attend_tokens_* for f16,
+// f32, q8_0 and bf16 rows) over the templates above, expanded inside the level's namespace: `arch`
+// is its xsimd arch, `widen_f16` and `widen_q8_0` its conversions of one cache row to f32.
+#define LLAMA3_SIMD_ATTENTION_PAIR(suffix, Element, arch, widen)                                   \
+  void attend_group_##suffix(const float* queries, std::size_t n_queries,                          \
+                             const KvBlocks<Element>& kv, std::size_t n_keys,                      \
+                             std::size_t head_dim, float scale, float* out) {                      \
+    simd_attention::attend_group<arch>(queries, n_queries, kv, n_keys, head_dim, scale, out,       \
+                                       widen);                                                     \
+  }                                                                                                \
+  void attend_tokens_##suffix(const float* queries, std::size_t n_queries,                         \
+                              const std::size_t* key_counts, const KvBlocks<Element>& kv,          \
+                              std::size_t n_keys, std::size_t head_dim, float scale, float* out) { \
+    simd_attention::attend_tokens<arch>(queries, n_queries, key_counts, kv, n_keys, head_dim,      \
+                                        scale, out, widen);                                        \
+  }
+#define LLAMA3_SIMD_ATTENTION_ENTRIES(arch, widen_f16, widen_q8_0)  \
+  LLAMA3_SIMD_ATTENTION_PAIR(f16, std::uint16_t, arch, widen_f16)   \
+  /* an f32 row is read in place: the conversion is never called */ \
+  LLAMA3_SIMD_ATTENTION_PAIR(f32, float, arch, widen_f16)           \
+  LLAMA3_SIMD_ATTENTION_PAIR(q8_0, BlockQ8_0, arch, widen_q8_0)     \
+  LLAMA3_SIMD_ATTENTION_PAIR(bf16, Bf16, arch, simd_attention::widen_bf16)

@@ -49,70 +49,25 @@ void widen_q8_0(const BlockQ8_0* row, float* out, std::size_t n) {
 
 }  // namespace llama3::kernels::simd
 
-#define LLAMA3_ARM_LEVEL_KERNELS(level, SimdArch)                                                 \
-  namespace llama3::kernels::level {                                                              \
-  void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,                     \
-                        std::size_t group_begin, std::size_t group_end, float* y) {               \
-    simd::int_block_matmul<SimdArch>(w, x, group_begin, group_end, y);                            \
-  }                                                                                               \
-  void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,                       \
-                      std::size_t group_begin, std::size_t group_end, float* y) {                 \
-    k_quant_simd::k_quant_matmul<SimdArch>(w, x, group_begin, group_end, y);                      \
-  }                                                                                               \
-  void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,                  \
-                    std::size_t group_begin, std::size_t group_end, float* y) {                   \
-    simd::plain_matmul<SimdArch>(w, x, n_tokens, group_begin, group_end, y);                      \
-  }                                                                                               \
-  void attend_group_f16(const float* queries, std::size_t n_queries,                              \
-                        const KvBlocks<std::uint16_t>& kv, std::size_t n_keys,                    \
-                        std::size_t head_dim, float scale, float* out) {                          \
-    simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,  \
-                                           simd::widen_f16<SimdArch>);                            \
-  }                                                                                               \
-  void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,   \
-                        std::size_t n_keys, std::size_t head_dim, float scale, float* out) {      \
-    simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,  \
-                                           simd::widen_f16<SimdArch>);                            \
-  }                                                                                               \
-  void attend_group_q8_0(const float* queries, std::size_t n_queries,                             \
-                         const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim, \
-                         float scale, float* out) {                                               \
-    simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,  \
-                                           simd::widen_q8_0<SimdArch>);                           \
-  }                                                                                               \
-  void attend_group_bf16(const float* queries, std::size_t n_queries, const KvBlocks<Bf16>& kv,   \
-                         std::size_t n_keys, std::size_t head_dim, float scale, float* out) {     \
-    simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,  \
-                                           simd_attention::widen_bf16);                           \
-  }                                                                                               \
-  void attend_tokens_f16(const float* queries, std::size_t n_queries,                             \
-                         const std::size_t* key_counts, const KvBlocks<std::uint16_t>& kv,        \
-                         std::size_t n_keys, std::size_t head_dim, float scale, float* out) {     \
-    simd_attention::attend_tokens<SimdArch>(queries, n_queries, key_counts, kv, n_keys, head_dim, \
-                                            scale, out, simd::widen_f16<SimdArch>);               \
-  }                                                                                               \
-  void attend_tokens_f32(const float* queries, std::size_t n_queries,                             \
-                         const std::size_t* key_counts, const KvBlocks<float>& kv,                \
-                         std::size_t n_keys, std::size_t head_dim, float scale, float* out) {     \
-    simd_attention::attend_tokens<SimdArch>(queries, n_queries, key_counts, kv, n_keys, head_dim, \
-                                            scale, out, simd::widen_f16<SimdArch>);               \
-  }                                                                                               \
-  void attend_tokens_q8_0(const float* queries, std::size_t n_queries,                            \
-                          const std::size_t* key_counts, const KvBlocks<BlockQ8_0>& kv,           \
-                          std::size_t n_keys, std::size_t head_dim, float scale, float* out) {    \
-    simd_attention::attend_tokens<SimdArch>(queries, n_queries, key_counts, kv, n_keys, head_dim, \
-                                            scale, out, simd::widen_q8_0<SimdArch>);              \
-  }                                                                                               \
-  void attend_tokens_bf16(const float* queries, std::size_t n_queries,                            \
-                          const std::size_t* key_counts, const KvBlocks<Bf16>& kv,                \
-                          std::size_t n_keys, std::size_t head_dim, float scale, float* out) {    \
-    simd_attention::attend_tokens<SimdArch>(queries, n_queries, key_counts, kv, n_keys, head_dim, \
-                                            scale, out, simd_attention::widen_bf16);              \
-  }                                                                                               \
-  void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words) {   \
-    mask_row_words::mask_row<simd::NeonMaskLanes>(row, n, allowed, n_words);                      \
-  }                                                                                               \
-  void silu_mul(float* gate, const float* up, std::size_t n) {                                    \
-    simd::silu_mul<SimdArch>(gate, up, n);                                                        \
-  }                                                                                               \
+#define LLAMA3_ARM_LEVEL_KERNELS(level, SimdArch)                                                \
+  namespace llama3::kernels::level {                                                             \
+  void int_block_matmul(const PackedMatrix& w, const QuantizedActivations& x,                    \
+                        std::size_t group_begin, std::size_t group_end, float* y) {              \
+    simd::int_block_matmul<SimdArch>(w, x, group_begin, group_end, y);                           \
+  }                                                                                              \
+  void k_quant_matmul(const PackedMatrix& w, const QuantizedActivations& x,                      \
+                      std::size_t group_begin, std::size_t group_end, float* y) {                \
+    k_quant_simd::k_quant_matmul<SimdArch>(w, x, group_begin, group_end, y);                     \
+  }                                                                                              \
+  void plain_matmul(const PackedMatrix& w, const float* x, std::size_t n_tokens,                 \
+                    std::size_t group_begin, std::size_t group_end, float* y) {                  \
+    simd::plain_matmul<SimdArch>(w, x, n_tokens, group_begin, group_end, y);                     \
+  }                                                                                              \
+  LLAMA3_SIMD_ATTENTION_ENTRIES(SimdArch, simd::widen_f16<SimdArch>, simd::widen_q8_0<SimdArch>) \
+  void mask_row(float* row, std::size_t n, const std::uint64_t* allowed, std::size_t n_words) {  \
+    mask_row_words::mask_row<simd::NeonMaskLanes>(row, n, allowed, n_words);                     \
+  }                                                                                              \
+  void silu_mul(float* gate, const float* up, std::size_t n) {                                   \
+    simd::silu_mul<SimdArch>(gate, up, n);                                                       \
+  }                                                                                              \
   }

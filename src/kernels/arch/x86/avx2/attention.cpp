@@ -35,57 +35,6 @@ void widen_q8_0(const BlockQ8_0* row, float* out, std::size_t n) {
 
 }  // namespace
 
-void attend_group_f16(const float* queries, std::size_t n_queries,
-                      const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
-                      float scale, float* out) {
-  simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
-                                         widen_f16);
-}
-
-void attend_group_f32(const float* queries, std::size_t n_queries, const KvBlocks<float>& kv,
-                      std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
-  simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
-                                         widen_f16);
-}
-
-void attend_group_q8_0(const float* queries, std::size_t n_queries, const KvBlocks<BlockQ8_0>& kv,
-                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
-  simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
-                                         widen_q8_0);
-}
-
-void attend_group_bf16(const float* queries, std::size_t n_queries, const KvBlocks<Bf16>& kv,
-                       std::size_t n_keys, std::size_t head_dim, float scale, float* out) {
-  simd_attention::attend_group<SimdArch>(queries, n_queries, kv, n_keys, head_dim, scale, out,
-                                         simd_attention::widen_bf16);
-}
-
-void attend_tokens_f16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                       const KvBlocks<std::uint16_t>& kv, std::size_t n_keys, std::size_t head_dim,
-                       float scale, float* out) {
-  simd_attention::attend_tokens<SimdArch>(queries, n_queries, key_counts, kv, n_keys, head_dim,
-                                          scale, out, widen_f16);
-}
-
-void attend_tokens_f32(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                       const KvBlocks<float>& kv, std::size_t n_keys, std::size_t head_dim,
-                       float scale, float* out) {
-  simd_attention::attend_tokens<SimdArch>(queries, n_queries, key_counts, kv, n_keys, head_dim,
-                                          scale, out, widen_f16);
-}
-
-void attend_tokens_q8_0(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                        const KvBlocks<BlockQ8_0>& kv, std::size_t n_keys, std::size_t head_dim,
-                        float scale, float* out) {
-  simd_attention::attend_tokens<SimdArch>(queries, n_queries, key_counts, kv, n_keys, head_dim,
-                                          scale, out, widen_q8_0);
-}
-
-void attend_tokens_bf16(const float* queries, std::size_t n_queries, const std::size_t* key_counts,
-                        const KvBlocks<Bf16>& kv, std::size_t n_keys, std::size_t head_dim,
-                        float scale, float* out) {
-  simd_attention::attend_tokens<SimdArch>(queries, n_queries, key_counts, kv, n_keys, head_dim,
-                                          scale, out, simd_attention::widen_bf16);
-}
+LLAMA3_SIMD_ATTENTION_ENTRIES(SimdArch, widen_f16, widen_q8_0)
 
 }  // namespace llama3::kernels::avx2

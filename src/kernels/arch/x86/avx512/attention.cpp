@@ -94,7 +94,6 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
   constexpr std::size_t head_dim = 16 * NV;
   QueryState states[kMaxPass];
   for (std::size_t r = 0; r < n_queries; ++r) softmax::start<NV>(states[r]);
-  alignas(64) float weights[kMaxPass][kKeyBlock];
   __m512 key_dims[head_dim];
   // An f16 block's values are widened once, here, for all the pass's queries: [kKeyBlock,
   // head_dim].
@@ -117,10 +116,7 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
       block_values = wide_values, block_stride = head_dim;
     }
     std::size_t active[kMaxPass];
-    std::size_t n_active = 0;
-    for (std::size_t r = 0; r < n_queries; ++r) {
-      if (j0 < (key_counts ? key_counts[r] : n_keys)) active[n_active++] = r;
-    }
+    const std::size_t n_active = softmax::active_queries(n_queries, key_counts, n_keys, j0, active);
     __m512 dots[kMaxPass];
     for (std::size_t first = 0; first < n_active; first += kScoreChunk) {
       const std::size_t count = std::min(kScoreChunk, n_active - first);
@@ -128,20 +124,8 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
       for (std::size_t c = 0; c < count; ++c) chunk[c] = queries + active[first + c] * head_dim;
       score_chunk<NV>(count, key_dims, chunk, dots + first);
     }
-    // Every query's softmax first, then every query's values: the softmax of one query (a
-    // horizontal max, then exp) is a chain of dependent steps, which the next queries' overlap.
-    float corrections[kMaxPass];
-    std::size_t owns[kMaxPass];
-    QueryState* active_states[kMaxPass];
-    for (std::size_t a = 0; a < n_active; ++a) {
-      const std::size_t r = active[a];
-      owns[a] = std::min(kKeyBlock, (key_counts ? key_counts[r] : n_keys) - j0);
-      active_states[a] = &states[r];
-      _mm512_store_ps(weights[a],
-                      softmax::fold_scores(dots[a], owns[a], scale, states[r], corrections[a]));
-    }
-    softmax::accumulate_block<NV>(block_values, block_stride, n_active, owns, weights, corrections,
-                                  active_states);
+    softmax::fold_and_accumulate<NV>(dots, active, n_active, key_counts, n_keys, j0, scale,
+                                     block_values, block_stride, states);
   }
   for (std::size_t r = 0; r < n_queries; ++r) softmax::finish<NV>(states[r], out + r * head_dim);
 }

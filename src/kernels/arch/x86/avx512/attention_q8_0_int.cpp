@@ -158,7 +158,6 @@ void attend_q8_0_int_fixed(const float* queries, std::size_t n_queries,
   }
   KeyLayout<NB> key_block;
   alignas(64) float wide_values[kKeyBlock * head_dim];
-  alignas(64) float weights[kMaxPass][kKeyBlock];
   for (std::size_t j0 = 0; j0 < n_keys; j0 += kKeyBlock) {
     const std::size_t n = std::min(kKeyBlock, n_keys - j0);
     // The group of kKeyBlock keys lies inside one KV block (kv_blocks.hpp).
@@ -167,10 +166,7 @@ void attend_q8_0_int_fixed(const float* queries, std::size_t n_queries,
     for (std::size_t j = 0; j < n; ++j)
       softmax::widen_q8_0<NV>(values + j * kv.stride, wide_values + j * head_dim);
     std::size_t active[kMaxPass];
-    std::size_t n_active = 0;
-    for (std::size_t r = 0; r < n_queries; ++r) {
-      if (j0 < (key_counts ? key_counts[r] : n_keys)) active[n_active++] = r;
-    }
+    const std::size_t n_active = softmax::active_queries(n_queries, key_counts, n_keys, j0, active);
     __m512 dots[kMaxPass];
     for (std::size_t first = 0; first < n_active; first += kScoreChunk) {
       const std::size_t count = std::min(kScoreChunk, n_active - first);
@@ -178,19 +174,8 @@ void attend_q8_0_int_fixed(const float* queries, std::size_t n_queries,
       for (std::size_t c = 0; c < count; ++c) chunk[c] = &quants[active[first + c]];
       score_chunk<NB>(count, key_block, chunk, dots + first);
     }
-    float corrections[kMaxPass];
-    std::size_t owns[kMaxPass];
-    QueryState* active_states[kMaxPass];
-    // Every query's softmax first, then every query's values, as attention.cpp does.
-    for (std::size_t a = 0; a < n_active; ++a) {
-      const std::size_t r = active[a];
-      owns[a] = std::min(kKeyBlock, (key_counts ? key_counts[r] : n_keys) - j0);
-      active_states[a] = &states[r];
-      _mm512_store_ps(weights[a],
-                      softmax::fold_scores(dots[a], owns[a], scale, states[r], corrections[a]));
-    }
-    softmax::accumulate_block<NV>(wide_values, head_dim, n_active, owns, weights, corrections,
-                                  active_states);
+    softmax::fold_and_accumulate<NV>(dots, active, n_active, key_counts, n_keys, j0, scale,
+                                     wide_values, head_dim, states);
   }
   for (std::size_t r = 0; r < n_queries; ++r) softmax::finish<NV>(states[r], out + r * head_dim);
 }

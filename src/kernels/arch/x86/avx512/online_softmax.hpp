@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -134,6 +135,39 @@ inline void accumulate_block(const float* values, std::size_t stride, std::size_
     }
     a += count;
   }
+}
+
+// The queries of a pass that still attend at key block j0 (query r over keys [0, key_counts[r]),
+// or every query over n_keys when key_counts is null): their indices in `active`, and the count.
+inline std::size_t active_queries(std::size_t n_queries, const std::size_t* key_counts,
+                                  std::size_t n_keys, std::size_t j0, std::size_t* active) {
+  std::size_t n_active = 0;
+  for (std::size_t r = 0; r < n_queries; ++r) {
+    if (j0 < (key_counts ? key_counts[r] : n_keys)) active[n_active++] = r;
+  }
+  return n_active;
+}
+
+// The block at j0 for the active queries, given their raw dot products (dots[a] lane j: active
+// query a . key j): every query's softmax first, then every query's values. The softmax of one
+// query (a horizontal max, then exp) is a chain of dependent steps, which the next queries'
+// overlap.
+template <std::size_t NV>
+inline void fold_and_accumulate(const __m512* dots, const std::size_t* active, std::size_t n_active,
+                                const std::size_t* key_counts, std::size_t n_keys, std::size_t j0,
+                                float scale, const float* values, std::size_t stride,
+                                QueryState* states) {
+  alignas(64) float weights[kMaxPass][kKeyBlock];
+  float corrections[kMaxPass];
+  std::size_t owns[kMaxPass];
+  QueryState* active_states[kMaxPass];
+  for (std::size_t a = 0; a < n_active; ++a) {
+    const std::size_t r = active[a];
+    owns[a] = std::min(kKeyBlock, (key_counts ? key_counts[r] : n_keys) - j0);
+    active_states[a] = &states[r];
+    _mm512_store_ps(weights[a], fold_scores(dots[a], owns[a], scale, states[r], corrections[a]));
+  }
+  accumulate_block<NV>(values, stride, n_active, owns, weights, corrections, active_states);
 }
 
 // Row [16 * NV] of a q8_0 cache (kv_q8_0.hpp) widened to f32, 16 quants at a time: exactly the
