@@ -182,8 +182,7 @@ void ForwardPass::attention(int layer, std::span<const ForwardRow> rows) {
   // each key block once for the run (KvMemory::attend_rows). Items go KV head by KV head, runs in
   // order within a head: consecutive items of a thread read the same keys and values, which the
   // previous item has just brought into its core's cache.
-  // The AVX-512 f16, f32 and bf16 kernels take 32 queries a pass (the others 16, and split a
-  // larger run themselves).
+  // The vector levels' kernels take 32 queries a pass (and split a larger run themselves).
   constexpr int kQueriesPerPass = 32;
   const int run = std::max(1, kQueriesPerPass / n_rep);
   const int n_runs = (n_tokens + run - 1) / run;

@@ -77,24 +77,19 @@ void attend_pass(const float* queries, std::size_t n_queries, const std::size_t*
       if (count <= j0) continue;
       const std::size_t owns = std::min(kKeyBlock, count - j0);  // this query's keys of the block
       const float* query = queries + r * head_dim;
-      // Scores kWidth keys at a time: each key's two FMA chains added, then the kWidth sums
-      // reduced across lanes together. Past the query's last key: weight exp(-inf) = 0.
+      // Scores kWidth keys at a time, their sums reduced across lanes together. Past the query's
+      // last key: weight exp(-inf) = 0.
       for (std::size_t g = 0; g < kKeyBlock; g += kWidth) {
         if (g >= owns) {
           std::fill(weights + g, weights + g + kWidth, -std::numeric_limits<float>::infinity());
           continue;
         }
+        // Two keys at once, each in two FMA chains over alternate batches: four chains in
+        // flight. A key past the query's last repeats its last key; its lane is masked below.
         Batch sums[kWidth];
         for (std::size_t i = 0; i < kWidth; i += 2) {
-          const std::size_t live = g + i >= owns ? 0 : g + i + 1 >= owns ? 1 : 2;
-          if (live == 0) {
-            sums[i] = sums[i + 1] = Batch(0.0f);
-            continue;
-          }
-          // Two keys at once (the second repeats the first when it is past the query's last),
-          // each in two FMA chains over alternate batches: four chains in flight.
-          const float* key_a = block_keys + (g + i) * block_stride;
-          const float* key_b = live == 2 ? key_a + block_stride : key_a;
+          const float* key_a = block_keys + std::min(g + i, owns - 1) * block_stride;
+          const float* key_b = block_keys + std::min(g + i + 1, owns - 1) * block_stride;
           Batch even_a(0.0f), odd_a(0.0f), even_b(0.0f), odd_b(0.0f);
           std::size_t b = 0;
           for (; b + 1 < n_batches; b += 2) {
@@ -111,7 +106,7 @@ void attend_pass(const float* queries, std::size_t n_queries, const std::size_t*
             even_b = xsimd::fma(q0, Batch::load_unaligned(key_b + b * kWidth), even_b);
           }
           sums[i] = even_a + odd_a;
-          sums[i + 1] = live == 2 ? even_b + odd_b : Batch(0.0f);
+          sums[i + 1] = even_b + odd_b;
         }
         (xsimd::haddp(sums) * Batch(scale)).store_aligned(weights + g);
         for (std::size_t j = std::max(g, owns); j < g + kWidth; ++j)

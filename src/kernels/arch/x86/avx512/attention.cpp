@@ -68,22 +68,6 @@ void score_queries(const __m512* dims, const float* const* queries, __m512* dots
   for (std::size_t c = 0; c < C; ++c) dots[c] = _mm512_add_ps(even[c], odd[c]);
 }
 
-// score_queries for 1 <= count <= kScoreChunk queries.
-template <std::size_t NV>
-void score_chunk(std::size_t count, const __m512* dims, const float* const* queries, __m512* dots) {
-  static_assert(kScoreChunk == 4);
-  switch (count) {
-    case 1:
-      return score_queries<NV, 1>(dims, queries, dots);
-    case 2:
-      return score_queries<NV, 2>(dims, queries, dots);
-    case 3:
-      return score_queries<NV, 3>(dims, queries, dots);
-    default:
-      return score_queries<NV, 4>(dims, queries, dots);
-  }
-}
-
 // Query r attends over keys [0, key_counts[r]) (every query over n_keys when key_counts is null;
 // else n_keys is the largest count). A query's steps depend only on its own count, so it gets the
 // same bits in a call of its own: several tokens of a prompt share one pass over the keys, each
@@ -122,7 +106,8 @@ void attend_group_fixed(const float* queries, std::size_t n_queries, const std::
       const std::size_t count = std::min(kScoreChunk, n_active - first);
       const float* chunk[kScoreChunk];
       for (std::size_t c = 0; c < count; ++c) chunk[c] = queries + active[first + c] * head_dim;
-      score_chunk<NV>(count, key_dims, chunk, dots + first);
+      softmax::with_count<kScoreChunk>(
+          count, [&]<std::size_t C>() { score_queries<NV, C>(key_dims, chunk, dots + first); });
     }
     softmax::fold_and_accumulate<NV>(dots, active, n_active, key_counts, n_keys, j0, scale,
                                      block_values, block_stride, states);
@@ -147,8 +132,10 @@ void attend_group_any(const float* queries, std::size_t n_queries, const std::si
   static constexpr auto kernels = fixed_kernels<Element>(std::make_index_sequence<kMaxVectors>());
   const GroupKernel<Element> kernel = kernels[head_dim / 16 - 1];
   for (std::size_t first = 0; first < n_queries; first += kMaxPass) {
-    kernel(queries + first * head_dim, std::min(kMaxPass, n_queries - first),
-           key_counts ? key_counts + first : nullptr, kv, n_keys, scale, out + first * head_dim);
+    const std::size_t count = std::min(kMaxPass, n_queries - first);
+    const std::size_t* counts = key_counts ? key_counts + first : nullptr;
+    kernel(queries + first * head_dim, count, counts, kv, softmax::pass_keys(counts, count, n_keys),
+           scale, out + first * head_dim);
   }
 }
 

@@ -126,23 +126,6 @@ void score_queries(const KeyLayout<NB>& keys, const QueryQuants* const* queries,
   }
 }
 
-// score_queries for 1 <= count <= kScoreChunk queries.
-template <std::size_t NB>
-void score_chunk(std::size_t count, const KeyLayout<NB>& keys, const QueryQuants* const* queries,
-                 __m512* dots) {
-  static_assert(kScoreChunk == 4);
-  switch (count) {
-    case 1:
-      return score_queries<NB, 1>(keys, queries, dots);
-    case 2:
-      return score_queries<NB, 2>(keys, queries, dots);
-    case 3:
-      return score_queries<NB, 3>(keys, queries, dots);
-    default:
-      return score_queries<NB, 4>(keys, queries, dots);
-  }
-}
-
 // Query r over keys [0, key_counts[r]) (every query over n_keys when key_counts is null).
 template <std::size_t NV>
 void attend_q8_0_int_fixed(const float* queries, std::size_t n_queries,
@@ -172,7 +155,8 @@ void attend_q8_0_int_fixed(const float* queries, std::size_t n_queries,
       const std::size_t count = std::min(kScoreChunk, n_active - first);
       const QueryQuants* chunk[kScoreChunk];
       for (std::size_t c = 0; c < count; ++c) chunk[c] = &quants[active[first + c]];
-      score_chunk<NB>(count, key_block, chunk, dots + first);
+      softmax::with_count<kScoreChunk>(
+          count, [&]<std::size_t C>() { score_queries<NB, C>(key_block, chunk, dots + first); });
     }
     softmax::fold_and_accumulate<NV>(dots, active, n_active, key_counts, n_keys, j0, scale,
                                      wide_values, head_dim, states);
@@ -194,8 +178,10 @@ void attend_q8_0_int_any(const float* queries, std::size_t n_queries, const std:
   static constexpr auto kernels = pass_kernels(std::make_index_sequence<kMaxVectors>());
   const PassKernel kernel = kernels[head_dim / 16 - 1];
   for (std::size_t first = 0; first < n_queries; first += kMaxPass) {
-    kernel(queries + first * head_dim, std::min(kMaxPass, n_queries - first),
-           key_counts ? key_counts + first : nullptr, kv, n_keys, scale, out + first * head_dim);
+    const std::size_t count = std::min(kMaxPass, n_queries - first);
+    const std::size_t* counts = key_counts ? key_counts + first : nullptr;
+    kernel(queries + first * head_dim, count, counts, kv, softmax::pass_keys(counts, count, n_keys),
+           scale, out + first * head_dim);
   }
 }
 

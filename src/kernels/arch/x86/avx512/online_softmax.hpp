@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <utility>
 
 #include "kernels/arch/x86/avx512/exp.hpp"
 #include "kernels/kv_blocks.hpp"
@@ -22,6 +23,16 @@ constexpr std::size_t kKeyBlock = kAttentionKeyBlock;  // keys per softmax block
 // Queries per pass over the keys (larger runs take several passes): the forward pass hands over 8
 // tokens' GQA groups of 4 at a time, and each key block's layout is shared by all 32.
 constexpr std::size_t kMaxPass = 32;
+
+// Calls f.template operator()<C>() with C = count, for 1 <= count <= Max: a step unrolled for a
+// compile-time number of queries, picked at run time for the last, partial chunk of a pass.
+template <std::size_t Max, typename F>
+inline void with_count(std::size_t count, F&& f) {
+  if constexpr (Max > 1) {
+    if (count < Max) return with_count<Max - 1>(count, std::forward<F>(f));
+  }
+  f.template operator()<Max>();
+}
 
 // One query head's online-softmax state between key blocks.
 struct alignas(64) QueryState {
@@ -113,26 +124,10 @@ inline void accumulate_block(const float* values, std::size_t stride, std::size_
     while (count < kChunk && a + count < n_active && owns[a + count] == owns[a]) ++count;
     const float* chunk_weights[kChunk];
     for (std::size_t c = 0; c < count; ++c) chunk_weights[c] = weights[a + c];
-    const std::size_t n = owns[a];
-    if constexpr (kChunk >= 4) {
-      if (count == 4) {
-        accumulate_queries<NV, 4>(values, stride, n, chunk_weights, corrections + a, states + a);
-      } else if (count == 3) {
-        accumulate_queries<NV, 3>(values, stride, n, chunk_weights, corrections + a, states + a);
-      } else if (count == 2) {
-        accumulate_queries<NV, 2>(values, stride, n, chunk_weights, corrections + a, states + a);
-      } else {
-        accumulate_queries<NV, 1>(values, stride, n, chunk_weights, corrections + a, states + a);
-      }
-    } else if constexpr (kChunk == 2) {
-      if (count == 2) {
-        accumulate_queries<NV, 2>(values, stride, n, chunk_weights, corrections + a, states + a);
-      } else {
-        accumulate_queries<NV, 1>(values, stride, n, chunk_weights, corrections + a, states + a);
-      }
-    } else {
-      accumulate_queries<NV, 1>(values, stride, n, chunk_weights, corrections + a, states + a);
-    }
+    with_count<kChunk>(count, [&]<std::size_t C>() {
+      accumulate_queries<NV, C>(values, stride, owns[a], chunk_weights, corrections + a,
+                                states + a);
+    });
     a += count;
   }
 }
@@ -146,6 +141,12 @@ inline std::size_t active_queries(std::size_t n_queries, const std::size_t* key_
     if (j0 < (key_counts ? key_counts[r] : n_keys)) active[n_active++] = r;
   }
   return n_active;
+}
+
+// The keys a pass of `count` queries reads: its own largest count (a prompt's earlier passes stop
+// before the later tokens' keys), or n_keys when every query attends over all of them.
+inline std::size_t pass_keys(const std::size_t* key_counts, std::size_t count, std::size_t n_keys) {
+  return key_counts ? *std::max_element(key_counts, key_counts + count) : n_keys;
 }
 
 // The block at j0 for the active queries, given their raw dot products (dots[a] lane j: active
